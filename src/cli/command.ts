@@ -1,0 +1,20 @@
+/** A CLI sub-command: parses its own arguments and returns a process exit code. */
+export interface Command {
+  /** The word that selects the command, e.g. `info`. */
+  readonly name: string;
+  /** One line shown in the command list. */
+  readonly summary: string;
+  /** Full usage text shown by `--help`. */
+  readonly help: string;
+  /** Runs the command with the arguments after its name; resolves to the exit code. */
+  run(args: string[]): Promise<number> | number;
+}
+
+/** An error the CLI reports as a plain message (no stack trace) with a non-zero exit code. */
+export class UsageError extends Error {
+  /** Creates a usage error with a message for the user. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Instruction decoding exactly as the Gray Paper defines it: `skip` from the opcode bitmask,
+ * register nibbles clamped to 12, little-endian immediates sign-extended from at most 4 bytes,
+ * zero bytes past the end of the code, and unknown opcodes as `trap`.
+ * @module
+ */
+import { DEFAULT_PROFILE, instructionById, type IsaProfile, Op } from "./isa/index.ts";
+
+/** Longest distance, in bytes, from one instruction's operands to the next opcode. */
+export const MAX_SKIP = 24;
+
+/** One decoded instruction. Fields an operand format does not use are 0. */
+export interface Instruction {
+  /** Internal instruction id (see `Op`); `Op.trap` for an invalid opcode. */
+  readonly op: number;
+  /** Byte offset of the opcode in the code. */
+  readonly pc: number;
+  /** 1 + skip: the distance to the next instruction. */
+  readonly length: number;
+  /** Register A (0..12). */
+  readonly a: number;
+  /** Register B (0..12). */
+  readonly b: number;
+  /** Register D (0..12). */
+  readonly d: number;
+  /**
+   * First immediate, sign-extended to 64 bits and held as an int32; for `off`, the absolute
+   * branch target.
+   */
+  readonly x: number;
+  /** Second immediate (int32), or for `*_off` formats the absolute branch target. */
+  readonly y: number;
+  /** The 64-bit immediate of `load_imm_64` (unsigned); 0n otherwise. */
+  readonly wide: bigint;
+  /** True when the byte at `pc` is not an opcode of the profile (or its bitmask bit is 0). */
+  readonly invalid: boolean;
+}
+
+/** True when the bitmask marks byte `i` as an opcode; positions past the code count as set. */
+export function isOpcodeStart(bitmask: Uint8Array, codeLength: number, i: number): boolean {
+  if (i >= codeLength) return true;
+  if (i < 0) return false;
+  return ((bitmask[i >> 3] >> (i & 7)) & 1) === 1;
+}
+
+/** skip(pc): bytes from the end of the opcode at `pc` to the next opcode, at most 24. */
+export function skipAt(bitmask: Uint8Array, codeLength: number, pc: number): number {
+  for (let j = 0; j < MAX_SKIP; j++) {
+    if (isOpcodeStart(bitmask, codeLength, pc + 1 + j)) return j;
+  }
+  return MAX_SKIP;
+}
+
+function byteAt(code: Uint8Array, i: number): number {
+  return i < code.length ? code[i] : 0;
+}
+
+/** Reads `n` (0..4) little-endian bytes at `at` and sign-extends them to an int32. */
+function immediate(code: Uint8Array, at: number, n: number): number {
+  let v = 0;
+  for (let k = 0; k < n; k++) v |= byteAt(code, at + k) << (8 * k);
+  if (n === 0) return 0;
+  const shift = 32 - 8 * n;
+  return (v << shift) >> shift;
+}
+
+function clampReg(nibble: number): number {
+  return nibble > 12 ? 12 : nibble;
+}
+
+function clampLen(n: number): number {
+  return n < 0 ? 0 : n > 4 ? 4 : n;
+}
+
+/** Decodes the instruction at `pc` (which may lie past the end: that reads as `trap`). */
+export function decodeAt(
+  code: Uint8Array,
+  bitmask: Uint8Array,
+  pc: number,
+  profile: IsaProfile = DEFAULT_PROFILE,
+): Instruction {
+  const skip = skipAt(bitmask, code.length, pc);
+  const id = isOpcodeStart(bitmask, code.length, pc) ? profile.decodeTable[byteAt(code, pc)] : -1;
+  const info = id >= 0 ? instructionById(id) : undefined;
+  let a = 0, b = 0, d = 0, x = 0, y = 0, wide = 0n;
+  const b1 = byteAt(code, pc + 1);
+  const lo = clampReg(b1 & 15), hi = clampReg(b1 >> 4);
+  switch (info?.format) {
+    case undefined:
+    case "none":
+      break;
+    case "imm":
+      x = immediate(code, pc + 1, clampLen(skip));
+      break;
+    case "reg_ext":
+      a = lo;
+      for (let k = 7; k >= 0; k--) wide = (wide << 8n) | BigInt(byteAt(code, pc + 2 + k));
+      break;
+    case "imm_imm": {
+      const lx = clampLen(b1 & 7);
+      x = immediate(code, pc + 2, lx);
+      y = immediate(code, pc + 2 + lx, clampLen(skip - lx - 1));
+      break;
+    }
+    case "off":
+      x = pc + immediate(code, pc + 1, clampLen(skip));
+      break;
+    case "reg_imm":
+      a = lo;
+      x = immediate(code, pc + 2, clampLen(skip - 1));
+      break;
+    case "reg_imm_imm":
+    case "reg_imm_off": {
+      a = lo;
+      const lx = clampLen((b1 >> 4) & 7);
+      x = immediate(code, pc + 2, lx);
+      y = immediate(code, pc + 2 + lx, clampLen(skip - lx - 1));
+      if (info.format === "reg_imm_off") y += pc;
+      break;
+    }
+    case "reg_reg":
+      d = lo;
+      a = hi;
+      break;
+    case "reg_reg_imm":
+    case "reg_reg_off":
+      a = lo;
+      b = hi;
+      x = immediate(code, pc + 2, clampLen(skip - 1));
+      if (info.format === "reg_reg_off") x += pc;
+      break;
+    case "reg_reg_imm_imm": {
+      a = lo;
+      b = hi;
+      const lx = clampLen(byteAt(code, pc + 2) & 7);
+      x = immediate(code, pc + 3, lx);
+      y = immediate(code, pc + 3 + lx, clampLen(skip - lx - 2));
+      break;
+    }
+    case "reg3":
+      a = lo;
+      b = hi;
+      d = clampReg(byteAt(code, pc + 2));
+      break;
+  }
+  return {
+    op: info === undefined ? Op.trap : info.id,
+    pc,
+    length: 1 + skip,
+    a,
+    b,
+    d,
+    x,
+    y,
+    wide,
+    invalid: info === undefined,
+  };
+}
+
+/** True when the instruction ends a basic block (invalid opcodes are traps, so they do). */
+export function isTerminator(instruction: Instruction): boolean {
+  return instructionById(instruction.op)?.terminator ?? true;
+}
+
+/** A whole code section decoded once: every instruction and the basic-block starts. */
+export interface DecodedCode {
+  /** The instructions at every opcode position of the bitmask, in pc order. */
+  readonly instructions: readonly Instruction[];
+  /** `blockStart[pc]` is 1 when `pc` starts a basic block; covers pcs 0 … code length + 24. */
+  readonly blockStart: Uint8Array;
+}
+
+/**
+ * Decodes every instruction of `code` and finds the basic-block starts: pc 0 and the pc after
+ * each terminator (which may lie past the end of the code).
+ */
+export function decodeCode(
+  code: Uint8Array,
+  bitmask: Uint8Array,
+  profile: IsaProfile = DEFAULT_PROFILE,
+): DecodedCode {
+  const instructions: Instruction[] = [];
+  const blockStart = new Uint8Array(code.length + MAX_SKIP + 2);
+  blockStart[0] = 1;
+  for (let pc = 0; pc < code.length; pc++) {
+    if (!isOpcodeStart(bitmask, code.length, pc)) continue;
+    const instruction = decodeAt(code, bitmask, pc, profile);
+    instructions.push(instruction);
+    if (isTerminator(instruction)) blockStart[pc + instruction.length] = 1;
+  }
+  return { instructions, blockStart };
+}

@@ -1,0 +1,26 @@
+/**
+ * ISA profiles by name.
+ * @module
+ */
+import { JAM_0_7 } from "./jam07.ts";
+import type { IsaName, IsaProfile } from "./profile.ts";
+
+/** Every profile pvmbox supports, by name. */
+export const PROFILES: Readonly<Record<IsaName, IsaProfile>> = Object.freeze({
+  "jam-0.7": JAM_0_7,
+});
+
+/** The profile used when none is asked for. */
+export const DEFAULT_PROFILE: IsaProfile = JAM_0_7;
+
+export { JAM_0_7 } from "./jam07.ts";
+export type { GasModel, IsaName, IsaProfile } from "./profile.ts";
+export {
+  instructionById,
+  instructionByName,
+  type InstructionInfo,
+  INSTRUCTIONS,
+  type Mnemonic,
+  Op,
+  type OperandFormat,
+} from "./instructions.ts";

@@ -1,0 +1,18 @@
+/**
+ * The `jam-0.7` profile: Gray Paper 0.5.4 … 0.7.2 opcode numbering, one gas per instruction.
+ * @module
+ */
+import { INSTRUCTIONS, Op } from "./instructions.ts";
+import { defineProfile, type GasModel, type IsaProfile } from "./profile.ts";
+
+/** One gas per instruction, charged for the whole block on entry. */
+export const UNIT_GAS: GasModel = Object.freeze({
+  blockCost: (instructionIds: readonly number[]): number => instructionIds.length,
+});
+
+/** Gray Paper 0.7.2 numbering: internal ids are the 0.7 opcodes; `unlikely` does not exist. */
+export const JAM_0_7: IsaProfile = defineProfile(
+  "jam-0.7",
+  INSTRUCTIONS.filter((i) => i.id !== Op.unlikely).map((i) => [i.id, i.id] as const),
+  UNIT_GAS,
+);
