@@ -27,3 +27,35 @@ export {
   isTerminator,
   skipAt,
 } from "./src/program/decoder.ts";
+export {
+  type ContainerKind,
+  type ParseOptions,
+  Program,
+  type ProgramExport,
+  type ProgramMemory,
+  type ProgramParts,
+  type ProgramSummary,
+} from "./src/program/program.ts";
+export { decodeVarU64, encodeVarU64 } from "./src/program/varint.ts";
+export { encodeBlob, parseBlob, type RawBlob } from "./src/program/blob.ts";
+export {
+  encodeStandardProgram,
+  parseStandardProgram,
+  type StandardProgram,
+} from "./src/program/standard.ts";
+export {
+  decodeServiceMetadata,
+  encodeServiceCode,
+  encodeServiceMetadata,
+  parseServiceCode,
+  type ServiceCode,
+  type ServiceMetadata,
+} from "./src/program/service.ts";
+export {
+  encodePolkaVm,
+  parsePolkaVm,
+  type PolkaVmExport,
+  type PolkaVmIsa,
+  type PolkaVmParts,
+  type PolkaVmProgram,
+} from "./src/program/polkavm.ts";
