@@ -39,7 +39,8 @@ export function parseServiceCode(bytes: Uint8Array, baseOffset = 0): ServiceCode
     throw r.error(`metadata length is ${length} bytes but only ${r.remaining} remain`, lengthAt);
   }
   const metadata = r.take(length, "metadata");
-  const program = parseStandardProgram(r.take(r.remaining, "standard program"), r.offset);
+  const programAt = r.offset;
+  const program = parseStandardProgram(r.take(r.remaining, "standard program"), programAt);
   return { metadata, program };
 }
 
@@ -56,7 +57,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function readString(r: ByteReader, what: string): string {
   const at = r.position;
-  const length = r.varNumber(`${what} length`, r.remaining);
+  const length = r.varNumber(`${what} length`, Number.MAX_SAFE_INTEGER);
   try {
     return utf8.decode(r.take(length, what));
   } catch (error) {

@@ -41,7 +41,8 @@ export function parseStandardProgram(bytes: Uint8Array, baseOffset = 0): Standar
       blobLengthAt,
     );
   }
-  const blob = parseBlob(r.take(blobLength, "code blob"), r.offset);
+  const blobAt = r.offset;
+  const blob = parseBlob(r.take(blobLength, "code blob"), blobAt);
   return { roData, rwData, heapPages, stackSize, blob };
 }
 
