@@ -1,0 +1,962 @@
+/**
+ * The portable backend: a predecoded, switch-dispatched PVM interpreter in plain TypeScript.
+ *
+ * Registers are 13 pairs of int32 halves, so 64-bit arithmetic allocates nothing. Gas is charged
+ * per basic block on entry from a JS-number budget (at most 2^52); the rest of the signed 64-bit
+ * gas waits as a BigInt and refills the budget when a block does not fit.
+ * @module
+ */
+import { DEFAULT_PROFILE, type IsaProfile, Op } from "../program/isa/index.ts";
+import type { Backend, Exit } from "../sandbox/backend.ts";
+import { REGISTER_COUNT } from "../sandbox/backend.ts";
+import { SandboxError } from "../sandbox/errors.ts";
+import {
+  bswap32,
+  ctz32,
+  divS64,
+  divU64,
+  ltS64,
+  ltU64,
+  mul64,
+  mulUpper,
+  popcount32,
+  remS64,
+  remU64,
+  rotr64,
+  sar64,
+  shl64,
+  shr64,
+  storeBig,
+  toU64,
+} from "./arith64.ts";
+import { LOWEST_FAULTABLE_ADDRESS, PagedMemory } from "./memory.ts";
+import { type CodeBlob, costFrom, predecode, type PredecodedProgram } from "./predecode.ts";
+
+/** Options of an `Interpreter`. */
+export interface InterpreterOptions {
+  /** Instruction set and gas model; `jam-0.7` when omitted. */
+  isa?: IsaProfile;
+}
+
+/** Dynamic jumps to this address halt the machine. */
+export const HALT_ADDRESS = 0xffff0000;
+
+/** Largest gas budget kept as a JS number in the hot loop (exact integer arithmetic). */
+const BUDGET_LIMIT = 2 ** 52;
+const MAX_GAS = (1n << 63n) - 1n;
+const ADDRESS_SPACE = 2 ** 32;
+
+/** The PVM interpreter backend. */
+export class Interpreter implements Backend {
+  /** Backend name. */
+  readonly name: "interpreter" = "interpreter";
+  /** Guest memory; starts fully inaccessible. */
+  readonly memory: PagedMemory = new PagedMemory();
+  /** Called after every executed instruction with its pc (tracing); undefined runs untraced. */
+  onInstruction: ((pc: number) => void) | undefined = undefined;
+  /** Current heap top used by `sbrk`; the caller sets it (standard init: after the heap pages). */
+  heapTop = 0;
+
+  readonly #program: PredecodedProgram;
+  readonly #lo = new Int32Array(REGISTER_COUNT);
+  readonly #hi = new Int32Array(REGISTER_COUNT);
+  /** Gas not in the hot loop's budget. */
+  #reserve = 0n;
+  #pc = 0;
+  /** False when `run()` resumes inside a block already paid for (after a host call or fault). */
+  #chargeOnEntry = true;
+  #executed = 0;
+  #disposed = false;
+
+  /** Predecodes `blob` (cached per blob object) for the chosen ISA profile. */
+  constructor(blob: CodeBlob, options: InterpreterOptions = {}) {
+    this.#program = predecode(blob, options.isa ?? DEFAULT_PROFILE);
+  }
+
+  /** Number of instructions executed so far. */
+  get instructionsExecuted(): number {
+    return this.#executed;
+  }
+
+  /** Reads register `index` (0..12) as an unsigned 64-bit value. */
+  getRegister(index: number): bigint {
+    checkRegister(index);
+    return toU64(this.#lo[index], this.#hi[index]);
+  }
+
+  /** Writes register `index` (0..12); the value is taken modulo 2^64. */
+  setRegister(index: number, value: bigint): void {
+    checkRegister(index);
+    if (typeof value !== "bigint") {
+      throw new SandboxError("invalid-argument", `register value ${value} is not a bigint`);
+    }
+    storeBig(this.#lo, this.#hi, index, value);
+  }
+
+  /** Remaining gas (signed 64-bit, never negative here). */
+  get gas(): bigint {
+    return this.#reserve;
+  }
+
+  set gas(value: bigint) {
+    if (typeof value !== "bigint" || value < 0n || value > MAX_GAS) {
+      throw new SandboxError(
+        "invalid-argument",
+        `gas ${value} is not a bigint in 0 … 2^63 − 1`,
+      );
+    }
+    this.#reserve = value;
+  }
+
+  /** Where the next `run()` starts; setting it starts a new basic block there. */
+  get pc(): number {
+    return this.#pc;
+  }
+
+  set pc(value: number) {
+    if (!Number.isInteger(value) || value < 0 || value >= ADDRESS_SPACE) {
+      throw new SandboxError("invalid-argument", `pc ${value} is not an integer in 0 … 2^32 − 1`);
+    }
+    this.#pc = value;
+    this.#chargeOnEntry = true;
+  }
+
+  /** Runs until the next exit. */
+  run(): Exit {
+    if (this.#disposed) throw new SandboxError("disposed", "the interpreter has been disposed");
+    const p = this.#program;
+    const pc = this.#pc;
+    const index = pc < p.indexOfPc.length ? p.indexOfPc[pc] : -1;
+    if (index < 0) return this.#trapOutsideCode(pc);
+    let budget = 0;
+    if (this.#chargeOnEntry && p.blockStart[index] === 0) {
+      // Entered mid-block from outside: pay for the rest of the block here.
+      const cost = BigInt(costFrom(p.op, p.toEnd, index, p.profile));
+      if (cost > this.#reserve) return { kind: "out-of-gas", pc };
+      this.#reserve -= cost;
+      this.#executed += p.toEnd[index];
+    } else if (!this.#chargeOnEntry) {
+      if (p.blockStart[index] === 1) budget += p.entryCost[index]; // the loop charges it again
+      else this.#executed += p.toEnd[index];
+    }
+    budget += this.#take(BUDGET_LIMIT);
+    return this.#execute(index, budget);
+  }
+
+  /** Releases the guest memory. */
+  [Symbol.dispose](): void {
+    this.#disposed = true;
+    this.memory.dispose();
+  }
+
+  /** Moves up to `limit` gas from the reserve into a budget and returns it. */
+  #take(limit: number): number {
+    const n = this.#reserve < BigInt(limit) ? Number(this.#reserve) : limit;
+    this.#reserve -= BigInt(n);
+    return n;
+  }
+
+  /** Returns the budget to the reserve and refills it as far as the reserve allows. */
+  #refill(budget: number): number {
+    this.#reserve += BigInt(budget);
+    return this.#take(BUDGET_LIMIT);
+  }
+
+  /** A pc with no instruction (past the code or a non-opcode byte) executes as `trap`. */
+  #trapOutsideCode(pc: number): Exit {
+    if (this.#chargeOnEntry) {
+      const cost = BigInt(this.#program.profile.gas.blockCost([Op.trap]));
+      if (cost > this.#reserve) return { kind: "out-of-gas", pc };
+      this.#reserve -= cost;
+    }
+    this.#executed++;
+    this.#chargeOnEntry = true;
+    return { kind: "panic", pc };
+  }
+
+  /** Records where execution stopped: instruction `i`, counted as executed when `done`. */
+  #stop(i: number, budget: number, done: boolean, chargeOnEntry: boolean): number {
+    const p = this.#program;
+    this.#reserve += BigInt(budget);
+    this.#executed -= p.toEnd[i] - (done ? 1 : 0);
+    this.#pc = p.pc[i];
+    this.#chargeOnEntry = chargeOnEntry;
+    return this.#pc;
+  }
+
+  #panic(i: number, budget: number): Exit {
+    return { kind: "panic", pc: this.#stop(i, budget, true, true) };
+  }
+
+  /** A denied access at `address`: panic below 64 KiB, else a resumable page fault. */
+  #fault(i: number, budget: number, address: number): Exit {
+    if (address < LOWEST_FAULTABLE_ADDRESS) return this.#panic(i, budget);
+    const pc = this.#stop(i, budget, false, false);
+    return { kind: "page-fault", pc, address: (address & ~0xfff) >>> 0 };
+  }
+
+  /** `sbrk`: grows the heap by `amount` bytes, returning the old top (0 when it cannot). */
+  #sbrk(amountLow: number, amountHigh: number): number {
+    const amount = (amountLow >>> 0) + (amountHigh >>> 0) * ADDRESS_SPACE;
+    const top = this.heapTop;
+    if (amount === 0) return top;
+    const newTop = top + amount;
+    if (amountHigh !== 0 || newTop > ADDRESS_SPACE) return 0;
+    if (!this.memory.growReadWrite(Math.floor(top / 4096), Math.ceil(newTop / 4096))) return 0;
+    this.heapTop = newTop;
+    return top;
+  }
+
+  /** The dispatch loop: runs from instruction `start` with `budget` gas until an exit. */
+  #execute(start: number, budget: number): Exit {
+    const p = this.#program;
+    const { op, ra, rb, rd, x, y, target, entryCost, toEnd, jumpTargets } = p;
+    const pcs = p.pc;
+    const jumpLimit = jumpTargets.length * 2;
+    const lo = this.#lo, hi = this.#hi;
+    const mem = this.memory;
+    const readBase = mem.readBase, writeBase = mem.writeBase;
+    let view = mem.view;
+    const scratch = mem.scratch;
+    const hook = this.onInstruction;
+    let i = start;
+    for (;;) {
+      const cost = entryCost[i];
+      if (cost !== 0) {
+        if (cost > budget) {
+          budget = this.#refill(budget);
+          if (cost > budget) {
+            this.#stop(i, budget, false, true);
+            this.#executed += toEnd[i]; // nothing of the block ran
+            return { kind: "out-of-gas", pc: pcs[i] };
+          }
+        }
+        budget -= cost;
+        this.#executed += toEnd[i];
+      }
+      const cur = i;
+      switch (op[cur]) {
+        case 0: // trap
+          return this.#panic(cur, budget);
+        case 1: // fallthrough
+          i = cur + 1;
+          break;
+        case 10: // ecalli
+          this.#stop(cur, budget, true, false);
+          this.#pc = pcs[cur + 1];
+          if (hook !== undefined) hook(pcs[cur]);
+          return { kind: "host-call", pc: pcs[cur], id: x[cur] >>> 0 };
+        case 20: // load_imm_64
+          lo[ra[cur]] = x[cur];
+          hi[ra[cur]] = y[cur];
+          i = cur + 1;
+          break;
+        case 30: // store_imm_u8
+        case 31: // store_imm_u16
+        case 32: // store_imm_u32
+        case 33: { // store_imm_u64
+          const v = y[cur];
+          const f = store(mem, view, writeBase, x[cur] >>> 0, op[cur] - 30, v, v >> 31);
+          if (f >= 0) return this.#fault(cur, budget, f);
+          i = cur + 1;
+          break;
+        }
+        case 40: { // jump
+          const t = target[cur];
+          if (t < 0) return this.#panic(cur, budget);
+          i = t;
+          break;
+        }
+        case 50: { // jump_ind
+          const address = (lo[ra[cur]] + x[cur]) >>> 0;
+          if (address === HALT_ADDRESS) return this.#halt(cur, budget);
+          const t = address === 0 || address > jumpLimit || (address & 1) !== 0
+            ? -1
+            : jumpTargets[(address >>> 1) - 1];
+          if (t < 0) return this.#panic(cur, budget);
+          i = t;
+          break;
+        }
+        case 51: // load_imm
+          lo[ra[cur]] = x[cur];
+          hi[ra[cur]] = x[cur] >> 31;
+          i = cur + 1;
+          break;
+        case 52: // load_u8
+        case 53: // load_i8
+        case 54: // load_u16
+        case 55: // load_i16
+        case 56: // load_u32
+        case 57: // load_i32
+        case 58: { // load_u64
+          const f = load(mem, view, readBase, scratch, x[cur] >>> 0, op[cur] - 52);
+          if (f >= 0) return this.#fault(cur, budget, f);
+          lo[ra[cur]] = scratch[0];
+          hi[ra[cur]] = scratch[1];
+          i = cur + 1;
+          break;
+        }
+        case 59: // store_u8
+        case 60: // store_u16
+        case 61: // store_u32
+        case 62: { // store_u64
+          const a = ra[cur];
+          const f = store(mem, view, writeBase, x[cur] >>> 0, op[cur] - 59, lo[a], hi[a]);
+          if (f >= 0) return this.#fault(cur, budget, f);
+          i = cur + 1;
+          break;
+        }
+        case 70: // store_imm_ind_u8
+        case 71: // store_imm_ind_u16
+        case 72: // store_imm_ind_u32
+        case 73: { // store_imm_ind_u64
+          const v = y[cur];
+          const address = (lo[ra[cur]] + x[cur]) >>> 0;
+          const f = store(mem, view, writeBase, address, op[cur] - 70, v, v >> 31);
+          if (f >= 0) return this.#fault(cur, budget, f);
+          i = cur + 1;
+          break;
+        }
+        case 80: { // load_imm_jump
+          lo[ra[cur]] = x[cur];
+          hi[ra[cur]] = x[cur] >> 31;
+          const t = target[cur];
+          if (t < 0) return this.#panic(cur, budget);
+          i = t;
+          break;
+        }
+        case 81: // branch_eq_imm
+        case 82: // branch_ne_imm
+        case 83: // branch_lt_u_imm
+        case 84: // branch_le_u_imm
+        case 85: // branch_ge_u_imm
+        case 86: // branch_gt_u_imm
+        case 87: // branch_lt_s_imm
+        case 88: // branch_le_s_imm
+        case 89: // branch_ge_s_imm
+        case 90: { // branch_gt_s_imm
+          const a = ra[cur];
+          const v = x[cur];
+          if (compareImm(op[cur], lo[a], hi[a], v, v >> 31)) {
+            const t = target[cur];
+            if (t < 0) return this.#panic(cur, budget);
+            i = t;
+          } else {
+            i = cur + 1;
+          }
+          break;
+        }
+        case 100: { // move_reg
+          const a = ra[cur], d = rd[cur];
+          lo[d] = lo[a];
+          hi[d] = hi[a];
+          i = cur + 1;
+          break;
+        }
+        case 101: { // sbrk
+          const a = ra[cur], d = rd[cur];
+          const r = this.#sbrk(lo[a], hi[a]);
+          lo[d] = r | 0;
+          hi[d] = r >= ADDRESS_SPACE ? 1 : 0;
+          view = mem.view;
+          i = cur + 1;
+          break;
+        }
+        case 102: // count_set_bits_64
+        case 103: // count_set_bits_32
+        case 104: // leading_zero_bits_64
+        case 105: // leading_zero_bits_32
+        case 106: // trailing_zero_bits_64
+        case 107: // trailing_zero_bits_32
+        case 108: // sign_extend_8
+        case 109: // sign_extend_16
+        case 110: // zero_extend_16
+        case 111: // reverse_bytes
+          unary(op[cur], lo, hi, rd[cur], ra[cur]);
+          i = cur + 1;
+          break;
+        case 120: // store_ind_u8
+        case 121: // store_ind_u16
+        case 122: // store_ind_u32
+        case 123: { // store_ind_u64
+          const a = ra[cur];
+          const address = (lo[rb[cur]] + x[cur]) >>> 0;
+          const f = store(mem, view, writeBase, address, op[cur] - 120, lo[a], hi[a]);
+          if (f >= 0) return this.#fault(cur, budget, f);
+          i = cur + 1;
+          break;
+        }
+        case 124: // load_ind_u8
+        case 125: // load_ind_i8
+        case 126: // load_ind_u16
+        case 127: // load_ind_i16
+        case 128: // load_ind_u32
+        case 129: // load_ind_i32
+        case 130: { // load_ind_u64
+          const address = (lo[rb[cur]] + x[cur]) >>> 0;
+          const f = load(mem, view, readBase, scratch, address, op[cur] - 124);
+          if (f >= 0) return this.#fault(cur, budget, f);
+          lo[ra[cur]] = scratch[0];
+          hi[ra[cur]] = scratch[1];
+          i = cur + 1;
+          break;
+        }
+        case 131: { // add_imm_32
+          const r = (lo[rb[cur]] + x[cur]) | 0;
+          lo[ra[cur]] = r;
+          hi[ra[cur]] = r >> 31;
+          i = cur + 1;
+          break;
+        }
+        case 132: { // and_imm
+          const b = rb[cur], a = ra[cur], v = x[cur];
+          lo[a] = lo[b] & v;
+          hi[a] = hi[b] & (v >> 31);
+          i = cur + 1;
+          break;
+        }
+        case 133: { // xor_imm
+          const b = rb[cur], a = ra[cur], v = x[cur];
+          lo[a] = lo[b] ^ v;
+          hi[a] = hi[b] ^ (v >> 31);
+          i = cur + 1;
+          break;
+        }
+        case 134: { // or_imm
+          const b = rb[cur], a = ra[cur], v = x[cur];
+          lo[a] = lo[b] | v;
+          hi[a] = hi[b] | (v >> 31);
+          i = cur + 1;
+          break;
+        }
+        case 149: { // add_imm_64
+          const b = rb[cur], a = ra[cur], v = x[cur];
+          const bl = lo[b];
+          const l = (bl + v) | 0;
+          hi[a] = (hi[b] + (v >> 31) + ((l >>> 0) < (bl >>> 0) ? 1 : 0)) | 0;
+          lo[a] = l;
+          i = cur + 1;
+          break;
+        }
+        case 135: // mul_imm_32
+        case 136: // set_lt_u_imm
+        case 137: // set_lt_s_imm
+        case 138: // shlo_l_imm_32
+        case 139: // shlo_r_imm_32
+        case 140: // shar_r_imm_32
+        case 141: // neg_add_imm_32
+        case 142: // set_gt_u_imm
+        case 143: // set_gt_s_imm
+        case 144: // shlo_l_imm_alt_32
+        case 145: // shlo_r_imm_alt_32
+        case 146: // shar_r_imm_alt_32
+        case 147: // cmov_iz_imm
+        case 148: // cmov_nz_imm
+        case 150: // mul_imm_64
+        case 151: // shlo_l_imm_64
+        case 152: // shlo_r_imm_64
+        case 153: // shar_r_imm_64
+        case 154: // neg_add_imm_64
+        case 155: // shlo_l_imm_alt_64
+        case 156: // shlo_r_imm_alt_64
+        case 157: // shar_r_imm_alt_64
+        case 158: // rot_r_64_imm
+        case 159: // rot_r_64_imm_alt
+        case 160: // rot_r_32_imm
+        case 161: // rot_r_32_imm_alt
+          withImmediate(op[cur], lo, hi, ra[cur], rb[cur], x[cur]);
+          i = cur + 1;
+          break;
+        case 170: // branch_eq
+        case 171: // branch_ne
+        case 172: // branch_lt_u
+        case 173: // branch_lt_s
+        case 174: // branch_ge_u
+        case 175: { // branch_ge_s
+          const a = ra[cur], b = rb[cur];
+          if (compareRegs(op[cur], lo[a], hi[a], lo[b], hi[b])) {
+            const t = target[cur];
+            if (t < 0) return this.#panic(cur, budget);
+            i = t;
+          } else {
+            i = cur + 1;
+          }
+          break;
+        }
+        case 180: { // load_imm_jump_ind
+          const address = (lo[rb[cur]] + y[cur]) >>> 0;
+          lo[ra[cur]] = x[cur];
+          hi[ra[cur]] = x[cur] >> 31;
+          if (address === HALT_ADDRESS) return this.#halt(cur, budget);
+          const t = address === 0 || address > jumpLimit || (address & 1) !== 0
+            ? -1
+            : jumpTargets[(address >>> 1) - 1];
+          if (t < 0) return this.#panic(cur, budget);
+          i = t;
+          break;
+        }
+        case 190: { // add_32
+          const r = (lo[ra[cur]] + lo[rb[cur]]) | 0;
+          lo[rd[cur]] = r;
+          hi[rd[cur]] = r >> 31;
+          i = cur + 1;
+          break;
+        }
+        case 200: { // add_64
+          const a = ra[cur], b = rb[cur], d = rd[cur];
+          const al = lo[a];
+          const l = (al + lo[b]) | 0;
+          hi[d] = (hi[a] + hi[b] + ((l >>> 0) < (al >>> 0) ? 1 : 0)) | 0;
+          lo[d] = l;
+          i = cur + 1;
+          break;
+        }
+        case 201: { // sub_64
+          const a = ra[cur], b = rb[cur], d = rd[cur];
+          const al = lo[a], bl = lo[b];
+          hi[d] = (hi[a] - hi[b] - ((al >>> 0) < (bl >>> 0) ? 1 : 0)) | 0;
+          lo[d] = (al - bl) | 0;
+          i = cur + 1;
+          break;
+        }
+        case 210: { // and
+          const a = ra[cur], b = rb[cur], d = rd[cur];
+          lo[d] = lo[a] & lo[b];
+          hi[d] = hi[a] & hi[b];
+          i = cur + 1;
+          break;
+        }
+        case 211: { // xor
+          const a = ra[cur], b = rb[cur], d = rd[cur];
+          lo[d] = lo[a] ^ lo[b];
+          hi[d] = hi[a] ^ hi[b];
+          i = cur + 1;
+          break;
+        }
+        case 212: { // or
+          const a = ra[cur], b = rb[cur], d = rd[cur];
+          lo[d] = lo[a] | lo[b];
+          hi[d] = hi[a] | hi[b];
+          i = cur + 1;
+          break;
+        }
+        case 191: // sub_32
+        case 192: // mul_32
+        case 193: // div_u_32
+        case 194: // div_s_32
+        case 195: // rem_u_32
+        case 196: // rem_s_32
+        case 197: // shlo_l_32
+        case 198: // shlo_r_32
+        case 199: // shar_r_32
+        case 202: // mul_64
+        case 203: // div_u_64
+        case 204: // div_s_64
+        case 205: // rem_u_64
+        case 206: // rem_s_64
+        case 207: // shlo_l_64
+        case 208: // shlo_r_64
+        case 209: // shar_r_64
+        case 213: // mul_upper_s_s
+        case 214: // mul_upper_u_u
+        case 215: // mul_upper_s_u
+        case 216: // set_lt_u
+        case 217: // set_lt_s
+        case 218: // cmov_iz
+        case 219: // cmov_nz
+        case 220: // rot_l_64
+        case 221: // rot_l_32
+        case 222: // rot_r_64
+        case 223: // rot_r_32
+        case 224: // and_inv
+        case 225: // or_inv
+        case 226: // xnor
+        case 227: // max
+        case 228: // max_u
+        case 229: // min
+        case 230: // min_u
+          threeRegs(op[cur], lo, hi, rd[cur], ra[cur], rb[cur]);
+          i = cur + 1;
+          break;
+        default:
+          // Decoded ids are all handled above; anything else would be a decoder bug.
+          return this.#panic(cur, budget);
+      }
+      if (hook !== undefined) hook(pcs[cur]);
+    }
+  }
+
+  #halt(i: number, budget: number): Exit {
+    return { kind: "halt", pc: this.#stop(i, budget, true, true) };
+  }
+}
+
+function checkRegister(index: number): void {
+  if (!Number.isInteger(index) || index < 0 || index >= REGISTER_COUNT) {
+    throw new SandboxError("invalid-argument", `register index ${index} is not in 0 … 12`);
+  }
+}
+
+/**
+ * Loads kind k (0 u8, 1 i8, 2 u16, 3 i16, 4 u32, 5 i32, 6 u64) at `address` into `scratch`
+ * as low/high halves. Returns -1, or the lowest inaccessible address touched.
+ */
+function load(
+  mem: PagedMemory,
+  view: DataView,
+  readBase: Int32Array,
+  scratch: Int32Array,
+  address: number,
+  kind: number,
+): number {
+  const size = kind === 6 ? 8 : 1 << (kind >> 1);
+  const base = readBase[address >>> 12];
+  const offset = address & 0xfff;
+  let l: number;
+  if (base !== 0 && offset <= 4096 - size) {
+    const at = base + offset;
+    switch (kind) {
+      case 0:
+        l = view.getUint8(at);
+        break;
+      case 1:
+        l = view.getInt8(at);
+        break;
+      case 2:
+        l = view.getUint16(at, true);
+        break;
+      case 3:
+        l = view.getInt16(at, true);
+        break;
+      case 6:
+        scratch[0] = view.getInt32(at, true);
+        scratch[1] = view.getInt32(at + 4, true);
+        return -1;
+      default:
+        l = view.getInt32(at, true);
+    }
+  } else {
+    const f = mem.loadSlow(address, size);
+    if (f >= 0) return f;
+    if (kind === 6) return -1;
+    l = scratch[0];
+    if (kind === 1) l = (l << 24) >> 24;
+    else if (kind === 3) l = (l << 16) >> 16;
+  }
+  scratch[0] = l;
+  scratch[1] = (kind & 1) === 1 ? l >> 31 : 0;
+  return -1;
+}
+
+/**
+ * Stores the low 1 << k bytes of (l, h) at `address`. Returns -1, or the lowest non-writable
+ * address touched (nothing is written then).
+ */
+function store(
+  mem: PagedMemory,
+  view: DataView,
+  writeBase: Int32Array,
+  address: number,
+  k: number,
+  l: number,
+  h: number,
+): number {
+  const size = 1 << k;
+  const base = writeBase[address >>> 12];
+  const offset = address & 0xfff;
+  if (base !== 0 && offset <= 4096 - size) {
+    const at = base + offset;
+    switch (k) {
+      case 0:
+        view.setUint8(at, l);
+        break;
+      case 1:
+        view.setUint16(at, l, true);
+        break;
+      case 2:
+        view.setInt32(at, l, true);
+        break;
+      default:
+        view.setInt32(at, l, true);
+        view.setInt32(at + 4, h, true);
+    }
+    return -1;
+  }
+  return mem.storeSlow(address, size, l, h);
+}
+
+/** Condition of branch_*_imm `id` for register (al, ah) against immediate (bl, bh). */
+function compareImm(id: number, al: number, ah: number, bl: number, bh: number): boolean {
+  switch (id) {
+    case 81:
+      return al === bl && ah === bh;
+    case 82:
+      return al !== bl || ah !== bh;
+    case 83:
+      return ltU64(al, ah, bl, bh);
+    case 84:
+      return !ltU64(bl, bh, al, ah);
+    case 85:
+      return !ltU64(al, ah, bl, bh);
+    case 86:
+      return ltU64(bl, bh, al, ah);
+    case 87:
+      return ltS64(al, ah, bl, bh);
+    case 88:
+      return !ltS64(bl, bh, al, ah);
+    case 89:
+      return !ltS64(al, ah, bl, bh);
+    default:
+      return ltS64(bl, bh, al, ah);
+  }
+}
+
+/** Condition of branch_* `id` (register against register). */
+function compareRegs(id: number, al: number, ah: number, bl: number, bh: number): boolean {
+  switch (id) {
+    case 170:
+      return al === bl && ah === bh;
+    case 171:
+      return al !== bl || ah !== bh;
+    case 172:
+      return ltU64(al, ah, bl, bh);
+    case 173:
+      return ltS64(al, ah, bl, bh);
+    case 174:
+      return !ltU64(al, ah, bl, bh);
+    default:
+      return !ltS64(al, ah, bl, bh);
+  }
+}
+
+function set32(lo: Int32Array, hi: Int32Array, d: number, v: number): void {
+  lo[d] = v;
+  hi[d] = v >> 31;
+}
+
+function setBool(lo: Int32Array, hi: Int32Array, d: number, v: boolean): void {
+  lo[d] = v ? 1 : 0;
+  hi[d] = 0;
+}
+
+/** The reg_reg instructions 102…111: D = f(A). */
+function unary(id: number, lo: Int32Array, hi: Int32Array, d: number, a: number): void {
+  const l = lo[a], h = hi[a];
+  switch (id) {
+    case 102:
+      lo[d] = popcount32(l) + popcount32(h);
+      hi[d] = 0;
+      break;
+    case 103:
+      lo[d] = popcount32(l);
+      hi[d] = 0;
+      break;
+    case 104:
+      lo[d] = h !== 0 ? Math.clz32(h) : 32 + Math.clz32(l);
+      hi[d] = 0;
+      break;
+    case 105:
+      lo[d] = Math.clz32(l);
+      hi[d] = 0;
+      break;
+    case 106:
+      lo[d] = l !== 0 ? ctz32(l) : 32 + ctz32(h);
+      hi[d] = 0;
+      break;
+    case 107:
+      lo[d] = ctz32(l);
+      hi[d] = 0;
+      break;
+    case 108:
+      set32(lo, hi, d, (l << 24) >> 24);
+      break;
+    case 109:
+      set32(lo, hi, d, (l << 16) >> 16);
+      break;
+    case 110:
+      lo[d] = l & 0xffff;
+      hi[d] = 0;
+      break;
+    default: // reverse_bytes
+      lo[d] = bswap32(h);
+      hi[d] = bswap32(l);
+  }
+}
+
+/** The reg_reg_imm instructions that write A from B and the immediate v. */
+function withImmediate(
+  id: number,
+  lo: Int32Array,
+  hi: Int32Array,
+  a: number,
+  b: number,
+  v: number,
+): void {
+  const bl = lo[b], bh = hi[b], vh = v >> 31;
+  switch (id) {
+    case 135:
+      return set32(lo, hi, a, Math.imul(bl, v));
+    case 136:
+      return setBool(lo, hi, a, ltU64(bl, bh, v, vh));
+    case 137:
+      return setBool(lo, hi, a, ltS64(bl, bh, v, vh));
+    case 138:
+      return set32(lo, hi, a, bl << v);
+    case 139:
+      return set32(lo, hi, a, bl >>> v);
+    case 140:
+      return set32(lo, hi, a, bl >> v);
+    case 141:
+      return set32(lo, hi, a, (v - bl) | 0);
+    case 142:
+      return setBool(lo, hi, a, ltU64(v, vh, bl, bh));
+    case 143:
+      return setBool(lo, hi, a, ltS64(v, vh, bl, bh));
+    case 144:
+      return set32(lo, hi, a, v << bl);
+    case 145:
+      return set32(lo, hi, a, v >>> bl);
+    case 146:
+      return set32(lo, hi, a, v >> bl);
+    case 147:
+      if (bl === 0 && bh === 0) set32(lo, hi, a, v);
+      return;
+    case 148:
+      if (bl !== 0 || bh !== 0) set32(lo, hi, a, v);
+      return;
+    case 150:
+      return mul64(lo, hi, a, bl, bh, v, vh);
+    case 151:
+      return shl64(lo, hi, a, bl, bh, v);
+    case 152:
+      return shr64(lo, hi, a, bl, bh, v);
+    case 153:
+      return sar64(lo, hi, a, bl, bh, v);
+    case 154: {
+      const l = (v - bl) | 0;
+      hi[a] = (vh - bh - ((v >>> 0) < (bl >>> 0) ? 1 : 0)) | 0;
+      lo[a] = l;
+      return;
+    }
+    case 155:
+      return shl64(lo, hi, a, v, vh, bl);
+    case 156:
+      return shr64(lo, hi, a, v, vh, bl);
+    case 157:
+      return sar64(lo, hi, a, v, vh, bl);
+    case 158:
+      return rotr64(lo, hi, a, bl, bh, v);
+    case 159:
+      return rotr64(lo, hi, a, v, vh, bl);
+    case 160:
+      return set32(lo, hi, a, (bl >>> v) | (bl << (32 - (v & 31))));
+    default: // rot_r_32_imm_alt
+      return set32(lo, hi, a, (v >>> bl) | (v << (32 - (bl & 31))));
+  }
+}
+
+/** The reg3 instructions not inlined in the loop: D = f(A, B). */
+function threeRegs(
+  id: number,
+  lo: Int32Array,
+  hi: Int32Array,
+  d: number,
+  a: number,
+  b: number,
+): void {
+  const al = lo[a], ah = hi[a], bl = lo[b], bh = hi[b];
+  switch (id) {
+    case 191:
+      return set32(lo, hi, d, (al - bl) | 0);
+    case 192:
+      return set32(lo, hi, d, Math.imul(al, bl));
+    case 193:
+      return bl === 0 ? set32(lo, hi, d, -1) : set32(lo, hi, d, ((al >>> 0) / (bl >>> 0)) | 0);
+    case 194:
+      if (bl === 0) return set32(lo, hi, d, -1);
+      if (al === -0x80000000 && bl === -1) return set32(lo, hi, d, al);
+      return set32(lo, hi, d, (al / bl) | 0);
+    case 195:
+      return bl === 0 ? set32(lo, hi, d, al) : set32(lo, hi, d, ((al >>> 0) % (bl >>> 0)) | 0);
+    case 196:
+      if (bl === 0) return set32(lo, hi, d, al);
+      if (al === -0x80000000 && bl === -1) return set32(lo, hi, d, 0);
+      return set32(lo, hi, d, (al % bl) | 0);
+    case 197:
+      return set32(lo, hi, d, al << bl);
+    case 198:
+      return set32(lo, hi, d, al >>> bl);
+    case 199:
+      return set32(lo, hi, d, al >> bl);
+    case 202:
+      return mul64(lo, hi, d, al, ah, bl, bh);
+    case 203:
+      return divU64(lo, hi, d, al, ah, bl, bh);
+    case 204:
+      return divS64(lo, hi, d, al, ah, bl, bh);
+    case 205:
+      return remU64(lo, hi, d, al, ah, bl, bh);
+    case 206:
+      return remS64(lo, hi, d, al, ah, bl, bh);
+    case 207:
+      return shl64(lo, hi, d, al, ah, bl);
+    case 208:
+      return shr64(lo, hi, d, al, ah, bl);
+    case 209:
+      return sar64(lo, hi, d, al, ah, bl);
+    case 213:
+      return mulUpper(lo, hi, d, al, ah, true, bl, bh, true);
+    case 214:
+      return mulUpper(lo, hi, d, al, ah, false, bl, bh, false);
+    case 215:
+      return mulUpper(lo, hi, d, al, ah, true, bl, bh, false);
+    case 216:
+      return setBool(lo, hi, d, ltU64(al, ah, bl, bh));
+    case 217:
+      return setBool(lo, hi, d, ltS64(al, ah, bl, bh));
+    case 218:
+      if (bl === 0 && bh === 0) {
+        lo[d] = al;
+        hi[d] = ah;
+      }
+      return;
+    case 219:
+      if (bl !== 0 || bh !== 0) {
+        lo[d] = al;
+        hi[d] = ah;
+      }
+      return;
+    case 220:
+      return rotr64(lo, hi, d, al, ah, 64 - (bl & 63));
+    case 221:
+      return set32(lo, hi, d, (al << bl) | (al >>> (32 - (bl & 31))));
+    case 222:
+      return rotr64(lo, hi, d, al, ah, bl);
+    case 223:
+      return set32(lo, hi, d, (al >>> bl) | (al << (32 - (bl & 31))));
+    case 224:
+      lo[d] = al & ~bl;
+      hi[d] = ah & ~bh;
+      return;
+    case 225:
+      lo[d] = al | ~bl;
+      hi[d] = ah | ~bh;
+      return;
+    case 226:
+      lo[d] = ~(al ^ bl);
+      hi[d] = ~(ah ^ bh);
+      return;
+    case 227:
+    case 229: {
+      const aWins = ltS64(al, ah, bl, bh) === (id === 229);
+      lo[d] = aWins ? al : bl;
+      hi[d] = aWins ? ah : bh;
+      return;
+    }
+    default: { // max_u (228), min_u (230)
+      const aWins = ltU64(al, ah, bl, bh) === (id === 230);
+      lo[d] = aWins ? al : bl;
+      hi[d] = aWins ? ah : bh;
+    }
+  }
+}

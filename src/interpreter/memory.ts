@@ -1,0 +1,291 @@
+/**
+ * The interpreter's guest memory: a flat page table over one growable byte store. Each guest
+ * page of 4 KiB that is mapped owns a 4 KiB slot of the store; two tables give, per page, the
+ * byte offset of its slot for reading and for writing (0 when the access is not allowed, since
+ * slot 0 is a guard that is never handed out), so the hot path of a load or store is one table
+ * read, one compare and one `DataView` access.
+ * @module
+ */
+import { type GuestMemory, PAGE_SIZE, type PageAccess } from "../sandbox/backend.ts";
+import { SandboxError } from "../sandbox/errors.ts";
+
+/** Number of pages in the 32-bit guest address space. */
+export const PAGE_COUNT = 1 << 20;
+
+/** Addresses below this one are never mapped by a fault: an access there panics. */
+export const LOWEST_FAULTABLE_ADDRESS = 0x10000;
+
+/** Largest store the slots may occupy: slot offsets must stay int32. */
+const MAX_STORE_BYTES = 2 ** 31 - PAGE_SIZE;
+
+const ADDRESS_SPACE = 2 ** 32;
+const PAGE_SHIFT = 12;
+const PAGE_MASK = PAGE_SIZE - 1;
+
+function checkRange(address: number, length: number): void {
+  if (!Number.isInteger(address) || address < 0 || address >= ADDRESS_SPACE) {
+    throw new SandboxError(
+      "invalid-argument",
+      `address ${address} is not a guest address (an integer in 0…0xFFFFFFFF)`,
+    );
+  }
+  if (!Number.isInteger(length) || length < 0 || address + length > ADDRESS_SPACE) {
+    throw new SandboxError(
+      "invalid-argument",
+      `length ${length} at 0x${address.toString(16)} is negative, fractional or runs past 4 GiB`,
+    );
+  }
+}
+
+/** Guest memory of one interpreter instance. */
+export class PagedMemory implements GuestMemory {
+  /** Per page: offset of its slot in `bytes` when readable, else 0. */
+  readBase: Int32Array = new Int32Array(PAGE_COUNT);
+  /** Per page: offset of its slot in `bytes` when writable, else 0. */
+  writeBase: Int32Array = new Int32Array(PAGE_COUNT);
+  /** The slot store; replaced (grown) when slots run out, so callers re-read it after mapping. */
+  bytes: Uint8Array;
+  /** A `DataView` over `bytes`, replaced together with it. */
+  view: DataView;
+  /** Per page: offset of its slot whatever its access (0 = unmapped). */
+  readonly #slotOf: Int32Array = new Int32Array(PAGE_COUNT);
+  readonly #freeSlots: number[] = [];
+  #usedSlots = 1;
+  /** Scratch for multi-byte slow-path loads: the value as low and high 32-bit halves. */
+  readonly scratch: Int32Array = new Int32Array(2);
+
+  /** Creates a memory in which every page is inaccessible. */
+  constructor() {
+    this.bytes = new Uint8Array(PAGE_SIZE * 16);
+    this.view = new DataView(this.bytes.buffer);
+  }
+
+  /** Copies `length` bytes from `address`; throws `SandboxError` if any byte is inaccessible. */
+  read(address: number, length: number): Uint8Array {
+    checkRange(address, length);
+    const out = new Uint8Array(length);
+    for (let done = 0; done < length;) {
+      const a = address + done;
+      const base = this.readBase[a >>> PAGE_SHIFT];
+      if (base === 0) {
+        throw new SandboxError(
+          "invalid-argument",
+          `cannot read guest address 0x${a.toString(16)}: its page is not readable`,
+        );
+      }
+      const off = a & PAGE_MASK;
+      const n = Math.min(length - done, PAGE_SIZE - off);
+      out.set(this.bytes.subarray(base + off, base + off + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  /** Copies `bytes` to `address` regardless of page protection; the pages must be mapped. */
+  write(address: number, bytes: Uint8Array): void {
+    checkRange(address, bytes.length);
+    for (let done = 0; done < bytes.length;) {
+      const a = address + done;
+      const base = this.#slotOf[a >>> PAGE_SHIFT];
+      if (base === 0) {
+        throw new SandboxError(
+          "invalid-argument",
+          `cannot write guest address 0x${a.toString(16)}: its page is not mapped`,
+        );
+      }
+      const off = a & PAGE_MASK;
+      const n = Math.min(bytes.length - done, PAGE_SIZE - off);
+      this.bytes.set(bytes.subarray(done, done + n), base + off);
+      done += n;
+    }
+  }
+
+  /** Maps the whole pages covering `[address, address + length)` zero-filled with `access`. */
+  map(address: number, length: number, access: Exclude<PageAccess, "none">): void {
+    checkRange(address, length);
+    this.#checkAligned(address);
+    this.#checkAccess(access, false);
+    const first = address >>> PAGE_SHIFT;
+    const end = Math.ceil((address + length) / PAGE_SIZE);
+    const needed = this.#unmappedCount(first, end);
+    if (!this.#reserve(needed)) {
+      throw new SandboxError(
+        "unsupported",
+        `mapping ${length} bytes at 0x${address.toString(16)} exceeds the interpreter's ` +
+          `limit of ${MAX_STORE_BYTES / PAGE_SIZE} mapped pages`,
+      );
+    }
+    for (let page = first; page < end; page++) this.#mapPage(page, access);
+  }
+
+  /**
+   * Maps every inaccessible page in `[firstPage, endPage)` read-write, leaving mapped pages as
+   * they are. Returns false, changing nothing, when the pages do not fit.
+   */
+  growReadWrite(firstPage: number, endPage: number): boolean {
+    if (!this.#reserve(this.#unmappedCount(firstPage, endPage))) return false;
+    for (let page = firstPage; page < endPage; page++) {
+      if (this.#slotOf[page] === 0) this.#mapPage(page, "read-write");
+    }
+    return true;
+  }
+
+  /** Unmaps the pages covering the range; their contents are lost. */
+  unmap(address: number, length: number): void {
+    checkRange(address, length);
+    this.#checkAligned(address);
+    const end = Math.ceil((address + length) / PAGE_SIZE);
+    for (let page = address >>> PAGE_SHIFT; page < end; page++) {
+      const slot = this.#slotOf[page];
+      if (slot === 0) continue;
+      this.#freeSlots.push(slot);
+      this.#slotOf[page] = 0;
+      this.readBase[page] = 0;
+      this.writeBase[page] = 0;
+    }
+  }
+
+  /** Changes the access of already mapped pages covering the range. */
+  protect(address: number, length: number, access: PageAccess): void {
+    checkRange(address, length);
+    this.#checkAligned(address);
+    this.#checkAccess(access, true);
+    const first = address >>> PAGE_SHIFT;
+    const end = Math.ceil((address + length) / PAGE_SIZE);
+    for (let page = first; page < end; page++) {
+      if (this.#slotOf[page] === 0) {
+        throw new SandboxError(
+          "invalid-argument",
+          `cannot protect page 0x${(page * PAGE_SIZE).toString(16)}: it is not mapped`,
+        );
+      }
+    }
+    for (let page = first; page < end; page++) this.#setAccess(page, access);
+  }
+
+  /** The access of the page holding `address`. */
+  accessAt(address: number): PageAccess {
+    checkRange(address, 0);
+    const page = address >>> PAGE_SHIFT;
+    if (this.writeBase[page] !== 0) return "read-write";
+    return this.readBase[page] !== 0 ? "read" : "none";
+  }
+
+  /** Base addresses of every mapped page, ascending (whatever its access). */
+  mappedPages(): number[] {
+    const pages: number[] = [];
+    for (let page = 0; page < PAGE_COUNT; page++) {
+      if (this.#slotOf[page] !== 0) pages.push(page * PAGE_SIZE);
+    }
+    return pages;
+  }
+
+  /**
+   * Loads `size` bytes (1, 2, 4 or 8) little-endian at `address`, wrapping at 2^32, into
+   * `scratch` (low half, high half; unused high bytes are 0). Returns -1, or the lowest
+   * inaccessible address touched (then nothing is loaded).
+   */
+  loadSlow(address: number, size: number): number {
+    const fault = this.#firstDenied(this.readBase, address, size);
+    if (fault >= 0) return fault;
+    let low = 0, high = 0;
+    for (let k = 0; k < size; k++) {
+      const a = (address + k) >>> 0;
+      const byte = this.bytes[this.readBase[a >>> PAGE_SHIFT] + (a & PAGE_MASK)];
+      if (k < 4) low |= byte << (8 * k);
+      else high |= byte << (8 * (k - 4));
+    }
+    this.scratch[0] = low;
+    this.scratch[1] = high;
+    return -1;
+  }
+
+  /**
+   * Stores the low `size` bytes of the value `low`/`high` at `address`, wrapping at 2^32.
+   * Returns -1, or the lowest non-writable address touched (then nothing is written).
+   */
+  storeSlow(address: number, size: number, low: number, high: number): number {
+    const fault = this.#firstDenied(this.writeBase, address, size);
+    if (fault >= 0) return fault;
+    for (let k = 0; k < size; k++) {
+      const a = (address + k) >>> 0;
+      const byte = k < 4 ? low >>> (8 * k) : high >>> (8 * (k - 4));
+      this.bytes[this.writeBase[a >>> PAGE_SHIFT] + (a & PAGE_MASK)] = byte;
+    }
+    return -1;
+  }
+
+  /** Frees the store. */
+  dispose(): void {
+    this.readBase = new Int32Array(0);
+    this.writeBase = new Int32Array(0);
+    this.bytes = new Uint8Array(PAGE_SIZE);
+    this.view = new DataView(this.bytes.buffer);
+  }
+
+  /** Lowest address among `size` bytes from `address` (mod 2^32) whose page is denied, or -1. */
+  #firstDenied(table: Int32Array, address: number, size: number): number {
+    let lowest = -1;
+    for (let k = 0; k < size; k++) {
+      const a = (address + k) >>> 0;
+      if (table[a >>> PAGE_SHIFT] === 0 && (lowest < 0 || a < lowest)) lowest = a;
+    }
+    return lowest;
+  }
+
+  #unmappedCount(firstPage: number, endPage: number): number {
+    let count = 0;
+    for (let page = firstPage; page < endPage; page++) if (this.#slotOf[page] === 0) count++;
+    return count;
+  }
+
+  /** Ensures `pages` more slots can be handed out; false when that exceeds the store limit. */
+  #reserve(pages: number): boolean {
+    const available = this.#freeSlots.length + this.bytes.length / PAGE_SIZE - this.#usedSlots;
+    if (pages <= available) return true;
+    const neededBytes = (this.#usedSlots + pages - this.#freeSlots.length) * PAGE_SIZE;
+    if (neededBytes > MAX_STORE_BYTES) return false;
+    let size = this.bytes.length;
+    while (size < neededBytes) size *= 2;
+    const grown = new Uint8Array(Math.min(size, MAX_STORE_BYTES));
+    grown.set(this.bytes);
+    this.bytes = grown;
+    this.view = new DataView(grown.buffer);
+    return true;
+  }
+
+  #mapPage(page: number, access: Exclude<PageAccess, "none">): void {
+    let slot = this.#slotOf[page];
+    if (slot === 0) {
+      slot = this.#freeSlots.pop() ?? this.#usedSlots++ * PAGE_SIZE;
+      this.#slotOf[page] = slot;
+    }
+    this.bytes.fill(0, slot, slot + PAGE_SIZE);
+    this.#setAccess(page, access);
+  }
+
+  #setAccess(page: number, access: PageAccess): void {
+    const slot = this.#slotOf[page];
+    this.readBase[page] = access === "none" ? 0 : slot;
+    this.writeBase[page] = access === "read-write" ? slot : 0;
+  }
+
+  #checkAligned(address: number): void {
+    if (address % PAGE_SIZE !== 0) {
+      throw new SandboxError(
+        "invalid-argument",
+        `address 0x${address.toString(16)} is not page aligned (a multiple of ${PAGE_SIZE})`,
+      );
+    }
+  }
+
+  #checkAccess(access: string, allowNone: boolean): void {
+    const ok = access === "read" || access === "read-write" || (allowNone && access === "none");
+    if (!ok) {
+      throw new SandboxError(
+        "invalid-argument",
+        `access '${access}' is not one of ${allowNone ? "'none', " : ""}'read', 'read-write'`,
+      );
+    }
+  }
+}
