@@ -1,0 +1,301 @@
+/**
+ * The disassembler: a program (any container `Program.parse` reads) → assembly text that the
+ * assembler turns back into the same bytes. Each instruction is re-encoded before it is printed;
+ * whatever the syntax cannot say as an instruction (unknown opcodes, clamped register nibbles,
+ * operands cut off by the end of the code, stray bits) is printed as raw `.insn` / `.bytes`.
+ * @module
+ */
+import { jumpTableEntrySizeFor, type RawBlob } from "../blob.ts";
+import { decodeAt, type Instruction, isOpcodeStart, isTerminator } from "../decoder.ts";
+import { instructionById, type IsaProfile } from "../isa/index.ts";
+import { Program, type ProgramMemory } from "../program.ts";
+import { type EncodeInput, encodeInstruction, immediateLayout } from "./encoding.ts";
+import { formatAddress, type ImmediateWidths, renderInstruction } from "./render.ts";
+
+/** Options of `disassemble`. */
+export interface DisassembleOptions {
+  /**
+   * Add a header and, after each instruction, a comment with its pc and bytes (default true).
+   * With false the text is bare assembly. Either way it assembles back to the same program.
+   */
+  readonly annotate?: boolean;
+}
+
+/** What `disassemble` accepts: a program, a raw blob's parts, or bytes in any container. */
+export type DisassemblyInput = Program | RawBlob | Uint8Array;
+
+/** One item of the code listing. */
+interface Line {
+  /** Code offset of the item. */
+  readonly pc: number;
+  /** Assembly text. */
+  readonly text: string;
+  /** The item's bytes (for the annotation). */
+  readonly bytes: Uint8Array;
+  /** Extra words for the annotation. */
+  readonly note?: string;
+}
+
+/** Writes `input` as assembly text; see `DisassembleOptions`. */
+export function disassemble(input: DisassemblyInput, options: DisassembleOptions = {}): string {
+  const program = input instanceof Program
+    ? input
+    : input instanceof Uint8Array
+    ? Program.parse(input)
+    : Program.fromParts({ blob: input });
+  return new Disassembler(program, options.annotate ?? true).run();
+}
+
+const COMMENT_COLUMN = 44;
+
+class Disassembler {
+  private readonly blob: RawBlob;
+  private readonly profile: IsaProfile;
+  private readonly labels = new Set<number>();
+  private readonly blockStarts = new Set<number>();
+  private readonly unitStarts: number[] = [];
+  private readonly out: string[] = [];
+
+  constructor(private readonly program: Program, private readonly annotate: boolean) {
+    this.blob = program.blob;
+    this.profile = program.isa;
+  }
+
+  run(): string {
+    const { code, bitmask } = this.blob;
+    for (let pc = 0; pc < code.length; pc++) {
+      if (isOpcodeStart(bitmask, code.length, pc)) this.unitStarts.push(pc);
+    }
+    const lines = this.codeLines();
+    this.header();
+    this.layout();
+    this.jumpTable();
+    this.out.push(".code");
+    this.listing(lines);
+    return this.out.join("\n") + "\n";
+  }
+
+  /** True when a label can be placed at `pc`: before an item of the listing or at the end. */
+  private labelable(pc: number): boolean {
+    return pc === 0 || pc === this.blob.code.length || this.isUnitStart(pc);
+  }
+
+  private isUnitStart(pc: number): boolean {
+    const { code, bitmask } = this.blob;
+    return pc >= 0 && pc < code.length && isOpcodeStart(bitmask, code.length, pc);
+  }
+
+  private targetName = (target: number): string => {
+    if (!this.labelable(target)) return `${target}`;
+    this.labels.add(target);
+    return `L${target}`;
+  };
+
+  private codeLines(): Line[] {
+    const { code } = this.blob;
+    const lines: Line[] = [];
+    const first = this.unitStarts[0] ?? code.length;
+    if (first > 0) {
+      lines.push(rawLine(0, code.subarray(0, first), "bytes", "not instructions (bitmask 0)"));
+    }
+    this.blockStarts.add(0);
+    this.unitStarts.forEach((pc, k) => {
+      const end = this.unitStarts[k + 1] ?? code.length;
+      const ins = decodeAt(code, this.blob.bitmask, pc, this.profile);
+      if (isTerminator(ins)) this.blockStarts.add(pc + ins.length);
+      lines.push(...this.unitLines(ins, code.subarray(pc, end)));
+    });
+    return lines;
+  }
+
+  /** Lines for the instruction at `ins.pc` whose bytes up to the next opcode are `unit`. */
+  private unitLines(ins: Instruction, unit: Uint8Array): Line[] {
+    const pc = ins.pc;
+    if (ins.invalid) return [rawLine(pc, unit, "insn", "not an instruction: traps")];
+    const widths = encodedWidths(ins, this.blob.code, this.blob.bitmask);
+    const input: EncodeInput = { ...ins, xWidth: widths.x, yWidth: widths.y };
+    const encoded = encodeInstruction(input, pc, this.profile);
+    const matches = encoded.length <= unit.length &&
+      encoded.every((byte, k) => byte === unit[k]);
+    if (!matches) {
+      const meaning = renderInstruction(ins, widths, (t) => `${t}`);
+      return [rawLine(pc, unit, "insn", `decodes as: ${meaning}`)];
+    }
+    const text = renderInstruction(ins, widths, this.targetName);
+    const lines: Line[] = [{ pc, text, bytes: unit.subarray(0, encoded.length) }];
+    if (encoded.length < unit.length) {
+      const rest = unit.subarray(encoded.length);
+      lines.push(rawLine(pc + encoded.length, rest, "bytes", "ignored operand bytes"));
+    }
+    return lines;
+  }
+
+  private header(): void {
+    if (!this.annotate) return;
+    const p = this.program;
+    const blocks = [...this.blockStarts].filter((pc) => pc < this.blob.code.length).length;
+    this.out.push(
+      `; pvmbox disassembly (${p.isa.name}) of a ${containerName(p)}`,
+      `; ${this.blob.code.length} bytes of code, ${this.unitStarts.length} instructions, ` +
+        `${blocks} basic blocks, ${this.blob.jumpTable.length} jump-table entries`,
+    );
+    if (p.container === "service" || p.container === "polkavm") {
+      this.out.push(`; (reassembles as a standard program with the same code and memory)`);
+    }
+    for (const e of p.exports) this.out.push(`; export '${e.name}' at L${e.pc}`);
+    this.out.push("");
+  }
+
+  private layout(): void {
+    const memory = this.program.memory;
+    if (memory === undefined) return;
+    this.out.push(
+      `.heap_pages ${memory.heapPages}`,
+      `.stack_size ${formatAddress(memory.stackSize)}`,
+    );
+    this.data("ro_data", memory.roData, memory);
+    this.data("rw_data", memory.rwData, memory);
+    this.out.push("");
+  }
+
+  private data(section: string, bytes: Uint8Array, _memory: ProgramMemory): void {
+    if (bytes.length === 0) return;
+    this.out.push(`.${section}`);
+    for (const line of dataLines(bytes)) this.out.push(`    ${line}`);
+  }
+
+  private jumpTable(): void {
+    const { jumpTable, jumpTableEntrySize } = this.blob;
+    if (jumpTableEntrySize !== jumpTableEntrySizeFor(jumpTable)) {
+      this.out.push(`.jump_table_entry_size ${jumpTableEntrySize}`);
+    }
+    const names = Array.from(jumpTable, (target) => this.targetName(target));
+    for (let i = 0; i < names.length; i += 8) {
+      this.out.push(`.jump_table ${names.slice(i, i + 8).join(", ")}`);
+    }
+    const padding = bitmaskPadding(this.blob);
+    if (padding !== 0) this.out.push(`.bitmask_padding 0x${padding.toString(16)}`);
+    if (names.length > 0 || padding !== 0) this.out.push("");
+  }
+
+  private listing(lines: Line[]): void {
+    const pcWidth = String(this.blob.code.length).length;
+    for (const line of lines) {
+      if (this.blockStarts.has(line.pc) || this.labels.has(line.pc)) {
+        if (this.blockStarts.has(line.pc) && line.pc !== 0) this.out.push("");
+        this.out.push(`L${line.pc}:`);
+      }
+      const text = `    ${line.text}`;
+      if (!this.annotate) {
+        this.out.push(text);
+        continue;
+      }
+      const hex = Array.from(line.bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+      const note = line.note === undefined ? "" : `  (${line.note})`;
+      const comment = `; ${String(line.pc).padStart(pcWidth)}: ${hex}${note}`;
+      this.out.push(`${text.padEnd(COMMENT_COLUMN - 1)} ${comment}`);
+    }
+    const end = this.blob.code.length;
+    if (this.labels.has(end) || this.blockStarts.has(end)) {
+      if (this.labels.has(end)) this.out.push(`L${end}:`);
+    }
+  }
+}
+
+function containerName(p: Program): string {
+  switch (p.container) {
+    case "raw":
+      return "raw blob";
+    case "standard":
+      return "JAM standard program";
+    case "service":
+      return "JAM service code blob";
+    case "polkavm":
+      return ".polkavm program";
+  }
+}
+
+function rawLine(pc: number, bytes: Uint8Array, directive: "insn" | "bytes", note: string): Line {
+  const list = Array.from(bytes, (b) => `0x${b.toString(16).padStart(2, "0")}`).join(", ");
+  return { pc, text: `.${directive} ${list}`, bytes, note };
+}
+
+/** Bits of the last bitmask byte that lie past the end of the code. */
+function bitmaskPadding(blob: RawBlob): number {
+  const used = blob.code.length % 8;
+  if (used === 0 || blob.bitmask.length === 0) return 0;
+  return blob.bitmask[blob.bitmask.length - 1] & ~((1 << used) - 1) & 0xff;
+}
+
+/** How many bytes the decoder read for each immediate of `ins` (the Gray Paper's lX, lY). */
+function encodedWidths(ins: Instruction, code: Uint8Array, _bitmask: Uint8Array): ImmediateWidths {
+  const info = instructionById(ins.op)!;
+  const skip = ins.length - 1;
+  const byte = (i: number): number => (i < code.length ? code[i] : 0);
+  const clamp = (n: number): number => Math.min(4, Math.max(0, n));
+  const layout = immediateLayout(info.format);
+  switch (info.format) {
+    case "imm":
+    case "off":
+      return { x: clamp(skip), y: 0 };
+    case "reg_imm":
+    case "reg_reg_imm":
+    case "reg_reg_off":
+      return { x: clamp(skip - 1), y: 0 };
+    case "imm_imm": {
+      const x = clamp(byte(ins.pc + 1) & 7);
+      return { x, y: clamp(skip - x - 1) };
+    }
+    case "reg_imm_imm":
+    case "reg_imm_off": {
+      const x = clamp((byte(ins.pc + 1) >> 4) & 7);
+      return { x, y: clamp(skip - x - 1) };
+    }
+    case "reg_reg_imm_imm": {
+      const x = clamp(byte(ins.pc + 2) & 7);
+      return { x, y: clamp(skip - x - 2) };
+    }
+    default:
+      return { x: layout.x === "none" ? 0 : 0, y: 0 };
+  }
+}
+
+const PRINTABLE = /^[\x20-\x7e]$/;
+
+/** Data as directives: `.zero` for long zero runs, `.string` for text, `.bytes` otherwise. */
+function dataLines(bytes: Uint8Array): string[] {
+  const lines: string[] = [];
+  let pending: number[] = [];
+  const flush = (): void => {
+    for (let i = 0; i < pending.length; i += 16) {
+      const chunk = pending.slice(i, i + 16);
+      lines.push(`.bytes ${chunk.map((b) => `0x${b.toString(16).padStart(2, "0")}`).join(", ")}`);
+    }
+    pending = [];
+  };
+  let i = 0;
+  while (i < bytes.length) {
+    const zeros = runLength(bytes, i, (b) => b === 0);
+    const text = runLength(bytes, i, (b) => PRINTABLE.test(String.fromCharCode(b)));
+    if (zeros >= 8) {
+      flush();
+      lines.push(`.zero ${zeros}`);
+      i += zeros;
+    } else if (text >= 6) {
+      flush();
+      const chunk = String.fromCharCode(...bytes.subarray(i, i + Math.min(text, 64)));
+      lines.push(`.string "${chunk.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`);
+      i += Math.min(text, 64);
+    } else {
+      pending.push(bytes[i++]);
+    }
+  }
+  flush();
+  return lines;
+}
+
+function runLength(bytes: Uint8Array, from: number, test: (b: number) => boolean): number {
+  let n = 0;
+  while (from + n < bytes.length && test(bytes[from + n])) n++;
+  return n;
+}
