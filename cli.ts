@@ -9,8 +9,9 @@
  */
 import type { Command } from "./src/cli/command.ts";
 import { UsageError } from "./src/cli/command.ts";
+import { infoCommand } from "./src/cli/info.ts";
 
-const commands: Command[] = [];
+const commands: Command[] = [infoCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);

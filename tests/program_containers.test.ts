@@ -85,6 +85,12 @@ Deno.test("raw blob: every malformation is a ProgramError with offset and reason
   const huge = encodeVarU64((1n << 64n) - 1n);
   assertProgramError(() => parseBlob(Uint8Array.of(...huge, 0, 0)), 0, /more than the limit/);
   assertProgramError(() => parseBlob(Uint8Array.of(0, 0, ...huge)), 2, /code length/);
+  // 0-byte entries cost no input, so their count has its own bound.
+  assertProgramError(
+    () => parseBlob(Uint8Array.of(...encodeVarU64(70000), 0, 0)),
+    0,
+    /0 bytes, more than the limit 65536/,
+  );
   // Entry size 0 with a reasonable count: every entry is pc 0, as the Gray Paper's E_0 reads.
   assert.deepEqual([...parseBlob(Uint8Array.of(3, 0, 1, 0, 1)).jumpTable], [0, 0, 0]);
   // baseOffset shifts the reported offsets.

@@ -12,6 +12,12 @@ import { encodeFixed, encodeVarU64 } from "./varint.ts";
 /** Most jump-table entries accepted (PolkaVM's limit too); bounds the table's allocation. */
 export const MAX_JUMP_TABLE_ENTRIES: number = 1 << 24;
 
+/**
+ * Most entries of a table with 0-byte entries (each reads as pc 0). Such entries take no input
+ * bytes, so this bound is what keeps a few input bytes from allocating a 64 MiB table.
+ */
+export const MAX_ZERO_WIDTH_ENTRIES: number = 1 << 16;
+
 /** Widest jump-table entry, in bytes. */
 export const MAX_JUMP_TABLE_ENTRY_SIZE = 4;
 
@@ -49,6 +55,13 @@ export function parseBlob(bytes: Uint8Array, baseOffset = 0): RawBlob {
   if (entryCount > MAX_JUMP_TABLE_ENTRIES) {
     throw r.error(
       `jump table has ${entryCount} entries, more than the limit ${MAX_JUMP_TABLE_ENTRIES}`,
+      entryCountAt,
+    );
+  }
+  if (entrySize === 0 && entryCount > MAX_ZERO_WIDTH_ENTRIES) {
+    throw r.error(
+      `jump table has ${entryCount} entries of 0 bytes, more than the limit ` +
+        `${MAX_ZERO_WIDTH_ENTRIES} for 0-byte entries`,
       entryCountAt,
     );
   }

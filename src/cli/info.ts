@@ -1,0 +1,190 @@
+/**
+ * `pvmbox info <file>`: what a program file holds — container, ISA, sizes, the JAM standard
+ * memory layout, instruction and basic-block counts, exports, imports and metadata.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type ContainerKind, Program, type ProgramSummary } from "../program/program.ts";
+import { type IsaName, PROFILES } from "../program/isa/index.ts";
+import { standardLayout } from "../sandbox/standard_init.ts";
+import { type Command, UsageError } from "./command.ts";
+
+const CONTAINERS: readonly ContainerKind[] = ["raw", "standard", "service", "polkavm"];
+
+/** One region of the standard memory layout, as `info` reports it. */
+export interface LayoutRegion {
+  /** What the region holds. */
+  readonly name: string;
+  /** First address. */
+  readonly start: number;
+  /** One past the last address. */
+  readonly end: number;
+  /** Guest access. */
+  readonly access: "read" | "read-write";
+}
+
+/** Everything `info` reports about a file. */
+export interface ProgramInfo extends ProgramSummary {
+  /** The file's path as given. */
+  readonly file: string;
+  /** File size in bytes. */
+  readonly fileBytes: number;
+  /** The JAM standard layout with no argument, for containers that define memory. */
+  readonly layout?: { readonly regions: readonly LayoutRegion[]; readonly heapTop: number };
+}
+
+/** Collects what `info` reports about `program`, read from `file` of `fileBytes` bytes. */
+export function programInfo(program: Program, file: string, fileBytes: number): ProgramInfo {
+  const summary = program.describe();
+  if (program.memory === undefined) return { file, fileBytes, ...summary };
+  const layout = standardLayout(program.memory, new Uint8Array(0));
+  return {
+    file,
+    fileBytes,
+    ...summary,
+    layout: {
+      regions: layout.regions.map((r) => ({
+        name: r.name,
+        start: r.address,
+        end: r.address + r.length,
+        access: r.access,
+      })),
+      heapTop: layout.heapTop,
+    },
+  };
+}
+
+const CONTAINER_NAMES: Record<ContainerKind, string> = {
+  raw: "raw blob",
+  standard: "JAM standard program",
+  service: "JAM service code (metadata + standard program)",
+  polkavm: "PolkaVM .polkavm file",
+};
+
+const hex32 = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
+
+function bytes(n: number): string {
+  return n === 1 ? "1 byte" : `${n} bytes`;
+}
+
+/** Renders `info` as text for people. */
+export function formatInfo(info: ProgramInfo): string {
+  const lines: string[] = [];
+  const row = (label: string, value: string) => lines.push(`${label.padEnd(12)}${value}`);
+  row("file", `${info.file} (${bytes(info.fileBytes)})`);
+  row("container", CONTAINER_NAMES[info.container]);
+  row(
+    "isa",
+    info.polkavmIsa === undefined ? info.isa : `${info.isa} (file declares ${info.polkavmIsa})`,
+  );
+  row(
+    "code",
+    `${bytes(info.codeBytes)}, ${info.instructions} instructions, ${info.basicBlocks} basic blocks`,
+  );
+  const notStarts = info.jumpTableEntriesNotBlockStarts;
+  row(
+    "jump table",
+    `${info.jumpTableEntries} entries × ${bytes(info.jumpTableEntrySize)}` +
+      (notStarts > 0 ? ` (${notStarts} not a block start: jumping there panics)` : ""),
+  );
+  if (info.memory !== undefined) {
+    row("ro data", bytes(info.memory.roDataBytes));
+    row("rw data", `${bytes(info.memory.rwDataBytes)} + ${info.memory.heapPages} heap pages`);
+    row("stack", bytes(info.memory.stackBytes));
+  }
+  if (info.layout !== undefined) {
+    lines.push("", "memory (JAM standard initialization, no argument):");
+    for (const r of info.layout.regions) {
+      const range = `${hex32(r.start)}..${hex32(r.end)}`;
+      lines.push(
+        `  ${range}  ${r.name.padEnd(8)} ${r.access.padEnd(10)}  ${bytes(r.end - r.start)}`,
+      );
+    }
+    lines.push(`  heap top ${hex32(info.layout.heapTop)} (sbrk grows from here)`);
+  } else {
+    lines.push("", "memory: none defined (a raw blob; the host maps memory itself)");
+  }
+  if (info.exports.length > 0) {
+    lines.push("", "exports:");
+    for (const e of info.exports) lines.push(`  pc ${String(e.pc).padStart(8)}  ${e.name}`);
+  }
+  if (info.imports.length > 0) {
+    lines.push("", "imports:");
+    info.imports.forEach((name, i) => lines.push(`  ${String(i).padStart(4)}  ${name}`));
+  }
+  if (info.metadata !== undefined) {
+    lines.push("", "metadata:");
+    if ("hex" in info.metadata) {
+      lines.push(
+        `  ${info.metadata.hex.length / 2} bytes, not in the JIP-6 layout: ${info.metadata.hex}`,
+      );
+    } else {
+      const m = info.metadata;
+      lines.push(`  name      ${m.name}`, `  version   ${m.version}`, `  licence   ${m.licence}`);
+      lines.push(`  authors   ${m.authors.join(", ")}`);
+    }
+  }
+  return lines.join("\n");
+}
+
+const HELP = `usage: pvmbox info [options] <file>
+
+Shows what a PVM program file holds: container, ISA, code size, instruction and basic-block
+counts, jump table, data sizes, the JAM standard memory layout, exports, imports and metadata.
+The container (raw blob, JAM standard program, service code, .polkavm) is detected
+automatically.
+
+options:
+  --json               machine-readable output
+  --container <kind>   read the file as raw | standard | service | polkavm
+  --isa <name>         decode with this ISA profile (${Object.keys(PROFILES).join(", ")})
+  -h, --help           show this help
+
+A malformed file is reported with the byte offset and the reason (exit code 1).`;
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        json: { type: "boolean" },
+        container: { type: "string" },
+        isa: { type: "string" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** The `info` command. */
+export const infoCommand: Command = {
+  name: "info",
+  summary: "show the container, sizes, memory layout and code statistics of a program",
+  help: HELP,
+  async run(args: string[]): Promise<number> {
+    const { values, positionals } = parse(args);
+    if (positionals.length !== 1) throw new UsageError("expected exactly one program file");
+    const container = values.container as ContainerKind | undefined;
+    if (container !== undefined && !CONTAINERS.includes(container)) {
+      throw new UsageError(`unknown container '${container}' (use ${CONTAINERS.join(", ")})`);
+    }
+    const isa = values.isa as IsaName | undefined;
+    if (isa !== undefined && !(isa in PROFILES)) {
+      throw new UsageError(`unknown ISA '${isa}' (use ${Object.keys(PROFILES).join(", ")})`);
+    }
+    const file = positionals[0];
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(file);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) throw new UsageError(`no such file: ${file}`);
+      throw error;
+    }
+    const program = Program.parse(bytes, { container, isa });
+    const info = programInfo(program, file, bytes.length);
+    console.log(values.json ? JSON.stringify(info, null, 2) : formatInfo(info));
+    return 0;
+  },
+};

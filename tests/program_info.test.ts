@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { formatInfo, programInfo } from "../src/cli/info.ts";
+import { encodePolkaVm } from "../src/program/polkavm.ts";
+import { Program } from "../src/program/program.ts";
+import { encodeServiceCode, encodeServiceMetadata } from "../src/program/service.ts";
+import { benchProgram, benchProgramPath, vectorPrograms } from "./program_fixtures.ts";
+
+const cli = new URL("../cli.ts", import.meta.url).pathname;
+
+async function runCli(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", cli, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+Deno.test("info: standard layout of a bench program follows the JAM table", () => {
+  const bytes = benchProgram("sort");
+  const info = programInfo(Program.parse(bytes), "sort.jam07.spi", bytes.length);
+  assert.equal(info.container, "standard");
+  assert.equal(info.fileBytes, bytes.length);
+  const byName = Object.fromEntries(info.layout!.regions.map((r) => [r.name, r]));
+  // No ro data: an empty region at 0x10000; rw (no data, z heap pages) starts at 0x20000.
+  assert.deepEqual(byName["ro-data"], {
+    name: "ro-data",
+    start: 0x10000,
+    end: 0x10000,
+    access: "read",
+  });
+  const heapPages = info.memory!.heapPages;
+  assert.equal(byName["rw-data"].start, 0x20000);
+  assert.equal(byName["rw-data"].end, 0x20000 + heapPages * 4096);
+  assert.equal(byName["rw-data"].access, "read-write");
+  assert.deepEqual(
+    [byName.stack.start, byName.stack.end],
+    [0xfefe0000 - info.memory!.stackBytes, 0xfefe0000],
+  );
+  assert.equal(info.layout!.heapTop, byName["rw-data"].end);
+  const text = formatInfo(info);
+  for (const fragment of ["JAM standard program", "0x00020000..", "heap top", "basic blocks"]) {
+    assert.ok(text.includes(fragment), `'${fragment}' missing from:\n${text}`);
+  }
+});
+
+Deno.test("info: raw blobs have no layout; service metadata and .polkavm exports are shown", () => {
+  const raw = vectorPrograms().get("inst_add_32.json")!;
+  const rawInfo = programInfo(Program.parse(raw), "add.bin", raw.length);
+  assert.equal(rawInfo.layout, undefined);
+  assert.match(formatInfo(rawInfo), /memory: none defined/);
+
+  const metadata = encodeServiceMetadata({
+    name: "demo",
+    version: "2.0",
+    licence: "GPL-3.0",
+    authors: ["X", "Y"],
+  });
+  const service = encodeServiceCode(metadata, benchProgram("matmul"));
+  const serviceText = formatInfo(programInfo(Program.parse(service), "s", service.length));
+  assert.match(serviceText, /name\s+demo/);
+  assert.match(serviceText, /authors\s+X, Y/);
+
+  const program = Program.parse(benchProgram("crc32"));
+  const polkavm = encodePolkaVm({
+    version: 2,
+    blob: program.blob,
+    stackSize: 8192,
+    exports: [{ name: "main", pc: 0 }],
+    imports: ["log"],
+  });
+  const pvmText = formatInfo(programInfo(Program.parse(polkavm), "p", polkavm.length));
+  assert.match(pvmText, /file declares Latest64/);
+  assert.match(pvmText, /pc\s+0\s+main/);
+  assert.match(pvmText, /0\s+log/);
+});
+
+Deno.test("info CLI: text and --json on a bench program", async () => {
+  const text = await runCli("info", benchProgramPath("matmul"));
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /container\s+JAM standard program/);
+  const json = await runCli("info", "--json", benchProgramPath("matmul"));
+  assert.equal(json.code, 0, json.stderr);
+  const parsed = JSON.parse(json.stdout);
+  assert.equal(parsed.container, "standard");
+  assert.equal(parsed.codeBytes, Program.parse(benchProgram("matmul")).blob.code.length);
+});
+
+Deno.test("info CLI: a malformed file prints offset and reason, exit 1, no stack trace", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".pvm" });
+  try {
+    await Deno.writeFile(path, benchProgram("sort").subarray(0, 100));
+    const result = await runCli("info", path);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /ProgramError: .*at byte/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+    const usage = await runCli("info", "--container", "zip", path);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /unknown container 'zip'/);
+  } finally {
+    await Deno.remove(path);
+  }
+});
