@@ -8,8 +8,8 @@
 import { jumpTableEntrySizeFor, type RawBlob } from "../blob.ts";
 import { decodeAt, type Instruction, isOpcodeStart, isTerminator } from "../decoder.ts";
 import { instructionById, type IsaProfile } from "../isa/index.ts";
-import { Program, type ProgramMemory } from "../program.ts";
-import { type EncodeInput, encodeInstruction, immediateLayout } from "./encoding.ts";
+import { Program } from "../program.ts";
+import { type EncodeInput, encodeInstruction } from "./encoding.ts";
 import { formatAddress, type ImmediateWidths, renderInstruction } from "./render.ts";
 
 /** Options of `disassemble`. */
@@ -112,7 +112,7 @@ class Disassembler {
   private unitLines(ins: Instruction, unit: Uint8Array): Line[] {
     const pc = ins.pc;
     if (ins.invalid) return [rawLine(pc, unit, "insn", "not an instruction: traps")];
-    const widths = encodedWidths(ins, this.blob.code, this.blob.bitmask);
+    const widths = encodedWidths(ins, this.blob.code);
     const input: EncodeInput = { ...ins, xWidth: widths.x, yWidth: widths.y };
     const encoded = encodeInstruction(input, pc, this.profile);
     const matches = encoded.length <= unit.length &&
@@ -153,12 +153,12 @@ class Disassembler {
       `.heap_pages ${memory.heapPages}`,
       `.stack_size ${formatAddress(memory.stackSize)}`,
     );
-    this.data("ro_data", memory.roData, memory);
-    this.data("rw_data", memory.rwData, memory);
+    this.data("ro_data", memory.roData);
+    this.data("rw_data", memory.rwData);
     this.out.push("");
   }
 
-  private data(section: string, bytes: Uint8Array, _memory: ProgramMemory): void {
+  private data(section: string, bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     this.out.push(`.${section}`);
     for (const line of dataLines(bytes)) this.out.push(`    ${line}`);
@@ -180,8 +180,10 @@ class Disassembler {
 
   private listing(lines: Line[]): void {
     const pcWidth = String(this.blob.code.length).length;
+    const placed = new Set<number>();
     for (const line of lines) {
       if (this.blockStarts.has(line.pc) || this.labels.has(line.pc)) {
+        placed.add(line.pc);
         if (this.blockStarts.has(line.pc) && line.pc !== 0) this.out.push("");
         this.out.push(`L${line.pc}:`);
       }
@@ -196,9 +198,7 @@ class Disassembler {
       this.out.push(`${text.padEnd(COMMENT_COLUMN - 1)} ${comment}`);
     }
     const end = this.blob.code.length;
-    if (this.labels.has(end) || this.blockStarts.has(end)) {
-      if (this.labels.has(end)) this.out.push(`L${end}:`);
-    }
+    if (this.labels.has(end) && !placed.has(end)) this.out.push(`L${end}:`);
   }
 }
 
@@ -228,12 +228,11 @@ function bitmaskPadding(blob: RawBlob): number {
 }
 
 /** How many bytes the decoder read for each immediate of `ins` (the Gray Paper's lX, lY). */
-function encodedWidths(ins: Instruction, code: Uint8Array, _bitmask: Uint8Array): ImmediateWidths {
+function encodedWidths(ins: Instruction, code: Uint8Array): ImmediateWidths {
   const info = instructionById(ins.op)!;
   const skip = ins.length - 1;
   const byte = (i: number): number => (i < code.length ? code[i] : 0);
   const clamp = (n: number): number => Math.min(4, Math.max(0, n));
-  const layout = immediateLayout(info.format);
   switch (info.format) {
     case "imm":
     case "off":
@@ -256,7 +255,7 @@ function encodedWidths(ins: Instruction, code: Uint8Array, _bitmask: Uint8Array)
       return { x, y: clamp(skip - x - 2) };
     }
     default:
-      return { x: layout.x === "none" ? 0 : 0, y: 0 };
+      return { x: 0, y: 0 };
   }
 }
 

@@ -1,0 +1,20 @@
+/**
+ * pvmbox assembly: a text syntax for PVM programs (see `docs/assembly.md`), an assembler that
+ * writes raw blobs or JAM standard programs, and a disassembler whose output assembles back to
+ * the same bytes.
+ * @module
+ */
+export {
+  assemble,
+  assembleDetailed,
+  type AssembleOptions,
+  type AssemblyOutput,
+  type LabelValue,
+  type OutputKind,
+  RO_DATA_ADDRESS,
+  rwDataAddress,
+  type Section,
+} from "./assembler.ts";
+export { disassemble, type DisassembleOptions, type DisassemblyInput } from "./disassembler.ts";
+export { AssemblyError } from "./errors.ts";
+export { REGISTER_NAMES, registerNumber } from "./syntax.ts";

@@ -1,0 +1,105 @@
+/**
+ * Byte-exact round trips: every official vector program, the bench programs and random
+ * instruction soups must come back unchanged from `assemble(disassemble(bytes))`, in both the
+ * annotated and the plain listing.
+ */
+import assert from "node:assert/strict";
+import { assemble, disassemble } from "../src/program/asm/index.ts";
+import { encodeBlob } from "../src/program/blob.ts";
+import { INSTRUCTIONS } from "../src/program/isa/index.ts";
+import { Program } from "../src/program/program.ts";
+import { parseVector } from "../src/conformance/vector.ts";
+
+const SHARED = new URL("../../shared/", import.meta.url);
+
+function vectorPrograms(): [string, Uint8Array][] {
+  const dir = new URL("vectors/jam-0.7.2/", SHARED);
+  return [...Deno.readDirSync(dir)]
+    .filter((e) => e.isFile && e.name.endsWith(".json"))
+    .map((e) => e.name)
+    .sort()
+    .map((name) => [name, parseVector(Deno.readTextFileSync(new URL(name, dir)), name).program]);
+}
+
+/** Both listings of `program` (a raw blob) assemble back to its exact bytes. */
+function assertRoundTrip(program: Program, bytes: Uint8Array, what: string): void {
+  for (const annotate of [true, false]) {
+    const text = disassemble(program, { annotate });
+    assert.deepEqual(assemble(text), bytes, `${what} (annotate: ${annotate})\n${text}`);
+  }
+}
+
+Deno.test("every conformance vector program round-trips byte for byte", () => {
+  const programs = vectorPrograms();
+  assert.equal(programs.length, 251);
+  let exact = 0;
+  for (const [name, bytes] of programs) {
+    assertRoundTrip(Program.parse(bytes, { container: "raw" }), bytes, name);
+    exact++;
+  }
+  assert.equal(exact, 251);
+});
+
+Deno.test("the bench programs (JAM standard programs) round-trip byte for byte", () => {
+  for (const name of ["crc32", "matmul", "sort"]) {
+    const bytes = Deno.readFileSync(new URL(`bench-programs/${name}.jam07.spi`, SHARED));
+    for (const annotate of [true, false]) {
+      const text = disassemble(bytes, { annotate });
+      assert.match(text, /^\.stack_size /m);
+      assert.deepEqual(assemble(text), bytes, `${name} (annotate: ${annotate})`);
+    }
+  }
+});
+
+/** A small deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const OPCODES = INSTRUCTIONS.map((i) => i.id).filter((id) => id !== 2);
+
+/** Random code with a random bitmask: unknown opcodes, clamped nibbles, odd widths, padding. */
+function instructionSoup(next: () => number): Uint8Array {
+  const int = (n: number) => Math.floor(next() * n);
+  const length = 1 + int(120);
+  const code = new Uint8Array(length);
+  const bitmask = new Uint8Array(Math.ceil(length / 8));
+  for (let pc = 0; pc < length;) {
+    code[pc] = next() < 0.85 ? OPCODES[int(OPCODES.length)] : int(256);
+    if (pc > 0 || next() < 0.9) bitmask[pc >> 3] |= 1 << (pc & 7);
+    const operandBytes = next() < 0.05 ? 20 + int(20) : int(11);
+    for (let k = 1; k <= operandBytes && pc + k < length; k++) {
+      code[pc + k] = next() < 0.3 ? int(256) : next() < 0.5 ? 0 : int(16) | (int(16) << 4);
+    }
+    pc += 1 + operandBytes;
+  }
+  if (length % 8 !== 0 && next() < 0.3) {
+    bitmask[bitmask.length - 1] |= int(256) & ~((1 << (length % 8)) - 1);
+  }
+  const entrySize = int(5);
+  const jumpTable = Array.from(
+    { length: entrySize === 0 ? 0 : int(6) },
+    () => next() < 0.7 ? int(length + 2) : int(2 ** (8 * entrySize)),
+  );
+  return encodeBlob({ jumpTable, code, bitmask, jumpTableEntrySize: entrySize });
+}
+
+Deno.test("random instruction soups round-trip byte for byte (seeded)", () => {
+  const next = rng(0x5eed);
+  let rawDirectives = 0;
+  for (let n = 0; n < 300; n++) {
+    const bytes = instructionSoup(next);
+    const program = Program.parse(bytes, { container: "raw" });
+    if (/^\s*\.(insn|bytes) /m.test(disassemble(program))) rawDirectives++;
+    assertRoundTrip(program, bytes, `soup ${n}`);
+  }
+  // The soups must actually exercise the escapes, or this test proves little.
+  assert.ok(rawDirectives > 100, `only ${rawDirectives} soups needed .insn/.bytes`);
+});
