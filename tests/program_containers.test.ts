@@ -185,6 +185,10 @@ Deno.test("service code: JIP-6 metadata and the standard program after it", () =
   });
   // Metadata that is not JIP-6 is reported as such.
   assertProgramError(() => decodeServiceMetadata(Uint8Array.of(7)), 0, /tag is 7/);
-  assertProgramError(() => decodeServiceMetadata(Uint8Array.of(0, 5, 0x61)), 2, /needs 5 bytes/);
+  assertProgramError(
+    () => decodeServiceMetadata(Uint8Array.of(0, 5, 0x61)),
+    1,
+    /name length is 5 bytes but only 1/,
+  );
   assertProgramError(() => decodeServiceMetadata(Uint8Array.of(0, 1, 0xff)), 1, /UTF-8/);
 });

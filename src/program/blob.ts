@@ -46,28 +46,23 @@ export function bitmaskLength(codeLength: number): number {
 export function parseBlob(bytes: Uint8Array, baseOffset = 0): RawBlob {
   const r = new ByteReader(bytes, baseOffset);
   const entryCountAt = r.position;
-  const entryCount = r.varNumber("jump-table entry count", Number.MAX_SAFE_INTEGER);
+  const entryCount = r.varU64("jump-table entry count");
   const sizeAt = r.position;
   const entrySize = r.u8("jump-table entry size");
   if (entrySize > MAX_JUMP_TABLE_ENTRY_SIZE) {
     throw r.error(`jump-table entry size is ${entrySize} bytes; at most 4 is allowed`, sizeAt);
   }
-  if (entryCount > MAX_JUMP_TABLE_ENTRIES) {
+  const entryLimit = entrySize === 0 ? MAX_ZERO_WIDTH_ENTRIES : MAX_JUMP_TABLE_ENTRIES;
+  if (entryCount > BigInt(entryLimit)) {
     throw r.error(
-      `jump table has ${entryCount} entries, more than the limit ${MAX_JUMP_TABLE_ENTRIES}`,
-      entryCountAt,
-    );
-  }
-  if (entrySize === 0 && entryCount > MAX_ZERO_WIDTH_ENTRIES) {
-    throw r.error(
-      `jump table has ${entryCount} entries of 0 bytes, more than the limit ` +
-        `${MAX_ZERO_WIDTH_ENTRIES} for 0-byte entries`,
+      `jump table has ${entryCount} entries of ${entrySize} bytes, more than the limit ` +
+        `${entryLimit}`,
       entryCountAt,
     );
   }
   const codeLengthAt = r.position;
-  const codeLength = r.varNumber("code length", Number.MAX_SAFE_INTEGER);
-  const tableBytes = entryCount * entrySize;
+  const codeLength = r.varU64("code length");
+  const tableBytes = Number(entryCount) * entrySize;
   if (tableBytes > r.remaining) {
     throw r.error(
       `jump table of ${entryCount} × ${entrySize}-byte entries needs ${tableBytes} bytes but ` +
@@ -76,23 +71,23 @@ export function parseBlob(bytes: Uint8Array, baseOffset = 0): RawBlob {
     );
   }
   const table = r.take(tableBytes, "jump table");
-  if (codeLength > r.remaining) {
+  if (codeLength > BigInt(r.remaining)) {
     throw r.error(
       `code length is ${codeLength} bytes but only ${r.remaining} remain after the jump table`,
       codeLengthAt,
     );
   }
-  const jumpTable = new Uint32Array(entryCount);
-  for (let i = 0, at = 0; i < entryCount; i++, at += entrySize) {
+  const jumpTable = new Uint32Array(Number(entryCount));
+  for (let i = 0, at = 0; i < jumpTable.length; i++, at += entrySize) {
     let v = 0;
     for (let k = entrySize - 1; k >= 0; k--) v = v * 256 + table[at + k];
     jumpTable[i] = v;
   }
-  const code = r.take(codeLength, "code");
-  const maskLength = bitmaskLength(codeLength);
+  const code = r.take(Number(codeLength), "code");
+  const maskLength = bitmaskLength(code.length);
   if (maskLength > r.remaining) {
     throw r.error(
-      `opcode bitmask for ${codeLength} code bytes needs ${maskLength} bytes but only ` +
+      `opcode bitmask for ${code.length} code bytes needs ${maskLength} bytes but only ` +
         `${r.remaining} remain`,
     );
   }

@@ -240,8 +240,8 @@ function parseImports(s: ByteReader): string[] {
 
 /** Exports: varint count, then per export a varint pc and a length-prefixed symbol. */
 function parseExports(s: ByteReader): PolkaVmExport[] {
-  // Each export takes at least two bytes, which bounds the count by the bytes left.
-  const count = s.varNumber("export count", s.remaining);
+  // Each export takes at least two bytes (a pc and a name length).
+  const count = s.varLength("export count", 2, "exports");
   const exports: PolkaVmExport[] = [];
   for (let i = 0; i < count; i++) {
     const pc = varU32(s, `pc of export ${i}`);

@@ -79,12 +79,18 @@ export class ByteReader {
     }
   }
 
-  /** Reads a variable-length number (`E`) that must not exceed `max`. */
-  varNumber(what: string, max: number): number {
+  /**
+   * Reads an `E`-encoded count of `unit`s of at least `unitSize` (≥ 1) bytes each that must fit
+   * in the bytes left after it, so no later read or allocation can exceed the input.
+   */
+  varLength(what: string, unitSize = 1, unit = "bytes"): number {
     const at = this.position;
     const value = this.varU64(what);
-    if (value > BigInt(max)) {
-      throw this.error(`${what} is ${value}, more than the limit ${max}`, at);
+    if (value > BigInt(Math.floor(this.remaining / unitSize))) {
+      throw this.error(
+        `${what} is ${value} ${unit} but only ${this.remaining} bytes remain after it`,
+        at,
+      );
     }
     return Number(value);
   }

@@ -33,12 +33,7 @@ export interface ServiceMetadata {
 /** Parses service code spanning all of `bytes`; `baseOffset` shifts the offsets in errors. */
 export function parseServiceCode(bytes: Uint8Array, baseOffset = 0): ServiceCode {
   const r = new ByteReader(bytes, baseOffset);
-  const lengthAt = r.position;
-  const length = r.varNumber("metadata length", Number.MAX_SAFE_INTEGER);
-  if (length > r.remaining) {
-    throw r.error(`metadata length is ${length} bytes but only ${r.remaining} remain`, lengthAt);
-  }
-  const metadata = r.take(length, "metadata");
+  const metadata = r.take(r.varLength("metadata length"), "metadata");
   const programAt = r.offset;
   const program = parseStandardProgram(r.take(r.remaining, "standard program"), programAt);
   return { metadata, program };
@@ -57,7 +52,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function readString(r: ByteReader, what: string): string {
   const at = r.position;
-  const length = r.varNumber(`${what} length`, Number.MAX_SAFE_INTEGER);
+  const length = r.varLength(`${what} length`);
   try {
     return utf8.decode(r.take(length, what));
   } catch (error) {
@@ -77,8 +72,7 @@ export function decodeServiceMetadata(metadata: Uint8Array, baseOffset = 0): Ser
   const name = readString(r, "program name");
   const version = readString(r, "version");
   const licence = readString(r, "licence");
-  // Each author takes at least one byte, which bounds the count by the bytes left.
-  const count = r.varNumber("author count", r.remaining);
+  const count = r.varLength("author count", 1, "authors");
   const authors: string[] = [];
   for (let i = 0; i < count; i++) authors.push(readString(r, `author ${i + 1}`));
   return { name, version, licence, authors };
