@@ -36,6 +36,12 @@ import { type CodeBlob, costFrom, predecode, type PredecodedProgram } from "./pr
 export interface InterpreterOptions {
   /** Instruction set and gas model; `jam-0.7` when omitted. */
   isa?: IsaProfile;
+  /**
+   * Most gas the dispatch loop holds as a JS number before refilling from the 64-bit total
+   * (default and maximum 2^52, which keeps its arithmetic exact). Smaller values only refill
+   * more often; tests use them to exercise refills.
+   */
+  gasChunk?: number;
 }
 
 /** Dynamic jumps to this address halt the machine. */
@@ -67,10 +73,16 @@ export class Interpreter implements Backend {
   #chargeOnEntry = true;
   #executed = 0;
   #disposed = false;
+  readonly #gasChunk: number;
 
   /** Predecodes `blob` (cached per blob object) for the chosen ISA profile. */
   constructor(blob: CodeBlob, options: InterpreterOptions = {}) {
     this.#program = predecode(blob, options.isa ?? DEFAULT_PROFILE);
+    const chunk = options.gasChunk ?? BUDGET_LIMIT;
+    if (!Number.isInteger(chunk) || chunk < 1 || chunk > BUDGET_LIMIT) {
+      throw new SandboxError("invalid-argument", `gasChunk ${chunk} is not an integer in 1 … 2^52`);
+    }
+    this.#gasChunk = chunk;
   }
 
   /** Number of instructions executed so far. */
@@ -139,7 +151,7 @@ export class Interpreter implements Backend {
       if (p.blockStart[index] === 1) budget += p.entryCost[index]; // the loop charges it again
       else this.#executed += p.toEnd[index];
     }
-    budget += this.#take(BUDGET_LIMIT);
+    budget += this.#take(this.#gasChunk);
     return this.#execute(index, budget);
   }
 
@@ -159,7 +171,7 @@ export class Interpreter implements Backend {
   /** Returns the budget to the reserve and refills it as far as the reserve allows. */
   #refill(budget: number): number {
     this.#reserve += BigInt(budget);
-    return this.#take(BUDGET_LIMIT);
+    return this.#take(this.#gasChunk);
   }
 
   /** A pc with no instruction (past the code or a non-opcode byte) executes as `trap`. */

@@ -1,0 +1,394 @@
+/**
+ * The interpreter's machine semantics beyond the official vectors: gas per block and resuming
+ * after out-of-gas, host calls, sbrk, page faults, straddling and wrapping accesses, division and
+ * shift edge cases, mul_upper with negative values, dynamic-jump register aliasing, and
+ * argument checking.
+ */
+import assert from "node:assert/strict";
+import { Interpreter } from "../src/interpreter/interpreter.ts";
+import { Op } from "../src/program/isa/index.ts";
+import { SandboxError } from "../src/sandbox/errors.ts";
+import { Asm, type TestBlob } from "./interpreter_asm_util.ts";
+
+const M64 = (1n << 64n) - 1n;
+const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+
+function vmFor(blob: TestBlob, gas = 1000n, regs: bigint[] = []): Interpreter {
+  const vm = new Interpreter(blob);
+  regs.forEach((v, i) => vm.setRegister(i, v));
+  vm.gas = gas;
+  vm.pc = 0;
+  return vm;
+}
+
+function regsOf(vm: Interpreter): bigint[] {
+  return Array.from({ length: 13 }, (_, i) => vm.getRegister(i));
+}
+
+Deno.test("out-of-gas at a block start leaves state unchanged and resumes once gas is added", () => {
+  // Block 1 (3 instructions), block 2 (3 instructions).
+  const blob = new Asm()
+    .regImm(Op.load_imm, 7, 1)
+    .regRegImm(Op.add_imm_64, 7, 7, 1)
+    .none(Op.fallthrough)
+    .regRegImm(Op.add_imm_64, 7, 7, 10)
+    .regRegImm(Op.add_imm_64, 8, 7, 100)
+    .none(Op.trap)
+    .build();
+  using vm = vmFor(blob, 4n);
+  let exit = vm.run();
+  assert.deepEqual(exit, { kind: "out-of-gas", pc: 13 });
+  assert.equal(vm.gas, 1n);
+  assert.equal(vm.getRegister(7), 2n);
+  assert.equal(vm.pc, 13);
+  // Still not enough: nothing changes.
+  vm.gas += 1n;
+  assert.deepEqual(vm.run(), { kind: "out-of-gas", pc: 13 });
+  assert.equal(vm.gas, 2n);
+  assert.equal(vm.getRegister(7), 2n);
+  assert.equal(vm.getRegister(8), 0n);
+  vm.gas += 1n;
+  exit = vm.run();
+  assert.deepEqual(exit, { kind: "panic", pc: 25 });
+  assert.equal(vm.gas, 0n);
+  assert.equal(vm.getRegister(7), 12n);
+  assert.equal(vm.getRegister(8), 112n);
+  assert.equal(vm.instructionsExecuted, 6);
+});
+
+Deno.test("a first block that does not fit: out-of-gas at pc 0 with nothing executed", () => {
+  const blob = new Asm()
+    .regImm(Op.load_imm, 7, 5)
+    .regImm(Op.load_imm, 8, 6)
+    .none(Op.trap)
+    .build();
+  using vm = vmFor(blob, 2n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 99n]);
+  assert.deepEqual(vm.run(), { kind: "out-of-gas", pc: 0 });
+  assert.equal(vm.gas, 2n);
+  assert.equal(vm.getRegister(7), 99n);
+  assert.equal(vm.instructionsExecuted, 0);
+  vm.gas = 3n;
+  assert.deepEqual(vm.run(), { kind: "panic", pc: 12 });
+  assert.equal(vm.gas, 0n);
+  assert.deepEqual(regsOf(vm).slice(7, 9), [5n, 6n]);
+});
+
+Deno.test("setting pc mid-block charges the rest of the block from there", () => {
+  const blob = new Asm()
+    .regImm(Op.load_imm, 7, 5)
+    .regImm(Op.load_imm, 8, 6)
+    .none(Op.trap)
+    .build();
+  using vm = vmFor(blob, 10n);
+  vm.pc = 6;
+  assert.deepEqual(vm.run(), { kind: "panic", pc: 12 });
+  assert.equal(vm.gas, 8n);
+  assert.equal(vm.getRegister(7), 0n);
+  assert.equal(vm.getRegister(8), 6n);
+  // A pc with no instruction is a one-instruction trap block.
+  vm.pc = 3;
+  assert.deepEqual(vm.run(), { kind: "panic", pc: 3 });
+  assert.equal(vm.gas, 7n);
+});
+
+Deno.test("gas is exact over the whole signed 64-bit range, across budget refills", () => {
+  const blob = new Asm()
+    .regImm(Op.load_imm, 7, 100) // counter
+    .none(Op.fallthrough)
+    .label("loop")
+    .regRegImm(Op.add_imm_64, 7, 7, -1)
+    .regImmOff(Op.branch_ne_imm, 7, 0, "loop")
+    .none(Op.trap)
+    .build();
+  const max = (1n << 63n) - 1n;
+  using vm = vmFor(blob, max);
+  assert.deepEqual(vm.run(), { kind: "panic", pc: blob.code.length - 1 });
+  assert.equal(vm.gas, max - 2n - 200n - 1n);
+  // A tiny hot-loop budget forces a refill at nearly every block.
+  using small = new Interpreter(blob, { gasChunk: 3 });
+  small.gas = 1000n;
+  small.pc = 0;
+  assert.deepEqual(small.run(), { kind: "panic", pc: blob.code.length - 1 });
+  assert.equal(small.gas, 1000n - 203n);
+  assert.equal(small.instructionsExecuted, 203);
+});
+
+Deno.test("host calls exit after ecalli, see and change registers and memory, then resume", () => {
+  const blob = new Asm()
+    .regImm(Op.load_imm, 7, 5)
+    .ecalli(42)
+    .regRegImm(Op.add_imm_64, 8, 7, 1)
+    .regImm(Op.load_u8, 9, 0x20000)
+    .ecalli(0xffffffff)
+    .none(Op.trap)
+    .build();
+  using vm = vmFor(blob, 6n);
+  vm.memory.map(0x20000, 4096, "read-write");
+  let exit = vm.run();
+  assert.deepEqual(exit, { kind: "host-call", pc: 6, id: 42 });
+  assert.equal(vm.pc, 11);
+  assert.equal(vm.getRegister(7), 5n);
+  assert.equal(vm.gas, 0n, "the whole block is paid on entry");
+  vm.setRegister(7, 100n);
+  vm.memory.write(0x20000, new Uint8Array([77]));
+  exit = vm.run();
+  assert.deepEqual(exit, { kind: "host-call", pc: 23, id: 0xffffffff });
+  assert.equal(vm.getRegister(8), 101n);
+  assert.equal(vm.getRegister(9), 77n);
+  exit = vm.run();
+  assert.deepEqual(exit, { kind: "panic", pc: 28 });
+  assert.equal(vm.gas, 0n);
+  assert.equal(vm.instructionsExecuted, 6);
+});
+
+Deno.test("sbrk returns the old heap top and makes the new pages read-write", () => {
+  const blob = new Asm()
+    .regImm(Op.load_imm, 7, 0x2000)
+    .regReg(Op.sbrk, 8, 7)
+    .regImm(Op.load_imm, 9, 0)
+    .regReg(Op.sbrk, 10, 9)
+    .regImmImm(Op.store_imm_ind_u32, 8, 0x1ffc, 0x12345678)
+    .regImm(Op.load_imm, 11, 1)
+    .regReg(Op.sbrk, 11, 11)
+    .none(Op.trap)
+    .build();
+  using vm = vmFor(blob);
+  vm.heapTop = 0x30000;
+  assert.equal(vm.memory.accessAt(0x31000), "none");
+  assert.equal(vm.run().kind, "panic");
+  assert.equal(vm.getRegister(8), 0x30000n);
+  assert.equal(vm.getRegister(10), 0x32000n);
+  assert.equal(vm.getRegister(11), 0x32000n);
+  assert.equal(vm.heapTop, 0x32001);
+  assert.equal(vm.memory.accessAt(0x30000), "read-write");
+  assert.equal(vm.memory.accessAt(0x31000), "read-write");
+  assert.equal(vm.memory.accessAt(0x32000), "read-write");
+  assert.equal(vm.memory.accessAt(0x33000), "none");
+  assert.deepEqual([...vm.memory.read(0x31ffc, 4)], [0x78, 0x56, 0x34, 0x12]);
+});
+
+Deno.test("sbrk past the 4 GiB address space fails with 0 and changes nothing", () => {
+  const blob = new Asm().regReg(Op.sbrk, 8, 7).none(Op.trap).build();
+  using vm = vmFor(blob, 10n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0x1_0000_0000n]);
+  vm.heapTop = 0x30000;
+  vm.run();
+  assert.equal(vm.getRegister(8), 0n);
+  assert.equal(vm.heapTop, 0x30000);
+});
+
+Deno.test("a straddling store faults on the second page, writes nothing, and resumes once mapped", () => {
+  const blob = new Asm()
+    .regRegImm(Op.store_ind_u32, 8, 7, 0)
+    .regRegImm(Op.load_ind_u32, 9, 7, 0)
+    .none(Op.trap)
+    .build();
+  using vm = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0x20ffen, 0xaabbccddn]);
+  vm.memory.map(0x20000, 4096, "read-write");
+  let exit = vm.run();
+  assert.deepEqual(exit, { kind: "page-fault", pc: 0, address: 0x21000 });
+  assert.equal(vm.pc, 0);
+  assert.equal(vm.gas, 97n);
+  assert.deepEqual([...vm.memory.read(0x20ffe, 2)], [0, 0]);
+  vm.memory.map(0x21000, 4096, "read");
+  exit = vm.run();
+  assert.deepEqual(exit, { kind: "page-fault", pc: 0, address: 0x21000 }, "read-only is no store");
+  vm.memory.protect(0x21000, 4096, "read-write");
+  exit = vm.run();
+  assert.deepEqual(exit, { kind: "panic", pc: 12 });
+  assert.equal(vm.gas, 97n, "resuming inside the paid block costs nothing more");
+  assert.equal(vm.getRegister(9), 0xaabbccddn);
+  assert.deepEqual([...vm.memory.read(0x20ffe, 4)], [0xdd, 0xcc, 0xbb, 0xaa]);
+});
+
+Deno.test("the lowest denied byte decides: its page base, or a panic below 0x10000", () => {
+  const load = new Asm().regRegImm(Op.load_ind_u64, 9, 7, 0).none(Op.trap).build();
+  // Lower page denied, upper page readable: the fault names the lower page.
+  using a = vmFor(load, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0x30ffcn]);
+  a.memory.map(0x31000, 4096, "read");
+  assert.deepEqual(a.run(), { kind: "page-fault", pc: 0, address: 0x30000 });
+  // Wrapping from the top page to page 0: byte 0 is the lowest denied address → panic.
+  using b = vmFor(load, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0xfffffffcn]);
+  b.memory.map(0xfffff000, 4096, "read-write");
+  assert.deepEqual(b.run(), { kind: "panic", pc: 0 });
+  assert.equal(b.getRegister(9), 0n);
+  // An address below 64 KiB panics even when the page is merely read-only.
+  const store = new Asm().regImmImm(Op.store_imm_ind_u8, 7, 0, 1).none(Op.trap).build();
+  using c = vmFor(store, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0x100n]);
+  c.memory.map(0, 4096, "read");
+  assert.deepEqual(c.run(), { kind: "panic", pc: 0 });
+});
+
+Deno.test("accesses wrap around at 2^32 when both pages are accessible", () => {
+  const blob = new Asm()
+    .regRegImm(Op.store_ind_u64, 8, 7, 0)
+    .regRegImm(Op.load_ind_u64, 9, 7, 0)
+    .regRegImm(Op.load_ind_i16, 10, 7, 3)
+    .regImm(Op.load_u32, 11, -2)
+    .none(Op.trap)
+    .build();
+  using vm = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0xfffffffcn, 0x8877665544332211n]);
+  vm.memory.map(0xfffff000, 4096, "read-write");
+  vm.memory.map(0, 4096, "read-write");
+  assert.deepEqual(vm.run(), { kind: "panic", pc: 24 });
+  assert.deepEqual([...vm.memory.read(0xfffffffc, 4)], [0x11, 0x22, 0x33, 0x44]);
+  assert.deepEqual([...vm.memory.read(0, 4)], [0x55, 0x66, 0x77, 0x88]);
+  assert.equal(vm.getRegister(9), 0x8877665544332211n);
+  assert.equal(vm.getRegister(10), 0x5544n);
+  assert.equal(vm.getRegister(11), 0x66554433n);
+});
+
+/** Runs `op D=9, A=7, B=8` on the given values and returns φ9. */
+function reg3(op: number, a: bigint, b: bigint): bigint {
+  const blob = new Asm().reg3(op, 9, 7, 8).none(Op.trap).build();
+  using vm = vmFor(blob, 10n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, u64(a), u64(b)]);
+  assert.equal(vm.run().kind, "panic");
+  return vm.getRegister(9);
+}
+
+/** Runs `op A=9, B=7, imm` and returns φ9. */
+function regImm(op: number, b: bigint, imm: number): bigint {
+  const blob = new Asm().regRegImm(op, 9, 7, imm).none(Op.trap).build();
+  using vm = vmFor(blob, 10n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, u64(b)]);
+  assert.equal(vm.run().kind, "panic");
+  return vm.getRegister(9);
+}
+
+Deno.test("division and remainder edge cases, 32 and 64 bits", () => {
+  const I32_MIN = -(2n ** 31n), I64_MIN = -(2n ** 63n);
+  // By zero.
+  assert.equal(reg3(Op.div_u_32, 7n, 0n), M64);
+  assert.equal(reg3(Op.div_s_32, 7n, 0n), M64);
+  assert.equal(reg3(Op.rem_u_32, 0x1_8000_0000n, 0n), u64(I32_MIN));
+  assert.equal(reg3(Op.rem_s_32, -7n, 0n), u64(-7n));
+  assert.equal(reg3(Op.div_u_64, 7n, 0n), M64);
+  assert.equal(reg3(Op.div_s_64, -7n, 0n), M64);
+  assert.equal(reg3(Op.rem_u_64, 1234n, 0n), 1234n);
+  assert.equal(reg3(Op.rem_s_64, -1234n, 0n), u64(-1234n));
+  // Overflow: MIN / −1.
+  assert.equal(reg3(Op.div_s_32, I32_MIN, -1n), u64(I32_MIN));
+  assert.equal(reg3(Op.rem_s_32, I32_MIN, -1n), 0n);
+  assert.equal(reg3(Op.div_s_64, I64_MIN, -1n), u64(I64_MIN));
+  assert.equal(reg3(Op.rem_s_64, I64_MIN, -1n), 0n);
+  // Signs: truncation toward zero, remainder takes the dividend's sign.
+  assert.equal(reg3(Op.div_s_32, -7n, 2n), u64(-3n));
+  assert.equal(reg3(Op.rem_s_32, -7n, 2n), u64(-1n));
+  assert.equal(reg3(Op.rem_s_32, 7n, -2n), 1n);
+  assert.equal(reg3(Op.div_s_64, -(2n ** 40n) - 1n, 2n), u64(-(2n ** 39n)));
+  assert.equal(reg3(Op.rem_s_64, -(2n ** 40n) - 1n, 2n), u64(-1n));
+  assert.equal(reg3(Op.rem_s_64, 2n ** 40n + 1n, -2n), 1n);
+  // 32-bit ops use only the low halves; unsigned results are sign-extended.
+  assert.equal(reg3(Op.div_u_32, 0xffff_ffff_ffff_fffen, 1n), u64(-2n));
+  assert.equal(reg3(Op.div_u_32, 0x5_0000_000an, 0x7_0000_0003n), 3n);
+  assert.equal(reg3(Op.div_u_64, M64, 3n), M64 / 3n);
+  assert.equal(reg3(Op.rem_u_64, M64, 10n), M64 % 10n);
+  assert.equal(reg3(Op.div_u_64, 5n, M64), 0n);
+});
+
+Deno.test("shifts and rotates mask their counts (counts at or beyond the width)", () => {
+  assert.equal(reg3(Op.shlo_l_32, 1n, 33n), 2n);
+  assert.equal(reg3(Op.shlo_l_32, 1n, 31n), u64(-(2n ** 31n)));
+  assert.equal(reg3(Op.shlo_r_32, 0x8000_0000n, 63n), 1n);
+  assert.equal(reg3(Op.shar_r_32, 0x8000_0000n, 32n), u64(-(2n ** 31n)));
+  assert.equal(reg3(Op.shlo_l_64, 1n, 64n), 1n);
+  assert.equal(reg3(Op.shlo_l_64, 1n, 65n), 2n);
+  assert.equal(reg3(Op.shlo_l_64, 3n, 63n), 2n ** 63n);
+  assert.equal(reg3(Op.shlo_r_64, 2n ** 63n, 127n), 1n);
+  assert.equal(reg3(Op.shar_r_64, 2n ** 63n, 127n), M64);
+  assert.equal(reg3(Op.shar_r_64, 2n ** 63n, 32n), u64(-(2n ** 31n)));
+  assert.equal(reg3(Op.rot_l_64, 0x8000_0000_0000_0001n, 65n), 3n);
+  assert.equal(reg3(Op.rot_r_64, 3n, 64n + 1n), 0x8000_0000_0000_0001n);
+  assert.equal(reg3(Op.rot_r_32, 3n, 33n), u64(-(2n ** 31n)) | 1n);
+  assert.equal(reg3(Op.rot_l_32, 0x8000_0001n, 32n), u64(-(2n ** 31n)) | 1n);
+  assert.equal(regImm(Op.shlo_l_imm_64, 1n, 64 + 3), 8n);
+  assert.equal(regImm(Op.shar_r_imm_32, 0x8000_0000n, 35), u64(-(2n ** 28n)));
+  assert.equal(regImm(Op.shlo_r_imm_alt_64, 100n, -1), 2n ** 28n - 1n, "(2^64 − 1) >> 36");
+});
+
+Deno.test("mul_upper variants with negative operands", () => {
+  const big = 0x1234_5678_9abc_def0n;
+  assert.equal(reg3(Op.mul_upper_u_u, M64, M64), M64 - 1n);
+  assert.equal(reg3(Op.mul_upper_s_s, -1n, -1n), 0n);
+  assert.equal(reg3(Op.mul_upper_s_s, -big, big), u64((-big * big) >> 64n));
+  assert.equal(reg3(Op.mul_upper_s_s, -(2n ** 63n), -(2n ** 63n)), 2n ** 62n);
+  assert.equal(reg3(Op.mul_upper_s_u, -1n, M64), M64, "−1 · (2^64 − 1) = −2^64 + 1");
+  assert.equal(reg3(Op.mul_upper_s_u, -big, big), u64((-big * big) >> 64n));
+  assert.equal(reg3(Op.mul_upper_s_u, big, M64), big - 1n);
+});
+
+Deno.test("load_imm_jump_ind with A == B jumps through the old register value", () => {
+  const asm = new Asm()
+    .regRegImmImm(Op.load_imm_jump_ind, 7, 7, 1000, 0)
+    .label("target")
+    .regImm(Op.load_imm, 8, 5)
+    .none(Op.trap);
+  const blob = asm.build(["target"]);
+  // φ7 = 2 selects jump-table entry 0; the jump must use 2, not the new 1000.
+  using vm = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 2n]);
+  assert.deepEqual(vm.run(), { kind: "panic", pc: 17 });
+  assert.equal(vm.getRegister(7), 1000n);
+  assert.equal(vm.getRegister(8), 5n);
+  // A bad target still keeps the register write.
+  using bad = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 3n]);
+  assert.deepEqual(bad.run(), { kind: "panic", pc: 0 });
+  assert.equal(bad.getRegister(7), 1000n);
+  // The halt address halts, after the write.
+  using halt = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0xffff0000n]);
+  assert.deepEqual(halt.run(), { kind: "halt", pc: 0 });
+  assert.equal(halt.getRegister(7), 1000n);
+});
+
+Deno.test("dynamic jumps: 0, odd, beyond the table and non-block-start entries panic", () => {
+  const blob = new Asm()
+    .regImm(Op.jump_ind, 7, 0)
+    .label("start")
+    .regImm(Op.load_imm, 8, 1)
+    .label("middle")
+    .none(Op.trap)
+    .build(["start", "middle"]);
+  for (
+    const [target, kind, pc] of [[0n, "panic", 0], [1n, "panic", 0], [6n, "panic", 0]] as const
+  ) {
+    using vm = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, target]);
+    assert.deepEqual(vm.run(), { kind, pc }, `target ${target}`);
+  }
+  using mid = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 4n]);
+  assert.deepEqual(mid.run(), { kind: "panic", pc: 0 }, "entry 1 is inside a block");
+  using ok = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 2n]);
+  assert.deepEqual(ok.run(), { kind: "panic", pc: 12 });
+  assert.equal(ok.getRegister(8), 1n);
+});
+
+Deno.test("onInstruction sees every executed pc in order", () => {
+  const blob = new Asm()
+    .regImm(Op.load_imm, 7, 2)
+    .none(Op.fallthrough)
+    .label("loop")
+    .regRegImm(Op.add_imm_64, 7, 7, -1)
+    .regImmOff(Op.branch_ne_imm, 7, 0, "loop")
+    .none(Op.trap)
+    .build();
+  using vm = vmFor(blob);
+  const pcs: number[] = [];
+  vm.onInstruction = (pc) => pcs.push(pc);
+  assert.deepEqual(vm.run(), { kind: "panic", pc: 23 });
+  assert.deepEqual(pcs, [0, 6, 7, 13, 7, 13]);
+});
+
+Deno.test("bad arguments throw SandboxError invalid-argument", () => {
+  using vm = new Interpreter(new Asm().none(Op.trap).build());
+  const bad = (f: () => unknown) =>
+    assert.throws(f, (e) => e instanceof SandboxError && e.kind === "invalid-argument");
+  bad(() => vm.getRegister(13));
+  bad(() => vm.setRegister(-1, 0n));
+  bad(() => (vm.gas = -1n));
+  bad(() => (vm.gas = 1n << 63n));
+  bad(() => (vm.pc = 2 ** 32));
+  bad(() => (vm.pc = 1.5));
+  bad(() => vm.memory.map(0x10001, 4096, "read"));
+  bad(() => vm.memory.map(0xfffff000, 8192, "read"));
+  bad(() => vm.memory.read(0x10000, 1));
+  bad(() => vm.memory.write(0x10000, new Uint8Array(1)));
+  bad(() => vm.memory.protect(0x10000, 4096, "read"));
+  vm.setRegister(3, -1n);
+  assert.equal(vm.getRegister(3), M64, "values are taken modulo 2^64");
+});
