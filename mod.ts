@@ -59,3 +59,4 @@ export {
   type PolkaVmParts,
   type PolkaVmProgram,
 } from "./src/program/polkavm.ts";
+export { Interpreter, type InterpreterOptions } from "./src/interpreter/interpreter.ts";
