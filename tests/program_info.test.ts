@@ -104,3 +104,23 @@ Deno.test("info CLI: a malformed file prints offset and reason, exit 1, no stack
     await Deno.remove(path);
   }
 });
+
+Deno.test("info CLI: assembly source is assembled first", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".s" });
+  try {
+    await Deno.writeTextFile(path, ".stack_size 4096\n    load_imm a0, 1\n    trap\n");
+    const result = await runCli("info", "--json", path);
+    assert.equal(result.code, 0, result.stderr);
+    const info = JSON.parse(result.stdout);
+    assert.equal(info.container, "standard");
+    assert.equal(info.instructions, 2);
+    assert.equal(info.memory.stackBytes, 4096);
+    assert.ok(info.assembledBytes > 0);
+    await Deno.writeTextFile(path, "no_such_instruction\n");
+    const bad = await runCli("info", path);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /AssemblyError: 1:1/);
+  } finally {
+    await Deno.remove(path);
+  }
+});

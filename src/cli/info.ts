@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { type ContainerKind, Program, type ProgramSummary } from "../program/program.ts";
 import { type IsaName, PROFILES } from "../program/isa/index.ts";
+import { assemble } from "../program/asm/index.ts";
 import { standardLayout } from "../sandbox/standard_init.ts";
 import { type Command, UsageError } from "./command.ts";
 
@@ -29,6 +30,8 @@ export interface ProgramInfo extends ProgramSummary {
   readonly file: string;
   /** File size in bytes. */
   readonly fileBytes: number;
+  /** Present when the file was assembly source: the size of the assembled program. */
+  readonly assembledBytes?: number;
   /** The JAM standard layout with no argument, for containers that define memory. */
   readonly layout?: { readonly regions: readonly LayoutRegion[]; readonly heapTop: number };
 }
@@ -63,15 +66,22 @@ const CONTAINER_NAMES: Record<ContainerKind, string> = {
 
 const hex32 = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
 
+function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}
+
 function bytes(n: number): string {
-  return n === 1 ? "1 byte" : `${n} bytes`;
+  return count(n, "byte");
 }
 
 /** Renders `info` as text for people. */
 export function formatInfo(info: ProgramInfo): string {
   const lines: string[] = [];
   const row = (label: string, value: string) => lines.push(`${label.padEnd(12)}${value}`);
-  row("file", `${info.file} (${bytes(info.fileBytes)})`);
+  const assembled = info.assembledBytes === undefined
+    ? ""
+    : `; assembly source of a ${bytes(info.assembledBytes)} program`;
+  row("file", `${info.file} (${bytes(info.fileBytes)}${assembled})`);
   row("container", CONTAINER_NAMES[info.container]);
   row(
     "isa",
@@ -79,17 +89,22 @@ export function formatInfo(info: ProgramInfo): string {
   );
   row(
     "code",
-    `${bytes(info.codeBytes)}, ${info.instructions} instructions, ${info.basicBlocks} basic blocks`,
+    `${bytes(info.codeBytes)}, ${count(info.instructions, "instruction")}, ` +
+      count(info.basicBlocks, "basic block"),
   );
   const notStarts = info.jumpTableEntriesNotBlockStarts;
   row(
     "jump table",
-    `${info.jumpTableEntries} entries × ${bytes(info.jumpTableEntrySize)}` +
+    `${count(info.jumpTableEntries, "entry", "entries")} × ` +
+      bytes(info.jumpTableEntrySize) +
       (notStarts > 0 ? ` (${notStarts} not a block start: jumping there panics)` : ""),
   );
   if (info.memory !== undefined) {
     row("ro data", bytes(info.memory.roDataBytes));
-    row("rw data", `${bytes(info.memory.rwDataBytes)} + ${info.memory.heapPages} heap pages`);
+    row(
+      "rw data",
+      `${bytes(info.memory.rwDataBytes)} + ${count(info.memory.heapPages, "heap page")}`,
+    );
     row("stack", bytes(info.memory.stackBytes));
   }
   if (info.layout !== undefined) {
@@ -132,7 +147,7 @@ const HELP = `usage: pvmbox info [options] <file>
 Shows what a PVM program file holds: container, ISA, code size, instruction and basic-block
 counts, jump table, data sizes, the JAM standard memory layout, exports, imports and metadata.
 The container (raw blob, JAM standard program, service code, .polkavm) is detected
-automatically.
+automatically; a file ending in .s is assembly source and is assembled first.
 
 options:
   --json               machine-readable output
@@ -182,8 +197,15 @@ export const infoCommand: Command = {
       if (error instanceof Deno.errors.NotFound) throw new UsageError(`no such file: ${file}`);
       throw error;
     }
-    const program = Program.parse(bytes, { container, isa });
-    const info = programInfo(program, file, bytes.length);
+    let info: ProgramInfo;
+    if (file.endsWith(".s")) {
+      const profile = PROFILES[isa ?? "jam-0.7"];
+      const assembled = assemble(new TextDecoder().decode(bytes), { profile });
+      const program = Program.parse(assembled, { container, isa });
+      info = { ...programInfo(program, file, bytes.length), assembledBytes: assembled.length };
+    } else {
+      info = programInfo(Program.parse(bytes, { container, isa }), file, bytes.length);
+    }
     console.log(values.json ? JSON.stringify(info, null, 2) : formatInfo(info));
     return 0;
   },
