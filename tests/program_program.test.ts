@@ -135,3 +135,27 @@ Deno.test("Program: the same code in every container gives the same blob", () =>
     assert.deepEqual([...program.blob.jumpTable], [...base.blob.jumpTable], container);
   }
 });
+
+Deno.test("Program.parse keeps its own copy of the input", () => {
+  const bytes = vectorPrograms().get("inst_add_32.json")!.slice();
+  const program = Program.parse(bytes);
+  const code = [...program.blob.code];
+  bytes.fill(0xee);
+  assert.deepEqual([...program.blob.code], code);
+});
+
+Deno.test("Program.fromParts rejects inconsistent parts", () => {
+  const blob = parseBlob(vectorPrograms().get("inst_add_32.json")!);
+  assert.throws(
+    () => Program.fromParts({ blob: { ...blob, bitmask: new Uint8Array(0) } }),
+    RangeError,
+  );
+  assert.throws(() => Program.fromParts({ blob: { ...blob, jumpTableEntrySize: 5 } }), RangeError);
+  const memory = {
+    roData: new Uint8Array(0),
+    rwData: new Uint8Array(0),
+    heapPages: -1,
+    stackSize: 0,
+  };
+  assert.throws(() => Program.fromParts({ blob, memory }), RangeError);
+});

@@ -217,14 +217,20 @@ export class Program {
   static parse(bytes: Uint8Array, options: ParseOptions = {}): Program {
     const isa = options.isa;
     profileFor(isa);
+    // One private copy: the program's views must not change if the caller reuses its buffer.
+    const own = bytes.slice();
     const parts = options.container === undefined
-      ? autodetect(bytes)
-      : parseContainer(bytes, options.container);
+      ? autodetect(own)
+      : parseContainer(own, options.container);
     return new Program({ ...parts, isa });
   }
 
-  /** Builds a program from already-parsed parts (e.g. an assembler's output). */
+  /**
+   * Builds a program from already-parsed parts (e.g. an assembler's output), which it keeps
+   * without copying. Throws `RangeError` when the parts are inconsistent.
+   */
   static fromParts(parts: ProgramParts): Program {
+    checkParts(parts);
     return new Program(parts);
   }
 
@@ -282,6 +288,30 @@ export class Program {
         metadata: this.metadataInfo ?? { hex: toHex(this.metadata) },
       }),
     };
+  }
+}
+
+function checkParts(parts: ProgramParts): void {
+  const { blob, memory } = parts;
+  if (blob.bitmask.length !== Math.ceil(blob.code.length / 8)) {
+    throw new RangeError(
+      `bitmask is ${blob.bitmask.length} bytes; ${blob.code.length} code bytes need ` +
+        Math.ceil(blob.code.length / 8),
+    );
+  }
+  const z = blob.jumpTableEntrySize;
+  if (!Number.isInteger(z) || z < 0 || z > 4) {
+    throw new RangeError(`jump-table entry size must be 0…4, not ${z}`);
+  }
+  if (memory !== undefined) {
+    checkNatural("heap pages", memory.heapPages);
+    checkNatural("stack size", memory.stackSize);
+  }
+}
+
+function checkNatural(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a natural number, not ${value}`);
   }
 }
 
