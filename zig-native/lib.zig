@@ -1,0 +1,405 @@
+//! libpvmbox_native: the host side of the native sandbox, loaded by Deno.dlopen. It spawns
+//! zygotes (spawn.zig), owns their shared mappings (VmCtx, guest memory, code) and drives the
+//! VmCtx protocol (protocol.zig). Every export is a plain C function over integer handles, so
+//! it works under a path-scoped --allow-ffi; pointers are handed out only for zero-copy views.
+
+const std = @import("std");
+const linux = std.os.linux;
+const abi = @import("abi");
+const zygote_image = @import("zygote_image");
+const sys = @import("sys.zig");
+const spawn = @import("spawn.zig");
+const slots = @import("slots.zig");
+const protocol = @import("protocol.zig");
+
+const Slot = slots.Slot;
+const GUEST_SPACE: usize = 1 << 32;
+
+// ---- ABI description. ----
+
+/// ABI version compiled into this library.
+export fn pvmbox_abi_version() u32 {
+    return abi.ABI_VERSION;
+}
+
+/// Copies the ABI description (see abi.DESCRIPTION) into `buf`; returns its full length.
+export fn pvmbox_abi_describe(buf: [*]u8, cap: usize) usize {
+    const text = abi.DESCRIPTION;
+    sys.copy(buf, text.ptr, @min(cap, text.len));
+    return text.len;
+}
+
+/// Size in bytes of the embedded zygote image.
+export fn pvmbox_zygote_image_size() usize {
+    return zygote_image.bytes.len;
+}
+
+// ---- The zygote image memfd, created once. ----
+
+var image_fd: i32 = -1;
+var image_lock: u32 = 0;
+
+fn imageFd(failure: *sys.Failure) ?i32 {
+    slots.lock(&image_lock);
+    defer slots.unlock(&image_lock);
+    if (image_fd >= 0) return image_fd;
+    var fd_rc = linux.memfd_create("pvmbox-zygote", linux.MFD.CLOEXEC | linux.MFD.ALLOW_SEALING | sys.MFD_EXEC);
+    // Kernels before 6.3 reject MFD_EXEC; their memfds are executable anyway.
+    if (linux.getErrno(fd_rc) == .INVAL) fd_rc = linux.memfd_create("pvmbox-zygote", linux.MFD.CLOEXEC | linux.MFD.ALLOW_SEALING);
+    if (sys.failed(fd_rc)) return failure.set(i32, @intFromEnum(spawn.Step.image_memfd), fd_rc);
+    const fd: i32 = @intCast(fd_rc);
+    const bytes = zygote_image.bytes;
+    var done: usize = 0;
+    while (done < bytes.len) {
+        const n = linux.write(fd, bytes.ptr + done, bytes.len - done);
+        if (sys.failed(n)) {
+            _ = linux.close(fd);
+            return failure.set(i32, @intFromEnum(spawn.Step.image_memfd), n);
+        }
+        done += n;
+    }
+    const seals = sys.F_SEAL_SEAL | sys.F_SEAL_SHRINK | sys.F_SEAL_GROW | sys.F_SEAL_WRITE;
+    const sealed = linux.fcntl(fd, sys.F_ADD_SEALS, seals);
+    if (sys.failed(sealed)) {
+        _ = linux.close(fd);
+        return failure.set(i32, @intFromEnum(spawn.Step.image_memfd), sealed);
+    }
+    image_fd = fd;
+    return fd;
+}
+
+// ---- Spawning and disposal. ----
+
+fn createMemfd(name: [*:0]const u8, size: u64, sealing: bool, step: spawn.Step, failure: *sys.Failure) ?i32 {
+    const flags: u32 = linux.MFD.CLOEXEC | (if (sealing) linux.MFD.ALLOW_SEALING else @as(u32, 0));
+    const rc = linux.memfd_create(name, flags);
+    if (sys.failed(rc)) return failure.set(i32, @intFromEnum(step), rc);
+    const fd: i32 = @intCast(rc);
+    const t = linux.ftruncate(fd, @intCast(size));
+    if (sys.failed(t)) {
+        _ = linux.close(fd);
+        return failure.set(i32, @intFromEnum(step), t);
+    }
+    return fd;
+}
+
+fn mapShared(fd: i32, size: usize, failure: *sys.Failure) ?[*]u8 {
+    const rc = linux.mmap(null, size, linux.PROT.READ | linux.PROT.WRITE, linux.MAP.SHARED | linux.MAP.NORESERVE, fd, 0);
+    if (sys.failed(rc)) return failure.set([*]u8, @intFromEnum(spawn.Step.map_shared), rc);
+    return @ptrFromInt(rc);
+}
+
+/// Spawns a zygote. `profile` is abi.PROFILE_*; `handshake_ms` bounds start-up. Returns a
+/// handle (>= 0), or -1 with `out[0]` = failed step (spawn.Step) and `out[1]` = errno.
+/// A start-up message from the zygote, if any, is copied to `message` (NUL-terminated).
+export fn pvmbox_spawn(profile: u32, handshake_ms: u32, out: *[2]u32, message: [*]u8, cap: usize) i32 {
+    var failure = sys.Failure{};
+    if (cap > 0) message[0] = 0;
+    const handle = spawnSlot(profile, handshake_ms, &failure, message[0..cap]);
+    if (handle) |h| return h;
+    out[0] = failure.step;
+    out[1] = failure.errno;
+    return -1;
+}
+
+fn spawnSlot(profile: u32, handshake_ms: u32, failure: *sys.Failure, message: []u8) ?i32 {
+    const image = imageFd(failure) orelse return null;
+    const slot = slots.acquire() orelse return failure.set(i32, @intFromEnum(spawn.Step.no_free_slot), @bitCast(@as(isize, -@as(isize, @intFromEnum(linux.E.AGAIN)))));
+    if (!setUp(slot, image, profile, handshake_ms, failure)) {
+        if (slot.vmctx) |vm| _ = copyMessage(vm, message);
+        tearDown(slot);
+        slots.release(slot);
+        return null;
+    }
+    return slots.handleOf(slot);
+}
+
+fn setUp(slot: *Slot, image: i32, profile: u32, handshake_ms: u32, failure: *sys.Failure) bool {
+    const vmctx_fd = createMemfd("pvmbox-vmctx", abi.VMCTX_SIZE, false, .vmctx_memfd, failure) orelse return false;
+    defer _ = linux.close(vmctx_fd);
+    const memory_fd = createMemfd("pvmbox-memory", GUEST_SPACE, false, .memory_memfd, failure) orelse return false;
+    defer _ = linux.close(memory_fd);
+    const code_fd = createMemfd("pvmbox-code", abi.CODE_MAX, true, .code_memfd, failure) orelse return false;
+    defer _ = linux.close(code_fd);
+
+    slot.vmctx = @ptrCast(@alignCast(mapShared(vmctx_fd, abi.VMCTX_SIZE, failure) orelse return false));
+    slot.memory = mapShared(memory_fd, GUEST_SPACE, failure) orelse return false;
+    slot.code = mapShared(code_fd, abi.CODE_MAX, failure) orelse return false;
+    // Seal after mapping: the host keeps its writable view, the zygote can map code read-only only.
+    const seals = sys.F_SEAL_SEAL | sys.F_SEAL_SHRINK | sys.F_SEAL_GROW | sys.F_SEAL_FUTURE_WRITE;
+    const sealed = linux.fcntl(code_fd, sys.F_ADD_SEALS, seals);
+    if (sys.failed(sealed)) {
+        _ = failure.set(void, @intFromEnum(spawn.Step.code_memfd), sealed);
+        return false;
+    }
+
+    const vm = slot.vmctx.?;
+    vm.magic = abi.VMCTX_MAGIC;
+    vm.abi_version = abi.ABI_VERSION;
+    vm.config_flags = profile;
+    vm.state = abi.STATE_DEAD;
+
+    var pipe_fds: [2]i32 = undefined;
+    const p = linux.pipe2(&pipe_fds, linux.O.CLOEXEC | linux.O.NONBLOCK);
+    if (sys.failed(p)) {
+        _ = failure.set(void, @intFromEnum(spawn.Step.lifetime_pipe), p);
+        return false;
+    }
+    defer _ = linux.close(pipe_fds[0]);
+    slot.lifetime_fd = pipe_fds[1];
+
+    var args = spawn.ChildArgs{
+        .image_fd = image,
+        .fds = .{ vmctx_fd, memory_fd, code_fd, pipe_fds[0] },
+        .uid = linux.getuid(),
+        .gid = linux.getgid(),
+        .full = @intFromBool(profile == abi.PROFILE_FULL),
+    };
+    const child = spawn.cloneZygote(&args, failure) orelse return false;
+    slot.pid = child.pid;
+    slot.pidfd = child.pidfd;
+    slot.live = true;
+
+    const deadline = sys.nowNs() + @as(u64, handshake_ms) * 1_000_000;
+    const report = protocol.waitReport(slot, abi.STATE_DEAD, deadline);
+    if (report == abi.REPORT_IDLE) return true;
+    failure.step = @intFromEnum(switch (report) {
+        protocol.ERR_DEAD => spawn.Step.handshake_died,
+        protocol.ERR_TIMEOUT => spawn.Step.handshake_timeout,
+        else => spawn.Step.handshake,
+    });
+    failure.errno = vm.error_errno;
+    return false;
+}
+
+fn tearDown(slot: *Slot) void {
+    if (slot.pidfd >= 0) {
+        if (slot.live) _ = linux.pidfd_send_signal(slot.pidfd, linux.SIG.KILL, null, 0);
+        sys.reap(slot.pidfd);
+        _ = linux.close(slot.pidfd);
+    }
+    if (slot.lifetime_fd >= 0) _ = linux.close(slot.lifetime_fd);
+    if (slot.vmctx) |v| _ = linux.munmap(@ptrCast(v), abi.VMCTX_SIZE);
+    if (slot.memory) |m| _ = linux.munmap(m, GUEST_SPACE);
+    if (slot.code) |c| _ = linux.munmap(c, abi.CODE_MAX);
+}
+
+/// Kills (if needed) and reaps the zygote and releases every mapping and fd. 0, or -1 for a bad handle.
+export fn pvmbox_dispose(handle: i32) i32 {
+    const slot = slots.lookup(handle) orelse return -1;
+    tearDown(slot);
+    slots.release(slot);
+    return 0;
+}
+
+/// Kills the zygote but keeps the handle (its death is then reported like any other).
+export fn pvmbox_kill(handle: i32) i32 {
+    const slot = slots.lookup(handle) orelse return -1;
+    if (slot.live) _ = linux.pidfd_send_signal(slot.pidfd, linux.SIG.KILL, null, 0);
+    return 0;
+}
+
+/// Number of zygotes currently held by this library.
+export fn pvmbox_live_count() u32 {
+    return slots.count();
+}
+
+/// Host pid of the zygote, or -1.
+export fn pvmbox_pid(handle: i32) i32 {
+    const slot = slots.lookup(handle) orelse return -1;
+    return slot.pid;
+}
+
+/// How a dead zygote ended: out[0] = CLD_* code, out[1] = exit status or signal. -1 if alive.
+export fn pvmbox_death(handle: i32, out: *[2]i32) i32 {
+    const slot = slots.lookup(handle) orelse return -1;
+    if (slot.live) return -1;
+    out[0] = slot.death.code;
+    out[1] = slot.death.status;
+    return 0;
+}
+
+// ---- Running. ----
+
+/// Starts guest code at native offset `entry` of the code area; waits at most `timeout_ns`.
+/// Returns a REPORT_* or a negative protocol.ERR_*.
+export fn pvmbox_run(handle: i32, entry: u64, timeout_ns: u64) i32 {
+    const slot = slots.lookup(handle) orelse return protocol.ERR_HANDLE;
+    slot.vmctx.?.entry = entry;
+    return protocol.command(slot, abi.CMD_RUN, timeout_ns);
+}
+
+/// Resumes guest code parked in a host call.
+export fn pvmbox_resume(handle: i32, timeout_ns: u64) i32 {
+    const slot = slots.lookup(handle) orelse return protocol.ERR_HANDLE;
+    return protocol.command(slot, abi.CMD_RESUME, timeout_ns);
+}
+
+/// Makes the zygote apply queued memory operations and new code now.
+export fn pvmbox_sync(handle: i32, timeout_ns: u64) i32 {
+    const slot = slots.lookup(handle) orelse return protocol.ERR_HANDLE;
+    return protocol.command(slot, abi.CMD_SYNC, timeout_ns);
+}
+
+/// Exit details of the last report: pc, exit_arg, fault address, native address, signal, errno.
+export fn pvmbox_exit_info(handle: i32, out: *[6]u64) i32 {
+    const slot = slots.lookup(handle) orelse return -1;
+    const vm = slot.vmctx.?;
+    out.* = .{ vm.pc, vm.exit_arg, vm.fault_address, vm.native_address, vm.signal, vm.error_errno };
+    return 0;
+}
+
+export fn pvmbox_get_reg(handle: i32, index: u32) u64 {
+    const slot = slots.lookup(handle) orelse return 0;
+    return if (index < 13) slot.vmctx.?.regs[index] else 0;
+}
+
+export fn pvmbox_set_reg(handle: i32, index: u32, value: u64) void {
+    const slot = slots.lookup(handle) orelse return;
+    if (index < 13) slot.vmctx.?.regs[index] = value;
+}
+
+/// Copies all 13 registers out (u64 each).
+export fn pvmbox_get_regs(handle: i32, out: *[13]u64) void {
+    const slot = slots.lookup(handle) orelse return;
+    for (slot.vmctx.?.regs, 0..) |r, i| out[i] = r;
+}
+
+/// Copies all 13 registers in.
+export fn pvmbox_set_regs(handle: i32, in: *const [13]u64) void {
+    const slot = slots.lookup(handle) orelse return;
+    for (in, 0..) |r, i| slot.vmctx.?.regs[i] = r;
+}
+
+export fn pvmbox_get_gas(handle: i32) i64 {
+    const slot = slots.lookup(handle) orelse return 0;
+    return slot.vmctx.?.gas;
+}
+
+export fn pvmbox_set_gas(handle: i32, gas: i64) void {
+    const slot = slots.lookup(handle) orelse return;
+    slot.vmctx.?.gas = gas;
+}
+
+/// Copies the confinement facts the zygote recorded (abi.Facts) into `out`.
+export fn pvmbox_facts(handle: i32, out: [*]u8, cap: usize) usize {
+    const slot = slots.lookup(handle) orelse return 0;
+    const n = @min(cap, @sizeOf(abi.Facts));
+    sys.copy(out, @ptrCast(&slot.vmctx.?.facts), n);
+    return n;
+}
+
+/// Copies the zygote's message buffer into `out`; returns the text length.
+export fn pvmbox_message(handle: i32, out: [*]u8, cap: usize) usize {
+    const slot = slots.lookup(handle) orelse return 0;
+    return copyMessage(slot.vmctx.?, out[0..cap]);
+}
+
+fn copyMessage(vm: *abi.VmCtx, out: []u8) usize {
+    const msg = &vm.message;
+    var len: usize = 0;
+    while (len < msg.len and msg[len] != 0) len += 1;
+    const n = @min(len, out.len);
+    sys.copy(out.ptr, msg, n);
+    if (n < out.len) out[n] = 0;
+    return n;
+}
+
+/// Address of the VmCtx page (for zero-copy views under unscoped --allow-ffi).
+export fn pvmbox_vmctx_address(handle: i32) ?*anyopaque {
+    const slot = slots.lookup(handle) orelse return null;
+    return @ptrCast(slot.vmctx);
+}
+
+// ---- Code. ----
+
+/// Replaces the zygote's code with `len` bytes; the zygote maps it read+execute before the next
+/// command. 0, or an errno.
+export fn pvmbox_load_code(handle: i32, bytes: [*]const u8, len: usize) u32 {
+    const slot = slots.lookup(handle) orelse return @intFromEnum(linux.E.BADF);
+    if (len > abi.CODE_MAX) return @intFromEnum(linux.E.FBIG);
+    const code = slot.code.?;
+    const old = slot.code_length;
+    sys.copy(code, bytes, len);
+    if (old > len) {
+        const keep = std.mem.alignForward(usize, len, abi.PAGE_SIZE);
+        sys.zero(code + len, keep - len);
+        const old_end = std.mem.alignForward(usize, old, abi.PAGE_SIZE);
+        if (old_end > keep) _ = linux.madvise(code + keep, old_end - keep, sys.MADV_REMOVE);
+    }
+    slot.code_length = len;
+    slot.code_generation +%= 1;
+    const vm = slot.vmctx.?;
+    vm.code_length = len;
+    vm.code_generation = slot.code_generation;
+    return 0;
+}
+
+// ---- Guest memory. ----
+
+/// Address of the host's view of guest memory (4 GiB, guest address = offset).
+export fn pvmbox_memory_address(handle: i32) ?*anyopaque {
+    const slot = slots.lookup(handle) orelse return null;
+    return @ptrCast(slot.memory);
+}
+
+fn inGuestSpace(address: u64, len: u64) bool {
+    return address <= GUEST_SPACE and len <= GUEST_SPACE - address;
+}
+
+/// Copies guest bytes [address, address+len) into `out`. 0, or an errno.
+export fn pvmbox_memory_read(handle: i32, address: u64, out: [*]u8, len: usize) u32 {
+    const slot = slots.lookup(handle) orelse return @intFromEnum(linux.E.BADF);
+    if (!inGuestSpace(address, len)) return @intFromEnum(linux.E.FAULT);
+    sys.copy(out, slot.memory.? + address, len);
+    return 0;
+}
+
+/// Copies `len` bytes from `in` to guest memory at `address`. 0, or an errno.
+export fn pvmbox_memory_write(handle: i32, address: u64, in: [*]const u8, len: usize) u32 {
+    const slot = slots.lookup(handle) orelse return @intFromEnum(linux.E.BADF);
+    if (!inGuestSpace(address, len)) return @intFromEnum(linux.E.FAULT);
+    sys.copy(slot.memory.? + address, in, len);
+    return 0;
+}
+
+/// Queues a memory operation (abi.MEMOP_*) for whole pages; mapping and unmapping zero the
+/// pages at once. Flushes the queue with a sync when full. 0, or an errno / negative ERR_*.
+export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, access: u32, timeout_ns: u64) i32 {
+    const slot = slots.lookup(handle) orelse return protocol.ERR_HANDLE;
+    const aligned = address % abi.PAGE_SIZE == 0 and len % abi.PAGE_SIZE == 0 and len > 0;
+    if (!aligned or address < abi.GUEST_START or address + len > abi.GUEST_END) return @intFromEnum(linux.E.INVAL);
+    if (kind != abi.MEMOP_MAP and kind != abi.MEMOP_UNMAP and kind != abi.MEMOP_PROTECT) return @intFromEnum(linux.E.INVAL);
+    const vm = slot.vmctx.?;
+    if (vm.memop_count >= abi.MAX_MEMOPS) {
+        const r = protocol.command(slot, abi.CMD_SYNC, timeout_ns);
+        if (r < 0) return r;
+        if (r != abi.REPORT_IDLE) return @intCast(vm.error_errno);
+    }
+    if (kind != abi.MEMOP_PROTECT) _ = linux.madvise(slot.memory.? + address, len, sys.MADV_REMOVE);
+    if (kind == abi.MEMOP_MAP) slot.noteMapped(address, address + len);
+    vm.memops[vm.memop_count] = .{ .kind = kind, .access = access, .address = @intCast(address), .length = @intCast(len) };
+    vm.memop_count += 1;
+    return 0;
+}
+
+/// Makes the sandbox fresh without a round trip: discards all guest memory (pages read back as
+/// zero at once), queues unmapping everything, clears registers, gas and queued operations.
+/// Code stays loaded.
+export fn pvmbox_reset(handle: i32) i32 {
+    const slot = slots.lookup(handle) orelse return -1;
+    slot.forEachMapped(discard);
+    slot.clearMapped();
+    const vm = slot.vmctx.?;
+    vm.memop_count = 0;
+    vm.reset_pending = 1;
+    vm.gas = 0;
+    for (&vm.regs) |*r| r.* = 0;
+    vm.pc = 0;
+    vm.exit_arg = 0;
+    return 0;
+}
+
+fn discard(slot: *Slot, lo: u64, hi: u64) void {
+    _ = linux.madvise(slot.memory.? + lo, hi - lo, sys.MADV_REMOVE);
+}

@@ -1,0 +1,108 @@
+//! The table of zygotes this library holds, addressed by integer handles that carry a
+//! generation so a stale handle never reaches a reused slot.
+
+const std = @import("std");
+const abi = @import("abi");
+const sys = @import("sys.zig");
+
+pub const MAX_SLOTS: u32 = 1024;
+const INDEX_BITS = 10;
+const MAX_EXTENTS = 8;
+
+pub const Slot = struct {
+    used: bool = false,
+    generation: u32 = 0,
+    /// The process exists and has not been seen dead.
+    live: bool = false,
+    pid: i32 = -1,
+    pidfd: i32 = -1,
+    lifetime_fd: i32 = -1,
+    vmctx: ?*abi.VmCtx = null,
+    memory: ?[*]u8 = null,
+    code: ?[*]u8 = null,
+    code_length: usize = 0,
+    code_generation: u32 = 0,
+    death: sys.ExitStatus = .{ .code = 0, .status = 0 },
+    /// Guest ranges mapped since the last reset, so a reset discards only those.
+    extents: [MAX_EXTENTS][2]u64 = undefined,
+    extent_count: u32 = 0,
+
+    /// Records that [lo, hi) was mapped; merges everything when the list is full.
+    pub fn noteMapped(self: *Slot, lo: u64, hi: u64) void {
+        if (self.extent_count == MAX_EXTENTS) {
+            var min = lo;
+            var max = hi;
+            for (self.extents) |e| {
+                min = @min(min, e[0]);
+                max = @max(max, e[1]);
+            }
+            self.extents[0] = .{ min, max };
+            self.extent_count = 1;
+            return;
+        }
+        self.extents[self.extent_count] = .{ lo, hi };
+        self.extent_count += 1;
+    }
+
+    pub fn forEachMapped(self: *Slot, comptime f: fn (*Slot, u64, u64) void) void {
+        for (self.extents[0..self.extent_count]) |e| f(self, e[0], e[1]);
+    }
+
+    pub fn clearMapped(self: *Slot) void {
+        self.extent_count = 0;
+    }
+};
+
+// Zero-initialised so the table lives in .bss, not in the file.
+var table: [MAX_SLOTS]Slot = std.mem.zeroes([MAX_SLOTS]Slot);
+var table_lock: u32 = 0;
+
+pub fn lock(l: *u32) void {
+    while (@cmpxchgWeak(u32, l, 0, 1, .Acquire, .Monotonic) != null) std.atomic.spinLoopHint();
+}
+
+pub fn unlock(l: *u32) void {
+    @atomicStore(u32, l, 0, .Release);
+}
+
+/// Claims a free slot, or null when all are in use.
+pub fn acquire() ?*Slot {
+    lock(&table_lock);
+    defer unlock(&table_lock);
+    for (&table) |*slot| {
+        if (!slot.used) {
+            const generation = slot.generation +% 1;
+            slot.* = .{ .used = true, .generation = generation };
+            return slot;
+        }
+    }
+    return null;
+}
+
+pub fn release(slot: *Slot) void {
+    lock(&table_lock);
+    defer unlock(&table_lock);
+    const generation = slot.generation;
+    slot.* = .{ .generation = generation };
+}
+
+pub fn handleOf(slot: *Slot) i32 {
+    const index: u32 = @intCast((@intFromPtr(slot) - @intFromPtr(&table)) / @sizeOf(Slot));
+    return @intCast(((slot.generation & 0xF_FFFF) << INDEX_BITS) | index);
+}
+
+/// The slot a handle names, or null for a stale or invalid handle.
+pub fn lookup(handle: i32) ?*Slot {
+    if (handle < 0) return null;
+    const h: u32 = @intCast(handle);
+    const index = h & (MAX_SLOTS - 1);
+    const slot = &table[index];
+    if (!slot.used or (slot.generation & 0xF_FFFF) != h >> INDEX_BITS) return null;
+    return slot;
+}
+
+pub fn count() u32 {
+    var n: u32 = 0;
+    for (&table) |*slot| n += @intFromBool(slot.used);
+    return n;
+}

@@ -1,0 +1,209 @@
+//! The pvmbox sandbox ABI: the address map of a zygote, the VmCtx page shared between host and
+//! zygote, its state machine and the file descriptors a zygote is started with. This file is the
+//! single source of truth; the host library, the zygote and (through an exported description)
+//! the TypeScript mirror in `ffi/vmctx.ts` all derive from it.
+
+const std = @import("std");
+
+/// Bumped whenever anything in this file changes meaning or position.
+pub const ABI_VERSION: u32 = 1;
+/// Written by the host into `VmCtx.magic`; a zygote that changes it is treated as compromised.
+pub const VMCTX_MAGIC: u32 = 0x70766d62; // "pvmb"
+
+pub const PAGE_SIZE: u64 = 4096;
+
+// ---- Address map of a zygote (guest address = native address below 4 GiB). ----
+pub const GUEST_START: u64 = 0x1_0000;
+pub const GUEST_END: u64 = 0xFFFF_0000;
+/// Generated machine code, mapped read+execute from the sealed code memfd.
+pub const CODE_ADDR: u64 = 0x1_0000_0000;
+pub const CODE_MAX: u64 = 64 << 20;
+/// Reserved for the native jump table of compiled programs.
+pub const JUMP_TABLE_ADDR: u64 = 0x2_0000_0000;
+/// Load address of the zygote image (linked there with the large code model).
+pub const IMAGE_ADDR: u64 = 0x4_0000_0000;
+pub const VMCTX_ADDR: u64 = 0x5_0000_0000;
+pub const VMCTX_SIZE: u64 = 4096;
+pub const STACK_ADDR: u64 = 0x6_0000_0000;
+pub const STACK_SIZE: u64 = 256 << 10;
+pub const SIGSTACK_ADDR: u64 = 0x6_1000_0000;
+pub const SIGSTACK_SIZE: u64 = 64 << 10;
+
+// ---- File descriptors a zygote starts with. ----
+pub const FD_VMCTX: i32 = 3;
+pub const FD_MEMORY: i32 = 4;
+pub const FD_CODE: i32 = 5;
+/// Read end of the lifetime pipe: EOF means the host is gone. Closed during start-up.
+pub const FD_LIFETIME: i32 = 6;
+pub const FD_COUNT: i32 = 7;
+
+// ---- Isolation profiles (VmCtx.config_flags). ----
+/// Namespaces, empty root, dropped capabilities, seccomp, rlimits.
+pub const PROFILE_FULL: u32 = 0;
+/// Opt-in when user namespaces are unavailable: seccomp, rlimits, no_new_privs only.
+pub const PROFILE_WEAK: u32 = 1;
+
+// ---- States of VmCtx.state, the futex word. ----
+// Values the host writes (commands) are even; values the zygote writes (reports) are odd.
+pub const STATE_DEAD: u32 = 0;
+pub const CMD_RUN: u32 = 2;
+pub const CMD_RESUME: u32 = 4;
+pub const CMD_SYNC: u32 = 6;
+pub const REPORT_IDLE: u32 = 1;
+pub const REPORT_RETURN: u32 = 3;
+pub const REPORT_HOST_CALL: u32 = 5;
+pub const REPORT_TRAP: u32 = 7;
+pub const REPORT_OUT_OF_GAS: u32 = 9;
+pub const REPORT_PAGE_FAULT: u32 = 11;
+pub const REPORT_SIGNAL: u32 = 13;
+pub const REPORT_ERROR: u32 = 15;
+
+// ---- Queued memory operations, applied by the zygote before the next command. ----
+pub const MEMOP_MAP: u32 = 1;
+pub const MEMOP_UNMAP: u32 = 2;
+pub const MEMOP_PROTECT: u32 = 3;
+pub const MAX_MEMOPS: u32 = 32;
+
+pub const ACCESS_NONE: u32 = 0;
+pub const ACCESS_READ: u32 = 1;
+pub const ACCESS_READ_WRITE: u32 = 3;
+
+/// Guest register `i` lives in native register `GUEST_REGISTERS[i]` while guest code runs;
+/// r13 holds VMCTX_ADDR, rcx is scratch and rsp is the zygote stack.
+pub const GUEST_REGISTERS = [13][]const u8{
+    "rbx", "rbp", "rsi", "rdi", "r8", "r9", "r10", "rax", "rdx", "r11", "r12", "r14", "r15",
+};
+
+pub const MemOp = extern struct {
+    kind: u32,
+    access: u32,
+    address: u32,
+    length: u32,
+};
+
+/// Facts a zygote reports about its own confinement, gathered from inside just before seccomp.
+pub const Facts = extern struct {
+    uid: u32,
+    gid: u32,
+    pid: u32,
+    no_new_privs: u32,
+    securebits: u32,
+    parent_death_signal: u32,
+    cap_effective: u64,
+    cap_permitted: u64,
+    cap_inheritable: u64,
+    /// Bit n set when capability n is still in the bounding set.
+    cap_bounding: u64,
+    rlimit_nofile: u64,
+    rlimit_nproc: u64,
+    rlimit_fsize: u64,
+    rlimit_memlock: u64,
+    rlimit_core: u64,
+    /// Bit n set when file descriptor n (0..63) is open.
+    open_fds: u64,
+    /// Entries in "/" other than "." and "..".
+    root_entries: u32,
+    /// errno of mkdir("/probe"); EROFS (30) proves a read-only root.
+    root_mkdir_errno: u32,
+};
+
+/// Entry points of the zygote that generated code calls through `[r13 + offset]`.
+pub const Trampolines = extern struct {
+    /// `jmp`: guest finished; registers saved, REPORT_RETURN.
+    return_to_host: u64,
+    /// `call`: host call with id in `exit_arg`, pc in `pc`; returns when the host resumes.
+    host_call: u64,
+    /// `jmp`: guest trapped at `pc`.
+    trap: u64,
+    /// `jmp`: gas ran out in the block at `pc`.
+    out_of_gas: u64,
+};
+
+/// The page shared by host and zygote at VMCTX_ADDR.
+pub const VmCtx = extern struct {
+    /// Futex word: a CMD_* written by the host or a REPORT_* written by the zygote.
+    state: u32,
+    /// Set by the host while it sleeps in FUTEX_WAIT, so the zygote only wakes when needed.
+    host_sleeping: u32,
+    /// Set by the zygote while it sleeps in FUTEX_WAIT.
+    zygote_sleeping: u32,
+    magic: u32,
+    abi_version: u32,
+    config_flags: u32,
+    gas: i64,
+    regs: [13]u64,
+    /// Guest pc of the exit (host call, trap, out of gas), as written by generated code.
+    pc: u32,
+    /// Host-call id of a REPORT_HOST_CALL.
+    exit_arg: u32,
+    /// Faulting address of a REPORT_PAGE_FAULT / REPORT_SIGNAL (si_addr).
+    fault_address: u64,
+    /// Native instruction pointer where a signal hit.
+    native_address: u64,
+    /// Signal number of a REPORT_PAGE_FAULT / REPORT_SIGNAL.
+    signal: u32,
+    /// errno of a failed queued operation (REPORT_ERROR).
+    error_errno: u32,
+    /// Native offset into the code area where CMD_RUN starts.
+    entry: u64,
+    /// Bytes of code the zygote must have mapped at CODE_ADDR.
+    code_length: u64,
+    /// Bumped by the host whenever code changes; the zygote remaps when it differs.
+    code_generation: u32,
+    /// Non-zero: unmap all guest memory before the next command.
+    reset_pending: u32,
+    heap_top: u32,
+    heap_limit: u32,
+    jump_table_length: u32,
+    memop_count: u32,
+    memops: [MAX_MEMOPS]MemOp,
+    trampolines: Trampolines,
+    facts: Facts,
+    /// Commands completed by the zygote.
+    counter_commands: u64,
+    /// Host calls made by guest code.
+    counter_host_calls: u64,
+    /// NUL-terminated description of a start-up failure.
+    message: [256]u8,
+};
+
+comptime {
+    std.debug.assert(@sizeOf(VmCtx) <= VMCTX_SIZE);
+    std.debug.assert(@offsetOf(VmCtx, "state") == 0);
+}
+
+fn describeFields(comptime T: type, comptime prefix: []const u8, comptime base: usize) []const u8 {
+    comptime var out: []const u8 = "";
+    inline for (@typeInfo(T).Struct.fields) |f| {
+        const off = base + @offsetOf(T, f.name);
+        const info = @typeInfo(f.type);
+        if (info == .Struct) {
+            out = out ++ describeFields(f.type, prefix ++ f.name ++ ".", off);
+        } else {
+            out = out ++ std.fmt.comptimePrint("field {s}{s} {d} {d}\n", .{ prefix, f.name, off, @sizeOf(f.type) });
+        }
+    }
+    return out;
+}
+
+fn describeConstants() []const u8 {
+    comptime var out: []const u8 = "";
+    const decls = @typeInfo(@This()).Struct.decls;
+    inline for (decls) |d| {
+        if (comptime std.mem.eql(u8, d.name, "DESCRIPTION")) continue;
+        const value = @field(@This(), d.name);
+        const T = @TypeOf(value);
+        if (T == u32 or T == u64 or T == i32 or T == comptime_int) {
+            out = out ++ std.fmt.comptimePrint("const {s} {d}\n", .{ d.name, value });
+        }
+    }
+    return out;
+}
+
+/// Text description of the ABI: "const NAME VALUE" and "field NAME OFFSET SIZE" lines.
+pub const DESCRIPTION: []const u8 = blk: {
+    @setEvalBranchQuota(100_000);
+    break :blk describeConstants() ++
+        std.fmt.comptimePrint("size VmCtx {d}\n", .{@sizeOf(VmCtx)}) ++
+        describeFields(VmCtx, "", 0);
+};

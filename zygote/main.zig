@@ -1,0 +1,433 @@
+//! The pvmbox zygote: a static, libc-free process that confines itself, then runs guest machine
+//! code on request from the host, talking only through the VmCtx page (see abi.zig).
+//!
+//! Start-up (host has already set up namespaces, uid maps, a read-only tmpfs as cwd, the fds of
+//! abi.zig and the signal mask): map stack and VmCtx, arm parent-death, pivot into the empty
+//! root, install fault handlers, set rlimits, drop capabilities, set no_new_privs, record facts,
+//! install the seccomp filter, report IDLE. After that only the syscalls in `seccomp.zig` work.
+
+const std = @import("std");
+const linux = std.os.linux;
+const abi = @import("abi.zig");
+const seccomp = @import("seccomp.zig");
+const sys = @import("sys.zig");
+
+/// Any panic kills the zygote; the host reports it as a dead sandbox.
+pub fn panic(_: []const u8, _: ?*std.builtin.StackTrace, _: ?usize) noreturn {
+    linux.exit_group(120);
+}
+
+const vm: *abi.VmCtx = @ptrFromInt(abi.VMCTX_ADDR);
+const STACK_TOP: u64 = abi.STACK_ADDR + abi.STACK_SIZE;
+
+/// Busy-wait iterations (each a `pause`) before sleeping on the futex.
+const SPIN_LIMIT: u32 = 20_000;
+
+var code_mapped: u64 = 0;
+var code_generation: u32 = 0;
+
+// ---- Entry and stack switch. ----
+
+pub export fn _start() callconv(.Naked) noreturn {
+    asm volatile (
+        \\ xorl %%ebp, %%ebp
+        \\ andq $-16, %%rsp
+        \\ movabsq %[start], %%rax
+        \\ callq *%%rax
+        \\ ud2
+        :
+        : [start] "i" (&start),
+    );
+}
+
+fn start() callconv(.C) noreturn {
+    const stack = linux.mmap(@ptrFromInt(abi.STACK_ADDR), abi.STACK_SIZE, linux.PROT.READ | linux.PROT.WRITE, linux.MAP.PRIVATE | linux.MAP.ANONYMOUS | linux.MAP.FIXED_NOREPLACE, -1, 0);
+    if (stack != abi.STACK_ADDR) linux.exit_group(3);
+    asm volatile (
+        \\ movq %[top], %%rsp
+        \\ callq *%[main]
+        \\ ud2
+        :
+        : [top] "r" (STACK_TOP),
+          [main] "r" (&zygoteMain),
+    );
+    unreachable;
+}
+
+// ---- Start-up and lockdown. ----
+
+fn fail(comptime step: []const u8, rc: usize) noreturn {
+    const errno: u32 = @intFromEnum(linux.getErrno(rc));
+    var buf: [@typeInfo(@TypeOf(vm.message)).Array.len]u8 = undefined;
+    const text = std.fmt.bufPrint(&buf, "zygote start-up failed at {s}: errno {d}", .{ step, errno }) catch "zygote start-up failed";
+    for (text, 0..) |c, i| vm.message[i] = c;
+    vm.message[text.len] = 0;
+    vm.error_errno = errno;
+    publish(abi.REPORT_ERROR);
+    linux.exit_group(2);
+}
+
+fn check(comptime step: []const u8, rc: usize) void {
+    if (linux.getErrno(rc) != .SUCCESS) fail(step, rc);
+}
+
+fn zygoteMain() callconv(.C) noreturn {
+    const mapped = linux.mmap(@ptrFromInt(abi.VMCTX_ADDR), abi.VMCTX_SIZE, linux.PROT.READ | linux.PROT.WRITE, linux.MAP.SHARED | linux.MAP.FIXED_NOREPLACE, abi.FD_VMCTX, 0);
+    if (mapped != abi.VMCTX_ADDR) linux.exit_group(4);
+    if (@atomicLoad(u32, &vm.magic, .SeqCst) != abi.VMCTX_MAGIC or vm.abi_version != abi.ABI_VERSION) linux.exit_group(5);
+
+    // Die with the host; then make sure the host did not die before the signal was armed.
+    check("PR_SET_PDEATHSIG", sys.prctl(.SET_PDEATHSIG, linux.SIG.KILL));
+    var probe: [1]u8 = undefined;
+    const alive = linux.read(abi.FD_LIFETIME, &probe, 1);
+    if (linux.getErrno(alive) != .AGAIN) linux.exit_group(6);
+    _ = linux.close(abi.FD_LIFETIME);
+
+    const full = vm.config_flags == abi.PROFILE_FULL;
+    if (full) {
+        check("pivot_root", linux.syscall2(.pivot_root, @intFromPtr("."), @intFromPtr(".")));
+        check("umount2", linux.umount2(".", sys.MNT_DETACH));
+        check("chdir", linux.chdir("/"));
+    }
+    recordRootFacts();
+    installSignalHandlers();
+    setLimits();
+    dropCapabilities(full);
+    check("PR_SET_NO_NEW_PRIVS", sys.prctl(.SET_NO_NEW_PRIVS, 1));
+    recordFacts();
+    vm.trampolines = .{
+        .return_to_host = @intFromPtr(&pvmbox_z_return),
+        .host_call = @intFromPtr(&pvmbox_z_host_call),
+        .trap = @intFromPtr(&pvmbox_z_trap),
+        .out_of_gas = @intFromPtr(&pvmbox_z_out_of_gas),
+    };
+    check("seccomp", seccomp.install());
+    publish(abi.REPORT_IDLE);
+    loop();
+}
+
+fn recordRootFacts() void {
+    const dir = linux.open("/", linux.O.RDONLY | linux.O.DIRECTORY | linux.O.CLOEXEC, 0);
+    check("open /", dir);
+    var buf: [1024]u8 align(8) = undefined;
+    var entries: u32 = 0;
+    while (true) {
+        const n = linux.getdents64(@intCast(dir), &buf, buf.len);
+        check("getdents64", n);
+        if (n == 0) break;
+        var off: usize = 0;
+        while (off < n) {
+            const reclen = std.mem.readIntLittle(u16, buf[off + 16 ..][0..2]);
+            const name = std.mem.sliceTo(@as([*:0]const u8, @ptrCast(&buf[off + 19])), 0);
+            if (!std.mem.eql(u8, name, ".") and !std.mem.eql(u8, name, "..")) entries += 1;
+            off += reclen;
+        }
+    }
+    _ = linux.close(@intCast(dir));
+    vm.facts.root_entries = entries;
+    vm.facts.root_mkdir_errno = @intFromEnum(linux.getErrno(linux.mkdir("/probe", 0o700)));
+}
+
+fn installSignalHandlers() void {
+    const altstack = linux.mmap(@ptrFromInt(abi.SIGSTACK_ADDR), abi.SIGSTACK_SIZE, linux.PROT.READ | linux.PROT.WRITE, linux.MAP.PRIVATE | linux.MAP.ANONYMOUS | linux.MAP.FIXED_NOREPLACE, -1, 0);
+    check("map signal stack", altstack);
+    var ss = linux.stack_t{ .sp = @ptrFromInt(abi.SIGSTACK_ADDR), .flags = 0, .size = abi.SIGSTACK_SIZE };
+    check("sigaltstack", linux.sigaltstack(&ss, null));
+    const action = linux.Sigaction{
+        .handler = .{ .sigaction = &onSignal },
+        .mask = linux.all_mask,
+        .flags = linux.SA.SIGINFO | linux.SA.ONSTACK,
+    };
+    for ([_]u6{ linux.SIG.SEGV, linux.SIG.BUS, linux.SIG.ILL, linux.SIG.FPE }) |sig| {
+        check("sigaction", linux.sigaction(sig, &action, null));
+    }
+    // The host spawns with every signal blocked; guest faults must be deliverable.
+    const none = std.mem.zeroes(linux.sigset_t);
+    check("sigprocmask", linux.sigprocmask(linux.SIG.SETMASK, &none, null));
+}
+
+fn setLimits() void {
+    const zero = linux.rlimit{ .cur = 0, .max = 0 };
+    for ([_]linux.rlimit_resource{ .NOFILE, .NPROC, .FSIZE, .MEMLOCK, .CORE }) |res| {
+        check("setrlimit", linux.setrlimit(res, &zero));
+    }
+}
+
+fn dropCapabilities(full: bool) void {
+    // Locked securebits: no root magic, no regaining capabilities through setuid or ambient.
+    const bits: usize = sys.SECBIT_NOROOT | sys.SECBIT_NOROOT_LOCKED | sys.SECBIT_NO_SETUID_FIXUP |
+        sys.SECBIT_NO_SETUID_FIXUP_LOCKED | sys.SECBIT_KEEP_CAPS_LOCKED |
+        sys.SECBIT_NO_CAP_AMBIENT_RAISE | sys.SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+    const rc = sys.prctl(.SET_SECUREBITS, bits);
+    // Without CAP_SETPCAP (weak profile as an ordinary user) there is nothing to lock.
+    if (full) check("PR_SET_SECUREBITS", rc);
+    var cap: usize = 0;
+    while (cap < 64) : (cap += 1) {
+        const r = sys.prctl(.CAPBSET_DROP, cap);
+        if (linux.getErrno(r) == .INVAL) break;
+    }
+    _ = sys.prctl(.CAP_AMBIENT, sys.PR_CAP_AMBIENT_CLEAR_ALL);
+    var header = sys.CapHeader{ .version = sys.CAPABILITY_VERSION_3, .pid = 0 };
+    var data = [2]sys.CapData{ .{}, .{} };
+    check("capset", linux.syscall2(.capset, @intFromPtr(&header), @intFromPtr(&data)));
+}
+
+fn recordFacts() void {
+    const f = &vm.facts;
+    f.uid = linux.getuid();
+    f.gid = linux.getgid();
+    f.pid = @intCast(linux.getpid());
+    f.no_new_privs = @truncate(sys.prctl(.GET_NO_NEW_PRIVS, 0));
+    f.securebits = @truncate(sys.prctl(.GET_SECUREBITS, 0));
+    var pdeath: i32 = 0;
+    _ = sys.prctl(.GET_PDEATHSIG, @intFromPtr(&pdeath));
+    f.parent_death_signal = @bitCast(pdeath);
+    var header = sys.CapHeader{ .version = sys.CAPABILITY_VERSION_3, .pid = 0 };
+    var data = [2]sys.CapData{ .{}, .{} };
+    _ = linux.syscall2(.capget, @intFromPtr(&header), @intFromPtr(&data));
+    f.cap_effective = @as(u64, data[1].effective) << 32 | data[0].effective;
+    f.cap_permitted = @as(u64, data[1].permitted) << 32 | data[0].permitted;
+    f.cap_inheritable = @as(u64, data[1].inheritable) << 32 | data[0].inheritable;
+    var bounding: u64 = 0;
+    var cap: u6 = 0;
+    while (cap < 63) : (cap += 1) {
+        const r = sys.prctl(.CAPBSET_READ, cap);
+        if (r == 1) bounding |= @as(u64, 1) << cap;
+    }
+    f.cap_bounding = bounding;
+    f.rlimit_nofile = limitOf(.NOFILE);
+    f.rlimit_nproc = limitOf(.NPROC);
+    f.rlimit_fsize = limitOf(.FSIZE);
+    f.rlimit_memlock = limitOf(.MEMLOCK);
+    f.rlimit_core = limitOf(.CORE);
+    var fds: u64 = 0;
+    var fd: u6 = 0;
+    while (fd < 63) : (fd += 1) {
+        if (linux.getErrno(linux.fcntl(fd, linux.F.GETFD, 0)) == .SUCCESS) fds |= @as(u64, 1) << fd;
+    }
+    f.open_fds = fds;
+}
+
+/// The larger of the soft and hard limit, so a test sees any way to raise it.
+fn limitOf(res: linux.rlimit_resource) u64 {
+    var lim: linux.rlimit = undefined;
+    if (linux.getErrno(linux.prlimit(0, res, null, &lim)) != .SUCCESS) return std.math.maxInt(u64);
+    return @max(lim.cur, lim.max);
+}
+
+// ---- The command loop. ----
+
+fn publish(report: u32) void {
+    vm.counter_commands +%= 1;
+    @atomicStore(u32, &vm.state, report, .SeqCst);
+    if (@atomicLoad(u32, &vm.host_sleeping, .SeqCst) != 0) {
+        _ = linux.futex_wake(@ptrCast(&vm.state), linux.FUTEX.WAKE, 1);
+    }
+}
+
+fn isCommand(state: u32) bool {
+    return state != abi.STATE_DEAD and state & 1 == 0;
+}
+
+fn waitForCommand() u32 {
+    var spins: u32 = 0;
+    while (true) {
+        const s = @atomicLoad(u32, &vm.state, .SeqCst);
+        if (isCommand(s)) return s;
+        if (spins < SPIN_LIMIT) {
+            spins += 1;
+            std.atomic.spinLoopHint();
+            continue;
+        }
+        @atomicStore(u32, &vm.zygote_sleeping, 1, .SeqCst);
+        if (@atomicLoad(u32, &vm.state, .SeqCst) == s) {
+            _ = linux.futex_wait(@ptrCast(&vm.state), linux.FUTEX.WAIT, @bitCast(s), null);
+        }
+        @atomicStore(u32, &vm.zygote_sleeping, 0, .SeqCst);
+    }
+}
+
+fn loop() noreturn {
+    while (true) dispatch(waitForCommand());
+}
+
+/// Runs one command. Returns only when the command is complete and reported.
+fn dispatch(cmd: u32) void {
+    if (!applyPending()) return publish(abi.REPORT_ERROR);
+    switch (cmd) {
+        abi.CMD_SYNC => publish(abi.REPORT_IDLE),
+        abi.CMD_RUN => {
+            if (vm.entry >= code_mapped) {
+                vm.error_errno = @intFromEnum(linux.E.FAULT);
+                return publish(abi.REPORT_ERROR);
+            }
+            pvmbox_z_enter(abi.CODE_ADDR + vm.entry);
+        },
+        else => {
+            vm.error_errno = @intFromEnum(linux.E.INVAL);
+            publish(abi.REPORT_ERROR);
+        },
+    }
+}
+
+fn protOf(access: u32) usize {
+    return switch (access) {
+        abi.ACCESS_READ => linux.PROT.READ,
+        abi.ACCESS_READ_WRITE => linux.PROT.READ | linux.PROT.WRITE,
+        else => linux.PROT.NONE,
+    };
+}
+
+/// Applies the reset flag, queued memory operations and new code. False on failure (errno set).
+fn applyPending() bool {
+    if (vm.reset_pending != 0) {
+        _ = linux.munmap(@ptrFromInt(abi.GUEST_START), abi.GUEST_END - abi.GUEST_START);
+        vm.reset_pending = 0;
+    }
+    const count = @min(vm.memop_count, abi.MAX_MEMOPS);
+    vm.memop_count = 0;
+    for (vm.memops[0..count]) |op| {
+        const start_addr: u64 = op.address;
+        const len: u64 = op.length;
+        const valid = start_addr % abi.PAGE_SIZE == 0 and len % abi.PAGE_SIZE == 0 and len > 0 and
+            start_addr >= abi.GUEST_START and start_addr + len <= abi.GUEST_END;
+        const rc = if (!valid) @as(usize, @bitCast(@as(isize, -@as(isize, @intFromEnum(linux.E.INVAL))))) else switch (op.kind) {
+            abi.MEMOP_MAP => linux.mmap(@ptrFromInt(start_addr), len, protOf(op.access), linux.MAP.SHARED | linux.MAP.FIXED, abi.FD_MEMORY, @intCast(start_addr)),
+            abi.MEMOP_UNMAP => linux.munmap(@ptrFromInt(start_addr), len),
+            abi.MEMOP_PROTECT => linux.mprotect(@ptrFromInt(start_addr), len, protOf(op.access)),
+            else => @as(usize, @bitCast(@as(isize, -@as(isize, @intFromEnum(linux.E.INVAL))))),
+        };
+        if (linux.getErrno(rc) != .SUCCESS) {
+            vm.error_errno = @intFromEnum(linux.getErrno(rc));
+            return false;
+        }
+    }
+    if (vm.code_generation != code_generation) {
+        if (code_mapped != 0) _ = linux.munmap(@ptrFromInt(abi.CODE_ADDR), code_mapped);
+        code_mapped = 0;
+        const len = std.mem.alignForward(u64, @min(vm.code_length, abi.CODE_MAX), abi.PAGE_SIZE);
+        if (len != 0) {
+            const rc = linux.mmap(@ptrFromInt(abi.CODE_ADDR), len, linux.PROT.READ | linux.PROT.EXEC, linux.MAP.SHARED | linux.MAP.FIXED, abi.FD_CODE, 0);
+            if (linux.getErrno(rc) != .SUCCESS) {
+                vm.error_errno = @intFromEnum(linux.getErrno(rc));
+                return false;
+            }
+        }
+        code_mapped = len;
+        code_generation = vm.code_generation;
+    }
+    return true;
+}
+
+// ---- Exits from guest code. ----
+
+/// Called on the fresh stack by the exit trampolines and by a signal return.
+export fn pvmbox_z_exit(report: u32) callconv(.C) noreturn {
+    publish(report);
+    loop();
+}
+
+/// Called by the host-call trampoline with registers saved. Returns to the guest on CMD_RESUME;
+/// any other command abandons the guest and runs on a fresh stack.
+export fn pvmbox_z_host_call_wait() callconv(.C) void {
+    vm.counter_host_calls +%= 1;
+    publish(abi.REPORT_HOST_CALL);
+    var cmd = waitForCommand();
+    // The host may map memory while it handles the call; that keeps the guest parked.
+    while (cmd == abi.CMD_SYNC) {
+        publish(if (applyPending()) abi.REPORT_IDLE else abi.REPORT_ERROR);
+        cmd = waitForCommand();
+    }
+    if (cmd == abi.CMD_RESUME) {
+        if (applyPending()) return;
+        publish(abi.REPORT_ERROR);
+    }
+    asm volatile (
+        \\ movq %[top], %%rsp
+        \\ callq *%[dispatch]
+        \\ ud2
+        :
+        : [top] "r" (STACK_TOP),
+          [dispatch] "r" (&dispatchFresh),
+          [cmd] "{edi}" (if (cmd == abi.CMD_RESUME) abi.CMD_SYNC else cmd),
+    );
+    unreachable;
+}
+
+fn dispatchFresh(cmd: u32) callconv(.C) noreturn {
+    // A failed resume was already reported; CMD_SYNC then just waits for the next command.
+    if (cmd != abi.CMD_SYNC) dispatch(cmd);
+    loop();
+}
+
+fn onSignal(sig: c_int, info: *const linux.siginfo_t, context: ?*const anyopaque) callconv(.C) void {
+    const uc: *linux.ucontext_t = @constCast(@ptrCast(@alignCast(context.?)));
+    const g = &uc.mcontext.gregs;
+    const rip = g[linux.REG.RIP];
+    // A fault outside guest code is a zygote bug: die rather than guess.
+    if (rip < abi.CODE_ADDR or rip >= abi.CODE_ADDR + code_mapped) linux.exit_group(100 + sig);
+    const order = [13]usize{ linux.REG.RBX, linux.REG.RBP, linux.REG.RSI, linux.REG.RDI, linux.REG.R8, linux.REG.R9, linux.REG.R10, linux.REG.RAX, linux.REG.RDX, linux.REG.R11, linux.REG.R12, linux.REG.R14, linux.REG.R15 };
+    for (order, 0..) |reg, i| vm.regs[i] = g[reg];
+    const memory_fault = sig == linux.SIG.SEGV or sig == linux.SIG.BUS;
+    const address: u64 = if (memory_fault) @intFromPtr(info.fields.sigfault.addr) else 0;
+    vm.signal = @intCast(sig);
+    vm.native_address = rip;
+    vm.fault_address = address;
+    const report = if (memory_fault and address < (1 << 32)) abi.REPORT_PAGE_FAULT else abi.REPORT_SIGNAL;
+    // Return from the handler straight into the exit path, on a fresh stack.
+    g[linux.REG.RIP] = @intFromPtr(&pvmbox_z_exit);
+    g[linux.REG.RSP] = STACK_TOP - 8;
+    g[linux.REG.RDI] = report;
+}
+
+// ---- Trampolines (global assembly; the register order is abi.GUEST_REGISTERS). ----
+
+extern fn pvmbox_z_enter(target: u64) callconv(.C) noreturn;
+extern fn pvmbox_z_return() callconv(.Naked) void;
+extern fn pvmbox_z_host_call() callconv(.Naked) void;
+extern fn pvmbox_z_trap() callconv(.Naked) void;
+extern fn pvmbox_z_out_of_gas() callconv(.Naked) void;
+
+fn saveRegs(comptime base: []const u8) []const u8 {
+    comptime var out: []const u8 = "";
+    inline for (abi.GUEST_REGISTERS, 0..) |reg, i| {
+        out = out ++ std.fmt.comptimePrint("movq %{s}, {d}(%{s})\n", .{ reg, @offsetOf(abi.VmCtx, "regs") + 8 * i, base });
+    }
+    return out;
+}
+
+fn loadRegs(comptime base: []const u8) []const u8 {
+    comptime var out: []const u8 = "";
+    inline for (abi.GUEST_REGISTERS, 0..) |reg, i| {
+        out = out ++ std.fmt.comptimePrint("movq {d}(%{s}), %{s}\n", .{ @offsetOf(abi.VmCtx, "regs") + 8 * i, base, reg });
+    }
+    return out;
+}
+
+fn exitTrampoline(comptime name: []const u8, comptime report: u32) []const u8 {
+    return ".globl " ++ name ++ "\n.type " ++ name ++ ",@function\n" ++ name ++ ":\n" ++
+        std.fmt.comptimePrint("movabsq ${d}, %rcx\n", .{abi.VMCTX_ADDR}) ++ saveRegs("rcx") ++
+        std.fmt.comptimePrint("movl ${d}, %edi\nmovabsq ${d}, %rsp\n", .{ report, STACK_TOP }) ++
+        "xorl %ebp, %ebp\nmovabsq $pvmbox_z_exit, %rax\ncallq *%rax\nud2\n";
+}
+
+comptime {
+    asm (".text\n" ++
+            // enter(target in rdi): load guest registers, r13 = VmCtx, jump.
+            ".globl pvmbox_z_enter\n.type pvmbox_z_enter,@function\npvmbox_z_enter:\n" ++
+            "movq %rdi, %rcx\n" ++
+            std.fmt.comptimePrint("movabsq ${d}, %r13\n", .{abi.VMCTX_ADDR}) ++ loadRegs("r13") ++
+            "jmpq *%rcx\n" ++
+            exitTrampoline("pvmbox_z_return", abi.REPORT_RETURN) ++
+            exitTrampoline("pvmbox_z_trap", abi.REPORT_TRAP) ++
+            exitTrampoline("pvmbox_z_out_of_gas", abi.REPORT_OUT_OF_GAS) ++
+            // host_call: called by guest code; saves registers, waits for the host, reloads
+            // registers (the host may have changed them) and returns into the guest.
+            ".globl pvmbox_z_host_call\n.type pvmbox_z_host_call,@function\npvmbox_z_host_call:\n" ++
+            std.fmt.comptimePrint("movabsq ${d}, %rcx\n", .{abi.VMCTX_ADDR}) ++ saveRegs("rcx") ++
+            "movq %rsp, %r12\nandq $-16, %rsp\n" ++
+            "movabsq $pvmbox_z_host_call_wait, %rax\ncallq *%rax\n" ++
+            "movq %r12, %rsp\n" ++
+            std.fmt.comptimePrint("movabsq ${d}, %r13\n", .{abi.VMCTX_ADDR}) ++ loadRegs("r13") ++
+            "retq\n");
+}
