@@ -5,6 +5,7 @@
  * @module
  */
 import { encodeBlob, jumpTableEntrySizeFor } from "../blob.ts";
+import { decodeCode } from "../decoder.ts";
 import { DEFAULT_PROFILE, type IsaProfile } from "../isa/index.ts";
 import { encodeStandardProgram } from "../standard.ts";
 import {
@@ -53,6 +54,14 @@ export interface AssemblyOutput {
   readonly labels: ReadonlyMap<string, LabelValue>;
   /** Jump-table entries (code offsets), in order. */
   readonly jumpTable: readonly number[];
+  /** Legal but probably unintended things, e.g. a branch to a label that starts no block. */
+  readonly warnings: readonly AssemblyWarning[];
+}
+
+/** Something the assembler accepted but that will likely misbehave at run time. */
+export interface AssemblyWarning extends SourcePosition {
+  /** What is suspicious and what to do about it. */
+  readonly message: string;
 }
 
 /** Sections of a source file. */
@@ -166,7 +175,8 @@ class Assembler {
       stackSize: this.settingValue("stack_size", 0, 0xffffff, DEFAULT_STACK_SIZE),
       blob,
     });
-    return { bytes, kind, labels: this.labelValues(), jumpTable };
+    const warnings = this.blockStartWarnings(code, bitmask, jumpTable);
+    return { bytes, kind, labels: this.labelValues(), jumpTable, warnings };
   }
 
   // ---- pass 1: collect statements ----
@@ -518,6 +528,40 @@ class Assembler {
     return { code, bitmask };
   }
 
+  /** Branch targets and jump-table entries that start no basic block: jumping there panics. */
+  private blockStartWarnings(
+    code: Uint8Array,
+    bitmask: Uint8Array,
+    jumpTable: readonly number[],
+  ): AssemblyWarning[] {
+    const { blockStart } = decodeCode(code, bitmask, this.profile);
+    const starts = (pc: number) => pc >= 0 && pc < code.length && blockStart[pc] === 1;
+    const warnings: AssemblyWarning[] = [];
+    const warn = (pos: SourcePosition, what: string, target: number) => {
+      if (starts(target)) return;
+      const hint = target >= 0 && target < code.length
+        ? "put a terminator such as `fallthrough` right before it"
+        : "it lies outside the code";
+      warnings.push({
+        ...pos,
+        message: `${what} (offset ${target}) does not start a basic block, so jumping there ` +
+          `panics; ${hint}`,
+      });
+    };
+    for (const item of this.code) {
+      if (item.kind !== "instruction") continue;
+      const layout = immediateLayout(item.stmt.info.format);
+      if (layout.x === "target") warn(item.stmt.x!.pos, targetWords(item.stmt.x!), item.x);
+      if (layout.y === "target") warn(item.stmt.y!.pos, targetWords(item.stmt.y!), item.y);
+    }
+    this.jumpTableOrder.forEach((name, i) => {
+      const arg = this.jumpTableArgs[i];
+      const pos = arg?.pos ?? this.symbols.get(name)!.pos;
+      warn(pos, `jump-table entry ${i}${name ? ` '${name}'` : ""}`, jumpTable[i]);
+    });
+    return warnings;
+  }
+
   private jumpTableEntry(arg: DirectiveArg): number {
     return this.inRange(this.evaluate(this.exprArg(arg), "target"), 0, 0xffffffff, arg.pos);
   }
@@ -591,6 +635,10 @@ class Assembler {
     }
     return labels;
   }
+}
+
+function targetWords(imm: Immediate): string {
+  return imm.expr.kind === "symbol" ? `branch target '${imm.expr.name}'` : "branch target";
 }
 
 function byteArgsLength(args: readonly DirectiveArg[]): number {

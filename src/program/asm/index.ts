@@ -9,6 +9,7 @@ export {
   assembleDetailed,
   type AssembleOptions,
   type AssemblyOutput,
+  type AssemblyWarning,
   type LabelValue,
   type OutputKind,
   RO_DATA_ADDRESS,

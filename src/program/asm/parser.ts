@@ -304,6 +304,12 @@ function fill(
     case "rA":
     case "rB":
     case "rD":
+      if (operand.kind === "imm" && operand.imm.expr.kind === "symbol") {
+        throw errorAt(
+          operand.pos,
+          `'${operand.imm.expr.name}' is not a register (r0…r12, ra, sp, t0…t2, s0, s1, a0…a5)`,
+        );
+      }
       if (operand.kind !== "reg") throw errorAt(operand.pos, `${where} must be a register`);
       fields[slot === "rA" ? "a" : slot === "rB" ? "b" : "d"] = operand.reg;
       return;

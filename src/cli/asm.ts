@@ -1,0 +1,110 @@
+/**
+ * `pvmbox asm <in.s> -o <out>`: assembles source text into a raw blob or a JAM standard
+ * program. Errors are printed as `file:line:column: error: …` with the offending line.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { assembleDetailed, AssemblyError, type OutputKind } from "../program/asm/index.ts";
+import { type IsaName, PROFILES } from "../program/isa/index.ts";
+import { type Command, UsageError } from "./command.ts";
+
+const HELP = `usage: pvmbox asm [options] <in.s>
+
+Assembles pvmbox assembly (syntax: docs/assembly.md) into a PVM program. The output is a JAM
+standard program when the source has .ro_data, .rw_data, .heap_pages or .stack_size, and a raw
+blob otherwise.
+
+options:
+  -o, --output <file>  where to write the program (default: <in> with .pvm instead of .s;
+                       '-' writes to standard output)
+  --raw                write a raw blob (an error if the source lays out data)
+  --standard           write a JAM standard program even without data or layout directives
+  --isa <name>         instruction set (${Object.keys(PROFILES).join(", ")}; default jam-0.7)
+  -h, --help           show this help
+
+Problems are reported as file:line:column with the source line (exit code 1). Warnings (e.g. a
+branch to a label that starts no basic block, which panics at run time) go to standard error.`;
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        output: { type: "string", short: "o" },
+        raw: { type: "boolean" },
+        standard: { type: "boolean" },
+        isa: { type: "string" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** `file:line:column: error: reason`, then the source line and a caret under the column. */
+export function formatSourceProblem(
+  file: string,
+  source: string,
+  line: number,
+  column: number,
+  kind: "error" | "warning",
+  message: string,
+): string {
+  const text = source.split(/\r?\n/)[line - 1] ?? "";
+  const caret = text.slice(0, column - 1).replace(/[^\t]/g, " ") + "^";
+  return `${file}:${line}:${column}: ${kind}: ${message}\n  ${text}\n  ${caret}`;
+}
+
+/** The `asm` command. */
+export const asmCommand: Command = {
+  name: "asm",
+  summary: "assemble pvmbox assembly into a raw blob or a JAM standard program",
+  help: HELP,
+  async run(args: string[]): Promise<number> {
+    const { values, positionals } = parse(args);
+    if (positionals.length !== 1) throw new UsageError("expected exactly one source file");
+    if (values.raw && values.standard) {
+      throw new UsageError("--raw and --standard exclude each other");
+    }
+    const isa = (values.isa ?? "jam-0.7") as IsaName;
+    if (!(isa in PROFILES)) {
+      throw new UsageError(`unknown ISA '${isa}' (use ${Object.keys(PROFILES).join(", ")})`);
+    }
+    const file = positionals[0];
+    let source: string;
+    try {
+      source = await Deno.readTextFile(file);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) throw new UsageError(`no such file: ${file}`);
+      throw error;
+    }
+    const kind: OutputKind | undefined = values.raw
+      ? "raw"
+      : values.standard
+      ? "standard"
+      : undefined;
+    let output;
+    try {
+      output = assembleDetailed(source, { kind, profile: PROFILES[isa] });
+    } catch (error) {
+      if (!(error instanceof AssemblyError)) throw error;
+      console.error(
+        formatSourceProblem(file, source, error.line, error.column, "error", error.reason),
+      );
+      return 1;
+    }
+    for (const w of output.warnings) {
+      console.error(formatSourceProblem(file, source, w.line, w.column, "warning", w.message));
+    }
+    const out = values.output ?? file.replace(/\.s$/, "") + ".pvm";
+    if (out === "-") {
+      await Deno.stdout.write(output.bytes);
+      return 0;
+    }
+    await Deno.writeFile(out, output.bytes);
+    const what = output.kind === "raw" ? "raw blob" : "JAM standard program";
+    console.log(`${out}: ${output.bytes.length} bytes (${what})`);
+    return 0;
+  },
+};

@@ -1,0 +1,76 @@
+/** Assembly errors: each names the right line and column and says what is wrong. */
+import assert from "node:assert/strict";
+import { assemble, AssemblyError } from "../src/program/asm/index.ts";
+
+/** Asserts that assembling `source` fails at `line`:`column` with a reason matching `reason`. */
+function fails(source: string, line: number, column: number, reason: RegExp): void {
+  assert.throws(
+    () => assemble(source),
+    (e: unknown) => {
+      assert.ok(e instanceof AssemblyError, `not an AssemblyError: ${e}`);
+      assert.equal(`${e.line}:${e.column}`, `${line}:${column}`, e.message);
+      assert.match(e.reason, reason);
+      assert.equal(e.message, `${line}:${column}: ${e.reason}`);
+      return true;
+    },
+  );
+}
+
+Deno.test("unknown mnemonic", () => {
+  fails("trap\n  add_65 a0, a1, a2", 2, 3, /unknown instruction 'add_65'/);
+  fails("unlikely", 1, 1, /'unlikely' is not an instruction of jam-0.7/);
+});
+
+Deno.test("bad register", () => {
+  fails("add_64 a0, a9, a1", 1, 12, /'a9' is not a register/);
+  fails("move_reg r13, a0", 1, 10, /'r13' is not a register/);
+  fails("add_64 a0, 5, a1", 1, 12, /operand 2 of add_64 must be a register/);
+  fails("load_ind_u8 a0, [0x100]", 1, 17, /register-based address/);
+  fails("load_u8 a0, [sp + 4]", 1, 13, /absolute address/);
+  fails("sp: trap", 1, 1, /'sp' is a register name/);
+});
+
+Deno.test("immediate out of range", () => {
+  fails("load_imm a0, 0x100000000", 1, 14, /does not fit in 32 bits/);
+  fails("load_imm a0, -0x80000001", 1, 14, /does not fit in 32 bits/);
+  fails("load_imm_64 a0, 0x10000000000000000", 1, 17, /does not fit in 64 bits/);
+  fails("\n\n  store_imm_u8 [0x20000], 300:1", 3, 27, /300 does not fit in 1 byte \(it needs 2\)/);
+  fails(".rw_data\n.u8 256", 2, 5, /does not fit \.u8/);
+  fails("load_imm a0, 5:5", 1, 16, /width after ':' must be/);
+});
+
+Deno.test("undefined label", () => {
+  fails("jump nowhere", 1, 6, /undefined label 'nowhere'/);
+  fails("load_imm a0, &missing", 1, 14, /undefined label 'missing'/);
+  fails(".jump_table a, b\na: trap", 1, 16, /undefined label 'b'/);
+});
+
+Deno.test("duplicate label", () => {
+  fails("start:\n  trap\nstart:\n  trap", 3, 1, /'start' is already defined on line 1/);
+  fails(".equ N, 1\n.ro_data\nN: .u8 1", 3, 1, /'N' is already defined on line 1/);
+});
+
+Deno.test("operand shape and context errors", () => {
+  fails("add_64 a0, a1", 1, 14, /add_64 takes 3 \(reg, reg, reg\), not 2/);
+  fails("trap a0", 1, 6, /trap takes no operands, not 1/);
+  fails("loop: trap\n load_imm a0, loop", 2, 15, /code label; use &loop/);
+  fails(".ro_data\nmsg: .u8 1\n.code\njump msg", 4, 6, /data label, not a place in the code/);
+  fails(".u32 5", 1, 1, /data directives belong in \.ro_data or \.rw_data/);
+  fails(".ro_data\nadd_64 a0, a1, a2", 2, 1, /instructions belong in \.code/);
+  fails(".frobnicate 1", 1, 1, /unknown directive '\.frobnicate'/);
+  fails(".equ A, B\n.equ B, A\nload_imm a0, A", 2, 9, /defined in terms of itself/);
+  fails(".heap_pages 1\n.heap_pages 2", 2, 1, /already set on line 1/);
+  fails("jump_ind ra, 0 ; ok\n.string \"abc", 2, 9, /string is not closed/);
+  fails("load_imm a0, 12abc", 1, 14, /malformed number/);
+  fails("load_imm a0, 1 @", 1, 16, /unexpected character '@'/);
+  fails("jump .", 1, 6, /unexpected character '\.'/);
+  fails("load_imm a0, (1 + 2", 1, 20, /expected '\)'/);
+});
+
+Deno.test("a raw blob cannot hold data or layout", () => {
+  assert.throws(
+    () => assemble("trap\n.rw_data\n.u8 1", { kind: "raw" }),
+    (e: unknown) =>
+      e instanceof AssemblyError && e.line === 2 && /needs a standard program/.test(e.reason),
+  );
+});
