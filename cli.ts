@@ -10,8 +10,10 @@
 import type { Command } from "./src/cli/command.ts";
 import { UsageError } from "./src/cli/command.ts";
 import { infoCommand } from "./src/cli/info.ts";
+import { asmCommand } from "./src/cli/asm.ts";
+import { disasmCommand } from "./src/cli/disasm.ts";
 
-const commands: Command[] = [infoCommand];
+const commands: Command[] = [infoCommand, asmCommand, disasmCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
