@@ -1,0 +1,89 @@
+/**
+ * `pvmbox conformance <dir>`: runs every JAM PVM test vector in a directory (or one vector file)
+ * and reports each failure with its first difference.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type Command, UsageError } from "./command.ts";
+import {
+  runVector,
+  runVectorDirectory,
+  type SuiteResult,
+  type VectorResult,
+} from "../conformance/runner.ts";
+import { parseVector } from "../conformance/vector.ts";
+import { type BackendName, BACKENDS } from "../sandbox/backends.ts";
+
+const HELP = `usage: pvmbox conformance <dir | file.json> [--backend <name>] [--json]
+
+Runs JAM PVM test vectors (schema v0.4: initial registers, pc, gas, page map and memory; expected
+status, registers, pc, gas, memory and page-fault address) and compares the final state.
+
+Prints one line per failing vector with its first difference (status, pc, page-fault address,
+a register, gas, or a memory byte), then "N passed, M failed".
+
+options:
+  --backend <name>   ${BACKENDS.join(" | ")} (default interpreter)
+  --json             print {passed, failed, failures: [{name, kind, message}]} instead
+
+exit code: 0 when every vector passed, 1 when any failed, 2 for bad usage.`;
+
+/** Parses `--backend`, rejecting names that are not backends. */
+export function parseBackend(value: string | undefined): BackendName {
+  const name = value ?? "interpreter";
+  if (!BACKENDS.includes(name as BackendName)) {
+    throw new UsageError(`unknown backend '${name}'; available: ${BACKENDS.join(", ")}`);
+  }
+  return name as BackendName;
+}
+
+async function runPath(path: string, backend: BackendName): Promise<SuiteResult> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch {
+    throw new UsageError(`cannot read '${path}'`);
+  }
+  if (info.isDirectory) {
+    const suite = await runVectorDirectory(path, { backend });
+    if (suite.results.length === 0) throw new UsageError(`no *.json vector files in '${path}'`);
+    return suite;
+  }
+  const result: VectorResult = runVector(parseVector(await Deno.readTextFile(path), path), {
+    backend,
+  });
+  const failed = result.difference === undefined ? 0 : 1;
+  return { results: [result], passed: 1 - failed, failed };
+}
+
+/** The `conformance` command. */
+export const conformanceCommand: Command = {
+  name: "conformance",
+  summary: "run JAM PVM test vectors and report differences",
+  help: HELP,
+  async run(args: string[]): Promise<number> {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { backend: { type: "string" }, json: { type: "boolean" } },
+    });
+    if (positionals.length !== 1) throw new UsageError("expected one directory or vector file");
+    const suite = await runPath(positionals[0], parseBackend(values.backend));
+    const failures = suite.results.filter((r) => r.difference !== undefined);
+    if (values.json) {
+      console.log(JSON.stringify(
+        {
+          passed: suite.passed,
+          failed: suite.failed,
+          failures: failures.map((r) => ({ name: r.name, ...r.difference })),
+        },
+        null,
+        2,
+      ));
+    } else {
+      for (const r of failures) console.log(`FAIL ${r.name}: ${r.difference!.message}`);
+      console.log(`${suite.passed} passed, ${suite.failed} failed`);
+    }
+    return suite.failed === 0 ? 0 : 1;
+  },
+};

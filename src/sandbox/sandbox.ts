@@ -1,0 +1,279 @@
+/**
+ * `Sandbox`: one PVM instance — registers, gas, pc and guest memory — on a chosen backend, set up
+ * by JAM standard initialization or left bare for the caller to prepare.
+ * @module
+ */
+import { type Backend, type Exit, REGISTER_COUNT } from "./backend.ts";
+import type { Program } from "../program/program.ts";
+import { type BackendName, BACKENDS, createBackend } from "./backends.ts";
+import { SandboxError } from "./errors.ts";
+import {
+  invoke,
+  invokeAsync,
+  type InvokeAsyncOptions,
+  type InvokeOptions,
+  type InvokeResult,
+} from "./invoke.ts";
+import { SandboxMemory } from "./memory.ts";
+import { applyLayout, standardLayout } from "./standard_init.ts";
+
+const I64_MAX = (1n << 63n) - 1n;
+
+/** How a sandbox is prepared before its first `run()`. */
+export type InitMode = "standard" | "bare";
+
+/** Options of `Sandbox.create`. */
+export interface SandboxOptions {
+  /** Which backend runs the code; only `interpreter` exists so far. Default `interpreter`. */
+  readonly backend?: BackendName;
+  /** Initial gas (0 … 2^63 − 1). Default 0: set `gas` before running. */
+  readonly gas?: bigint;
+  /**
+   * `standard`: JAM standard initialization (memory layout, registers, heap top), the default
+   * for programs with a memory layout. `bare`: all memory inaccessible and registers 0; the
+   * caller maps memory and sets registers. Raw blobs only support `bare`.
+   */
+  readonly init?: InitMode;
+  /** The argument buffer for standard initialization (at most 2^24 bytes). Default empty. */
+  readonly args?: Uint8Array;
+  /** The pc of the first instruction. Default 0. */
+  readonly entry?: number;
+  /**
+   * Called before each instruction with its pc (the interpreter only; slows execution). The
+   * sandbox's `getRegister` reads live values inside the hook.
+   */
+  readonly onInstruction?: (pc: number) => void;
+}
+
+function checkGas(gas: unknown): bigint {
+  if (typeof gas !== "bigint" || gas < 0n || gas > I64_MAX) {
+    throw new SandboxError(
+      "invalid-argument",
+      `gas must be a bigint in 0…2^63−1, not ${String(gas)}${typeof gas === "bigint" ? "n" : ""}`,
+    );
+  }
+  return gas;
+}
+
+function checkPc(pc: unknown): number {
+  if (typeof pc !== "number" || !Number.isInteger(pc) || pc < 0 || pc > 0xffffffff) {
+    throw new SandboxError("invalid-argument", `pc must be an integer in 0…2^32−1, not ${pc}`);
+  }
+  return pc;
+}
+
+function checkRegisterIndex(index: unknown): number {
+  if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= 13) {
+    throw new SandboxError(
+      "invalid-argument",
+      `register index must be an integer in 0…${REGISTER_COUNT - 1}, not ${index}`,
+    );
+  }
+  return index;
+}
+
+/**
+ * A PVM instance. Registers are in `regs` (a `BigUint64Array` the sandbox copies into the
+ * backend before each `run()` and back after it, so edit it freely between runs) or through the
+ * checked `getRegister`/`setRegister`. `gas`, `pc` and `heapTop` are readable and writable
+ * between runs. Dispose it (`using sb = Sandbox.create(...)`) to release the backend.
+ */
+export class Sandbox implements Disposable {
+  /** The program this sandbox runs. */
+  readonly program: Program;
+  /** Name of the backend running the program. */
+  readonly backend: BackendName;
+  /** φ0…φ12, synced with the backend around every `run()`. */
+  readonly regs: BigUint64Array = new BigUint64Array(REGISTER_COUNT);
+  /** Guest memory with checked arguments. */
+  readonly memory: SandboxMemory;
+  /** The exit of the latest `run()`, or `undefined` before the first. */
+  lastExit: Exit | undefined;
+
+  #machine: Backend | undefined;
+  #running = false;
+
+  private constructor(program: Program, backend: BackendName, machine: Backend) {
+    this.program = program;
+    this.backend = backend;
+    this.#machine = machine;
+    this.memory = new SandboxMemory(() => this.#live().memory);
+  }
+
+  /**
+   * Creates a sandbox for `program`. Throws `SandboxError` (`invalid-argument`) for an unknown
+   * backend, bad gas or entry, arguments larger than 2^24 bytes, arguments in bare mode, or
+   * standard initialization of a raw blob (which has no memory layout).
+   */
+  static create(program: Program, options: SandboxOptions = {}): Sandbox {
+    const backend = options.backend ?? "interpreter";
+    if (!BACKENDS.includes(backend)) {
+      throw new SandboxError(
+        "invalid-argument",
+        `unknown backend '${backend}'; available: ${BACKENDS.join(", ")}`,
+      );
+    }
+    const gas = checkGas(options.gas ?? 0n);
+    const entry = checkPc(options.entry ?? 0);
+    const init = options.init ?? (program.memory === undefined ? "bare" : "standard");
+    if (init !== "standard" && init !== "bare") {
+      throw new SandboxError("invalid-argument", `init must be 'standard' or 'bare', not ${init}`);
+    }
+    if (options.args !== undefined && !(options.args instanceof Uint8Array)) {
+      throw new SandboxError("invalid-argument", "args must be a Uint8Array");
+    }
+    if (init === "bare" && options.args !== undefined) {
+      throw new SandboxError(
+        "invalid-argument",
+        "args need standard initialization; in bare mode write them to memory yourself",
+      );
+    }
+    if (init === "standard" && program.memory === undefined) {
+      throw new SandboxError(
+        "invalid-argument",
+        "a raw blob has no memory layout for standard initialization; use init: 'bare'",
+      );
+    }
+    // Validate the layout before creating the backend so nothing needs disposing on failure.
+    const layout = init === "standard"
+      ? standardLayout(program.memory!, options.args ?? new Uint8Array(0))
+      : undefined;
+    const machine = createBackend(backend, program, options.onInstruction);
+    const sandbox = new Sandbox(program, backend, machine);
+    if (layout !== undefined) {
+      applyLayout(machine.memory, layout);
+      machine.heapTop = layout.heapTop;
+      sandbox.regs.set(layout.registers);
+    }
+    machine.gas = gas;
+    machine.pc = entry;
+    return sandbox;
+  }
+
+  #live(): Backend {
+    if (this.#machine === undefined) {
+      throw new SandboxError("disposed", "this sandbox has been disposed; create a new one");
+    }
+    return this.#machine;
+  }
+
+  /** Remaining gas (0 … 2^63 − 1). */
+  get gas(): bigint {
+    return this.#live().gas;
+  }
+  set gas(value: bigint) {
+    this.#live().gas = checkGas(value);
+  }
+
+  /**
+   * Where the next `run()` starts. After a host call it is the instruction after the `ecalli`;
+   * after a page fault, the faulting instruction; after out-of-gas, the unpaid block. Setting it
+   * starts a new basic block there, charged on entry.
+   */
+  get pc(): number {
+    return this.#live().pc;
+  }
+  set pc(value: number) {
+    this.#live().pc = checkPc(value);
+  }
+
+  /** The heap top `sbrk` grows from. */
+  get heapTop(): number {
+    return this.#live().heapTop;
+  }
+  set heapTop(value: number) {
+    this.#live().heapTop = checkPc(value);
+  }
+
+  /** Reads register `index` (0…12). Inside `onInstruction` this is the live value. */
+  getRegister(index: number): bigint {
+    checkRegisterIndex(index);
+    return this.#running ? this.#live().getRegister(index) : this.regs[index];
+  }
+
+  /**
+   * Sets register `index` (0…12) to `value` (a bigint or safe integer, taken modulo 2^64). Inside
+   * `onInstruction` it writes the live register.
+   */
+  setRegister(index: number, value: bigint | number): void {
+    checkRegisterIndex(index);
+    if (typeof value === "number" && !Number.isSafeInteger(value)) {
+      throw new SandboxError("invalid-argument", `register value ${value} is not a safe integer`);
+    }
+    if (typeof value !== "bigint" && typeof value !== "number") {
+      throw new SandboxError("invalid-argument", "register value must be a bigint or a number");
+    }
+    const wrapped = BigInt.asUintN(64, BigInt(value));
+    if (this.#running) this.#live().setRegister(index, wrapped);
+    else this.regs[index] = wrapped;
+  }
+
+  /** Runs until the next exit and returns it. */
+  run(): Exit {
+    const machine = this.#live();
+    if (this.#running) throw new SandboxError("invalid-argument", "run() is not re-entrant");
+    const regs = this.regs;
+    for (let i = 0; i < REGISTER_COUNT; i++) machine.setRegister(i, regs[i]);
+    this.#running = true;
+    try {
+      this.lastExit = machine.run();
+    } finally {
+      this.#running = false;
+      for (let i = 0; i < REGISTER_COUNT; i++) regs[i] = machine.getRegister(i);
+    }
+    return this.lastExit;
+  }
+
+  /**
+   * The output of a halted program, memory [φ7, φ7 + φ8), or `undefined` when that range is not
+   * readable (or leaves the 4 GiB address space).
+   */
+  output(): Uint8Array | undefined {
+    const address = this.regs[7], length = this.regs[8];
+    if (address + length > 0x1_0000_0000n) return undefined;
+    return this.memory.tryRead(Number(address), Number(length));
+  }
+
+  /** Runs to completion, servicing host calls from `options.hostCalls`; see `InvokeOptions`. */
+  invoke(options: InvokeOptions = {}): InvokeResult {
+    return invoke(this, options);
+  }
+
+  /** Like `invoke`, but host-call handlers may return promises. */
+  invokeAsync(options: InvokeAsyncOptions = {}): Promise<InvokeResult> {
+    return invokeAsync(this, options);
+  }
+
+  /** True once disposed. */
+  get disposed(): boolean {
+    return this.#machine === undefined;
+  }
+
+  /** Releases the backend; further use throws `SandboxError` (`disposed`). Idempotent. */
+  dispose(): void {
+    const machine = this.#machine;
+    this.#machine = undefined;
+    machine?.[Symbol.dispose]();
+  }
+
+  /** Same as `dispose()`, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** Options of `invokeProgram`: sandbox creation plus the invocation. */
+export type InvokeProgramOptions = SandboxOptions & InvokeOptions;
+
+/**
+ * One-shot: creates a sandbox for `program` (standard initialization with `args` unless it is a
+ * raw blob), runs it from `entry` with `gas`, services host calls, disposes it and returns the
+ * result.
+ */
+export function invokeProgram(
+  program: Program,
+  options: InvokeProgramOptions = {},
+): InvokeResult {
+  using sandbox = Sandbox.create(program, options);
+  return sandbox.invoke({ hostCalls: options.hostCalls, onPageFault: options.onPageFault });
+}
