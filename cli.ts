@@ -12,8 +12,9 @@ import { UsageError } from "./src/cli/command.ts";
 import { infoCommand } from "./src/cli/info.ts";
 import { asmCommand } from "./src/cli/asm.ts";
 import { disasmCommand } from "./src/cli/disasm.ts";
+import { conformanceCommand } from "./src/cli/conformance.ts";
 
-const commands: Command[] = [infoCommand, asmCommand, disasmCommand];
+const commands: Command[] = [infoCommand, asmCommand, disasmCommand, conformanceCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
