@@ -60,3 +60,17 @@ export {
   type PolkaVmProgram,
 } from "./src/program/polkavm.ts";
 export { Interpreter, type InterpreterOptions } from "./src/interpreter/interpreter.ts";
+export {
+  assemble,
+  assembleDetailed,
+  type AssembleOptions,
+  AssemblyError,
+  type AssemblyOutput,
+  type AssemblyWarning,
+  disassemble,
+  type DisassembleOptions,
+  type DisassemblyInput,
+  type LabelValue,
+  type OutputKind,
+  type Section,
+} from "./src/program/asm/index.ts";
