@@ -1,0 +1,91 @@
+/**
+ * Deno.dlopen bindings of the native sandbox library. Every symbol takes integers and JS-owned
+ * buffers only, so the library works under a path-scoped `--allow-ffi=<library>`; the two
+ * pointer-returning symbols serve zero-copy views when `--allow-ffi` is unscoped.
+ * @module
+ */
+import { SandboxError } from "../src/sandbox/errors.ts";
+import { libraryPath } from "./location.ts";
+import { verifyAbi } from "./vmctx.ts";
+
+/** The C functions exported by `zig-native/lib.zig`. */
+export const NATIVE_SYMBOLS = {
+  pvmbox_abi_version: { parameters: [], result: "u32" },
+  pvmbox_abi_describe: { parameters: ["buffer", "usize"], result: "usize" },
+  pvmbox_zygote_image_size: { parameters: [], result: "usize" },
+  pvmbox_spawn: { parameters: ["u32", "u32", "buffer", "buffer", "usize"], result: "i32" },
+  pvmbox_dispose: { parameters: ["i32"], result: "i32" },
+  pvmbox_kill: { parameters: ["i32"], result: "i32" },
+  pvmbox_live_count: { parameters: [], result: "u32" },
+  pvmbox_pid: { parameters: ["i32"], result: "i32" },
+  pvmbox_death: { parameters: ["i32", "buffer"], result: "i32" },
+  pvmbox_run: { parameters: ["i32", "u64", "u64"], result: "i32" },
+  pvmbox_resume: { parameters: ["i32", "u64"], result: "i32" },
+  pvmbox_sync: { parameters: ["i32", "u64"], result: "i32" },
+  pvmbox_exit_info: { parameters: ["i32", "buffer"], result: "i32" },
+  pvmbox_get_reg: { parameters: ["i32", "u32"], result: "u64" },
+  pvmbox_set_reg: { parameters: ["i32", "u32", "u64"], result: "void" },
+  pvmbox_get_regs: { parameters: ["i32", "buffer"], result: "void" },
+  pvmbox_set_regs: { parameters: ["i32", "buffer"], result: "void" },
+  pvmbox_get_gas: { parameters: ["i32"], result: "i64" },
+  pvmbox_set_gas: { parameters: ["i32", "i64"], result: "void" },
+  pvmbox_facts: { parameters: ["i32", "buffer", "usize"], result: "usize" },
+  pvmbox_message: { parameters: ["i32", "buffer", "usize"], result: "usize" },
+  pvmbox_vmctx_address: { parameters: ["i32"], result: "pointer" },
+  pvmbox_load_code: { parameters: ["i32", "buffer", "usize"], result: "u32" },
+  pvmbox_memory_address: { parameters: ["i32"], result: "pointer" },
+  pvmbox_memory_read: { parameters: ["i32", "u64", "buffer", "usize"], result: "u32" },
+  pvmbox_memory_write: { parameters: ["i32", "u64", "buffer", "usize"], result: "u32" },
+  pvmbox_memory_op: {
+    parameters: ["i32", "u32", "u64", "u64", "u32", "u64"],
+    result: "i32",
+  },
+  pvmbox_reset: { parameters: ["i32"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The opened library. */
+export type NativeLibrary = Deno.DynamicLibrary<typeof NATIVE_SYMBOLS>;
+
+let opened: NativeLibrary | undefined;
+
+/**
+ * Opens the library once per process and checks that its ABI matches `ffi/vmctx.ts`; throws a
+ * `SandboxError` ("native-library") saying what to do otherwise.
+ */
+export function nativeLibrary(): NativeLibrary {
+  if (opened !== undefined) return opened;
+  const path = libraryPath();
+  let library: NativeLibrary;
+  try {
+    library = Deno.dlopen(path, NATIVE_SYMBOLS);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new SandboxError(
+      "native-library",
+      `cannot load the native sandbox library ${path}: ${reason}. ` +
+        "Build it with `deno task build` (or set PVMBOX_NATIVE_LIB), and allow it with " +
+        `--allow-ffi=${path}.`,
+    );
+  }
+  try {
+    verifyAbi(library.symbols.pvmbox_abi_version(), describeAbi(library));
+  } catch (error) {
+    library.close();
+    throw error;
+  }
+  opened = library;
+  return library;
+}
+
+/** The ABI description text the library was compiled with. */
+export function describeAbi(library: NativeLibrary): string {
+  const length = Number(library.symbols.pvmbox_abi_describe(new Uint8Array(0), 0n));
+  const buffer = new Uint8Array(length);
+  library.symbols.pvmbox_abi_describe(buffer, BigInt(length));
+  return new TextDecoder().decode(buffer);
+}
+
+/** True when `--allow-ffi` is unscoped, so pointer views (zero-copy memory) are allowed. */
+export function pointerAccessGranted(): boolean {
+  return Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+}
