@@ -37,18 +37,24 @@ function checkRange(address: number, length: number): void {
   }
 }
 
-/** Guest memory of one interpreter instance. */
+/** The tables of a memory that has never been mapped: all zero, shared, never written. */
+const UNMAPPED_TABLE = new Int32Array(PAGE_COUNT);
+
+/**
+ * Guest memory of one interpreter instance. The 4 MiB page tables are allocated on the first
+ * mapping, so instances that never map memory stay cheap.
+ */
 export class PagedMemory implements GuestMemory {
   /** Per page: offset of its slot in `bytes` when readable, else 0. */
-  readBase: Int32Array = new Int32Array(PAGE_COUNT);
+  readBase: Int32Array = UNMAPPED_TABLE;
   /** Per page: offset of its slot in `bytes` when writable, else 0. */
-  writeBase: Int32Array = new Int32Array(PAGE_COUNT);
+  writeBase: Int32Array = UNMAPPED_TABLE;
   /** The slot store; replaced (grown) when slots run out, so callers re-read it after mapping. */
   bytes: Uint8Array;
   /** A `DataView` over `bytes`, replaced together with it. */
   view: DataView;
-  /** Per page: offset of its slot whatever its access (0 = unmapped). */
-  readonly #slotOf: Int32Array = new Int32Array(PAGE_COUNT);
+  /** Slot offset of every mapped page, whatever its access. */
+  readonly #slotOf = new Map<number, number>();
   readonly #freeSlots: number[] = [];
   #usedSlots = 1;
   /** Scratch for multi-byte slow-path loads: the value as low and high 32-bit halves. */
@@ -86,8 +92,8 @@ export class PagedMemory implements GuestMemory {
     checkRange(address, bytes.length);
     for (let done = 0; done < bytes.length;) {
       const a = address + done;
-      const base = this.#slotOf[a >>> PAGE_SHIFT];
-      if (base === 0) {
+      const base = this.#slotOf.get(a >>> PAGE_SHIFT);
+      if (base === undefined) {
         throw new SandboxError(
           "invalid-argument",
           `cannot write guest address 0x${a.toString(16)}: its page is not mapped`,
@@ -125,7 +131,7 @@ export class PagedMemory implements GuestMemory {
   growReadWrite(firstPage: number, endPage: number): boolean {
     if (!this.#reserve(this.#unmappedCount(firstPage, endPage))) return false;
     for (let page = firstPage; page < endPage; page++) {
-      if (this.#slotOf[page] === 0) this.#mapPage(page, "read-write");
+      if (!this.#slotOf.has(page)) this.#mapPage(page, "read-write");
     }
     return true;
   }
@@ -136,10 +142,10 @@ export class PagedMemory implements GuestMemory {
     this.#checkAligned(address);
     const end = Math.ceil((address + length) / PAGE_SIZE);
     for (let page = address >>> PAGE_SHIFT; page < end; page++) {
-      const slot = this.#slotOf[page];
-      if (slot === 0) continue;
+      const slot = this.#slotOf.get(page);
+      if (slot === undefined) continue;
       this.#freeSlots.push(slot);
-      this.#slotOf[page] = 0;
+      this.#slotOf.delete(page);
       this.readBase[page] = 0;
       this.writeBase[page] = 0;
     }
@@ -153,7 +159,7 @@ export class PagedMemory implements GuestMemory {
     const first = address >>> PAGE_SHIFT;
     const end = Math.ceil((address + length) / PAGE_SIZE);
     for (let page = first; page < end; page++) {
-      if (this.#slotOf[page] === 0) {
+      if (!this.#slotOf.has(page)) {
         throw new SandboxError(
           "invalid-argument",
           `cannot protect page 0x${(page * PAGE_SIZE).toString(16)}: it is not mapped`,
@@ -173,11 +179,7 @@ export class PagedMemory implements GuestMemory {
 
   /** Base addresses of every mapped page, ascending (whatever its access). */
   mappedPages(): number[] {
-    const pages: number[] = [];
-    for (let page = 0; page < PAGE_COUNT; page++) {
-      if (this.#slotOf[page] !== 0) pages.push(page * PAGE_SIZE);
-    }
-    return pages;
+    return [...this.#slotOf.keys()].sort((a, b) => a - b).map((page) => page * PAGE_SIZE);
   }
 
   /**
@@ -217,8 +219,9 @@ export class PagedMemory implements GuestMemory {
 
   /** Frees the store. */
   dispose(): void {
-    this.readBase = new Int32Array(0);
-    this.writeBase = new Int32Array(0);
+    this.readBase = UNMAPPED_TABLE;
+    this.writeBase = UNMAPPED_TABLE;
+    this.#slotOf.clear();
     this.bytes = new Uint8Array(PAGE_SIZE);
     this.view = new DataView(this.bytes.buffer);
   }
@@ -235,7 +238,7 @@ export class PagedMemory implements GuestMemory {
 
   #unmappedCount(firstPage: number, endPage: number): number {
     let count = 0;
-    for (let page = firstPage; page < endPage; page++) if (this.#slotOf[page] === 0) count++;
+    for (let page = firstPage; page < endPage; page++) if (!this.#slotOf.has(page)) count++;
     return count;
   }
 
@@ -255,17 +258,21 @@ export class PagedMemory implements GuestMemory {
   }
 
   #mapPage(page: number, access: Exclude<PageAccess, "none">): void {
-    let slot = this.#slotOf[page];
-    if (slot === 0) {
+    if (this.readBase === UNMAPPED_TABLE) {
+      this.readBase = new Int32Array(PAGE_COUNT);
+      this.writeBase = new Int32Array(PAGE_COUNT);
+    }
+    let slot = this.#slotOf.get(page);
+    if (slot === undefined) {
       slot = this.#freeSlots.pop() ?? this.#usedSlots++ * PAGE_SIZE;
-      this.#slotOf[page] = slot;
+      this.#slotOf.set(page, slot);
     }
     this.bytes.fill(0, slot, slot + PAGE_SIZE);
     this.#setAccess(page, access);
   }
 
   #setAccess(page: number, access: PageAccess): void {
-    const slot = this.#slotOf[page];
+    const slot = this.#slotOf.get(page) ?? 0;
     this.readBase[page] = access === "none" ? 0 : slot;
     this.writeBase[page] = access === "read-write" ? slot : 0;
   }
