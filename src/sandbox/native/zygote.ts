@@ -1,0 +1,368 @@
+/**
+ * `Zygote`: one locked-down sandbox process that runs native guest code, driven through the
+ * shared VmCtx page by the native library.
+ * @module
+ */
+import { SandboxError } from "../errors.ts";
+import { REGISTER_COUNT } from "../backend.ts";
+import { type NativeLibrary, nativeLibrary, pointerAccessGranted } from "../../../ffi/library.ts";
+import { ABI, FACTS_SIZE, factsOffset } from "../../../ffi/vmctx.ts";
+import type { NativeExit } from "./exit.ts";
+import { deathError, ERR_DEAD, protocolError, spawnError } from "./failure.ts";
+import { NativeMemory } from "./memory.ts";
+
+/** How a zygote is spawned and limited. */
+export interface ZygoteOptions {
+  /**
+   * Opt in to the weaker profile for machines that refuse user namespaces: seccomp, rlimits,
+   * no_new_privs and dropped capabilities, but no namespaces and no empty root. Never implied.
+   */
+  readonly weakIsolation?: boolean;
+  /** Wall-clock limit of each run or resume in milliseconds; 0 (default) means none. */
+  readonly timeoutMs?: number;
+  /** Limit on the zygote's start-up in milliseconds (default 5000). */
+  readonly spawnTimeoutMs?: number;
+}
+
+/** Options of one run. */
+export interface RunOptions {
+  /** Wall-clock limit in milliseconds, overriding the zygote's `timeoutMs`. */
+  readonly timeoutMs?: number;
+}
+
+/** What a zygote reports about its own confinement, gathered from inside before seccomp. */
+export interface ZygoteFacts {
+  /** uid inside the sandbox (0 in its user namespace under the full profile). */
+  readonly uid: number;
+  /** gid inside the sandbox. */
+  readonly gid: number;
+  /** pid inside the sandbox (1 in its pid namespace under the full profile). */
+  readonly pid: number;
+  /** PR_GET_NO_NEW_PRIVS. */
+  readonly noNewPrivs: number;
+  /** PR_GET_SECUREBITS. */
+  readonly securebits: number;
+  /** PR_GET_PDEATHSIG. */
+  readonly parentDeathSignal: number;
+  /** Effective capability set. */
+  readonly capEffective: bigint;
+  /** Permitted capability set. */
+  readonly capPermitted: bigint;
+  /** Inheritable capability set. */
+  readonly capInheritable: bigint;
+  /** Capabilities left in the bounding set. */
+  readonly capBounding: bigint;
+  /** Hard/soft maxima of the rlimits, by name. */
+  readonly rlimits: {
+    readonly nofile: bigint;
+    readonly nproc: bigint;
+    readonly fsize: bigint;
+    readonly memlock: bigint;
+    readonly core: bigint;
+  };
+  /** Open file descriptors (0..62). */
+  readonly openFds: readonly number[];
+  /** Entries in "/" other than "." and "..". */
+  readonly rootEntries: number;
+  /** errno of mkdir("/probe") (30 = EROFS: read-only root). */
+  readonly rootMkdirErrno: number;
+}
+
+const REPORT_KINDS = new Map<number, NativeExit["kind"]>([
+  [ABI.REPORT_RETURN, "return"],
+  [ABI.REPORT_HOST_CALL, "host-call"],
+  [ABI.REPORT_TRAP, "trap"],
+  [ABI.REPORT_OUT_OF_GAS, "out-of-gas"],
+  [ABI.REPORT_PAGE_FAULT, "page-fault"],
+  [ABI.REPORT_SIGNAL, "signal"],
+]);
+
+/** One sandbox process. Create with `Zygote.spawn()`; dispose to kill it and free everything. */
+export class Zygote implements Disposable {
+  readonly #library: NativeLibrary;
+  readonly #handle: number;
+  readonly #timeoutMs: number;
+  readonly #exitInfo = new BigUint64Array(6);
+  readonly #registers = new BigUint64Array(REGISTER_COUNT);
+  #failure: SandboxError | undefined;
+  #disposed = false;
+  #inHostCall = false;
+  /** Host pid of the sandbox process. */
+  readonly pid: number;
+  /** The isolation profile it runs under. */
+  readonly isolation: "full" | "weak";
+  /** Guest memory (0x10000..0xFFFF0000). */
+  readonly memory: NativeMemory;
+
+  private constructor(library: NativeLibrary, handle: number, options: ZygoteOptions) {
+    this.#library = library;
+    this.#handle = handle;
+    this.#timeoutMs = options.timeoutMs ?? 0;
+    this.pid = library.symbols.pvmbox_pid(handle);
+    this.isolation = options.weakIsolation ? "weak" : "full";
+    this.memory = new NativeMemory(
+      library,
+      handle,
+      pointerAccessGranted(),
+      () => this.#timeoutNs(undefined),
+      (code) => this.#fail(code),
+    );
+  }
+
+  /** Spawns a locked-down zygote; throws `SandboxError` saying why and what to do on failure. */
+  static spawn(options: ZygoteOptions = {}): Zygote {
+    const library = nativeLibrary();
+    const failure = new Uint32Array(2);
+    const message = new Uint8Array(256);
+    const profile = options.weakIsolation ? ABI.PROFILE_WEAK : ABI.PROFILE_FULL;
+    const handle = library.symbols.pvmbox_spawn(
+      profile,
+      options.spawnTimeoutMs ?? 5000,
+      failure,
+      message,
+      BigInt(message.length),
+    );
+    if (handle < 0) {
+      const text = new TextDecoder().decode(message.subarray(0, message.indexOf(0)));
+      throw spawnError(failure[0], failure[1], text, options.weakIsolation ?? false);
+    }
+    return new Zygote(library, handle, options);
+  }
+
+  /** False once the process died, broke the protocol or was disposed. */
+  get usable(): boolean {
+    return !this.#disposed && this.#failure === undefined;
+  }
+
+  /** True while guest code is parked in a host call (so `resume()` is possible). */
+  get inHostCall(): boolean {
+    return this.#inHostCall;
+  }
+
+  /** Reads register `index` (0..12). */
+  getRegister(index: number): bigint {
+    this.#checkRegister(index);
+    return this.#library.symbols.pvmbox_get_reg(this.#handle, index);
+  }
+
+  /** Writes register `index` (0..12), modulo 2^64. */
+  setRegister(index: number, value: bigint): void {
+    this.#checkRegister(index);
+    this.#library.symbols.pvmbox_set_reg(this.#handle, index, BigInt.asUintN(64, value));
+  }
+
+  /** All 13 registers (a copy). */
+  getRegisters(): BigUint64Array {
+    this.#usable();
+    this.#library.symbols.pvmbox_get_regs(this.#handle, this.#registers);
+    return this.#registers.slice();
+  }
+
+  /** Sets all 13 registers. */
+  setRegisters(values: ArrayLike<bigint>): void {
+    this.#usable();
+    if (values.length !== REGISTER_COUNT) {
+      throw new SandboxError(
+        "invalid-argument",
+        `expected ${REGISTER_COUNT} registers, got ${values.length}`,
+      );
+    }
+    for (let i = 0; i < REGISTER_COUNT; i++) this.#registers[i] = BigInt.asUintN(64, values[i]);
+    this.#library.symbols.pvmbox_set_regs(this.#handle, this.#registers);
+  }
+
+  /** Remaining gas (signed 64-bit), decremented by guest code. */
+  get gas(): bigint {
+    this.#usable();
+    return this.#library.symbols.pvmbox_get_gas(this.#handle);
+  }
+
+  set gas(value: bigint) {
+    this.#usable();
+    this.#library.symbols.pvmbox_set_gas(this.#handle, BigInt.asIntN(64, value));
+  }
+
+  /**
+   * Replaces the guest machine code. It goes into a sealed memfd that the zygote maps read and
+   * execute only (never writable) before the next run.
+   */
+  loadCode(machineCode: Uint8Array): void {
+    this.#usable();
+    if (machineCode.length > ABI.CODE_MAX) {
+      throw new SandboxError(
+        "invalid-argument",
+        `code is ${machineCode.length} bytes; the limit is ${ABI.CODE_MAX}`,
+      );
+    }
+    const errno = this.#library.symbols.pvmbox_load_code(
+      this.#handle,
+      machineCode,
+      BigInt(machineCode.length),
+    );
+    if (errno !== 0) {
+      throw new SandboxError("invalid-argument", `loading code failed (errno ${errno})`);
+    }
+  }
+
+  /** Runs guest code from native offset `entry` of the code until it exits. */
+  run(entry = 0, options: RunOptions = {}): NativeExit {
+    this.#usable();
+    if (!Number.isInteger(entry) || entry < 0 || entry >= ABI.CODE_MAX) {
+      throw new SandboxError("invalid-argument", `entry ${entry} is outside the code area`);
+    }
+    this.#inHostCall = false;
+    const report = this.#library.symbols.pvmbox_run(
+      this.#handle,
+      BigInt(entry),
+      this.#timeoutNs(options.timeoutMs),
+    );
+    return this.#exit(report);
+  }
+
+  /** Continues guest code after a host-call exit (with the registers as the host left them). */
+  resume(options: RunOptions = {}): NativeExit {
+    this.#usable();
+    if (!this.#inHostCall) {
+      throw new SandboxError("invalid-argument", "resume() needs a preceding host-call exit");
+    }
+    this.#inHostCall = false;
+    const report = this.#library.symbols.pvmbox_resume(
+      this.#handle,
+      this.#timeoutNs(options.timeoutMs),
+    );
+    return this.#exit(report);
+  }
+
+  /** Applies queued memory operations and new code in the zygote now (normally done by `run`). */
+  sync(): void {
+    this.#usable();
+    const report = this.#library.symbols.pvmbox_sync(this.#handle, this.#timeoutNs(undefined));
+    if (report < 0) this.#fail(report);
+    if (report !== ABI.REPORT_IDLE) this.#raiseReport(report);
+  }
+
+  /**
+   * Makes the sandbox fresh for the next user without a round trip: all guest memory is
+   * discarded (unmapped, reads back as zero if mapped again), registers and gas are zeroed.
+   * Loaded code stays.
+   */
+  reset(): void {
+    this.#usable();
+    this.#library.symbols.pvmbox_reset(this.#handle);
+    this.memory.resetPages();
+    this.#inHostCall = false;
+  }
+
+  /** What the zygote recorded about its own confinement. */
+  facts(): ZygoteFacts {
+    this.#usable();
+    const bytes = new Uint8Array(FACTS_SIZE);
+    this.#library.symbols.pvmbox_facts(this.#handle, bytes, BigInt(bytes.length));
+    const view = new DataView(bytes.buffer);
+    const u32 = (name: string) => view.getUint32(factsOffset(name), true);
+    const u64 = (name: string) => view.getBigUint64(factsOffset(name), true);
+    const fdBits = u64("open_fds");
+    const openFds: number[] = [];
+    for (let fd = 0; fd < 63; fd++) if ((fdBits >> BigInt(fd)) & 1n) openFds.push(fd);
+    return {
+      uid: u32("uid"),
+      gid: u32("gid"),
+      pid: u32("pid"),
+      noNewPrivs: u32("no_new_privs"),
+      securebits: u32("securebits"),
+      parentDeathSignal: u32("parent_death_signal"),
+      capEffective: u64("cap_effective"),
+      capPermitted: u64("cap_permitted"),
+      capInheritable: u64("cap_inheritable"),
+      capBounding: u64("cap_bounding"),
+      rlimits: {
+        nofile: u64("rlimit_nofile"),
+        nproc: u64("rlimit_nproc"),
+        fsize: u64("rlimit_fsize"),
+        memlock: u64("rlimit_memlock"),
+        core: u64("rlimit_core"),
+      },
+      openFds,
+      rootEntries: u32("root_entries"),
+      rootMkdirErrno: u32("root_mkdir_errno"),
+    };
+  }
+
+  /** Kills the process (the next call reports it); for tests and emergency stops. */
+  kill(): void {
+    if (!this.#disposed) this.#library.symbols.pvmbox_kill(this.#handle);
+  }
+
+  /** Kills the process if needed, reaps it and releases every mapping and descriptor. */
+  [Symbol.dispose](): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.memory.detach();
+    this.#library.symbols.pvmbox_dispose(this.#handle);
+  }
+
+  #timeoutNs(overrideMs: number | undefined): bigint {
+    const ms = overrideMs ?? this.#timeoutMs;
+    return ms > 0 ? BigInt(Math.ceil(ms * 1e6)) : 0n;
+  }
+
+  #usable(): void {
+    if (this.#disposed) throw new SandboxError("disposed", "the sandbox has been disposed");
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  #checkRegister(index: number): void {
+    this.#usable();
+    if (!Number.isInteger(index) || index < 0 || index >= REGISTER_COUNT) {
+      throw new SandboxError("invalid-argument", `register index ${index} is not in 0..12`);
+    }
+  }
+
+  /** Records a fatal failure (negative native code) and throws it; the zygote stays unusable. */
+  #fail(code: number): never {
+    const error = protocolError(code, () => {
+      const death = new Int32Array(2);
+      if (this.#library.symbols.pvmbox_death(this.#handle, death) !== 0) {
+        return new SandboxError("zygote-died", "the sandbox process is gone");
+      }
+      return deathError(death[0], death[1]);
+    });
+    this.#failure = error;
+    throw error;
+  }
+
+  #raiseReport(report: number): never {
+    this.#library.symbols.pvmbox_exit_info(this.#handle, this.#exitInfo);
+    const what = report === ABI.REPORT_ERROR
+      ? `could not apply a memory operation, the code or the entry (errno ${this.#exitInfo[5]})`
+      : `sent an unexpected report (${report})`;
+    throw new SandboxError("invalid-argument", `the sandbox ${what}`);
+  }
+
+  #exit(report: number): NativeExit {
+    if (report < 0 || report === ERR_DEAD) this.#fail(report);
+    const kind = REPORT_KINDS.get(report);
+    if (kind === undefined) this.#raiseReport(report);
+    const info = this.#exitInfo;
+    this.#library.symbols.pvmbox_exit_info(this.#handle, info);
+    switch (kind) {
+      case "return":
+        return { kind };
+      case "host-call":
+        this.#inHostCall = true;
+        return { kind, id: Number(info[1]), pc: Number(info[0]) };
+      case "trap":
+      case "out-of-gas":
+        return { kind, pc: Number(info[0]) };
+      case "page-fault":
+        return {
+          kind,
+          address: Number(info[2]),
+          nativeAddress: Number(info[3]),
+          signal: Number(info[4]),
+        };
+      case "signal":
+        return { kind, signal: Number(info[4]), nativeAddress: Number(info[3]), address: info[2] };
+    }
+  }
+}

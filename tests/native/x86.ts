@@ -1,0 +1,155 @@
+/**
+ * A tiny x86-64 encoder for the hand-written guest snippets the native sandbox tests run.
+ * Registers are numbered as in the ISA (rax 0 … r15 15). Guest code sees VmCtx at r13.
+ * @module
+ */
+import { VMCTX_FIELDS } from "../../ffi/vmctx.ts";
+
+/** x86-64 register numbers. */
+export const R = {
+  rax: 0,
+  rcx: 1,
+  rdx: 2,
+  rbx: 3,
+  rsp: 4,
+  rbp: 5,
+  rsi: 6,
+  rdi: 7,
+  r8: 8,
+  r9: 9,
+  r10: 10,
+  r11: 11,
+  r12: 12,
+  r13: 13,
+  r14: 14,
+  r15: 15,
+} as const;
+
+/** Native register holding PVM register i (the order of abi.GUEST_REGISTERS). */
+export const GUEST_REGISTER: readonly number[] = [3, 5, 6, 7, 8, 9, 10, 0, 2, 11, 12, 14, 15];
+
+function le(value: bigint, bytes: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < bytes; i++) {
+    out.push(Number((BigInt.asUintN(bytes * 8, value) >> BigInt(8 * i)) & 0xffn));
+  }
+  return out;
+}
+
+/** Offset of a VmCtx field. */
+export function field(name: string): number {
+  return VMCTX_FIELDS[name][0];
+}
+
+/** Builds machine code by appending instructions. */
+export class Asm {
+  readonly bytes: number[] = [];
+
+  /** Current offset. */
+  get here(): number {
+    return this.bytes.length;
+  }
+
+  /** Raw bytes. */
+  raw(...bytes: number[]): this {
+    this.bytes.push(...bytes);
+    return this;
+  }
+
+  /** mov reg, imm64 */
+  movImm(reg: number, value: bigint | number): this {
+    return this.raw(0x48 | (reg >> 3), 0xb8 + (reg & 7), ...le(BigInt(value), 8));
+  }
+
+  /** mov dst, src (64-bit) */
+  movReg(dst: number, src: number): this {
+    return this.raw(
+      0x48 | ((src >> 3) << 2) | (dst >> 3),
+      0x89,
+      0xc0 | ((src & 7) << 3) | (dst & 7),
+    );
+  }
+
+  /** add reg, imm32 (64-bit) */
+  addImm(reg: number, value: number): this {
+    return this.raw(0x48 | (reg >> 3), 0x81, 0xc0 | (reg & 7), ...le(BigInt(value), 4));
+  }
+
+  /** mov qword [addr], src via rcx as the address register. */
+  store64(address: bigint | number, src: number): this {
+    this.movImm(R.rcx, address);
+    return this.raw(0x48 | ((src >> 3) << 2), 0x89, ((src & 7) << 3) | 1);
+  }
+
+  /** mov dst, qword [addr] via rcx as the address register. */
+  load64(dst: number, address: bigint | number): this {
+    this.movImm(R.rcx, address);
+    return this.raw(0x48 | ((dst >> 3) << 2), 0x8b, ((dst & 7) << 3) | 1);
+  }
+
+  /** mov byte [addr], imm8 via rcx. */
+  storeByte(address: bigint | number, value: number): this {
+    this.movImm(R.rcx, address);
+    return this.raw(0xc6, 0x01, value & 0xff);
+  }
+
+  /** mov dword [r13 + offset], imm32 */
+  setVm32(offset: number, value: number): this {
+    return this.raw(0x41, 0xc7, 0x85, ...le(BigInt(offset), 4), ...le(BigInt(value), 4));
+  }
+
+  /** sub qword [r13 + offset], imm32 */
+  subVm64(offset: number, value: number): this {
+    return this.raw(0x49, 0x81, 0xad, ...le(BigInt(offset), 4), ...le(BigInt(value), 4));
+  }
+
+  /** jmp qword [r13 + offset] */
+  jmpVm(offset: number): this {
+    return this.raw(0x41, 0xff, 0xa5, ...le(BigInt(offset), 4));
+  }
+
+  /** call qword [r13 + offset] */
+  callVm(offset: number): this {
+    return this.raw(0x41, 0xff, 0x95, ...le(BigInt(offset), 4));
+  }
+
+  /** js rel32 to an absolute offset in this code. */
+  js(target: number): this {
+    return this.raw(0x0f, 0x88, ...le(BigInt(target - (this.here + 6)), 4));
+  }
+
+  /** jmp rel32 to an absolute offset in this code. */
+  jmp(target: number): this {
+    return this.raw(0xe9, ...le(BigInt(target - (this.here + 5)), 4));
+  }
+
+  /** Returns to the host. */
+  ret(): this {
+    return this.jmpVm(field("trampolines.return_to_host"));
+  }
+
+  /** Host call `id` reported at guest `pc`; continues after the call when resumed. */
+  hostCall(id: number, pc = 0): this {
+    return this.setVm32(field("exit_arg"), id).setVm32(field("pc"), pc).callVm(
+      field("trampolines.host_call"),
+    );
+  }
+
+  /** Trap at guest `pc`. */
+  trap(pc: number): this {
+    return this.setVm32(field("pc"), pc).jmpVm(field("trampolines.trap"));
+  }
+
+  /** A raw system call: rax = nr, args in rdi, rsi, rdx, r10, r8, r9. */
+  syscall(nr: number, ...args: (bigint | number)[]): this {
+    const regs = [R.rdi, R.rsi, R.rdx, R.r10, R.r8, R.r9];
+    this.movImm(R.rax, nr);
+    args.forEach((a, i) => this.movImm(regs[i], a));
+    return this.raw(0x0f, 0x05);
+  }
+
+  /** The code as bytes. */
+  build(): Uint8Array {
+    return new Uint8Array(this.bytes);
+  }
+}
