@@ -39,8 +39,9 @@ export interface SandboxOptions {
   /** The pc of the first instruction. Default 0. */
   readonly entry?: number;
   /**
-   * Called before each instruction with its pc (the interpreter only; slows execution). The
-   * sandbox's `getRegister` reads live values inside the hook.
+   * Tracing: called with the pc of each instruction after it executed, except the one that ends
+   * a run (its pc is in the `Exit`; an `ecalli` is reported before its exit). Inside the hook
+   * `getRegister` reads live values. Slows execution.
    */
   readonly onInstruction?: (pc: number) => void;
 }
