@@ -68,6 +68,7 @@ Deno.test("Program: when nothing parses, the error names every container and rea
 
 Deno.test("Program: unknown ISA names are rejected", () => {
   const raw = vectorPrograms().get("inst_add_32.json")!;
+  assert.equal(Program.parse(raw, { isa: "jam-0.7" }).isa.name, "jam-0.7");
   // deno-lint-ignore no-explicit-any
   assert.throws(() => Program.parse(raw, { isa: "jam-9" as any }), RangeError);
 });

@@ -12,7 +12,7 @@
  * the fields of a JAM standard program (each below 16 MiB).
  * @module
  */
-import { bitmaskLength, concatBytes, encodeBlob, parseBlob, type RawBlob } from "./blob.ts";
+import { concatBytes, encodeBlob, parseBlob, type RawBlob } from "./blob.ts";
 import { ByteReader } from "./reader.ts";
 import { encodeFixed, encodeVarU64 } from "./varint.ts";
 
@@ -205,7 +205,7 @@ function memorySize(s: ByteReader, what: string): number {
 /** PolkaVM rejects a bitmask whose bits past the end of the code are set; so does pvmbox. */
 function checkBitmaskPadding(blob: RawBlob, s: ByteReader): void {
   const used = blob.code.length % 8;
-  if (used === 0 || blob.bitmask.length !== bitmaskLength(blob.code.length)) return;
+  if (used === 0) return;
   const last = blob.bitmask[blob.bitmask.length - 1];
   if ((last >> used) !== 0) {
     throw s.error("the opcode bitmask has set bits past the end of the code", s.bytes.length - 1);
