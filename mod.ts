@@ -74,3 +74,36 @@ export {
   type OutputKind,
   type Section,
 } from "./src/program/asm/index.ts";
+export { type BackendName, BACKENDS } from "./src/sandbox/backends.ts";
+export {
+  type InitMode,
+  invokeProgram,
+  type InvokeProgramOptions,
+  Sandbox,
+  type SandboxOptions,
+} from "./src/sandbox/sandbox.ts";
+export type {
+  AsyncHostCallHandler,
+  HostCall,
+  HostCallHandler,
+  HostCallOutcome,
+  InvokeAsyncOptions,
+  InvokeOptions,
+  InvokeResult,
+  InvokeStatus,
+  PageFaultHandler,
+} from "./src/sandbox/invoke.ts";
+export { SandboxMemory } from "./src/sandbox/memory.ts";
+export {
+  ARGS_START,
+  HALT_ADDRESS,
+  MAX_ARGS_LENGTH,
+  type MemoryRegion,
+  STACK_TOP,
+  type StandardLayout,
+  standardLayout,
+} from "./src/sandbox/standard_init.ts";
+export type { Exit, ExitKind, GuestMemory, PageAccess } from "./src/sandbox/backend.ts";
+export { type JsonValue, parseJson } from "./src/conformance/json.ts";
+export { parseVector, type PvmVector, VectorFormatError } from "./src/conformance/vector.ts";
+export { type Difference, runVector, type VectorResult } from "./src/conformance/runner.ts";
