@@ -190,5 +190,5 @@ Deno.test("service code: JIP-6 metadata and the standard program after it", () =
     1,
     /name length is 5 bytes but only 1/,
   );
-  assertProgramError(() => decodeServiceMetadata(Uint8Array.of(0, 1, 0xff)), 1, /UTF-8/);
+  assertProgramError(() => decodeServiceMetadata(Uint8Array.of(0, 1, 0xff)), 2, /UTF-8/);
 });

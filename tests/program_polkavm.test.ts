@@ -147,7 +147,11 @@ Deno.test(".polkavm: header, order and consistency errors", () => {
   ]));
   assertProgramError(() => parsePolkaVm(reordered), /out of order/, 13 + 5 + 3);
   // Data longer than its declared size.
-  assertProgramError(() => parsePolkaVm(encodePolkaVm(parts({ roDataSize: 2 }))), /more than/);
+  const tooMuchRo = encodePolkaVm(parts({ roDataSize: 2 }));
+  // The ro section follows the header (13 bytes) and the memory section (id, length, 3 sizes).
+  const sizes = [2, 3 * 4096 + 1, 32768].map((v) => encodeVarU64(v).length);
+  const roAt = 13 + 2 + sizes[0] + sizes[1] + sizes[2];
+  assertProgramError(() => parsePolkaVm(tooMuchRo), /more than its declared size 2/, roAt);
   // Sizes beyond what the JAM layout holds.
   assertProgramError(
     () => parsePolkaVm(encodePolkaVm(parts({ stackSize: 2 ** 24 }))),

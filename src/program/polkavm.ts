@@ -118,6 +118,7 @@ export function parsePolkaVm(bytes: Uint8Array, baseOffset = 0): PolkaVmProgram 
   let roDataSize = 0, rwDataSize = 0, stackSize = 0;
   let roData: Uint8Array = new Uint8Array(0);
   let rwData: Uint8Array = new Uint8Array(0);
+  let roDataAt = 0, rwDataAt = 0;
   let imports: string[] = [];
   let exports: PolkaVmExport[] = [];
   let blob: RawBlob | undefined;
@@ -149,10 +150,10 @@ export function parsePolkaVm(bytes: Uint8Array, baseOffset = 0): PolkaVmProgram 
         s.expectEnd("the memory configuration");
         break;
       case Section.RoData:
-        roData = payload;
+        [roData, roDataAt] = [payload, idAt];
         break;
       case Section.RwData:
-        rwData = payload;
+        [rwData, rwDataAt] = [payload, idAt];
         break;
       case Section.Imports:
         imports = parseImports(s);
@@ -170,10 +171,16 @@ export function parsePolkaVm(bytes: Uint8Array, baseOffset = 0): PolkaVmProgram 
   r.expectEnd("the end-of-file section");
   if (blob === undefined) throw r.error("no code section (id 6) before the end of the file");
   if (roData.length > roDataSize) {
-    throw r.error(`read-only data is ${roData.length} bytes, more than its size ${roDataSize}`, 0);
+    throw r.error(
+      `read-only data is ${roData.length} bytes, more than its declared size ${roDataSize}`,
+      roDataAt,
+    );
   }
   if (rwData.length > rwDataSize) {
-    throw r.error(`read-write data is ${rwData.length} bytes, more than its size ${rwDataSize}`, 0);
+    throw r.error(
+      `read-write data is ${rwData.length} bytes, more than its declared size ${rwDataSize}`,
+      rwDataAt,
+    );
   }
   return {
     version,

@@ -51,8 +51,8 @@ export function encodeServiceCode(
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function readString(r: ByteReader, what: string): string {
-  const at = r.position;
   const length = r.varLength(`${what} length`);
+  const at = r.position;
   try {
     return utf8.decode(r.take(length, what));
   } catch (error) {
