@@ -60,7 +60,7 @@ Deno.test("operand shape and context errors", () => {
   fails(".frobnicate 1", 1, 1, /unknown directive '\.frobnicate'/);
   fails(".equ A, B\n.equ B, A\nload_imm a0, A", 2, 9, /defined in terms of itself/);
   fails(".heap_pages 1\n.heap_pages 2", 2, 1, /already set on line 1/);
-  fails("jump_ind ra, 0 ; ok\n.string \"abc", 2, 9, /string is not closed/);
+  fails('jump_ind ra, 0 ; ok\n.string "abc', 2, 9, /string is not closed/);
   fails("load_imm a0, 12abc", 1, 14, /malformed number/);
   fails("load_imm a0, 1 @", 1, 16, /unexpected character '@'/);
   fails("jump .", 1, 6, /unexpected character '\.'/);
@@ -73,4 +73,10 @@ Deno.test("a raw blob cannot hold data or layout", () => {
     (e: unknown) =>
       e instanceof AssemblyError && e.line === 2 && /needs a standard program/.test(e.reason),
   );
+});
+
+Deno.test("jump addresses of things that are no code label", () => {
+  fails(".rw_data\n.u32 &ghost", 2, 6, /undefined label 'ghost'/);
+  fails(".ro_data\nmsg: .u8 1\n.code\nload_imm a0, &msg", 4, 14, /'msg' is not a code label/);
+  fails(".equ K, 3\n.rw_data\n.u32 &K", 3, 6, /'K' is not a code label/);
 });

@@ -136,6 +136,8 @@ class Assembler {
   private firstLayout?: DirectiveStatement;
   private pcs: number[] = [];
   private jumpTableOrder: string[] = [];
+  private readonly jumpTableIndex = new Map<string, number>();
+  private readonly jumpAddressUses = new Map<string, SourcePosition>();
   private readonly evaluating = new Set<string>();
 
   constructor(private readonly profile: IsaProfile) {}
@@ -159,7 +161,7 @@ class Assembler {
     const { code, bitmask } = this.encodeCode();
     const jumpTable = this.jumpTableArgs.map((arg) => this.jumpTableEntry(arg));
     for (const name of this.jumpTableOrder.slice(this.jumpTableArgs.length)) {
-      jumpTable.push(this.pcs[(this.symbols.get(name) as { item: number }).item]);
+      jumpTable.push(this.pcs[this.codeLabel(name, this.jumpAddressUses.get(name)!).item]);
     }
     const entrySizeStmt = this.settings.get("jump_table_entry_size");
     const minimalEntrySize = jumpTableEntrySizeFor(jumpTable);
@@ -168,15 +170,28 @@ class Assembler {
       : this.settingValue("jump_table_entry_size", minimalEntrySize, 4);
     this.applyBitmaskPadding(bitmask, code.length);
     const blob = encodeBlob({ jumpTable, code, bitmask, jumpTableEntrySize: entrySize });
-    const bytes = kind === "raw" ? blob : encodeStandardProgram({
+    const bytes = kind === "raw" ? blob : this.standardProgram(blob);
+    const warnings = this.blockStartWarnings(code, bitmask, jumpTable);
+    return { bytes, kind, labels: this.labelValues(), jumpTable, warnings };
+  }
+
+  private standardProgram(blob: Uint8Array): Uint8Array {
+    const parts = {
       roData: this.encodeData("ro_data"),
       rwData: this.encodeData("rw_data"),
       heapPages: this.settingValue("heap_pages", 0, 0xffff),
       stackSize: this.settingValue("stack_size", 0, 0xffffff, DEFAULT_STACK_SIZE),
       blob,
-    });
-    const warnings = this.blockStartWarnings(code, bitmask, jumpTable);
-    return { bytes, kind, labels: this.labelValues(), jumpTable, warnings };
+    };
+    try {
+      return encodeStandardProgram(parts);
+    } catch (e) {
+      // Only the data sizes are unchecked so far (each must stay below 2^24 bytes).
+      if (e instanceof RangeError) {
+        throw errorAt(this.firstLayout?.pos ?? { line: 1, column: 1 }, e.message);
+      }
+      throw e;
+    }
   }
 
   // ---- pass 1: collect statements ----
@@ -340,16 +355,20 @@ class Assembler {
         if (context !== "value") {
           throw errorAt(expr.pos, `&${expr.name} (a jump address) cannot be used here`);
         }
-        const def = this.symbols.get(expr.name);
-        if (def === undefined) throw errorAt(expr.pos, `undefined label '${expr.name}'`);
-        if (def.kind !== "code") {
-          throw errorAt(expr.pos, `&${expr.name}: '${expr.name}' is not a code label`);
-        }
-        return BigInt((this.jumpTableOrder.indexOf(expr.name) + 1) * 2);
+        this.codeLabel(expr.name, expr.pos);
+        return BigInt((this.jumpTableIndex.get(expr.name)! + 1) * 2);
       }
       case "symbol":
         return this.symbol(expr.name, expr.pos, context);
     }
+  }
+
+  /** The code label `name`, used as `&name` at `pos`. */
+  private codeLabel(name: string, pos: SourcePosition): { item: number } {
+    const def = this.symbols.get(name);
+    if (def === undefined) throw errorAt(pos, `undefined label '${name}'`);
+    if (def.kind !== "code") throw errorAt(pos, `&${name}: '${name}' is not a code label`);
+    return def;
   }
 
   private symbol(name: string, pos: SourcePosition, context: Context): bigint {
@@ -417,9 +436,15 @@ class Assembler {
     const order = this.jumpTableArgs.map((arg) =>
       arg.kind === "expr" && arg.expr.kind === "symbol" ? arg.expr.name : ""
     );
+    order.forEach((name, i) => {
+      if (name !== "" && !this.jumpTableIndex.has(name)) this.jumpTableIndex.set(name, i);
+    });
     const visit = (expr: Expr): void => {
-      if (expr.kind === "jump_address" && !order.includes(expr.name)) order.push(expr.name);
-      else if (expr.kind === "negate") visit(expr.operand);
+      if (expr.kind === "jump_address" && !this.jumpTableIndex.has(expr.name)) {
+        this.jumpTableIndex.set(expr.name, order.length);
+        this.jumpAddressUses.set(expr.name, expr.pos);
+        order.push(expr.name);
+      } else if (expr.kind === "negate") visit(expr.operand);
       else if (expr.kind === "binary") {
         visit(expr.left);
         visit(expr.right);
@@ -556,7 +581,7 @@ class Assembler {
     }
     this.jumpTableOrder.forEach((name, i) => {
       const arg = this.jumpTableArgs[i];
-      const pos = arg?.pos ?? this.symbols.get(name)!.pos;
+      const pos = arg?.pos ?? this.jumpAddressUses.get(name)!;
       warn(pos, `jump-table entry ${i}${name ? ` '${name}'` : ""}`, jumpTable[i]);
     });
     return warnings;
