@@ -1,0 +1,70 @@
+/**
+ * Shared helpers for the native sandbox tests.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { SandboxError } from "../../src/sandbox/errors.ts";
+import type { SandboxErrorCause } from "../../src/sandbox/errors.ts";
+import { Zygote, type ZygoteOptions } from "../../src/sandbox/native/mod.ts";
+import type { Asm } from "./x86.ts";
+
+/** Spawns a zygote, loads `code` and runs it once. */
+export function runOnce(code: Asm, options: ZygoteOptions = {}): {
+  zygote: Zygote;
+  exit: ReturnType<Zygote["run"]>;
+} {
+  const zygote = Zygote.spawn(options);
+  zygote.loadCode(code.build());
+  return { zygote, exit: zygote.run(0) };
+}
+
+/** Asserts that `fn` throws a `SandboxError` of `kind`; returns it. */
+export function assertSandboxError(fn: () => unknown, kind: SandboxErrorCause): SandboxError {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof SandboxError, `expected SandboxError, got ${error}`);
+    assert.equal(error.kind, kind, `expected kind ${kind}: ${error.message}`);
+    return error;
+  }
+  assert.fail(`expected a SandboxError of kind ${kind}`);
+}
+
+/** Lines of /proc/<pid>/status as a map. */
+export function procStatus(pid: number): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of Deno.readTextFileSync(`/proc/${pid}/status`).split("\n")) {
+    const at = line.indexOf(":");
+    if (at > 0) map.set(line.slice(0, at), line.slice(at + 1).trim());
+  }
+  return map;
+}
+
+/** True while a process with `pid` exists (zombies count as gone). */
+export function processExists(pid: number): boolean {
+  try {
+    return procStatus(pid).get("State")?.startsWith("Z") === false;
+  } catch {
+    return false;
+  }
+}
+
+/** Children of this process (all threads), from /proc. */
+export function childPids(): number[] {
+  const pids: number[] = [];
+  for (const task of Deno.readDirSync("/proc/self/task")) {
+    const text = Deno.readTextFileSync(`/proc/self/task/${task.name}/children`).trim();
+    if (text) pids.push(...text.split(/\s+/).map(Number));
+  }
+  return pids.sort((a, b) => a - b);
+}
+
+/** Number of open fds of this process. */
+export function openFdCount(): number {
+  return [...Deno.readDirSync("/proc/self/fd")].length;
+}
+
+/** Number of mappings of this process. */
+export function mappingCount(): number {
+  return Deno.readTextFileSync("/proc/self/maps").trim().split("\n").length;
+}

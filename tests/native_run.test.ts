@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { Zygote } from "../src/sandbox/native/mod.ts";
+import { Asm, field, GUEST_REGISTER, R } from "./native/x86.ts";
+import { assertSandboxError } from "./native/harness.ts";
+
+const zygote = Zygote.spawn();
+addEventListener("unload", () => zygote[Symbol.dispose]());
+
+function run(code: Asm, entry = 0) {
+  zygote.reset();
+  zygote.loadCode(code.build());
+  return zygote.run(entry);
+}
+
+Deno.test("run: return-to-host with registers set by the guest", () => {
+  const code = new Asm();
+  GUEST_REGISTER.forEach((reg, i) => code.movImm(reg, 0x1000n * BigInt(i) + 7n));
+  assert.deepEqual(run(code.ret()), { kind: "return" });
+  for (let i = 0; i < 13; i++) {
+    assert.equal(zygote.getRegister(i), 0x1000n * BigInt(i) + 7n, `ω${i}`);
+  }
+});
+
+Deno.test("run: host registers reach the guest in the documented native registers", () => {
+  const code = new Asm();
+  // Every guest register gets +i+1, so a wrong mapping or a lost register shows.
+  GUEST_REGISTER.forEach((reg, i) => code.addImm(reg, i + 1));
+  zygote.reset();
+  zygote.loadCode(code.ret().build());
+  const values = Array.from({ length: 13 }, (_, i) => (BigInt(i) << 40n) | 0xabcn);
+  zygote.setRegisters(values);
+  assert.equal(zygote.run(0).kind, "return");
+  assert.deepEqual([...zygote.getRegisters()], values.map((v, i) => v + BigInt(i + 1)));
+});
+
+Deno.test("run: entry is a native offset into the code", () => {
+  const code = new Asm().movImm(R.rax, 1).ret();
+  const second = code.here;
+  code.movImm(R.rax, 2).ret();
+  assert.equal(run(code, second).kind, "return");
+  assert.equal(zygote.getRegister(7), 2n);
+  assert.equal(zygote.run(0).kind, "return");
+  assert.equal(zygote.getRegister(7), 1n);
+});
+
+Deno.test("run: host call round trip resumes the same process with host-set registers", () => {
+  const code = new Asm().movImm(R.rax, 1).hostCall(7, 100).addImm(R.rax, 1).hostCall(8, 101).ret();
+  assert.deepEqual(run(code), { kind: "host-call", id: 7, pc: 100 });
+  assert.equal(zygote.getRegister(7), 1n);
+  zygote.setRegister(7, 41n);
+  assert.deepEqual(zygote.resume(), { kind: "host-call", id: 8, pc: 101 });
+  assert.equal(zygote.getRegister(7), 42n);
+  assert.deepEqual(zygote.resume(), { kind: "return" });
+  assertSandboxError(() => zygote.resume(), "invalid-argument");
+});
+
+Deno.test("run: many host calls without respawning", () => {
+  const code = new Asm();
+  const loop = code.here;
+  code.addImm(R.rbx, 1).hostCall(5, 3).jmp(loop);
+  const pid = zygote.pid;
+  assert.equal(run(code).kind, "host-call");
+  for (let i = 0; i < 1000; i++) assert.equal(zygote.resume().kind, "host-call");
+  assert.equal(zygote.getRegister(0), 1001n);
+  assert.equal(zygote.pid, pid);
+  // A new run abandons the parked host call.
+  assert.equal(run(new Asm().ret()).kind, "return");
+});
+
+Deno.test("run: trap reports its pc", () => {
+  assert.deepEqual(run(new Asm().trap(1234)), { kind: "trap", pc: 1234 });
+});
+
+Deno.test("run: gas is charged in VmCtx and out-of-gas reports the block's pc", () => {
+  // sub [gas], 10; js stub; return. stub: pc = 77; out-of-gas. Two passes place the stub.
+  const build = (stub: number) => {
+    const code = new Asm().subVm64(field("gas"), 10).js(stub).ret();
+    return { code, stub: code.here };
+  };
+  const { code } = build(build(0).stub);
+  code.setVm32(field("pc"), 77).jmpVm(field("trampolines.out_of_gas"));
+  zygote.reset();
+  zygote.loadCode(code.build());
+  zygote.gas = 25n;
+  assert.deepEqual(zygote.run(0), { kind: "return" });
+  assert.equal(zygote.gas, 15n);
+  assert.deepEqual(zygote.run(0), { kind: "return" });
+  assert.equal(zygote.gas, 5n);
+  assert.deepEqual(zygote.run(0), { kind: "out-of-gas", pc: 77 });
+  assert.equal(zygote.gas, -5n);
+});
+
+Deno.test("run: memory faults report the guest address and native address", () => {
+  const code = new Asm().load64(R.rax, 0x20008);
+  const faultAt = code.here - 3;
+  const exit = run(code.ret());
+  assert.deepEqual(exit, {
+    kind: "page-fault",
+    address: 0x20008,
+    nativeAddress: 0x1_0000_0000 + faultAt,
+    signal: 11,
+  });
+  // A null access is a page fault too (the first 64 KiB are never mapped).
+  assert.equal((run(new Asm().load64(R.rax, 8).ret()) as { address: number }).address, 8);
+});
+
+Deno.test("run: registers at a fault are the guest's", () => {
+  const code = new Asm().movImm(R.rbx, 99).movImm(R.r15, 12).load64(R.rax, 0x30000).ret();
+  assert.equal(run(code).kind, "page-fault");
+  assert.equal(zygote.getRegister(0), 99n);
+  assert.equal(zygote.getRegister(12), 12n);
+});
+
+Deno.test("run: SIGILL and SIGFPE become signal exits; the zygote keeps working", () => {
+  const ill = run(new Asm().raw(0x0f, 0x0b));
+  assert.deepEqual(ill, { kind: "signal", signal: 4, nativeAddress: 0x1_0000_0000, address: 0n });
+  const fpe = run(new Asm().movImm(R.rax, 1).raw(0x31, 0xc9, 0x48, 0xf7, 0xf1));
+  assert.equal(fpe.kind, "signal");
+  assert.equal((fpe as { signal: number }).signal, 8);
+  assert.equal(run(new Asm().ret()).kind, "return");
+});
+
+Deno.test("run: a fault outside guest memory is a signal exit with the native address", () => {
+  const exit = run(new Asm().storeByte(0x4_0000_0000, 1).ret());
+  assert.equal(exit.kind, "signal");
+  assert.equal((exit as { address: bigint }).address, 0x4_0000_0000n);
+});
+
+Deno.test("run: an entry beyond the code is refused", () => {
+  zygote.reset();
+  zygote.loadCode(new Asm().ret().build());
+  assertSandboxError(() => zygote.run(8192), "invalid-argument");
+  assert.equal(zygote.run(0).kind, "return");
+});
+
+Deno.test("run: invalid arguments are rejected before reaching the native side", () => {
+  assertSandboxError(() => zygote.getRegister(13), "invalid-argument");
+  assertSandboxError(() => zygote.run(-1), "invalid-argument");
+  assertSandboxError(() => zygote.setRegisters([1n]), "invalid-argument");
+});
