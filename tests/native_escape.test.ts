@@ -1,0 +1,260 @@
+/**
+ * The escape suite: raw machine code in a zygote tries each forbidden thing. Every attempt must
+ * end with the zygote killed (seccomp) or the call denied, and a typed error or exit in the host.
+ */
+import assert from "node:assert/strict";
+import { SandboxError } from "../src/sandbox/errors.ts";
+import { Zygote, type ZygoteOptions, ZygotePool } from "../src/sandbox/native/mod.ts";
+import { Asm, field, R } from "./native/x86.ts";
+import { assertSandboxError, processExists } from "./native/harness.ts";
+
+const SYS = {
+  read: 0,
+  write: 1,
+  open: 2,
+  mmap: 9,
+  mprotect: 10,
+  munmap: 11,
+  ioctl: 16,
+  madvise: 28,
+  socket: 41,
+  clone: 56,
+  fork: 57,
+  vfork: 58,
+  execve: 59,
+  kill: 62,
+  ptrace: 101,
+  getppid: 110,
+  futex: 202,
+  openat: 257,
+  process_vm_readv: 310,
+  clone3: 435,
+} as const;
+const PROT_R = 1, PROT_W = 2, PROT_X = 4;
+const MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20;
+const FD_MEMORY = 4, FD_CODE = 5;
+
+/** Runs `code` in a fresh zygote and expects seccomp to kill it with a typed error. */
+function expectKilled(code: Asm, options: ZygoteOptions = {}): void {
+  const zygote = Zygote.spawn(options);
+  try {
+    zygote.memory.map(0x10000, 4096, "read-write");
+    zygote.loadCode(code.ret().build());
+    const error = assertSandboxError(() => zygote.run(0, { timeoutMs: 5000 }), "zygote-killed");
+    assert.match(error.message, /SIGSYS.*seccomp/);
+    assert.ok(!processExists(zygote.pid));
+    assertSandboxError(() => zygote.run(0), "zygote-killed");
+  } finally {
+    zygote[Symbol.dispose]();
+  }
+}
+
+/** Runs `code` and returns the exit and the syscall result left in rax (guest ω7). */
+function runAllowed(zygote: Zygote, code: Asm): { kind: string; rax: bigint } {
+  zygote.loadCode(code.ret().build());
+  const exit = zygote.run(0, { timeoutMs: 5000 });
+  return { kind: exit.kind, rax: BigInt.asIntN(64, zygote.getRegister(7)) };
+}
+
+const attempts: [string, () => Asm][] = [
+  ["open a file", () => new Asm().syscall(SYS.open, 0x10000, 0, 0)],
+  ["openat a file", () => new Asm().syscall(SYS.openat, -100, 0x10000, 0, 0)],
+  ["read stdin", () => new Asm().syscall(SYS.read, 0, 0x10000, 1)],
+  ["write to a descriptor", () => new Asm().syscall(SYS.write, 3, 0x10000, 1)],
+  ["create a socket", () => new Asm().syscall(SYS.socket, 2, 1, 0)],
+  ["execve", () => new Asm().syscall(SYS.execve, 0x10000, 0, 0)],
+  ["ptrace", () => new Asm().syscall(SYS.ptrace, 16, 1, 0, 0)],
+  ["kill the host", () => new Asm().syscall(SYS.kill, Deno.pid, 9)],
+  ["learn the parent", () => new Asm().syscall(SYS.getppid)],
+  ["fork", () => new Asm().syscall(SYS.fork)],
+  ["vfork", () => new Asm().syscall(SYS.vfork)],
+  ["clone", () => new Asm().syscall(SYS.clone, 0x11, 0, 0, 0, 0)],
+  ["clone3", () => new Asm().syscall(SYS.clone3, 0x10000, 88)],
+  ["ioctl", () => new Asm().syscall(SYS.ioctl, 3, 0x5401, 0)],
+  [
+    "read another process's memory",
+    () => new Asm().syscall(SYS.process_vm_readv, 1, 0x10000, 1, 0x10000, 1, 0),
+  ],
+  [
+    "map anonymous writable+executable memory",
+    () =>
+      new Asm().syscall(
+        SYS.mmap,
+        0,
+        4096,
+        PROT_R | PROT_W | PROT_X,
+        MAP_PRIVATE | MAP_ANONYMOUS,
+        -1,
+        0,
+      ),
+  ],
+  [
+    "map guest memory executable",
+    () =>
+      new Asm().syscall(
+        SYS.mmap,
+        0x20000,
+        4096,
+        PROT_R | PROT_X,
+        MAP_SHARED | MAP_FIXED,
+        FD_MEMORY,
+        0x20000,
+      ),
+  ],
+  [
+    "map the code writable",
+    () => new Asm().syscall(SYS.mmap, 0, 4096, PROT_R | PROT_W | PROT_X, MAP_SHARED, FD_CODE, 0),
+  ],
+  [
+    "map with prot high bits set",
+    () =>
+      new Asm().syscall(
+        SYS.mmap,
+        0x20000,
+        4096,
+        (1n << 32n) | BigInt(PROT_R),
+        MAP_SHARED | MAP_FIXED,
+        FD_MEMORY,
+        0x20000,
+      ),
+  ],
+  [
+    "make guest memory executable",
+    () => new Asm().syscall(SYS.mprotect, 0x10000, 4096, PROT_R | PROT_X),
+  ],
+  [
+    "make the code writable and executable",
+    () => new Asm().syscall(SYS.mprotect, 0x1_0000_0000, 4096, PROT_R | PROT_W | PROT_X),
+  ],
+  [
+    "a futex operation other than wait/wake",
+    () => new Asm().syscall(SYS.futex, 0x10000, 4, 1, 0, 0x10000, 0),
+  ],
+  ["madvise other than DONTNEED", () => new Asm().syscall(SYS.madvise, 0x10000, 4096, 3)],
+  ["a 32-bit int 0x80 system call", () => new Asm().movImm(R.rax, 20).raw(0xcd, 0x80)],
+  [
+    "a 32-bit int 0x80 call whose number is an allowed 64-bit one",
+    () => new Asm().movImm(R.rax, SYS.munmap).raw(0xcd, 0x80),
+  ],
+  ["an x32 system call number", () => new Asm().syscall(0x4000_0000 + SYS.getppid)],
+  ["an x32 number of an allowed syscall", () => new Asm().syscall(0x4000_0000 + 24)],
+];
+
+for (const [what, code] of attempts) {
+  Deno.test(`escape: ${what} kills the zygote`, () => expectKilled(code()));
+}
+
+for (const what of ["open a file", "create a socket", "execve", "fork"]) {
+  const code = attempts.find(([name]) => name === what)![1];
+  Deno.test(`escape (weak profile): ${what} kills the zygote`, () =>
+    expectKilled(code(), { weakIsolation: true }));
+}
+
+Deno.test("escape: allowed syscalls cannot undo W^X on the sealed code", () => {
+  using zygote = Zygote.spawn();
+  // mprotect without PROT_EXEC passes the filter, but the code memfd is sealed against writes.
+  const denied = runAllowed(
+    zygote,
+    new Asm().syscall(SYS.mprotect, 0x1_0000_0000, 4096, PROT_R | PROT_W),
+  );
+  assert.deepEqual(denied, { kind: "return", rax: -13n }, "EACCES");
+  // Mapping the code fd read+execute elsewhere is allowed and harmless: it stays unwritable.
+  const mapped = runAllowed(
+    zygote,
+    new Asm().syscall(
+      SYS.mmap,
+      0x7_0000_0000,
+      4096,
+      PROT_R | PROT_X,
+      MAP_SHARED | MAP_FIXED,
+      FD_CODE,
+      0,
+    ),
+  );
+  assert.deepEqual(mapped, { kind: "return", rax: 0x7_0000_0000n });
+  const write = runAllowed(zygote, new Asm().storeByte(0x7_0000_0000, 0xcc));
+  assert.equal(write.kind, "signal");
+});
+
+Deno.test("escape: writing into the zygote's own code is a typed fault exit", () => {
+  using zygote = Zygote.spawn();
+  zygote.loadCode(new Asm().storeByte(0x4_0000_1000, 0xcc).ret().build());
+  const exit = zygote.run(0);
+  assert.equal(exit.kind, "signal");
+  assert.equal((exit as { address: bigint }).address, 0x4_0000_1000n);
+  zygote.loadCode(new Asm().storeByte(0x1_0000_0000, 0xcc).ret().build());
+  assert.equal(zygote.run(0).kind, "signal", "the guest code itself is not writable");
+});
+
+Deno.test("escape: corrupting VmCtx control fields is a protocol violation, not a host crash", () => {
+  // The state cases spin afterwards so the forged value is what the host sees.
+  const cases = [["magic", 0x41414141, false], ["state", 4, true], [
+    "state",
+    0xfff1,
+    true,
+  ]] as const;
+  for (const [name, value, spin] of cases) {
+    using zygote = Zygote.spawn();
+    const code = new Asm().setVm32(field(name), value);
+    zygote.loadCode((spin ? code.raw(0xeb, 0xfe) : code.ret()).build());
+    assertSandboxError(() => zygote.run(0, { timeoutMs: 5000 }), "protocol-violation");
+    assert.ok(!processExists(zygote.pid), `${name}=${value}: zygote must be killed`);
+  }
+});
+
+Deno.test("escape: a sandbox cannot read another sandbox's memory", () => {
+  using victim = Zygote.spawn();
+  using attacker = Zygote.spawn();
+  const secret = new TextEncoder().encode("the secret of the victim");
+  victim.memory.map(0x20000, 4096, "read-write");
+  victim.memory.write(0x20000, secret);
+  // Same guest address in the attacker: its own, empty page.
+  attacker.memory.map(0x20000, 4096, "read-write");
+  const read = runAllowed(attacker, new Asm().load64(R.rax, 0x20000));
+  assert.deepEqual(read, { kind: "return", rax: 0n });
+  // Mapping someone else's descriptor numbers is refused by the filter.
+  attacker.loadCode(
+    new Asm().syscall(SYS.mmap, 0x30000, 4096, PROT_R, MAP_SHARED | MAP_FIXED, 7, 0).ret().build(),
+  );
+  assertSandboxError(() => attacker.run(0), "zygote-killed");
+  assert.deepEqual(victim.memory.read(0x20000, secret.length), secret);
+});
+
+Deno.test("escape: a secret does not survive a reset or a pool hand-over", () => {
+  using pool = new ZygotePool({ size: 1 });
+  const first = pool.acquire();
+  first.memory.map(0x40000, 4096, "read-write");
+  // The guest itself writes the secret.
+  first.loadCode(new Asm().movImm(R.rax, 0x5ec2e7_5ec2e7n).store64(0x40000, R.rax).ret().build());
+  assert.equal(first.run(0).kind, "return");
+  assert.equal(
+    new DataView(first.memory.read(0x40000, 8).buffer).getBigUint64(0, true),
+    0x5ec2e7_5ec2e7n,
+  );
+  pool.release(first);
+  const second = pool.acquire();
+  assert.equal(second, first, "the same process is reused");
+  assert.equal(second.memory.accessAt(0x40000), "none");
+  assert.equal(second.getRegister(7), 0n, "registers are cleared");
+  // Reading the old address faults (unmapped); mapping it again gives zeros.
+  second.loadCode(new Asm().load64(R.rax, 0x40000).ret().build());
+  assert.equal(second.run(0).kind, "page-fault");
+  second.memory.map(0x40000, 4096, "read-write");
+  assert.equal(second.run(0).kind, "return");
+  assert.equal(second.getRegister(7), 0n);
+  assert.deepEqual(second.memory.read(0x40000, 8), new Uint8Array(8));
+  pool.release(second);
+});
+
+Deno.test("escape: an error from the sandbox is always a SandboxError", () => {
+  const zygote = Zygote.spawn();
+  zygote.loadCode(new Asm().syscall(SYS.socket, 2, 1, 0).ret().build());
+  try {
+    zygote.run(0);
+    assert.fail("socket() must not succeed");
+  } catch (error) {
+    assert.ok(error instanceof SandboxError);
+  } finally {
+    zygote[Symbol.dispose]();
+  }
+});
