@@ -55,7 +55,7 @@ Deno.test("operand shape and context errors", () => {
   fails("trap a0", 1, 6, /trap takes no operands, not 1/);
   fails("loop: trap\n load_imm a0, loop", 2, 15, /code label; use &loop/);
   fails(".ro_data\nmsg: .u8 1\n.code\njump msg", 4, 6, /data label, not a place in the code/);
-  fails(".u32 5", 1, 1, /data directives belong in \.ro_data or \.rw_data/);
+  fails(".u32 5", 1, 1, /data directives belong in \.ro_data, \.rw_data or \.metadata/);
   fails(".ro_data\nadd_64 a0, a1, a2", 2, 1, /instructions belong in \.code/);
   fails(".frobnicate 1", 1, 1, /unknown directive '\.frobnicate'/);
   fails(".equ A, B\n.equ B, A\nload_imm a0, A", 2, 9, /defined in terms of itself/);
@@ -79,4 +79,13 @@ Deno.test("jump addresses of things that are no code label", () => {
   fails(".rw_data\n.u32 &ghost", 2, 6, /undefined label 'ghost'/);
   fails(".ro_data\nmsg: .u8 1\n.code\nload_imm a0, &msg", 4, 14, /'msg' is not a code label/);
   fails(".equ K, 3\n.rw_data\n.u32 &K", 3, 6, /'K' is not a code label/);
+});
+
+Deno.test("metadata: no labels, and only in service code", () => {
+  fails('.metadata\nname: .string "x"', 2, 1, /labels have no address in \.metadata/);
+  assert.throws(
+    () => assemble(".metadata\n.u8 1\n.code\ntrap", { kind: "standard" }),
+    (e: unknown) =>
+      e instanceof AssemblyError && e.line === 1 && /needs service code/.test(e.reason),
+  );
 });

@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { assemble, disassemble } from "../src/program/asm/index.ts";
 import { encodeBlob } from "../src/program/blob.ts";
+import { encodePolkaVm } from "../src/program/polkavm.ts";
+import { encodeServiceCode, encodeServiceMetadata } from "../src/program/service.ts";
 import { INSTRUCTIONS } from "../src/program/isa/index.ts";
 import { Program } from "../src/program/program.ts";
 import { parseVector } from "../src/conformance/vector.ts";
@@ -102,4 +104,43 @@ Deno.test("random instruction soups round-trip byte for byte (seeded)", () => {
   }
   // The soups must actually exercise the escapes, or this test proves little.
   assert.ok(rawDirectives > 100, `only ${rawDirectives} soups needed .insn/.bytes`);
+});
+
+Deno.test("service code round-trips byte for byte, metadata included", () => {
+  const program = Deno.readFileSync(new URL("bench-programs/matmul.jam07.spi", SHARED));
+  const conventional = encodeServiceMetadata({
+    name: "matmul",
+    version: "0.1.0",
+    licence: "Apache-2.0",
+    authors: ["pvmbox\nauthors"],
+  });
+  for (const metadata of [conventional, Uint8Array.of(0xff, 0, 1), new Uint8Array()]) {
+    const bytes = encodeServiceCode(metadata, program);
+    const text = disassemble(bytes);
+    assert.match(text, /^\.metadata$/m);
+    assert.deepEqual(assemble(text), bytes);
+    assert.deepEqual(assemble(disassemble(bytes, { annotate: false })), bytes);
+  }
+});
+
+Deno.test(".polkavm programs come back as a standard program with the same code and memory", () => {
+  const bench = Program.parse(
+    Deno.readFileSync(new URL("bench-programs/sort.jam07.spi", SHARED)),
+  );
+  const bytes = encodePolkaVm({
+    version: 3,
+    roData: Uint8Array.of(1, 2, 3),
+    rwData: Uint8Array.of(4, 5),
+    rwDataSize: 3 * 4096,
+    stackSize: 8192,
+    exports: [{ name: "main", pc: 0 }],
+    blob: bench.blob,
+  });
+  const original = Program.parse(bytes);
+  assert.equal(original.container, "polkavm");
+  const text = disassemble(original);
+  assert.match(text, /^; export 'main' at pc 0$/m);
+  const again = Program.parse(assemble(text), { container: "standard" });
+  assert.deepEqual(encodeBlob(again.blob), encodeBlob(original.blob));
+  assert.deepEqual(again.memory, original.memory);
 });

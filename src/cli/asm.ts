@@ -10,15 +10,17 @@ import { type Command, UsageError } from "./command.ts";
 
 const HELP = `usage: pvmbox asm [options] <in.s>
 
-Assembles pvmbox assembly (syntax: docs/assembly.md) into a PVM program. The output is a JAM
-standard program when the source has .ro_data, .rw_data, .heap_pages or .stack_size, and a raw
-blob otherwise.
+Assembles pvmbox assembly (syntax: docs/assembly.md) into a PVM program. The output is JAM
+service code when the source has .metadata, a JAM standard program when it has .ro_data,
+.rw_data, .heap_pages or .stack_size, and a raw blob otherwise.
 
 options:
   -o, --output <file>  where to write the program (default: <in> with .pvm instead of .s;
                        '-' writes to standard output)
   --raw                write a raw blob (an error if the source lays out data)
   --standard           write a JAM standard program even without data or layout directives
+  --service            write JAM service code (metadata + standard program); the default
+                       when the source has .metadata
   --isa <name>         instruction set (${Object.keys(PROFILES).join(", ")}; default jam-0.7)
   -h, --help           show this help
 
@@ -34,6 +36,7 @@ function parse(args: string[]) {
         output: { type: "string", short: "o" },
         raw: { type: "boolean" },
         standard: { type: "boolean" },
+        service: { type: "boolean" },
         isa: { type: "string" },
       },
     });
@@ -64,9 +67,8 @@ export const asmCommand: Command = {
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parse(args);
     if (positionals.length !== 1) throw new UsageError("expected exactly one source file");
-    if (values.raw && values.standard) {
-      throw new UsageError("--raw and --standard exclude each other");
-    }
+    const kinds = (["raw", "standard", "service"] as const).filter((k) => values[k]);
+    if (kinds.length > 1) throw new UsageError(`choose one of --${kinds.join(", --")}`);
     const isa = (values.isa ?? "jam-0.7") as IsaName;
     if (!(isa in PROFILES)) {
       throw new UsageError(`unknown ISA '${isa}' (use ${Object.keys(PROFILES).join(", ")})`);
@@ -79,11 +81,7 @@ export const asmCommand: Command = {
       if (error instanceof Deno.errors.NotFound) throw new UsageError(`no such file: ${file}`);
       throw error;
     }
-    const kind: OutputKind | undefined = values.raw
-      ? "raw"
-      : values.standard
-      ? "standard"
-      : undefined;
+    const kind: OutputKind | undefined = kinds[0];
     let output;
     try {
       output = assembleDetailed(source, { kind, profile: PROFILES[isa] });
@@ -103,7 +101,9 @@ export const asmCommand: Command = {
       return 0;
     }
     await Deno.writeFile(out, output.bytes);
-    const what = output.kind === "raw" ? "raw blob" : "JAM standard program";
+    const what = { raw: "raw blob", standard: "JAM standard program", service: "JAM service code" }[
+      output.kind
+    ];
     console.log(`${out}: ${output.bytes.length} bytes (${what})`);
     return 0;
   },

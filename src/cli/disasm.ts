@@ -19,7 +19,7 @@ automatically; a .s file is assembled first). Each instruction is followed by a 
 its pc and encoded bytes; every basic block starts with a label L<pc> after a blank line; branch
 targets and jump-table entries are labels. Read-only and read-write data, heap pages and stack
 size appear as directives. The listing is valid assembly: \`pvmbox asm\` rebuilds the same bytes
-(service code and .polkavm files come back as a standard program with the same code and memory).
+(a .polkavm file comes back as a standard program with the same code and memory).
 
 options:
   --plain              leave out the header and the pc/bytes comments

@@ -7,6 +7,7 @@
 import { encodeBlob, jumpTableEntrySizeFor } from "../blob.ts";
 import { decodeCode } from "../decoder.ts";
 import { DEFAULT_PROFILE, type IsaProfile } from "../isa/index.ts";
+import { encodeServiceCode } from "../service.ts";
 import { encodeStandardProgram } from "../standard.ts";
 import {
   encodedLength,
@@ -26,11 +27,14 @@ import {
 } from "./parser.ts";
 
 /** Which container the assembler writes. */
-export type OutputKind = "raw" | "standard";
+export type OutputKind = "raw" | "standard" | "service";
 
 /** Options of `assemble`. */
 export interface AssembleOptions {
-  /** Force the output container; by default a standard program when data/layout is present. */
+  /**
+   * Force the output container. By default: service code when `.metadata` is present, else a
+   * standard program when data or layout directives are, else a raw blob.
+   */
   readonly kind?: OutputKind;
   /** Instruction set to encode for (default `jam-0.7`). */
   readonly profile?: IsaProfile;
@@ -65,7 +69,10 @@ export interface AssemblyWarning extends SourcePosition {
 }
 
 /** Sections of a source file. */
-export type Section = "code" | "ro_data" | "rw_data";
+export type Section = "code" | DataSection;
+
+/** Sections that hold bytes rather than instructions. */
+export type DataSection = "ro_data" | "rw_data" | "metadata";
 
 /** Where read-only data is mapped. */
 export const RO_DATA_ADDRESS = 0x10000;
@@ -128,8 +135,13 @@ const DATA_WIDTHS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8 };
 class Assembler {
   private section: Section = "code";
   private readonly code: CodeItem[] = [];
-  private readonly data: Record<"ro_data" | "rw_data", DataItem[]> = { ro_data: [], rw_data: [] };
-  private readonly sizes: Record<"ro_data" | "rw_data", number> = { ro_data: 0, rw_data: 0 };
+  private readonly data: Record<DataSection, DataItem[]> = {
+    ro_data: [],
+    rw_data: [],
+    metadata: [],
+  };
+  private readonly sizes: Record<DataSection, number> = { ro_data: 0, rw_data: 0, metadata: 0 };
+  private metadataStart?: DirectiveStatement;
   private readonly symbols = new Map<string, SymbolDef>();
   private readonly settings = new Map<string, DirectiveStatement>();
   private readonly jumpTableArgs: DirectiveArg[] = [];
@@ -148,12 +160,16 @@ class Assembler {
       else if (stmt.kind === "directive") this.directive(stmt);
       else this.instruction(stmt);
     }
-    const kind = forced ?? (this.firstLayout !== undefined ? "standard" : "raw");
+    const kind = forced ??
+      (this.metadataStart ? "service" : this.firstLayout !== undefined ? "standard" : "raw");
     if (kind === "raw" && this.firstLayout !== undefined) {
       throw errorAt(
         this.firstLayout.pos,
         `.${this.firstLayout.name} needs a standard program, but a raw blob was asked for`,
       );
+    }
+    if (kind !== "service" && this.metadataStart !== undefined) {
+      throw errorAt(this.metadataStart.pos, `.metadata needs service code, not a ${kind} program`);
     }
     this.planJumpTable();
     this.prepareInstructions();
@@ -170,7 +186,11 @@ class Assembler {
       : this.settingValue("jump_table_entry_size", minimalEntrySize, 4);
     this.applyBitmaskPadding(bitmask, code.length);
     const blob = encodeBlob({ jumpTable, code, bitmask, jumpTableEntrySize: entrySize });
-    const bytes = kind === "raw" ? blob : this.standardProgram(blob);
+    const bytes = kind === "raw"
+      ? blob
+      : kind === "standard"
+      ? this.standardProgram(blob)
+      : encodeServiceCode(this.encodeData("metadata"), this.standardProgram(blob));
     const warnings = this.blockStartWarnings(code, bitmask, jumpTable);
     return { bytes, kind, labels: this.labelValues(), jumpTable, warnings };
   }
@@ -201,13 +221,15 @@ class Assembler {
     if (previous !== undefined) {
       throw errorAt(pos, `'${name}' is already defined on line ${previous.pos.line}`);
     }
-    this.symbols.set(
-      name,
-      def ??
-        (this.section === "code"
-          ? { kind: "code", item: this.code.length, pos }
-          : { kind: "data", section: this.section, offset: this.sizes[this.section], pos }),
-    );
+    this.symbols.set(name, def ?? this.labelHere(pos));
+  }
+
+  /** A label defined at `pos`, at the current place of the current section. */
+  private labelHere(pos: SourcePosition): SymbolDef {
+    const section = this.section;
+    if (section === "code") return { kind: "code", item: this.code.length, pos };
+    if (section === "metadata") throw errorAt(pos, "labels have no address in .metadata");
+    return { kind: "data", section, offset: this.sizes[section], pos };
   }
 
   private instruction(stmt: InstructionStatement): void {
@@ -235,6 +257,8 @@ class Assembler {
       case "code":
       case "ro_data":
       case "rw_data":
+      case "metadata":
+        if (d.name === "metadata") this.metadataStart ??= d;
         this.expectArgs(d, 0, 0);
         this.section = d.name;
         return;
@@ -278,7 +302,7 @@ class Assembler {
     if (d.name !== "insn" && d.name !== "bytes") {
       const hint = d.name in DATA_WIDTHS || d.name === "string" || d.name === "zero" ||
           d.name === "align"
-        ? ` (data directives belong in .ro_data or .rw_data)`
+        ? ` (data directives belong in .ro_data, .rw_data or .metadata)`
         : "";
       throw errorAt(d.pos, `unknown directive '.${d.name}' in .code${hint}`);
     }
@@ -291,7 +315,7 @@ class Assembler {
     });
   }
 
-  private dataDirective(d: DirectiveStatement, section: "ro_data" | "rw_data"): void {
+  private dataDirective(d: DirectiveStatement, section: DataSection): void {
     const offset = this.sizes[section];
     let size: number;
     if (d.name in DATA_WIDTHS) {
@@ -624,7 +648,7 @@ class Assembler {
     return Uint8Array.from(out);
   }
 
-  private encodeData(section: "ro_data" | "rw_data"): Uint8Array {
+  private encodeData(section: DataSection): Uint8Array {
     const out = new Uint8Array(this.sizes[section]);
     for (const { directive: d, offset } of this.data[section]) {
       const width = DATA_WIDTHS[d.name];

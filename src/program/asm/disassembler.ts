@@ -136,19 +136,31 @@ class Disassembler {
     const blocks = [...this.blockStarts].filter((pc) => pc < this.blob.code.length).length;
     this.out.push(
       `; pvmbox disassembly (${p.isa.name}) of a ${containerName(p)}`,
-      `; ${this.blob.code.length} bytes of code, ${this.unitStarts.length} instructions, ` +
-        `${blocks} basic blocks, ${this.blob.jumpTable.length} jump-table entries`,
+      `; ${count(this.blob.code.length, "byte")} of code, ` +
+        `${count(this.unitStarts.length, "instruction")}, ${count(blocks, "basic block")}, ` +
+        `${count(this.blob.jumpTable.length, "jump-table entry", "jump-table entries")}`,
     );
-    if (p.container === "service" || p.container === "polkavm") {
+    if (p.container === "polkavm") {
       this.out.push(`; (reassembles as a standard program with the same code and memory)`);
     }
-    for (const e of p.exports) this.out.push(`; export '${e.name}' at L${e.pc}`);
+    const m = p.metadataInfo;
+    if (m !== undefined) {
+      const about = `${m.name} ${m.version}, ${m.licence}, by ${m.authors.join(", ")}`;
+      this.out.push(`; metadata: ${oneLine(about)}`);
+    }
+    for (const e of p.exports) this.out.push(`; export '${oneLine(e.name)}' at pc ${e.pc}`);
     this.out.push("");
   }
 
   private layout(): void {
     const memory = this.program.memory;
     if (memory === undefined) return;
+    if (this.program.container === "service") {
+      this.out.push(".metadata");
+      for (const line of dataLines(this.program.metadata ?? new Uint8Array())) {
+        this.out.push(`    ${line}`);
+      }
+    }
     this.out.push(
       `.heap_pages ${memory.heapPages}`,
       `.stack_size ${formatAddress(memory.stackSize)}`,
@@ -200,6 +212,15 @@ class Disassembler {
     const end = this.blob.code.length;
     if (this.labels.has(end) && !placed.has(end)) this.out.push(`L${end}:`);
   }
+}
+
+/** Text that is safe inside a line comment: line breaks become spaces. */
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, " ");
+}
+
+function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
 }
 
 function containerName(p: Program): string {

@@ -10,6 +10,7 @@ export {
   type AssembleOptions,
   type AssemblyOutput,
   type AssemblyWarning,
+  type DataSection,
   type LabelValue,
   type OutputKind,
   RO_DATA_ADDRESS,
