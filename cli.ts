@@ -13,8 +13,17 @@ import { infoCommand } from "./src/cli/info.ts";
 import { asmCommand } from "./src/cli/asm.ts";
 import { disasmCommand } from "./src/cli/disasm.ts";
 import { conformanceCommand } from "./src/cli/conformance.ts";
+import { runCommand } from "./src/cli/run.ts";
+import { demoCommand } from "./src/cli/demo.ts";
 
-const commands: Command[] = [infoCommand, asmCommand, disasmCommand, conformanceCommand];
+const commands: Command[] = [
+  infoCommand,
+  asmCommand,
+  disasmCommand,
+  conformanceCommand,
+  runCommand,
+  demoCommand,
+];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);

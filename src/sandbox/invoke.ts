@@ -54,20 +54,24 @@ export interface InvokeOptions {
   readonly gas?: bigint;
   /** Handlers by host-call id, e.g. `{ 100: log }`. */
   readonly hostCalls?: Readonly<Record<number, HostCallHandler>>;
+  /** Services every id without an entry in `hostCalls`; without it they end the invocation. */
+  readonly defaultHostCall?: HostCallHandler;
   /** Page-fault handler; without one a page fault ends the invocation. */
   readonly onPageFault?: PageFaultHandler;
 }
 
 /** Options of `Sandbox#invokeAsync`: handlers may return promises. */
-export interface InvokeAsyncOptions extends Omit<InvokeOptions, "hostCalls"> {
+export interface InvokeAsyncOptions extends Omit<InvokeOptions, "hostCalls" | "defaultHostCall"> {
   /** Handlers by host-call id; each may be async. */
   readonly hostCalls?: Readonly<Record<number, AsyncHostCallHandler>>;
+  /** Services every id without an entry in `hostCalls`; may be async. */
+  readonly defaultHostCall?: AsyncHostCallHandler;
 }
 
 /**
  * How an invocation ended: the exit kinds `halt`, `panic`, `out-of-gas` and `page-fault`;
- * `host-call-stopped` when a handler returned `stop`; `unknown-host-call` when no handler was
- * registered for the id (`exit.id` says which). In both host-call cases the sandbox's pc is after
+ * `host-call-stopped` when a handler returned `stop`; `unknown-host-call` when neither
+ * `hostCalls` nor `defaultHostCall` handles the id (`exit.id` says which). In both host-call cases the sandbox's pc is after
  * the `ecalli`, so the caller can service it and resume with `run()` or `invoke()`.
  */
 export type InvokeStatus =
@@ -129,7 +133,7 @@ function* invocation(
     const exit = sandbox.run();
     if (exit.kind !== "page-fault") retried = undefined;
     if (exit.kind === "host-call") {
-      if (options.hostCalls?.[exit.id] === undefined) return finish("unknown-host-call", exit);
+      if (handlerFor(options, exit.id) === undefined) return finish("unknown-host-call", exit);
       const outcome = yield exit;
       serviced++;
       if (outcome === "stop") return finish("host-call-stopped", exit);
@@ -145,6 +149,15 @@ function* invocation(
       return finish(exit.kind, exit);
     }
   }
+}
+
+/** The handler for host call `id`: its own entry, else the default, else `undefined`. */
+function handlerFor<H>(
+  options: { readonly hostCalls?: Readonly<Record<number, H>>; readonly defaultHostCall?: H },
+  id: number,
+): H | undefined {
+  return (Object.hasOwn(options.hostCalls ?? {}, id) ? options.hostCalls![id] : undefined) ??
+    options.defaultHostCall;
 }
 
 function checkOutcome(outcome: unknown, id: number): HostCallOutcome {
@@ -168,7 +181,7 @@ export function invoke(sandbox: Sandbox, options: InvokeOptions = {}): InvokeRes
       step = loop.next(options.onPageFault!(sandbox, request));
       continue;
     }
-    const outcome: unknown = options.hostCalls![request.id](sandbox, request);
+    const outcome: unknown = handlerFor(options, request.id)!(sandbox, request);
     if (outcome instanceof Promise) {
       throw new SandboxError(
         "invalid-argument",
@@ -193,7 +206,7 @@ export async function invokeAsync(
       step = loop.next(options.onPageFault!(sandbox, request));
       continue;
     }
-    const outcome = await options.hostCalls![request.id](sandbox, request);
+    const outcome = await handlerFor(options, request.id)!(sandbox, request);
     step = loop.next(checkOutcome(outcome, request.id));
   }
   return step.value;

@@ -276,5 +276,6 @@ export function invokeProgram(
   options: InvokeProgramOptions = {},
 ): InvokeResult {
   using sandbox = Sandbox.create(program, options);
-  return sandbox.invoke({ hostCalls: options.hostCalls, onPageFault: options.onPageFault });
+  const { hostCalls, defaultHostCall, onPageFault } = options;
+  return sandbox.invoke({ hostCalls, defaultHostCall, onPageFault });
 }
