@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { Zygote } from "../src/sandbox/native/mod.ts";
+import { Asm, R } from "./native/x86.ts";
+import { assertSandboxError } from "./native/harness.ts";
+
+const zygote = Zygote.spawn();
+addEventListener("unload", () => zygote[Symbol.dispose]());
+
+function guestLoad(address: number) {
+  zygote.loadCode(new Asm().load64(R.rax, address).ret().build());
+  const exit = zygote.run(0);
+  return { exit, value: zygote.getRegister(7) };
+}
+
+function guestStore(address: number, value: bigint) {
+  zygote.loadCode(new Asm().movImm(R.rax, value).store64(address, R.rax).ret().build());
+  return zygote.run(0);
+}
+
+Deno.test("memory: host writes are seen by the guest and guest writes by the host", () => {
+  zygote.reset();
+  zygote.memory.map(0x50000, 8192, "read-write");
+  zygote.memory.write(0x50ff8, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
+  assert.deepEqual(guestLoad(0x50ff8), { exit: { kind: "return" }, value: 0x0807060504030201n });
+  assert.deepEqual(guestStore(0x51000, 0x1122334455667788n), { kind: "return" });
+  assert.deepEqual([...zygote.memory.read(0x51000, 3)], [0x88, 0x77, 0x66]);
+});
+
+Deno.test("memory: access rights hold in the guest and in accessAt", () => {
+  zygote.reset();
+  zygote.memory.map(0x60000, 4096, "read");
+  assert.equal(zygote.memory.accessAt(0x60010), "read");
+  assert.equal(zygote.memory.accessAt(0x61000), "none");
+  zygote.memory.write(0x60000, new Uint8Array([42])); // host writes regardless of protection
+  assert.equal(guestLoad(0x60000).value, 42n);
+  assert.deepEqual(guestStore(0x60000, 1n), {
+    kind: "page-fault",
+    address: 0x60000,
+    nativeAddress: 0x1_0000_0014,
+    signal: 11,
+  });
+  zygote.memory.protect(0x60000, 4096, "read-write");
+  assert.equal(zygote.memory.accessAt(0x60000), "read-write");
+  assert.deepEqual(guestStore(0x60000, 7n), { kind: "return" });
+  zygote.memory.protect(0x60000, 4096, "none");
+  assert.equal(zygote.memory.accessAt(0x60000), "none");
+  assert.equal(guestLoad(0x60000).exit.kind, "page-fault");
+  assertSandboxError(() => zygote.memory.read(0x60000, 1), "invalid-argument");
+  zygote.memory.write(0x60000, new Uint8Array([5])); // mapped, so still writable by the host
+  zygote.memory.protect(0x60000, 4096, "read");
+  assert.equal(zygote.memory.read(0x60000, 1)[0], 5);
+});
+
+Deno.test("memory: unmap loses the contents; map again gives zeros", () => {
+  zygote.reset();
+  zygote.memory.map(0x70000, 4096, "read-write");
+  zygote.memory.write(0x70000, new Uint8Array([9, 9, 9]));
+  zygote.memory.unmap(0x70000, 4096);
+  assert.equal(zygote.memory.accessAt(0x70000), "none");
+  assertSandboxError(() => zygote.memory.write(0x70000, new Uint8Array([1])), "invalid-argument");
+  assert.equal(guestLoad(0x70000).exit.kind, "page-fault");
+  zygote.memory.map(0x70000, 4096, "read-write");
+  assert.deepEqual([...zygote.memory.read(0x70000, 3)], [0, 0, 0]);
+  assert.equal(guestLoad(0x70000).value, 0n);
+});
+
+Deno.test("memory: reads fail on any inaccessible byte of the range", () => {
+  zygote.reset();
+  zygote.memory.map(0x80000, 4096, "read-write");
+  assert.equal(zygote.memory.read(0x80ffc, 4).length, 4);
+  assertSandboxError(() => zygote.memory.read(0x80ffc, 5), "invalid-argument");
+  assertSandboxError(() => zygote.memory.read(0xffff_fff0, 32), "invalid-argument");
+});
+
+Deno.test("memory: ranges outside guest memory are rejected", () => {
+  assertSandboxError(() => zygote.memory.map(0, 4096, "read"), "invalid-argument");
+  assertSandboxError(() => zygote.memory.map(0xffff_0000, 4096, "read"), "invalid-argument");
+  assertSandboxError(() => zygote.memory.map(0x10000, 0, "read"), "invalid-argument");
+  assertSandboxError(() => zygote.memory.protect(0x90000, 4096, "read"), "invalid-argument");
+});
+
+Deno.test("memory: more queued operations than the VmCtx queue holds", () => {
+  zygote.reset();
+  for (let i = 0; i < 100; i++) {
+    zygote.memory.map(0x100000 + i * 0x2000, 4096, i % 2 ? "read" : "read-write");
+  }
+  for (let i = 0; i < 100; i++) {
+    const exit = guestStore(0x100000 + i * 0x2000, BigInt(i));
+    assert.equal(exit.kind, i % 2 ? "page-fault" : "return", `page ${i}`);
+  }
+  assert.equal(guestLoad(0x100000 + 0x2000 * 98).value, 98n);
+});
+
+Deno.test("memory: memory can change while the guest is parked in a host call", () => {
+  zygote.reset();
+  const code = new Asm().hostCall(1).load64(R.rax, 0xa0000).ret();
+  zygote.loadCode(code.build());
+  assert.equal(zygote.run(0).kind, "host-call");
+  for (let i = 0; i < 40; i++) zygote.memory.map(0xa0000 + i * 4096, 4096, "read-write");
+  zygote.memory.write(0xa0000, new Uint8Array([3]));
+  assert.deepEqual(zygote.resume(), { kind: "return" });
+  assert.equal(zygote.getRegister(7), 3n);
+});
+
+Deno.test("memory: zero-copy views when --allow-ffi is unscoped", () => {
+  zygote.reset();
+  assert.equal(zygote.memory.zeroCopy, true);
+  zygote.memory.map(0xb0000, 4096, "read-write");
+  const view = zygote.memory.view(0xb0000, 16);
+  view[0] = 0x7f;
+  assert.equal(guestLoad(0xb0000).value, 0x7fn);
+  guestStore(0xb0000, 0x1234n);
+  assert.equal(view[0], 0x34, "the view sees guest writes without copying");
+});
+
+Deno.test("memory: views are detached when the zygote is disposed", () => {
+  const other = Zygote.spawn();
+  other.memory.map(0x10000, 4096, "read-write");
+  const view = other.memory.view(0x10000, 4096);
+  view[1] = 1;
+  other[Symbol.dispose]();
+  assert.equal(view.length, 0);
+  assert.equal(view[1], undefined, "reading a detached view is harmless");
+});
+
+Deno.test("memory: reset discards every mapped page at once", () => {
+  zygote.reset();
+  zygote.memory.map(0x10000, 4096, "read-write");
+  zygote.memory.map(0xfffe_0000, 0x10000, "read-write");
+  zygote.memory.write(0xfffe_fff0, new Uint8Array([1, 2, 3]));
+  zygote.reset();
+  assert.equal(zygote.memory.accessAt(0xfffe_fff0), "none");
+  zygote.memory.map(0xfffe_0000, 0x10000, "read-write");
+  assert.deepEqual([...zygote.memory.read(0xfffe_fff0, 3)], [0, 0, 0]);
+});
+
+Deno.test("memory: code is replaced atomically and never writable", () => {
+  zygote.reset();
+  const long = new Asm();
+  for (let i = 0; i < 2000; i++) long.movImm(R.rbx, i);
+  zygote.loadCode(long.ret().build());
+  assert.equal(zygote.run(0).kind, "return");
+  assert.equal(zygote.getRegister(0), 1999n);
+  zygote.loadCode(new Asm().movImm(R.rbx, 5).ret().build());
+  assert.equal(zygote.run(0).kind, "return");
+  assert.equal(zygote.getRegister(0), 5n);
+  // The tail of the old code is gone: running past the new code hits zeros or unmapped memory.
+  assertSandboxError(() => zygote.run(5000), "invalid-argument");
+});
