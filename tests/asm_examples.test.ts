@@ -92,6 +92,18 @@ Deno.test("memory.s writes an output buffer on the heap and returns it in a0/a1"
   assert.equal(result.regs[7], BigInt(out.labels.get("count")!.value + 0x1000));
 });
 
+Deno.test("call.s calls a recursive function through the jump table", () => {
+  const { out, program } = build("examples/call.s");
+  const pc = (name: string) => out.labels.get(name)!.value;
+  assert.deepEqual(out.jumpTable, [pc("after_call"), pc("returned")]);
+  const calls = program.decoded.instructions.filter((i) => i.op === Op.load_imm_jump);
+  assert.deepEqual(calls.map((i) => [i.x, i.y]), [[2, pc("factorial")], [4, pc("factorial")]]);
+  const result = invokeProgram(program, { gas: GAS });
+  assert.equal(result.status, "halt");
+  assert.equal(result.regs[7], 2432902008176640000n);
+  assert.equal(result.regs[0], 0xffff0000n);
+});
+
 Deno.test("the first example of docs/assembly.md computes fib(20)", () => {
   const doc = Deno.readTextFileSync(new URL("docs/assembly.md", ROOT));
   const source = doc.match(/```asm\n([\s\S]*?)```/)![1];
