@@ -22,8 +22,8 @@ function vectorFiles(): string[] {
 }
 
 /** Runs one vector and returns the first difference, or undefined when all matches. */
-function firstDifference(v: PvmVector): string | undefined {
-  using vm = new Interpreter(parseBlob(v.program));
+function firstDifference(v: PvmVector, compile: boolean): string | undefined {
+  using vm = new Interpreter(parseBlob(v.program), { compile });
   for (const region of v.initialPageMap) {
     vm.memory.map(region.address, region.length, region.writable ? "read-write" : "read");
   }
@@ -64,18 +64,21 @@ function firstDifference(v: PvmVector): string | undefined {
 
 const files = vectorFiles();
 
-Deno.test({
-  name: "interpreter passes every jam-0.7.2 conformance vector exactly",
-  ignore: files.length === 0,
-  fn() {
-    let passed = 0;
-    for (const file of files) {
-      const vector = parseVector(Deno.readTextFileSync(new URL(file, VECTOR_DIR)), file);
-      const diff = firstDifference(vector);
-      assert.equal(diff, undefined, `${file}: ${diff}`);
-      passed++;
-    }
-    assert.equal(passed, files.length);
-    assert.ok(passed >= 251, `only ${passed} vectors found`);
-  },
-});
+for (const compile of [false, true]) {
+  Deno.test({
+    name: `interpreter (${compile ? "translated blocks" : "dispatch loop"}) passes every ` +
+      "jam-0.7.2 conformance vector exactly",
+    ignore: files.length === 0,
+    fn() {
+      let passed = 0;
+      for (const file of files) {
+        const vector = parseVector(Deno.readTextFileSync(new URL(file, VECTOR_DIR)), file);
+        const diff = firstDifference(vector, compile);
+        assert.equal(diff, undefined, `${file}: ${diff}`);
+        passed++;
+      }
+      assert.equal(passed, files.length);
+      assert.ok(passed >= 251, `only ${passed} vectors found`);
+    },
+  });
+}

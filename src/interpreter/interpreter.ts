@@ -31,6 +31,7 @@ import {
 } from "./arith64.ts";
 import { LOWEST_FAULTABLE_ADDRESS, PagedMemory } from "./memory.ts";
 import { type CodeBlob, costFrom, predecode, type PredecodedProgram } from "./predecode.ts";
+import { type ChunkState, StopKind, Translation } from "./translate.ts";
 
 /** Options of an `Interpreter`. */
 export interface InterpreterOptions {
@@ -42,6 +43,24 @@ export interface InterpreterOptions {
    * more often; tests use them to exercise refills.
    */
   gasChunk?: number;
+  /**
+   * Translate basic blocks to JavaScript functions on first use (default true) — several times
+   * faster on hot code. With false, or while `onInstruction` is set, every instruction is
+   * dispatched by the interpreter loop. Both give identical results.
+   */
+  compile?: boolean;
+}
+
+const translations = new WeakMap<PredecodedProgram, Translation>();
+
+/** The block translation of `program`, shared by every interpreter running it. */
+function translationOf(program: PredecodedProgram): Translation {
+  let t = translations.get(program);
+  if (t === undefined) {
+    t = new Translation(program);
+    translations.set(program, t);
+  }
+  return t;
 }
 
 /** Dynamic jumps to this address halt the machine. */
@@ -74,6 +93,16 @@ export class Interpreter implements Backend {
   #executed = 0;
   #disposed = false;
   readonly #gasChunk: number;
+  readonly #compile: boolean;
+  /** Exchange area with translated chunks. */
+  readonly #state: ChunkState = {
+    budget: 0,
+    executed: 0,
+    kind: StopKind.Panic,
+    index: 0,
+    address: 0,
+    sbrk: (low, high) => this.#sbrk(low, high),
+  };
 
   /** Predecodes `blob` (cached per blob object) for the chosen ISA profile. */
   constructor(blob: CodeBlob, options: InterpreterOptions = {}) {
@@ -83,6 +112,7 @@ export class Interpreter implements Backend {
       throw new SandboxError("invalid-argument", `gasChunk ${chunk} is not an integer in 1 … 2^52`);
     }
     this.#gasChunk = chunk;
+    this.#compile = options.compile ?? true;
   }
 
   /** Number of instructions executed so far. */
@@ -152,7 +182,54 @@ export class Interpreter implements Backend {
       else this.#executed += p.toEnd[index];
     }
     budget += this.#take(this.#gasChunk);
-    return this.#execute(index, budget);
+    if (this.onInstruction !== undefined || !this.#compile) {
+      return this.#execute(index, budget, false) as Exit;
+    }
+    return this.#runCompiled(index, budget);
+  }
+
+  /** Runs translated chunks from instruction `index`, finishing a partial block first. */
+  #runCompiled(index: number, budget: number): Exit {
+    const p = this.#program;
+    if (p.blockStart[index] === 0) {
+      const reached = this.#execute(index, budget, true);
+      if (typeof reached !== "number") return reached;
+      index = reached;
+      budget = this.#state.budget;
+    }
+    const translation = translationOf(p);
+    const st = this.#state;
+    st.budget = budget;
+    st.executed = 0;
+    const lo = this.#lo, hi = this.#hi, memory = this.memory;
+    let block = translation.blockOf[index];
+    for (;;) {
+      const next = translation.chunkFor(block)(block, lo, hi, memory, st);
+      if (next >= 0) {
+        block = next;
+        continue;
+      }
+      if (st.kind !== StopKind.OutOfGas) break;
+      const cost = p.entryCost[st.index];
+      st.budget = this.#refill(st.budget);
+      if (cost > st.budget) break;
+      block = translation.blockOf[st.index];
+    }
+    this.#executed += st.executed;
+    const i = st.index;
+    budget = st.budget;
+    switch (st.kind) {
+      case StopKind.Halt:
+        return this.#halt(i, budget);
+      case StopKind.Fault:
+        return this.#fault(i, budget, st.address);
+      case StopKind.HostCall:
+        return this.#hostCall(i, budget);
+      case StopKind.OutOfGas:
+        return this.#outOfGas(i, budget);
+      default:
+        return this.#panic(i, budget);
+    }
   }
 
   /** Releases the guest memory. */
@@ -219,29 +296,32 @@ export class Interpreter implements Backend {
     return top;
   }
 
-  /** The dispatch loop: runs from instruction `start` with `budget` gas until an exit. */
-  #execute(start: number, budget: number): Exit {
+  /**
+   * The dispatch loop: runs from instruction `start` with `budget` gas until an exit. With
+   * `untilBlock`, it instead stops at the next block start that costs gas and returns its
+   * instruction number (the budget, not yet charged for it, is left in the chunk state).
+   */
+  #execute(start: number, budget: number, untilBlock: boolean): Exit | number {
     const p = this.#program;
     const { op, ra, rb, rd, x, y, target, entryCost, toEnd, jumpTargets } = p;
     const pcs = p.pc;
     const jumpLimit = jumpTargets.length * 2;
     const lo = this.#lo, hi = this.#hi;
     const mem = this.memory;
-    const readBase = mem.readBase, writeBase = mem.writeBase;
-    let view = mem.view;
+    let readBase = mem.readBase, writeBase = mem.writeBase, view = mem.view;
     const scratch = mem.scratch;
     const hook = this.onInstruction;
     let i = start;
     for (;;) {
       const cost = entryCost[i];
       if (cost !== 0) {
+        if (untilBlock) {
+          this.#state.budget = budget;
+          return i;
+        }
         if (cost > budget) {
           budget = this.#refill(budget);
-          if (cost > budget) {
-            this.#stop(i, budget, false, true);
-            this.#executed += toEnd[i]; // nothing of the block ran
-            return { kind: "out-of-gas", pc: pcs[i] };
-          }
+          if (cost > budget) return this.#outOfGas(i, budget);
         }
         budget -= cost;
         this.#executed += toEnd[i];
@@ -254,10 +334,8 @@ export class Interpreter implements Backend {
           i = cur + 1;
           break;
         case 10: // ecalli
-          this.#stop(cur, budget, true, false);
-          this.#pc = pcs[cur + 1];
           if (hook !== undefined) hook(pcs[cur]);
-          return { kind: "host-call", pc: pcs[cur], id: x[cur] >>> 0 };
+          return this.#hostCall(cur, budget);
         case 20: // load_imm_64
           lo[ra[cur]] = x[cur];
           hi[ra[cur]] = y[cur];
@@ -370,6 +448,9 @@ export class Interpreter implements Backend {
           const r = this.#sbrk(lo[a], hi[a]);
           lo[d] = r | 0;
           hi[d] = r >= ADDRESS_SPACE ? 1 : 0;
+          // Growing the heap may replace the page tables and the store.
+          readBase = mem.readBase;
+          writeBase = mem.writeBase;
           view = mem.view;
           i = cur + 1;
           break;
@@ -600,6 +681,21 @@ export class Interpreter implements Backend {
 
   #halt(i: number, budget: number): Exit {
     return { kind: "halt", pc: this.#stop(i, budget, true, true) };
+  }
+
+  /** `ecalli` at instruction `i`: the host call exit; `run()` resumes after it, unpaid. */
+  #hostCall(i: number, budget: number): Exit {
+    const p = this.#program;
+    const pc = this.#stop(i, budget, true, false);
+    this.#pc = p.pc[i + 1];
+    return { kind: "host-call", pc, id: p.x[i] >>> 0 };
+  }
+
+  /** The block starting at instruction `i` does not fit the gas left; nothing of it ran. */
+  #outOfGas(i: number, budget: number): Exit {
+    const pc = this.#stop(i, budget, false, true);
+    this.#executed += this.#program.toEnd[i];
+    return { kind: "out-of-gas", pc };
   }
 }
 
