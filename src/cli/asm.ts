@@ -59,6 +59,13 @@ export function formatSourceProblem(
   return `${file}:${line}:${column}: ${kind}: ${message}\n  ${text}\n  ${caret}`;
 }
 
+/** Writes all of `bytes` to standard output (a single `write` may take only part of them). */
+export async function writeStdout(bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length;) {
+    done += await Deno.stdout.write(bytes.subarray(done));
+  }
+}
+
 /** The `asm` command. */
 export const asmCommand: Command = {
   name: "asm",
@@ -97,7 +104,7 @@ export const asmCommand: Command = {
     }
     const out = values.output ?? file.replace(/\.s$/, "") + ".pvm";
     if (out === "-") {
-      await Deno.stdout.write(output.bytes);
+      await writeStdout(output.bytes);
       return 0;
     }
     await Deno.writeFile(out, output.bytes);

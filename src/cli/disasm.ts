@@ -9,6 +9,7 @@ import { assembleDetailed, disassemble } from "../program/asm/index.ts";
 import { type IsaName, PROFILES } from "../program/isa/index.ts";
 import { type ContainerKind, Program } from "../program/program.ts";
 import { type Command, UsageError } from "./command.ts";
+import { writeStdout } from "./asm.ts";
 
 const CONTAINERS: readonly ContainerKind[] = ["raw", "standard", "service", "polkavm"];
 
@@ -78,7 +79,7 @@ export const disasmCommand: Command = {
     }
     const program = Program.parse(bytes, { container: kind, isa });
     const text = disassemble(program, { annotate: !values.plain });
-    if (values.output === undefined) await Deno.stdout.write(new TextEncoder().encode(text));
+    if (values.output === undefined) await writeStdout(new TextEncoder().encode(text));
     else await Deno.writeTextFile(values.output, text);
     return 0;
   },
