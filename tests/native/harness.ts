@@ -64,7 +64,9 @@ export function openFdCount(): number {
   return [...Deno.readDirSync("/proc/self/fd")].length;
 }
 
-/** Number of mappings of this process. */
-export function mappingCount(): number {
-  return Deno.readTextFileSync("/proc/self/maps").trim().split("\n").length;
+/** Mappings of this process backed by the sandbox's memfds (V8's own heap churns freely). */
+export function sandboxMappings(): string[] {
+  return Deno.readTextFileSync("/proc/self/maps").split("\n").filter((l) =>
+    l.includes("memfd:pvmbox")
+  );
 }
