@@ -3,8 +3,8 @@
  * and reports each failure with its first difference.
  * @module
  */
-import { parseArgs } from "node:util";
 import { type Command, UsageError } from "./command.ts";
+import { parseOptions } from "./parse_options.ts";
 import {
   runVector,
   runVectorDirectory,
@@ -62,10 +62,9 @@ export const conformanceCommand: Command = {
   summary: "run JAM PVM test vectors and report differences",
   help: HELP,
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { backend: { type: "string" }, json: { type: "boolean" } },
+    const { values, positionals } = parseOptions(args, {
+      backend: { type: "string" },
+      json: { type: "boolean" },
     });
     if (positionals.length !== 1) throw new UsageError("expected one directory or vector file");
     const suite = await runPath(positionals[0], parseBackend(values.backend));

@@ -3,7 +3,6 @@
  * reports how it ended, optionally with an instruction trace or as JSON.
  * @module
  */
-import { parseArgs } from "node:util";
 import { assemble } from "../program/asm/index.ts";
 import { type ContainerKind, Program } from "../program/program.ts";
 import type { Exit } from "../sandbox/backend.ts";
@@ -12,6 +11,7 @@ import { hostCallName, JAM_HOST_CALLS, readLogMessage } from "../sandbox/host_ca
 import type { InvokeResult, InvokeStatus } from "../sandbox/invoke.ts";
 import { Sandbox } from "../sandbox/sandbox.ts";
 import { type Command, UsageError } from "./command.ts";
+import { parseOptions } from "./parse_options.ts";
 import { parseBackend } from "./conformance.ts";
 import { formatRegister, Tracer } from "./trace.ts";
 import { REGISTER_NAMES } from "../program/asm/syntax.ts";
@@ -137,19 +137,15 @@ export const runCommand: Command = {
   summary: "run a program and report its exit, registers and output",
   help: HELP,
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        gas: { type: "string" },
-        args: { type: "string" },
-        entry: { type: "string" },
-        backend: { type: "string" },
-        container: { type: "string" },
-        "on-host-call": { type: "string" },
-        trace: { type: "boolean" },
-        json: { type: "boolean" },
-      },
+    const { values, positionals } = parseOptions(args, {
+      gas: { type: "string" },
+      args: { type: "string" },
+      entry: { type: "string" },
+      backend: { type: "string" },
+      container: { type: "string" },
+      "on-host-call": { type: "string" },
+      trace: { type: "boolean" },
+      json: { type: "boolean" },
     });
     if (positionals.length !== 1) throw new UsageError("expected one program file");
     const container = values.container as ContainerKind | undefined;
