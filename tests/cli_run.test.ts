@@ -43,11 +43,11 @@ Deno.test("run --trace: one line per instruction with changed registers", async 
   const r = await cli("run", FIB, "--trace", "--args", "02");
   assert.equal(r.code, 0);
   const lines = r.stdout.split("\n");
-  assert.match(lines[0], /^\s+0  load_imm t0, 20\s+t0=20$/);
-  assert.match(lines[2], /^\s+6  load_ind_u8 t0, \[a0\]\s+t0=2$/);
-  assert.ok(lines.some((l) => /^\s+30  jump_ind ra, 0\s+→ halt$/.test(l)), r.stdout);
+  assert.match(lines[0], /^\s+0 {2}load_imm t0, 20\s+t0=20$/);
+  assert.match(lines[2], /^\s+6 {2}load_ind_u8 t0, \[a0\]\s+t0=2$/);
+  assert.ok(lines.some((l) => /^\s+30 {2}jump_ind ra, 0\s+→ halt$/.test(l)), r.stdout);
   // 4 set-up instructions, 2 loop iterations of 5, the check at 14, the final jump.
-  assert.equal(lines.filter((l) => /^\s+\d+  /.test(l)).length, 4 + 3 + 10 + 1);
+  assert.equal(lines.filter((l) => /^\s+\d+ {2}/.test(l)).length, 4 + 3 + 10 + 1);
 });
 
 Deno.test("run: host calls are printed; stop (13) or ignore and continue", async () => {
