@@ -31,8 +31,17 @@ export interface TokenLine {
 }
 
 const PUNCTUATION = new Set([",", "[", "]", "+", "-", "*", "(", ")", "&", ":", "="]);
-const IDENT_START = /[A-Za-z_]/;
-const IDENT_PART = /[A-Za-z0-9_]/;
+/** True for A–Z, a–z and _. */
+function isIdentStart(c: string | undefined): boolean {
+  if (c === undefined) return false;
+  const code = c.charCodeAt(0);
+  return (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+}
+
+/** True for A–Z, a–z, _ and 0–9. */
+function isIdentPart(c: string | undefined): boolean {
+  return isIdentStart(c) || (c !== undefined && c >= "0" && c <= "9");
+}
 const ESCAPES: Record<string, number> = { n: 10, r: 13, t: 9, "0": 0, "\\": 92, '"': 34, "'": 39 };
 const utf8 = new TextEncoder();
 
@@ -60,7 +69,7 @@ function tokenizeLine(text: string, line: number): TokenLine {
       i = next;
     } else if (c >= "0" && c <= "9") {
       let j = i;
-      while (j < text.length && IDENT_PART.test(text[j])) j++;
+      while (j < text.length && isIdentPart(text[j])) j++;
       const raw = text.slice(i, j);
       tokens.push({
         kind: "number",
@@ -70,9 +79,9 @@ function tokenizeLine(text: string, line: number): TokenLine {
         column,
       });
       i = j;
-    } else if (IDENT_START.test(c) || (c === "." && IDENT_START.test(text[i + 1] ?? ""))) {
+    } else if (isIdentStart(c) || (c === "." && isIdentStart(text[i + 1]))) {
       let j = i + 1;
-      while (j < text.length && IDENT_PART.test(text[j])) j++;
+      while (j < text.length && isIdentPart(text[j])) j++;
       const word = text.slice(i, j);
       tokens.push(
         c === "."
