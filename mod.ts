@@ -104,6 +104,17 @@ export {
   standardLayout,
 } from "./src/sandbox/standard_init.ts";
 export type { Exit, ExitKind, GuestMemory, PageAccess } from "./src/sandbox/backend.ts";
+export {
+  type NativeExit,
+  type NativeExitKind,
+  NativeMemory,
+  type RunOptions,
+  Zygote,
+  type ZygoteFacts,
+  type ZygoteOptions,
+  ZygotePool,
+  type ZygotePoolOptions,
+} from "./src/sandbox/native/mod.ts";
 export { type JsonValue, parseJson } from "./src/conformance/json.ts";
 export { parseVector, type PvmVector, VectorFormatError } from "./src/conformance/vector.ts";
 export { type Difference, runVector, type VectorResult } from "./src/conformance/runner.ts";
