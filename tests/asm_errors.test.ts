@@ -89,3 +89,59 @@ Deno.test("metadata: no labels, and only in service code", () => {
       e instanceof AssemblyError && e.line === 1 && /needs service code/.test(e.reason),
   );
 });
+
+Deno.test("mangled sources fail only with AssemblyError (seeded)", () => {
+  const dir = new URL("../examples/", import.meta.url);
+  const sources = [...Deno.readDirSync(dir)]
+    .filter((e) => e.name.endsWith(".s"))
+    .map((e) => Deno.readTextFileSync(new URL(e.name, dir)));
+  assert.ok(sources.length >= 3);
+  const pieces = [
+    " ",
+    ",",
+    ":",
+    "[",
+    "]",
+    "&",
+    "-",
+    "+",
+    "*",
+    "(",
+    ")",
+    '"',
+    "0x",
+    "r13",
+    "a0",
+    "loop",
+    ".u8",
+    ".code",
+    ".rw_data",
+    ".metadata",
+    ":9",
+    "\n",
+    "jump",
+    "99999999999",
+    ".",
+  ];
+  let seed = 12345;
+  const next = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  let failures = 0;
+  for (let n = 0; n < 2000; n++) {
+    let text = sources[next(sources.length)];
+    for (let k = 0, edits = 1 + next(4); k < edits; k++) {
+      const at = next(text.length);
+      const cut = next(3) === 0 ? next(12) : 0;
+      text = text.slice(0, at) + pieces[next(pieces.length)] + text.slice(at + cut);
+    }
+    try {
+      assemble(text);
+    } catch (e) {
+      if (!(e instanceof AssemblyError)) throw new Error(`${e}\n--- source ---\n${text}`);
+      failures++;
+    }
+  }
+  assert.ok(failures > 500, `only ${failures} of 2000 mangled sources were rejected`);
+});
