@@ -1,0 +1,143 @@
+/**
+ * Native sandbox figures: cold spawn, warm instantiate from the pool, host-call round trip and
+ * idle zygote RSS, each against its target. Run with `deno run -A bench/native.ts`; the numbers
+ * are medians (and p99) of many samples taken in one run, since machines here are noisy.
+ * @module
+ */
+import { Zygote, ZygotePool } from "../src/sandbox/native/mod.ts";
+
+/** One measured figure. */
+export interface Figure {
+  /** What was measured. */
+  readonly name: string;
+  /** Median in the unit. */
+  readonly median: number;
+  /** 99th percentile in the unit (NaN when not meaningful). */
+  readonly p99: number;
+  /** Unit of median and p99. */
+  readonly unit: "ms" | "µs" | "kB";
+  /** Target (upper bound) in the same unit. */
+  readonly target: number;
+}
+
+/** Guest code: `jmp [r13 + return_to_host]`. */
+const RETURN = new Uint8Array([0x41, 0xff, 0xa5, 0xd0, 0x02, 0x00, 0x00]);
+/** Guest code: loop { host call 1 }. */
+const HOST_CALL_LOOP = new Uint8Array([
+  ...[0x41, 0xc7, 0x85, 0x8c, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00], // mov [r13+exit_arg], 1
+  ...[0x41, 0xff, 0x95, 0xd8, 0x02, 0x00, 0x00], // call [r13+host_call]
+  ...[0xeb, 0xec], // jmp back to the start
+]);
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+function summarize(samples: Float64Array): { median: number; p99: number } {
+  samples.sort();
+  return { median: percentile(samples, 0.5), p99: percentile(samples, 0.99) };
+}
+
+/** Cold spawn: time from nothing to a zygote ready for work (disposal not included). */
+export function coldSpawn(count: number, weakIsolation = false): { median: number; p99: number } {
+  Zygote.spawn({ weakIsolation })[Symbol.dispose](); // creates the one-time image memfd
+  const samples = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const zygote = Zygote.spawn({ weakIsolation });
+    samples[i] = performance.now() - started;
+    zygote[Symbol.dispose]();
+  }
+  return summarize(samples);
+}
+
+/** Warm instantiate: acquire (reset) + run trivial code + release, from a pool. */
+export function warmInstantiate(count: number): { median: number; p99: number } {
+  using pool = new ZygotePool({ size: 2 });
+  const warm = pool.acquire();
+  warm.loadCode(RETURN);
+  pool.release(warm);
+  const samples = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const zygote = pool.acquire();
+    const exit = zygote.run(0);
+    pool.release(zygote);
+    samples[i] = (performance.now() - started) * 1000;
+    if (exit.kind !== "return") throw new Error(`unexpected exit ${exit.kind}`);
+  }
+  return summarize(samples);
+}
+
+/** Host-call round trip: resume → guest → host-call exit back in the host. */
+export function hostCallRoundTrip(count: number): { median: number; p99: number } {
+  using zygote = Zygote.spawn();
+  zygote.loadCode(HOST_CALL_LOOP);
+  if (zygote.run(0).kind !== "host-call") throw new Error("host-call benchmark code is broken");
+  const samples = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const exit = zygote.resume();
+    samples[i] = (performance.now() - started) * 1000;
+    if (exit.kind !== "host-call") throw new Error(`unexpected exit ${exit.kind}`);
+  }
+  return summarize(samples);
+}
+
+/** Resident memory of idle pooled zygotes after they have run, in kB. */
+export function idleRss(count: number): { median: number; p99: number } {
+  using pool = new ZygotePool({ size: count });
+  const leased = Array.from({ length: count }, () => pool.acquire());
+  for (const zygote of leased) {
+    zygote.loadCode(RETURN);
+    zygote.run(0);
+  }
+  const samples = new Float64Array(
+    leased.map((z) => {
+      const line = Deno.readTextFileSync(`/proc/${z.pid}/status`).split("\n").find((l) =>
+        l.startsWith("VmRSS:")
+      );
+      return Number(line?.match(/(\d+)/)?.[1] ?? NaN);
+    }),
+  );
+  for (const zygote of leased) pool.release(zygote);
+  return summarize(samples);
+}
+
+/** Runs every measurement. */
+export function benchNative(scale = 1): Figure[] {
+  const cold = coldSpawn(Math.round(60 * scale));
+  const coldWeak = coldSpawn(Math.round(60 * scale), true);
+  const warm = warmInstantiate(Math.round(20_000 * scale));
+  const roundTrip = hostCallRoundTrip(Math.round(100_000 * scale));
+  const rss = idleRss(4);
+  return [
+    { name: "cold spawn (full isolation)", unit: "ms", target: 3, ...cold },
+    { name: "cold spawn (weak profile, for comparison)", unit: "ms", target: 3, ...coldWeak },
+    { name: "warm reset + empty run + release (pool)", unit: "µs", target: 10, ...warm },
+    { name: "host-call round trip", unit: "µs", target: 1, ...roundTrip },
+    { name: "idle zygote RSS", unit: "kB", target: 64, ...rss },
+  ];
+}
+
+/** Formats figures as an aligned table with the ratio to each target. */
+export function formatFigures(figures: readonly Figure[]): string {
+  const rows = figures.map((f) => {
+    const digits = f.unit === "kB" ? 0 : f.median < 10 ? 2 : 1;
+    return [
+      f.name,
+      `${f.median.toFixed(digits)} ${f.unit}`,
+      Number.isNaN(f.p99) ? "" : `${f.p99.toFixed(digits)} ${f.unit}`,
+      `≤ ${f.target} ${f.unit}`,
+      `${(f.median / f.target).toFixed(2)}×`,
+    ];
+  });
+  const header = ["native sandbox", "median", "p99", "target", "median/target"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ")).join("\n");
+}
+
+if (import.meta.main) {
+  const scale = Number(Deno.env.get("PVMBOX_BENCH_SCALE") ?? "1");
+  console.log(formatFigures(benchNative(scale)));
+}
