@@ -150,6 +150,13 @@ export class Translation {
   }
 }
 
+/** True for the instructions whose only targets are static (jumps, branches). */
+function isStaticControl(op: number): boolean {
+  return op === Op.jump || op === Op.load_imm_jump ||
+    (op >= Op.branch_eq_imm && op <= Op.branch_gt_s_imm) ||
+    (op >= Op.branch_eq && op <= Op.branch_ge_s);
+}
+
 /** Generates the source of the factory for the chunk of block ordinals [first, end). */
 function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: number): string {
   const used = new Set<number>();
@@ -168,13 +175,31 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
       address ? ` st.address = ${address};` : ""
     } next = -1; break main; }`;
 
-  /** Control transfer to block ordinal `ord`. */
-  const goto = (ord: number): string =>
-    ord >= first && ord < end ? `{ b = ${ord}; continue main; }` : `{ next = ${ord}; break main; }`;
+  // The block being generated, and whether it is a loop (its own branch target), which is
+  // emitted as a JS loop; `afterLoop` is the exit transfer placed after that loop.
+  let self = -1, selfLoop = false, afterLoop = "";
+
+  /**
+   * Control transfer to block ordinal `ord`. A `tail` transfer ends the block, so reaching the
+   * very next block can simply fall into its `case`.
+   */
+  const goto = (ord: number, tail: boolean): string => {
+    if (selfLoop && ord === self) return "continue;";
+    if (selfLoop && tail) {
+      afterLoop = leave(ord, true);
+      return "break;";
+    }
+    return leave(ord, tail);
+  };
+  const leave = (ord: number, tail: boolean): string => {
+    if (ord < first || ord >= end) return `{ next = ${ord}; break main; }`;
+    if (tail && ord === self + 1) return "";
+    return `{ b = ${ord}; continue main; }`;
+  };
 
   /** Static branch to instruction `target` (or panic when it is no block start). */
-  const branchTo = (target: number, i: number): string =>
-    target < 0 ? stop(StopKind.Panic, i) : goto(t.blockOf[target]);
+  const branchTo = (target: number, i: number, tail: boolean): string =>
+    target < 0 ? stop(StopKind.Panic, i) : goto(t.blockOf[target], tail);
 
   /** Dynamic jump to the address in local `ad`. */
   const dynamicJump = (i: number): string =>
@@ -300,8 +325,9 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
   const instruction = (i: number): string => {
     const op = p.op[i], a = p.ra[i], b = p.rb[i], d = p.rd[i], x = p.x[i], y = p.y[i];
     const xh = x >> 31, xu = x >>> 0, yh = y >> 31;
-    const next = (): string => goto(t.blockOf[i + 1]);
-    const branch = (cond: string): string => `if (${cond}) ${branchTo(p.target[i], i)} ${next()}`;
+    const next = (): string => goto(t.blockOf[i + 1], true);
+    const branch = (cond: string): string =>
+      `if (${cond}) { ${branchTo(p.target[i], i, false)} } ${next()}`;
     switch (op) {
       case Op.trap:
         return stop(StopKind.Panic, i);
@@ -317,7 +343,7 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
       case Op.store_imm_u64:
         return store(op - Op.store_imm_u8, `${xu}`, `${y}`, `${yh}`, i);
       case Op.jump:
-        return branchTo(p.target[i], i);
+        return branchTo(p.target[i], i, true);
       case Op.jump_ind:
         return `{ const ad = (${L(a)} + ${x}) >>> 0; ${dynamicJump(i)} }`;
       case Op.load_imm:
@@ -341,7 +367,7 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
       case Op.store_imm_ind_u64:
         return store(op - Op.store_imm_ind_u8, `(${L(a)} + ${x}) >>> 0`, `${y}`, `${yh}`, i);
       case Op.load_imm_jump:
-        return `${L(a)} = ${x}; ${H(a)} = ${xh}; ${branchTo(p.target[i], i)}`;
+        return `${L(a)} = ${x}; ${H(a)} = ${xh}; ${branchTo(p.target[i], i, true)}`;
       case Op.branch_eq_imm:
         return branch(`${L(a)} === ${x} && ${H(a)} === ${xh}`);
       case Op.branch_ne_imm:
@@ -605,13 +631,17 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
   for (let ord = first; ord < end; ord++) {
     const start = t.blockStart[ord];
     const length = p.toEnd[start];
-    const cost = p.entryCost[start];
+    const last = start + length - 1;
+    self = ord;
+    selfLoop = isStaticControl(p.op[last]) && p.target[last] === start;
+    afterLoop = "";
     const body = [
-      `if (budget < ${cost}) ${stop(StopKind.OutOfGas, start)}`,
-      `budget -= ${cost}; ex += ${length};`,
+      `if (budget < ${p.entryCost[start]}) ${stop(StopKind.OutOfGas, start)}`,
+      `budget -= ${p.entryCost[start]}; ex += ${length};`,
     ];
-    for (let i = start; i < start + length; i++) body.push(instruction(i));
-    cases.push(`case ${ord}: {\n${body.join("\n")}\n}`);
+    for (let i = start; i <= last; i++) body.push(instruction(i));
+    const code = selfLoop ? `for (;;) {\n${body.join("\n")}\n}\n${afterLoop}` : body.join("\n");
+    cases.push(`case ${ord}: {\n${code}\n}`);
   }
   const regs = [...used].sort((m, n) => m - n);
   return `"use strict";
