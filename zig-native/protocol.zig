@@ -56,7 +56,11 @@ pub fn waitReport(slot: *Slot, posted: u32, deadline: u64) i32 {
             kill(slot);
             return ERR_TIMEOUT;
         }
-        if (now - started < SPIN_NS) continue;
+        if (now - started < SPIN_NS) {
+            // If the zygote shares this CPU, spinning would only delay it.
+            _ = linux.syscall0(.sched_yield);
+            continue;
+        }
         const slice: u64 = @min(SLICE_NS, deadline - now);
         var ts = linux.timespec{ .tv_sec = @intCast(slice / 1_000_000_000), .tv_nsec = @intCast(slice % 1_000_000_000) };
         @atomicStore(u32, &vm.host_sleeping, 1, .SeqCst);

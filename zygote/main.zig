@@ -22,6 +22,7 @@ const STACK_TOP: u64 = abi.STACK_ADDR + abi.STACK_SIZE;
 
 /// Busy-wait iterations (each a `pause`) before sleeping on the futex.
 const SPIN_LIMIT: u32 = 20_000;
+const YIELD_EVERY: u32 = 256;
 
 var code_mapped: u64 = 0;
 var code_generation: u32 = 0;
@@ -236,7 +237,8 @@ fn waitForCommand() u32 {
         if (isCommand(s)) return s;
         if (spins < SPIN_LIMIT) {
             spins += 1;
-            std.atomic.spinLoopHint();
+            // Yield now and then: if the host waits on this CPU, spinning would only delay it.
+            if (spins % YIELD_EVERY == 0) _ = linux.syscall0(.sched_yield) else std.atomic.spinLoopHint();
             continue;
         }
         @atomicStore(u32, &vm.zygote_sleeping, 1, .SeqCst);
