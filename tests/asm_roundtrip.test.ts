@@ -144,3 +144,18 @@ Deno.test(".polkavm programs come back as a standard program with the same code 
   assert.deepEqual(encodeBlob(again.blob), encodeBlob(original.blob));
   assert.deepEqual(again.memory, original.memory);
 });
+
+Deno.test("branches spanning each other at a width threshold keep their original widths", () => {
+  // Both jumps need 2-byte offsets as laid out here, yet with 1-byte offsets both would fit:
+  // two valid layouts. The listing must pin this one.
+  const filler = (n: number) => Array.from({ length: n }, () => "  move_reg a0, a0").join("\n");
+  const source = `S:\n${filler(5)}\n  jump T:2\n${filler(58)}\n  jump S:2\n${
+    filler(3)
+  }\nT:\n  trap`;
+  const bytes = assemble(source);
+  const shortest = assemble(source.replaceAll(":2", ""));
+  assert.equal(shortest.length, bytes.length - 2, "the shorter layout exists");
+  const text = disassemble(bytes, { annotate: false });
+  assert.match(text, /jump L\d+:2/);
+  assert.deepEqual(assemble(text), bytes);
+});

@@ -9,8 +9,19 @@ import { jumpTableEntrySizeFor, type RawBlob } from "../blob.ts";
 import { decodeAt, type Instruction, isOpcodeStart, isTerminator } from "../decoder.ts";
 import { instructionById, type IsaProfile } from "../isa/index.ts";
 import { Program } from "../program.ts";
-import { type EncodeInput, encodeInstruction } from "./encoding.ts";
-import { formatAddress, type ImmediateWidths, renderInstruction } from "./render.ts";
+import {
+  type EncodeInput,
+  encodeInstruction,
+  immediateLayout,
+  minImmediateWidth,
+} from "./encoding.ts";
+import {
+  type ForcedWidths,
+  formatAddress,
+  type ImmediateWidths,
+  renderInstruction,
+} from "./render.ts";
+import { type BranchField, forceStableWidths } from "./stable_widths.ts";
 
 /** Options of `disassemble`. */
 export interface DisassembleOptions {
@@ -28,12 +39,14 @@ export type DisassemblyInput = Program | RawBlob | Uint8Array;
 interface Line {
   /** Code offset of the item. */
   readonly pc: number;
-  /** Assembly text. */
-  readonly text: string;
+  /** Assembly text (for instructions, filled in once the labels and widths are settled). */
+  text: string;
   /** The item's bytes (for the annotation). */
   readonly bytes: Uint8Array;
   /** Extra words for the annotation. */
   readonly note?: string;
+  /** The instruction and its immediate widths, for lines that are one. */
+  readonly instruction?: { readonly ins: Instruction; readonly widths: ImmediateWidths };
 }
 
 /** Writes `input` as assembly text; see `DisassembleOptions`. */
@@ -67,6 +80,7 @@ class Disassembler {
       if (isOpcodeStart(bitmask, code.length, pc)) this.unitStarts.push(pc);
     }
     const lines = this.codeLines();
+    this.renderInstructions(lines);
     this.header();
     this.layout();
     this.jumpTable();
@@ -121,13 +135,46 @@ class Disassembler {
       const meaning = renderInstruction(ins, widths, (t) => `${t}`);
       return [rawLine(pc, unit, "insn", `decodes as: ${meaning}`)];
     }
-    const text = renderInstruction(ins, widths, this.targetName);
-    const lines: Line[] = [{ pc, text, bytes: unit.subarray(0, encoded.length) }];
+    const bytes = unit.subarray(0, encoded.length);
+    const lines: Line[] = [{ pc, text: "", bytes, instruction: { ins, widths } }];
     if (encoded.length < unit.length) {
       const rest = unit.subarray(encoded.length);
       lines.push(rawLine(pc + encoded.length, rest, "bytes", "ignored operand bytes"));
     }
     return lines;
+  }
+
+  /** Writes the instruction lines, with `:width` where the assembler needs it to keep the layout. */
+  private renderInstructions(lines: Line[]): void {
+    const itemAt = new Map<number, number>();
+    lines.forEach((line, k) => itemAt.set(line.pc, k));
+    itemAt.set(this.blob.code.length, lines.length);
+    const fields: (BranchField & { key: "x" | "y" })[] = [];
+    lines.forEach((line, k) => {
+      if (line.instruction === undefined) return;
+      const { ins, widths } = line.instruction;
+      const layout = immediateLayout(instructionById(ins.op)!.format);
+      for (const key of ["x", "y"] as const) {
+        if (layout[key] !== "target") continue;
+        const target = ins[key];
+        fields.push({
+          key,
+          item: k,
+          target,
+          targetItem: this.labelable(target) ? itemAt.get(target) : undefined,
+          width: widths[key],
+          forced: widths[key] !== minImmediateWidth(target - ins.pc),
+        });
+      }
+    });
+    forceStableWidths(lines.map((line) => line.bytes.length), fields);
+    const forced = new Map<number, ForcedWidths>();
+    for (const f of fields) forced.set(f.item, { ...forced.get(f.item), [f.key]: f.forced });
+    lines.forEach((line, k) => {
+      if (line.instruction === undefined) return;
+      const { ins, widths } = line.instruction;
+      line.text = renderInstruction(ins, widths, this.targetName, forced.get(k));
+    });
   }
 
   private header(): void {

@@ -40,15 +40,27 @@ export function formatWide(v: bigint): string {
   return signed < 0n && signed > -0x1000n ? formatValue(signed) : formatValue(v);
 }
 
-/** Renders `ins` (which must be a valid instruction) with its operands. */
+/** Which branch-offset widths to write even when they are the shortest. */
+export interface ForcedWidths {
+  /** Write the width of the branch offset in x. */
+  readonly x?: boolean;
+  /** Write the width of the branch offset in y. */
+  readonly y?: boolean;
+}
+
+/**
+ * Renders `ins` (which must be a valid instruction) with its operands; widths are written where
+ * they are not the shortest, and for the branch offsets `forced` names.
+ */
 export function renderInstruction(
   ins: Instruction,
   widths: ImmediateWidths,
   nameTarget: TargetNamer,
+  forced: ForcedWidths = {},
 ): string {
   const info = instructionById(ins.op)!;
-  const hint = (stored: number, width: number): string =>
-    width === minImmediateWidth(stored) ? "" : `:${width}`;
+  const hint = (stored: number, width: number, force = false): string =>
+    !force && width === minImmediateWidth(stored) ? "" : `:${width}`;
   const operands = operandSlots(info).map((slot) => {
     switch (slot) {
       case "rA":
@@ -64,9 +76,9 @@ export function renderInstruction(
       case "x64":
         return formatWide(ins.wide);
       case "tx":
-        return nameTarget(ins.x) + hint(ins.x - ins.pc, widths.x);
+        return nameTarget(ins.x) + hint(ins.x - ins.pc, widths.x, forced.x);
       case "ty":
-        return nameTarget(ins.y) + hint(ins.y - ins.pc, widths.y);
+        return nameTarget(ins.y) + hint(ins.y - ins.pc, widths.y, forced.y);
       case "[x]":
         return `[${formatAddress(ins.x)}${hint(ins.x, widths.x)}]`;
       case "[rA+x]":
