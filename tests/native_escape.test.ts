@@ -258,3 +258,26 @@ Deno.test("escape: an error from the sandbox is always a SandboxError", () => {
     zygote[Symbol.dispose]();
   }
 });
+
+Deno.test("escape: trampolines redirected by one user are restored for the next", () => {
+  using pool = new ZygotePool({ size: 1 });
+  const first = pool.acquire();
+  // Point every trampoline at address 0 (a fault for whoever calls it next).
+  const code = new Asm();
+  for (const name of ["return_to_host", "host_call", "trap", "out_of_gas"]) {
+    code.movImm(R.rax, 0).raw(
+      0x49,
+      0x89,
+      0x85,
+      ...new Uint8Array(new Uint32Array([field(`trampolines.${name}`)]).buffer),
+    );
+  }
+  first.loadCode(code.raw(0x0f, 0x0b).build()); // ends in ud2: a signal exit
+  assert.equal(first.run(0).kind, "signal");
+  pool.release(first);
+  const second = pool.acquire();
+  second.loadCode(new Asm().movImm(R.rax, 5).ret().build());
+  assert.deepEqual(second.run(0), { kind: "return" });
+  assert.equal(second.getRegister(7), 5n);
+  pool.release(second);
+});

@@ -162,7 +162,10 @@ fn setUp(slot: *Slot, image: i32, profile: u32, handshake_ms: u32, failure: *sys
 
     const deadline = sys.nowNs() + @as(u64, handshake_ms) * 1_000_000;
     const report = protocol.waitReport(slot, abi.STATE_DEAD, deadline);
-    if (report == abi.REPORT_IDLE) return true;
+    if (report == abi.REPORT_IDLE) {
+        slot.trampolines = vm.trampolines;
+        return true;
+    }
     failure.step = @intFromEnum(switch (report) {
         protocol.ERR_DEAD => spawn.Step.handshake_died,
         protocol.ERR_TIMEOUT => spawn.Step.handshake_timeout,
@@ -391,6 +394,10 @@ export fn pvmbox_reset(handle: i32) i32 {
     slot.forEachMapped(discard);
     slot.clearMapped();
     const vm = slot.vmctx.?;
+    // Guest code can write all of VmCtx; give the next user the values from start-up.
+    vm.trampolines = slot.trampolines;
+    vm.magic = abi.VMCTX_MAGIC;
+    vm.abi_version = abi.ABI_VERSION;
     vm.memop_count = 0;
     vm.reset_pending = 1;
     vm.gas = 0;

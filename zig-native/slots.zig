@@ -23,6 +23,8 @@ pub const Slot = struct {
     code_length: usize = 0,
     code_generation: u32 = 0,
     death: sys.ExitStatus = .{ .code = 0, .status = 0 },
+    /// Trampoline addresses as reported at start-up, before any guest code ran.
+    trampolines: abi.Trampolines = std.mem.zeroes(abi.Trampolines),
     /// Guest ranges mapped since the last reset, so a reset discards only those.
     extents: [MAX_EXTENTS][2]u64 = undefined,
     extent_count: u32 = 0,
