@@ -102,6 +102,12 @@ function instance(
   const target = (field: "x" | "y"): string => {
     const name = label();
     e[field] = name;
+    if (next() < 0.2) {
+      // Offsets in these programs need at most 2 bytes, so 2…4 always reach.
+      const width = 2 + int(3);
+      e[field === "x" ? "xWidth" : "yWidth"] = width;
+      return `${name}:${width}`;
+    }
     return name;
   };
   const memory = (base: number): string => {
