@@ -7,6 +7,8 @@
  * Run: deno run -A bench/interpreter.ts
  * @module
  */
+// The peer is a benchmark-only dependency, so it stays out of the project's import map.
+// deno-lint-ignore no-import-prefix
 import * as anan from "npm:@fluffylabs/anan-as@1.2.0";
 import { assemble } from "../src/program/asm/index.ts";
 import { Program } from "../src/program/program.ts";
