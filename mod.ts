@@ -67,12 +67,14 @@ export {
   AssemblyError,
   type AssemblyOutput,
   type AssemblyWarning,
+  type DataSection,
   disassemble,
   type DisassembleOptions,
   type DisassemblyInput,
   type LabelValue,
   type OutputKind,
   type Section,
+  type SourcePosition,
 } from "./src/program/asm/index.ts";
 export { type BackendName, BACKENDS } from "./src/sandbox/backends.ts";
 export {

@@ -18,5 +18,5 @@ export {
   type Section,
 } from "./assembler.ts";
 export { disassemble, type DisassembleOptions, type DisassemblyInput } from "./disassembler.ts";
-export { AssemblyError } from "./errors.ts";
+export { AssemblyError, type SourcePosition } from "./errors.ts";
 export { REGISTER_NAMES, registerNumber } from "./syntax.ts";
