@@ -163,3 +163,23 @@ Deno.test("registers, gas and pc can be changed between runs", () => {
   assert.equal(sb.getRegister(9), 42n);
   assert.equal(sb.gas, 48n);
 });
+
+Deno.test("after a host call the rest of the paid block runs even with gas set to 0", () => {
+  const program_ = program(`
+    ecalli 1
+    load_imm a0, 5
+    jump next
+next:
+    load_imm a1, 6
+    trap
+`);
+  using sb = Sandbox.create(program_, { gas: 10n });
+  assert.equal(sb.run().kind, "host-call");
+  assert.equal(sb.gas, 7n, "the first block (3 instructions) was paid on entry");
+  sb.gas = 0n;
+  const exit = sb.run();
+  assert.equal(exit.kind, "out-of-gas");
+  assert.equal(sb.regs[7], 5n, "load_imm after the ecalli ran without new gas");
+  assert.equal(sb.regs[8], 0n, "the next block did not");
+  assert.equal(sb.pc, exit.pc);
+});
