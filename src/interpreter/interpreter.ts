@@ -39,7 +39,7 @@ export interface InterpreterOptions {
   isa?: IsaProfile;
   /**
    * Most gas the dispatch loop holds as a JS number before refilling from the 64-bit total
-   * (default and maximum 2^52, which keeps its arithmetic exact). Smaller values only refill
+   * (default 2^22, at most 2^52, which keeps its arithmetic exact). Smaller values only refill
    * more often; tests use them to exercise refills.
    */
   gasChunk?: number;
@@ -68,6 +68,13 @@ export const HALT_ADDRESS = 0xffff0000;
 
 /** Largest gas budget kept as a JS number in the hot loop (exact integer arithmetic). */
 const BUDGET_LIMIT = 2 ** 52;
+/**
+ * Default budget per refill. Returning to the dispatcher every few million instructions lets
+ * V8 replace a translated chunk with whole-function optimized code instead of code entered
+ * on-stack inside one inner loop, which deoptimizes whenever that loop exits (measured: steady
+ * runs, up to 3× faster).
+ */
+const DEFAULT_GAS_SLICE = 2 ** 22;
 const MAX_GAS = (1n << 63n) - 1n;
 const ADDRESS_SPACE = 2 ** 32;
 
@@ -107,7 +114,7 @@ export class Interpreter implements Backend {
   /** Predecodes `blob` (cached per blob object) for the chosen ISA profile. */
   constructor(blob: CodeBlob, options: InterpreterOptions = {}) {
     this.#program = predecode(blob, options.isa ?? DEFAULT_PROFILE);
-    const chunk = options.gasChunk ?? BUDGET_LIMIT;
+    const chunk = options.gasChunk ?? DEFAULT_GAS_SLICE;
     if (!Number.isInteger(chunk) || chunk < 1 || chunk > BUDGET_LIMIT) {
       throw new SandboxError("invalid-argument", `gasChunk ${chunk} is not an integer in 1 … 2^52`);
     }

@@ -56,21 +56,89 @@ export interface PredecodedProgram {
   readonly profile: IsaProfile;
 }
 
-const cache = new WeakMap<object, Map<IsaProfile, PredecodedProgram>>();
+const byObject = new WeakMap<object, Map<IsaProfile, PredecodedProgram>>();
 
-/** Predecodes `blob` for `profile`, reusing an earlier result for the same blob object. */
+/** Most programs kept by content; the least recently used is dropped beyond this. */
+const CONTENT_CACHE_SIZE = 32;
+
+interface ContentEntry {
+  readonly blob: CodeBlob;
+  readonly profile: IsaProfile;
+  readonly program: PredecodedProgram;
+}
+
+/** Recently decoded programs by content hash, so re-parsed copies of a program share work. */
+const byContent = new Map<number, ContentEntry[]>();
+let contentEntries = 0;
+
+/**
+ * Predecodes `blob` for `profile`. The result is shared by every blob object with the same
+ * code, bitmask and jump table (recent ones by content), and so is its block translation.
+ */
 export function predecode(blob: CodeBlob, profile: IsaProfile): PredecodedProgram {
-  let perProfile = cache.get(blob);
+  let perProfile = byObject.get(blob);
   if (perProfile === undefined) {
     perProfile = new Map();
-    cache.set(blob, perProfile);
+    byObject.set(blob, perProfile);
   }
   let program = perProfile.get(profile);
   if (program === undefined) {
-    program = build(blob, profile);
+    program = byContentLookup(blob, profile);
     perProfile.set(profile, program);
   }
   return program;
+}
+
+function byContentLookup(blob: CodeBlob, profile: IsaProfile): PredecodedProgram {
+  const key = contentHash(blob);
+  const bucket = byContent.get(key) ?? [];
+  const k = bucket.findIndex((e) => e.profile === profile && sameContent(e.blob, blob));
+  if (k >= 0) {
+    const entry = bucket[k];
+    // Move to the most recent position of the map's insertion order.
+    byContent.delete(key);
+    byContent.set(key, bucket);
+    return entry.program;
+  }
+  const program = build(blob, profile);
+  const copy: CodeBlob = {
+    code: blob.code.slice(),
+    bitmask: blob.bitmask.slice(),
+    jumpTable: Array.from(blob.jumpTable),
+  };
+  bucket.push({ blob: copy, profile, program });
+  byContent.delete(key);
+  byContent.set(key, bucket);
+  contentEntries++;
+  while (contentEntries > CONTENT_CACHE_SIZE) {
+    const [oldestKey, oldest] = byContent.entries().next().value!;
+    oldest.shift();
+    contentEntries--;
+    if (oldest.length === 0) byContent.delete(oldestKey);
+  }
+  return program;
+}
+
+/** FNV-1a over the code, bitmask and jump table. */
+function contentHash(blob: CodeBlob): number {
+  let h = 0x811c9dc5;
+  const mix = (v: number): void => {
+    h = Math.imul(h ^ v, 0x01000193);
+  };
+  mix(blob.code.length);
+  for (let i = 0; i < blob.code.length; i++) mix(blob.code[i]);
+  for (let i = 0; i < blob.bitmask.length; i++) mix(blob.bitmask[i]);
+  for (let i = 0; i < blob.jumpTable.length; i++) mix(blob.jumpTable[i]);
+  return h >>> 0;
+}
+
+function sameContent(a: CodeBlob, b: CodeBlob): boolean {
+  if (a.code.length !== b.code.length || a.bitmask.length !== b.bitmask.length) return false;
+  if (a.jumpTable.length !== b.jumpTable.length) return false;
+  for (let i = 0; i < a.code.length; i++) if (a.code[i] !== b.code[i]) return false;
+  for (let i = 0; i < a.bitmask.length; i++) if (a.bitmask[i] !== b.bitmask[i]) return false;
+  for (let i = 0; i < a.jumpTable.length; i++) if (a.jumpTable[i] !== b.jumpTable[i]) return false;
+  return true;
 }
 
 function syntheticTrap(pc: number): Instruction {
