@@ -145,3 +145,8 @@ Deno.test("mangled sources fail only with AssemblyError (seeded)", () => {
   }
   assert.ok(failures > 500, `only ${failures} of 2000 mangled sources were rejected`);
 });
+
+Deno.test("trailing commas are errors", () => {
+  fails("add_64 a0, a1, a2,", 1, 19, /expected an operand/);
+  fails(".jump_table a,\na: trap", 1, 15, /expected a value/);
+});

@@ -130,17 +130,15 @@ class LineParser {
   private directive(): DirectiveStatement {
     const head = this.next();
     const args: DirectiveArg[] = [];
-    while (this.peek() !== undefined) {
-      const t = this.peek()!;
-      if (t.kind === "string") {
+    this.commaList(() => {
+      const t = this.peek();
+      if (t?.kind === "string") {
         this.next();
         args.push({ kind: "string", bytes: t.bytes!, pos: t });
       } else {
-        args.push({ kind: "expr", expr: this.expression(), pos: t });
+        args.push({ kind: "expr", expr: this.expression(), pos: t ?? this.endPos() });
       }
-      if (this.peek() === undefined) break;
-      this.expect(",");
-    }
+    });
     return { kind: "directive", name: head.text, args, pos: head, end: this.endPos() };
   }
 
@@ -149,11 +147,7 @@ class LineParser {
     const info = instructionByName(head.text.toLowerCase());
     if (info === undefined) throw errorAt(head, `unknown instruction '${head.text}'`);
     const operands: RawOperand[] = [];
-    while (this.peek() !== undefined) {
-      operands.push(this.operand());
-      if (this.peek() === undefined) break;
-      this.expect(",");
-    }
+    this.commaList(() => operands.push(this.operand()));
     const slots = operandSlots(info);
     if (operands.length !== slots.length) {
       const shape = slots.length === 0
@@ -171,8 +165,19 @@ class LineParser {
     return { kind: "instruction", info, ...fields, pos: head };
   }
 
+  /** Parses `item, item, …` up to the end of the line (nothing at all is an empty list). */
+  private commaList(item: () => void): void {
+    if (this.peek() === undefined) return;
+    item();
+    while (this.peek() !== undefined) {
+      this.expect(",");
+      item();
+    }
+  }
+
   private operand(): RawOperand {
-    const t = this.peek()!;
+    const t = this.peek();
+    if (t === undefined) throw errorAt(this.endPos(), "expected an operand");
     if (t.text === "[" && t.kind === "punct") return this.memory();
     if (t.kind === "ident") {
       const reg = registerNumber(t.text);
