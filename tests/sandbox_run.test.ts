@@ -164,8 +164,7 @@ Deno.test("registers, gas and pc can be changed between runs", () => {
   assert.equal(sb.gas, 48n);
 });
 
-Deno.test("after a host call the rest of the paid block runs even with gas set to 0", () => {
-  const program_ = program(`
+const CALL_THEN_JUMP = program(`
     ecalli 1
     load_imm a0, 5
     jump next
@@ -173,7 +172,9 @@ next:
     load_imm a1, 6
     trap
 `);
-  using sb = Sandbox.create(program_, { gas: 10n });
+
+Deno.test("after a host call the rest of the paid block runs even with gas set to 0", () => {
+  using sb = Sandbox.create(CALL_THEN_JUMP, { gas: 10n });
   assert.equal(sb.run().kind, "host-call");
   assert.equal(sb.gas, 7n, "the first block (3 instructions) was paid on entry");
   sb.gas = 0n;
