@@ -39,6 +39,13 @@ Deno.test("json: malformed input is rejected with an offset", () => {
   });
 });
 
+Deno.test("json: a __proto__ key is an ordinary key", () => {
+  const value = parseJson('{"__proto__": {"polluted": 1}}') as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(value), Object.prototype);
+  assert.deepEqual(Object.keys(value), ["__proto__"]);
+  assert.equal((value as { polluted?: number }).polluted, undefined);
+});
+
 Deno.test("vector: bad fields name the field", () => {
   const text = JSON.stringify({ ...addVectorJson(), "initial-regs": [1, 2] });
   assert.throws(() => parseVector(text, "x.json"), /x\.json: initial-regs must hold 13/);

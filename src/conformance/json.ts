@@ -118,7 +118,13 @@ export function parseJson(text: string): JsonValue {
         const key = parseString();
         skipSpace();
         expect(":");
-        object[key] = parseValue();
+        // defineProperty, not assignment: a "__proto__" key must stay an ordinary key.
+        Object.defineProperty(object, key, {
+          value: parseValue(),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
         skipSpace();
         if (text[at] === ",") at++;
         else if (text[at] === "}") {
