@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { assemble } from "../src/program/asm/index.ts";
+import { encodePolkaVm } from "../src/program/polkavm.ts";
 import { cli, repoPath } from "./cli_helpers.ts";
 
 const FIB = repoPath("examples/fibonacci.s");
@@ -89,6 +90,7 @@ Deno.test("run: bad usage exits 2 with a message", async () => {
     [["run", FIB, "--on-host-call", "maybe"], /--on-host-call must be/],
     [["run", "/nonexistent.pvm"], /cannot read/],
     [["run"], /expected one program file/],
+    [["run", FIB, "--entry", "main"], /--entry 'main' is neither a pc nor an export/],
   ];
   for (const [args, message] of cases) {
     const r = await cli(...args);
@@ -98,4 +100,26 @@ Deno.test("run: bad usage exits 2 with a message", async () => {
   const help = await cli("run", "--help");
   assert.equal(help.code, 0);
   assert.match(help.stdout, /exit code: 0 halt, 11 panic/);
+});
+
+Deno.test("run --entry accepts an export name of a .polkavm file", async () => {
+  const blob = assemble("load_imm a0, 1\ntrap\nload_imm a0, 2\ntrap\n", { kind: "raw" });
+  const path = await Deno.makeTempFile({ suffix: ".polkavm" });
+  await Deno.writeFile(
+    path,
+    encodePolkaVm({
+      version: 2,
+      stackSize: 4096,
+      blob,
+      exports: [{ name: "first", pc: 0 }, { name: "second", pc: 4 }],
+    }),
+  );
+  const second = await cli("run", path, "--entry", "second", "--json");
+  assert.equal(JSON.parse(second.stdout).regs[7], "2");
+  const first = await cli("run", path, "--entry", "first", "--json");
+  assert.equal(JSON.parse(first.stdout).regs[7], "1");
+  const missing = await cli("run", path, "--entry", "third");
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /exports: first, second/);
+  await Deno.remove(path);
 });

@@ -41,7 +41,8 @@ registers 0).
 options:
   --gas <n>                   gas limit (default ${DEFAULT_RUN_GAS})
   --args <hex | @file>        argument bytes, as hex (0x optional) or read from a file
-  --entry <pc>                start pc (default 0; JAM accumulate is 5)
+  --entry <pc | export>       start pc, or an export name of a .polkavm file (default 0; JAM
+                              accumulate is 5)
   --backend <name>            ${BACKENDS.join(" | ")} (default interpreter)
   --container <kind>          force the container: ${CONTAINERS.join(" | ")}
   --on-host-call <stop|ignore>
@@ -91,6 +92,20 @@ function parseInteger(name: string, value: string, max: bigint): bigint {
   const n = BigInt(value.replaceAll("_", ""));
   if (n > max) throw new UsageError(`--${name} must be at most ${max}`);
   return n;
+}
+
+/** `--entry`: a pc, or the name of a `.polkavm` export. */
+function entryPc(program: Program, value: string): number {
+  if (/^(0x)?[0-9a-fA-F_]+$/.test(value) && /^(0x|\d)/.test(value)) {
+    return Number(parseInteger("entry", value, 0xffffffffn));
+  }
+  const found = program.exports.find((e) => e.name === value);
+  if (found !== undefined) return found.pc;
+  const names = program.exports.map((e) => e.name);
+  throw new UsageError(
+    `--entry '${value}' is neither a pc nor an export` +
+      (names.length === 0 ? " (this program has no exports)" : `; exports: ${names.join(", ")}`),
+  );
 }
 
 function hex(bytes: Uint8Array): string {
@@ -160,11 +175,9 @@ export const runCommand: Command = {
     const gas = values.gas === undefined
       ? DEFAULT_RUN_GAS
       : parseInteger("gas", values.gas, (1n << 63n) - 1n);
-    const entry = values.entry === undefined
-      ? 0
-      : Number(parseInteger("entry", values.entry, 0xffffffffn));
     const argBytes = values.args === undefined ? undefined : await parseArgsBytes(values.args);
     const program = await loadProgram(positionals[0], container);
+    const entry = values.entry === undefined ? 0 : entryPc(program, values.entry);
     if (program.memory === undefined && argBytes !== undefined) {
       throw new UsageError("--args needs a program with a memory layout; this is a raw blob");
     }
