@@ -11,6 +11,7 @@ import { Asm } from "./interpreter_asm_util.ts";
 
 const CASES_PER_OP = 100_000;
 const CHAIN = 32;
+const RUNS_PER_CHAIN = 32;
 const M64 = (1n << 64n) - 1n;
 const u = (v: bigint): bigint => BigInt.asUintN(64, v);
 const s = (v: bigint): bigint => BigInt.asIntN(64, v);
@@ -252,12 +253,15 @@ function runChain(vm: Interpreter, regs: bigint[]): bigint[] {
   return regs.map((_, i) => vm.getRegister(i));
 }
 
-function describe(name: string, step: Step, before: bigint[]): string {
-  return `${name} d=${step.d} a=${step.a} b=${step.b} imm=${step.imm} on φ=${before.join(",")}`;
+function describe(compile: boolean, name: string, step: Step, before: bigint[]): string {
+  return `${name} (${
+    compile ? "translated" : "dispatch loop"
+  }) d=${step.d} a=${step.a} b=${step.b} imm=${step.imm} on φ=${before.join(",")}`;
 }
 
 /** Random chains of `name` over random registers; each step is checked against `apply`. */
 function differential(
+  compile: boolean,
   name: string,
   seed: number,
   emit: (asm: Asm, step: Step) => void,
@@ -280,8 +284,8 @@ function differential(
       emit(asm, step);
     }
     asm.none(Op.trap);
-    using vm = new Interpreter(asm.build());
-    for (let run = 0; run < 8; run++) {
+    using vm = new Interpreter(asm.build(), { compile });
+    for (let run = 0; run < RUNS_PER_CHAIN; run++) {
       const initial = Array.from({ length: 13 }, () => value(rng));
       const got = runChain(vm, initial);
       const want = [...initial];
@@ -294,9 +298,9 @@ function differential(
           apply(regs, step);
           const single = new Asm();
           emit(single, step);
-          using one = new Interpreter(single.none(Op.trap).build());
+          using one = new Interpreter(single.none(Op.trap).build(), { compile });
           const result = runChain(one, before);
-          assert.deepEqual(result, regs, describe(name, step, before));
+          assert.deepEqual(result, regs, describe(compile, name, step, before));
         }
       }
       cases += CHAIN;
@@ -306,57 +310,67 @@ function differential(
 
 const opOf = (name: string): number => (Op as Record<string, number>)[name];
 
-Deno.test("64-bit arithmetic matches a BigInt reference: reg3 instructions", () => {
-  let seed = 1;
-  for (const [name, f] of Object.entries(THREE)) {
-    const op = opOf(name);
-    differential(name, seed++, (asm, t) => asm.reg3(op, t.d, t.a, t.b), (r, t) => {
-      r[t.d] = f(r[t.a], r[t.b]);
-    });
-  }
-});
+for (const compile of [true, false]) {
+  const mode = compile ? "translated blocks" : "dispatch loop";
+  Deno.test(`64-bit arithmetic matches a BigInt reference (${mode}): reg3 instructions`, () => {
+    let seed = 1;
+    for (const [name, f] of Object.entries(THREE)) {
+      const op = opOf(name);
+      differential(compile, name, seed++, (asm, t) => asm.reg3(op, t.d, t.a, t.b), (r, t) => {
+        r[t.d] = f(r[t.a], r[t.b]);
+      });
+    }
+  });
 
-Deno.test("64-bit arithmetic matches a BigInt reference: register-immediate instructions", () => {
-  let seed = 1000;
-  for (const [name, f] of Object.entries(WITH_IMM)) {
-    const op = opOf(name);
-    differential(name, seed++, (asm, t) => asm.regRegImm(op, t.a, t.b, t.imm), (r, t) => {
-      r[t.a] = f(r[t.b], u(BigInt(t.imm)));
-    });
-  }
-});
+  Deno.test(`64-bit arithmetic matches a BigInt reference (${mode}): register-immediate instructions`, () => {
+    let seed = 1000;
+    for (const [name, f] of Object.entries(WITH_IMM)) {
+      const op = opOf(name);
+      differential(
+        compile,
+        name,
+        seed++,
+        (asm, t) => asm.regRegImm(op, t.a, t.b, t.imm),
+        (r, t) => {
+          r[t.a] = f(r[t.b], u(BigInt(t.imm)));
+        },
+      );
+    }
+  });
 
-Deno.test("64-bit arithmetic matches a BigInt reference: unary instructions", () => {
-  let seed = 2000;
-  for (const [name, f] of Object.entries(UNARY)) {
-    const op = opOf(name);
-    differential(name, seed++, (asm, t) => asm.regReg(op, t.d, t.a), (r, t) => {
-      r[t.d] = f(r[t.a]);
-    });
-  }
-});
+  Deno.test(`64-bit arithmetic matches a BigInt reference (${mode}): unary instructions`, () => {
+    let seed = 2000;
+    for (const [name, f] of Object.entries(UNARY)) {
+      const op = opOf(name);
+      differential(compile, name, seed++, (asm, t) => asm.regReg(op, t.d, t.a), (r, t) => {
+        r[t.d] = f(r[t.a]);
+      });
+    }
+  });
 
-Deno.test("64-bit comparisons match a BigInt reference: every branch", () => {
-  let seed = 3000;
-  for (const [name, f] of Object.entries(BRANCH)) {
-    const op = opOf(name);
-    const withImm = name.endsWith("_imm");
-    // Each step branches over `xor_imm φ12, φ12, bit`: φ12 collects the not-taken bits.
-    differential(
-      name,
-      seed++,
-      (asm, t) => {
-        const label = `after${asm.pc}`;
-        const a = t.a % 12, b = t.b % 12;
-        if (withImm) asm.regImmOff(op, a, t.imm, label);
-        else asm.regRegOff(op, a, b, label);
-        asm.regRegImm(Op.xor_imm, 12, 12, 1 << (t.index % 31)).none(Op.fallthrough).label(label);
-      },
-      (r, t) => {
-        const a = t.a % 12, b = t.b % 12;
-        const other = withImm ? u(BigInt(t.imm)) : r[b];
-        if (!f(r[a], other)) r[12] ^= 1n << BigInt(t.index % 31);
-      },
-    );
-  }
-});
+  Deno.test(`64-bit comparisons match a BigInt reference (${mode}): every branch`, () => {
+    let seed = 3000;
+    for (const [name, f] of Object.entries(BRANCH)) {
+      const op = opOf(name);
+      const withImm = name.endsWith("_imm");
+      // Each step branches over `xor_imm φ12, φ12, bit`: φ12 collects the not-taken bits.
+      differential(
+        compile,
+        name,
+        seed++,
+        (asm, t) => {
+          const label = `after${asm.pc}`;
+          const a = t.a % 12, b = t.b % 12;
+          if (withImm) asm.regImmOff(op, a, t.imm, label);
+          else asm.regRegOff(op, a, b, label);
+          asm.regRegImm(Op.xor_imm, 12, 12, 1 << (t.index % 31)).none(Op.fallthrough).label(label);
+        },
+        (r, t) => {
+          const a = t.a % 12, b = t.b % 12;
+          const other = withImm ? u(BigInt(t.imm)) : r[b];
+          if (!f(r[a], other)) r[12] ^= 1n << BigInt(t.index % 31);
+        },
+      );
+    }
+  });
+}

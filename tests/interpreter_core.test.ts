@@ -5,7 +5,7 @@
  * argument checking.
  */
 import assert from "node:assert/strict";
-import { Interpreter } from "../src/interpreter/interpreter.ts";
+import { Interpreter, type InterpreterOptions } from "../src/interpreter/interpreter.ts";
 import { Op } from "../src/program/isa/index.ts";
 import { SandboxError } from "../src/sandbox/errors.ts";
 import { Asm, type TestBlob } from "./interpreter_asm_util.ts";
@@ -13,8 +13,21 @@ import { Asm, type TestBlob } from "./interpreter_asm_util.ts";
 const M64 = (1n << 64n) - 1n;
 const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 
+/** Options of the mode the current test runs in (translated blocks or the dispatch loop). */
+let mode: InterpreterOptions = {};
+
+/** Registers `fn` twice: once with translated blocks, once with the dispatch loop only. */
+function both(name: string, fn: () => void): void {
+  for (const compile of [true, false]) {
+    Deno.test(`${name} [${compile ? "translated" : "dispatch loop"}]`, () => {
+      mode = { compile };
+      fn();
+    });
+  }
+}
+
 function vmFor(blob: TestBlob, gas = 1000n, regs: bigint[] = []): Interpreter {
-  const vm = new Interpreter(blob);
+  const vm = new Interpreter(blob, mode);
   regs.forEach((v, i) => vm.setRegister(i, v));
   vm.gas = gas;
   vm.pc = 0;
@@ -25,7 +38,7 @@ function regsOf(vm: Interpreter): bigint[] {
   return Array.from({ length: 13 }, (_, i) => vm.getRegister(i));
 }
 
-Deno.test("out-of-gas at a block start leaves state unchanged and resumes once gas is added", () => {
+both("out-of-gas at a block start leaves state unchanged and resumes once gas is added", () => {
   // Block 1 (3 instructions), block 2 (3 instructions).
   const blob = new Asm()
     .regImm(Op.load_imm, 7, 1)
@@ -56,7 +69,7 @@ Deno.test("out-of-gas at a block start leaves state unchanged and resumes once g
   assert.equal(vm.instructionsExecuted, 6);
 });
 
-Deno.test("a first block that does not fit: out-of-gas at pc 0 with nothing executed", () => {
+both("a first block that does not fit: out-of-gas at pc 0 with nothing executed", () => {
   const blob = new Asm()
     .regImm(Op.load_imm, 7, 5)
     .regImm(Op.load_imm, 8, 6)
@@ -73,7 +86,7 @@ Deno.test("a first block that does not fit: out-of-gas at pc 0 with nothing exec
   assert.deepEqual(regsOf(vm).slice(7, 9), [5n, 6n]);
 });
 
-Deno.test("setting pc mid-block charges the rest of the block from there", () => {
+both("setting pc mid-block charges the rest of the block from there", () => {
   const blob = new Asm()
     .regImm(Op.load_imm, 7, 5)
     .regImm(Op.load_imm, 8, 6)
@@ -91,7 +104,7 @@ Deno.test("setting pc mid-block charges the rest of the block from there", () =>
   assert.equal(vm.gas, 7n);
 });
 
-Deno.test("gas is exact over the whole signed 64-bit range, across budget refills", () => {
+both("gas is exact over the whole signed 64-bit range, across budget refills", () => {
   const blob = new Asm()
     .regImm(Op.load_imm, 7, 100) // counter
     .none(Op.fallthrough)
@@ -105,7 +118,7 @@ Deno.test("gas is exact over the whole signed 64-bit range, across budget refill
   assert.deepEqual(vm.run(), { kind: "panic", pc: blob.code.length - 1 });
   assert.equal(vm.gas, max - 2n - 200n - 1n);
   // A tiny hot-loop budget forces a refill at nearly every block.
-  using small = new Interpreter(blob, { gasChunk: 3 });
+  using small = new Interpreter(blob, { ...mode, gasChunk: 3 });
   small.gas = 1000n;
   small.pc = 0;
   assert.deepEqual(small.run(), { kind: "panic", pc: blob.code.length - 1 });
@@ -113,7 +126,7 @@ Deno.test("gas is exact over the whole signed 64-bit range, across budget refill
   assert.equal(small.instructionsExecuted, 203);
 });
 
-Deno.test("host calls exit after ecalli, see and change registers and memory, then resume", () => {
+both("host calls exit after ecalli, see and change registers and memory, then resume", () => {
   const blob = new Asm()
     .regImm(Op.load_imm, 7, 5)
     .ecalli(42)
@@ -141,7 +154,7 @@ Deno.test("host calls exit after ecalli, see and change registers and memory, th
   assert.equal(vm.instructionsExecuted, 6);
 });
 
-Deno.test("sbrk returns the old heap top and makes the new pages read-write", () => {
+both("sbrk returns the old heap top and makes the new pages read-write", () => {
   const blob = new Asm()
     .regImm(Op.load_imm, 7, 0x2000)
     .regReg(Op.sbrk, 8, 7)
@@ -167,7 +180,7 @@ Deno.test("sbrk returns the old heap top and makes the new pages read-write", ()
   assert.deepEqual([...vm.memory.read(0x31ffc, 4)], [0x78, 0x56, 0x34, 0x12]);
 });
 
-Deno.test("sbrk past the 4 GiB address space fails with 0 and changes nothing", () => {
+both("sbrk past the 4 GiB address space fails with 0 and changes nothing", () => {
   const blob = new Asm().regReg(Op.sbrk, 8, 7).none(Op.trap).build();
   using vm = vmFor(blob, 10n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0x1_0000_0000n]);
   vm.heapTop = 0x30000;
@@ -176,31 +189,38 @@ Deno.test("sbrk past the 4 GiB address space fails with 0 and changes nothing", 
   assert.equal(vm.heapTop, 0x30000);
 });
 
-Deno.test("a straddling store faults on the second page, writes nothing, and resumes once mapped", () => {
-  const blob = new Asm()
-    .regRegImm(Op.store_ind_u32, 8, 7, 0)
-    .regRegImm(Op.load_ind_u32, 9, 7, 0)
-    .none(Op.trap)
-    .build();
-  using vm = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0x20ffen, 0xaabbccddn]);
-  vm.memory.map(0x20000, 4096, "read-write");
-  let exit = vm.run();
-  assert.deepEqual(exit, { kind: "page-fault", pc: 0, address: 0x21000 });
-  assert.equal(vm.pc, 0);
-  assert.equal(vm.gas, 97n);
-  assert.deepEqual([...vm.memory.read(0x20ffe, 2)], [0, 0]);
-  vm.memory.map(0x21000, 4096, "read");
-  exit = vm.run();
-  assert.deepEqual(exit, { kind: "page-fault", pc: 0, address: 0x21000 }, "read-only is no store");
-  vm.memory.protect(0x21000, 4096, "read-write");
-  exit = vm.run();
-  assert.deepEqual(exit, { kind: "panic", pc: 12 });
-  assert.equal(vm.gas, 97n, "resuming inside the paid block costs nothing more");
-  assert.equal(vm.getRegister(9), 0xaabbccddn);
-  assert.deepEqual([...vm.memory.read(0x20ffe, 4)], [0xdd, 0xcc, 0xbb, 0xaa]);
-});
+both(
+  "a straddling store faults on the second page, writes nothing, and resumes once mapped",
+  () => {
+    const blob = new Asm()
+      .regRegImm(Op.store_ind_u32, 8, 7, 0)
+      .regRegImm(Op.load_ind_u32, 9, 7, 0)
+      .none(Op.trap)
+      .build();
+    using vm = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0x20ffen, 0xaabbccddn]);
+    vm.memory.map(0x20000, 4096, "read-write");
+    let exit = vm.run();
+    assert.deepEqual(exit, { kind: "page-fault", pc: 0, address: 0x21000 });
+    assert.equal(vm.pc, 0);
+    assert.equal(vm.gas, 97n);
+    assert.deepEqual([...vm.memory.read(0x20ffe, 2)], [0, 0]);
+    vm.memory.map(0x21000, 4096, "read");
+    exit = vm.run();
+    assert.deepEqual(
+      exit,
+      { kind: "page-fault", pc: 0, address: 0x21000 },
+      "read-only is no store",
+    );
+    vm.memory.protect(0x21000, 4096, "read-write");
+    exit = vm.run();
+    assert.deepEqual(exit, { kind: "panic", pc: 12 });
+    assert.equal(vm.gas, 97n, "resuming inside the paid block costs nothing more");
+    assert.equal(vm.getRegister(9), 0xaabbccddn);
+    assert.deepEqual([...vm.memory.read(0x20ffe, 4)], [0xdd, 0xcc, 0xbb, 0xaa]);
+  },
+);
 
-Deno.test("the lowest denied byte decides: its page base, or a panic below 0x10000", () => {
+both("the lowest denied byte decides: its page base, or a panic below 0x10000", () => {
   const load = new Asm().regRegImm(Op.load_ind_u64, 9, 7, 0).none(Op.trap).build();
   // Lower page denied, upper page readable: the fault names the lower page.
   using a = vmFor(load, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0x30ffcn]);
@@ -218,7 +238,7 @@ Deno.test("the lowest denied byte decides: its page base, or a panic below 0x100
   assert.deepEqual(c.run(), { kind: "panic", pc: 0 });
 });
 
-Deno.test("accesses wrap around at 2^32 when both pages are accessible", () => {
+both("accesses wrap around at 2^32 when both pages are accessible", () => {
   const blob = new Asm()
     .regRegImm(Op.store_ind_u64, 8, 7, 0)
     .regRegImm(Op.load_ind_u64, 9, 7, 0)
@@ -253,7 +273,7 @@ function regImm(op: number, b: bigint, imm: number): bigint {
   return vm.getRegister(9);
 }
 
-Deno.test("division and remainder edge cases, 32 and 64 bits", () => {
+both("division and remainder edge cases, 32 and 64 bits", () => {
   const I32_MIN = -(2n ** 31n), I64_MIN = -(2n ** 63n);
   // By zero.
   assert.equal(reg3(Op.div_u_32, 7n, 0n), M64);
@@ -284,7 +304,7 @@ Deno.test("division and remainder edge cases, 32 and 64 bits", () => {
   assert.equal(reg3(Op.div_u_64, 5n, M64), 0n);
 });
 
-Deno.test("shifts and rotates mask their counts (counts at or beyond the width)", () => {
+both("shifts and rotates mask their counts (counts at or beyond the width)", () => {
   assert.equal(reg3(Op.shlo_l_32, 1n, 33n), 2n);
   assert.equal(reg3(Op.shlo_l_32, 1n, 31n), u64(-(2n ** 31n)));
   assert.equal(reg3(Op.shlo_r_32, 0x8000_0000n, 63n), 1n);
@@ -304,7 +324,7 @@ Deno.test("shifts and rotates mask their counts (counts at or beyond the width)"
   assert.equal(regImm(Op.shlo_r_imm_alt_64, 100n, -1), 2n ** 28n - 1n, "(2^64 − 1) >> 36");
 });
 
-Deno.test("mul_upper variants with negative operands", () => {
+both("mul_upper variants with negative operands", () => {
   const big = 0x1234_5678_9abc_def0n;
   assert.equal(reg3(Op.mul_upper_u_u, M64, M64), M64 - 1n);
   assert.equal(reg3(Op.mul_upper_s_s, -1n, -1n), 0n);
@@ -315,7 +335,7 @@ Deno.test("mul_upper variants with negative operands", () => {
   assert.equal(reg3(Op.mul_upper_s_u, big, M64), big - 1n);
 });
 
-Deno.test("load_imm_jump_ind with A == B jumps through the old register value", () => {
+both("load_imm_jump_ind with A == B jumps through the old register value", () => {
   const asm = new Asm()
     .regRegImmImm(Op.load_imm_jump_ind, 7, 7, 1000, 0)
     .label("target")
@@ -337,7 +357,7 @@ Deno.test("load_imm_jump_ind with A == B jumps through the old register value", 
   assert.equal(halt.getRegister(7), 1000n);
 });
 
-Deno.test("dynamic jumps: 0, odd, beyond the table and non-block-start entries panic", () => {
+both("dynamic jumps: 0, odd, beyond the table and non-block-start entries panic", () => {
   const blob = new Asm()
     .regImm(Op.jump_ind, 7, 0)
     .label("start")
@@ -358,7 +378,7 @@ Deno.test("dynamic jumps: 0, odd, beyond the table and non-block-start entries p
   assert.equal(ok.getRegister(8), 1n);
 });
 
-Deno.test("onInstruction sees every executed pc in order", () => {
+both("onInstruction sees every executed pc in order", () => {
   const blob = new Asm()
     .regImm(Op.load_imm, 7, 2)
     .none(Op.fallthrough)
@@ -374,7 +394,7 @@ Deno.test("onInstruction sees every executed pc in order", () => {
   assert.deepEqual(pcs, [0, 6, 7, 13, 7, 13]);
 });
 
-Deno.test("bad arguments throw SandboxError invalid-argument", () => {
+both("bad arguments throw SandboxError invalid-argument", () => {
   using vm = new Interpreter(new Asm().none(Op.trap).build());
   const bad = (f: () => unknown) =>
     assert.throws(f, (e) => e instanceof SandboxError && e.kind === "invalid-argument");
@@ -391,4 +411,50 @@ Deno.test("bad arguments throw SandboxError invalid-argument", () => {
   bad(() => vm.memory.protect(0x10000, 4096, "read"));
   vm.setRegister(3, -1n);
   assert.equal(vm.getRegister(3), M64, "values are taken modulo 2^64");
+});
+
+both("host calls and page faults inside a hot loop keep every register write before them", () => {
+  // loop: φ8 += 1; store_u32 [φ9] = φ8; φ9 += 4; ecalli 7; φ10 -= 1; branch φ10 != 0 → loop
+  const blob = new Asm()
+    .regImm(Op.load_imm, 9, 0x20000)
+    .regImm(Op.load_imm, 10, 3000)
+    .none(Op.fallthrough)
+    .label("loop")
+    .regRegImm(Op.add_imm_64, 8, 8, 1)
+    .regRegImm(Op.store_ind_u32, 8, 9, 0)
+    .regRegImm(Op.add_imm_64, 9, 9, 4)
+    .ecalli(7)
+    .regRegImm(Op.add_imm_64, 10, 10, -1)
+    .regImmOff(Op.branch_ne_imm, 10, 0, "loop")
+    .none(Op.trap)
+    .build();
+  using vm = vmFor(blob, 1_000_000n);
+  vm.memory.map(0x20000, 4096, "read-write");
+  let calls = 0, faults = 0;
+  for (;;) {
+    const exit = vm.run();
+    if (exit.kind === "host-call") {
+      calls++;
+      assert.equal(vm.getRegister(8), BigInt(calls), "φ8 was written before the ecalli");
+      assert.equal(vm.getRegister(9), BigInt(0x20000 + 4 * calls));
+      vm.setRegister(11, vm.getRegister(11) + vm.getRegister(8));
+      continue;
+    }
+    if (exit.kind === "page-fault") {
+      faults++;
+      assert.equal(exit.address, 0x20000 + 4096 * faults);
+      assert.equal(vm.getRegister(8), BigInt(1024 * faults + 1), "φ8 was written before the fault");
+      vm.memory.map(exit.address, 4096, "read-write");
+      continue;
+    }
+    assert.deepEqual(exit, { kind: "panic", pc: blob.code.length - 1 });
+    break;
+  }
+  assert.equal(calls, 3000);
+  assert.equal(faults, 2);
+  assert.equal(vm.getRegister(11), 3000n * 3001n / 2n);
+  assert.equal(vm.gas, 1_000_000n - 3n - 3000n * 6n - 1n);
+  assert.equal(vm.instructionsExecuted, 3 + 3000 * 6 + 1);
+  const words = new DataView(vm.memory.read(0x20000, 12000).buffer);
+  for (let k = 0; k < 3000; k++) assert.equal(words.getUint32(4 * k, true), k + 1);
 });
