@@ -141,13 +141,18 @@ export class Sandbox implements Disposable {
       : undefined;
     const machine = createBackend(backend, program, options.onInstruction);
     const sandbox = new Sandbox(program, backend, machine);
-    if (layout !== undefined) {
-      applyLayout(machine.memory, layout);
-      machine.heapTop = layout.heapTop;
-      sandbox.regs.set(layout.registers);
+    try {
+      if (layout !== undefined) {
+        applyLayout(machine.memory, layout);
+        machine.heapTop = layout.heapTop;
+        sandbox.regs.set(layout.registers);
+      }
+      machine.gas = gas;
+      machine.pc = entry;
+    } catch (error) {
+      sandbox.dispose();
+      throw error;
     }
-    machine.gas = gas;
-    machine.pc = entry;
     return sandbox;
   }
 
