@@ -170,10 +170,10 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
   };
   const jumpLimit = p.jumpTargets.length * 2;
 
+  // Stops only set locals: the shared epilogue stores them, so a rarely taken stop has no
+  // property store of its own that V8 would deoptimize on for lack of feedback.
   const stop = (kind: StopKind, index: number, address = ""): string =>
-    `{ st.kind = ${kind}; st.index = ${index};${
-      address ? ` st.address = ${address};` : ""
-    } next = -1; break main; }`;
+    `{ sk = ${kind}; si = ${index};${address ? ` sa = ${address};` : ""} next = -1; break main; }`;
 
   // The block being generated, and whether it is a loop (its own branch target), which is
   // emitted as a JS loop; `afterLoop` is the exit transfer placed after that loop.
@@ -646,7 +646,7 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
   const regs = [...used].sort((m, n) => m - n);
   return `"use strict";
 return function chunk(b, lo, hi, mem, st) {
-  let budget = st.budget, ex = 0, next = -1;
+  let budget = st.budget, ex = 0, next = -1, sk = 0, si = 0, sa = 0;
   const sc = mem.scratch;
   let rb = mem.readBase, wb = mem.writeBase, dv = mem.view;
   ${regs.map((r) => `let l${r} = lo[${r}], h${r} = hi[${r}];`).join(" ")}
@@ -657,7 +657,7 @@ ${cases.join("\n")}
     }
   }
   ${regs.map((r) => `lo[${r}] = l${r}; hi[${r}] = h${r};`).join(" ")}
-  st.budget = budget; st.executed += ex;
+  st.budget = budget; st.executed += ex; st.kind = sk; st.index = si; st.address = sa;
   return next;
 };`;
 }
