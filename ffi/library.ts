@@ -40,6 +40,10 @@ export const NATIVE_SYMBOLS = {
     parameters: ["i32", "u32", "u64", "u64", "u32", "u64"],
     result: "i32",
   },
+  pvmbox_image_write: {
+    parameters: ["i32", "u64", "buffer", "usize", "usize"],
+    result: "u32",
+  },
   pvmbox_reset: { parameters: ["i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 

@@ -7,11 +7,11 @@
 import { SandboxError } from "../src/sandbox/errors.ts";
 
 /** ABI version this mirror describes. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Constants of `zygote/abi.zig`, by name. */
 export const ABI = {
-  ABI_VERSION: 1,
+  ABI_VERSION: 2,
   VMCTX_MAGIC: 0x70766d62,
   PAGE_SIZE: 4096,
   GUEST_START: 0x1_0000,
@@ -29,8 +29,9 @@ export const ABI = {
   FD_VMCTX: 3,
   FD_MEMORY: 4,
   FD_CODE: 5,
-  FD_LIFETIME: 6,
-  FD_COUNT: 7,
+  FD_IMAGE: 6,
+  FD_LIFETIME: 7,
+  FD_COUNT: 8,
   PROFILE_FULL: 0,
   PROFILE_WEAK: 1,
   STATE_DEAD: 0,
@@ -48,6 +49,7 @@ export const ABI = {
   MEMOP_MAP: 1,
   MEMOP_UNMAP: 2,
   MEMOP_PROTECT: 3,
+  MEMOP_MAP_IMAGE: 4,
   MAX_MEMOPS: 32,
   ACCESS_NONE: 0,
   ACCESS_READ: 1,

@@ -32,7 +32,7 @@ const SYS = {
 } as const;
 const PROT_R = 1, PROT_W = 2, PROT_X = 4;
 const MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20;
-const FD_MEMORY = 4, FD_CODE = 5;
+const FD_MEMORY = 4, FD_CODE = 5, FD_IMAGE = 6;
 
 /** Runs `code` in a fresh zygote and expects seccomp to kill it with a typed error. */
 function expectKilled(code: Asm, options: ZygoteOptions = {}): void {
@@ -104,6 +104,32 @@ const attempts: [string, () => Asm][] = [
   [
     "map the code writable",
     () => new Asm().syscall(SYS.mmap, 0, 4096, PROT_R | PROT_W | PROT_X, MAP_SHARED, FD_CODE, 0),
+  ],
+  [
+    "map the read-only image writable",
+    () =>
+      new Asm().syscall(
+        SYS.mmap,
+        0x20000,
+        4096,
+        PROT_R | PROT_W,
+        MAP_SHARED | MAP_FIXED,
+        FD_IMAGE,
+        0x20000,
+      ),
+  ],
+  [
+    "map the read-only image executable",
+    () =>
+      new Asm().syscall(
+        SYS.mmap,
+        0x20000,
+        4096,
+        PROT_R | PROT_X,
+        MAP_SHARED | MAP_FIXED,
+        FD_IMAGE,
+        0x20000,
+      ),
   ],
   [
     "map with prot high bits set",

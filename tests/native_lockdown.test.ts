@@ -23,7 +23,7 @@ Deno.test("lockdown: facts reported from inside the full profile", () => {
   assert.equal(facts.capInheritable, 0n);
   assert.equal(facts.capBounding, 0n);
   assert.deepEqual(facts.rlimits, { nofile: 0n, nproc: 0n, fsize: 0n, memlock: 0n, core: 0n });
-  assert.deepEqual(facts.openFds, [3, 4, 5], "vmctx, guest memory and code only");
+  assert.deepEqual(facts.openFds, [3, 4, 5, 6], "vmctx, guest memory, code and image only");
   assert.equal(facts.rootEntries, 0, "empty root");
   assert.equal(facts.rootMkdirErrno, EROFS, "read-only root");
 });
@@ -50,7 +50,7 @@ Deno.test("lockdown: all seven namespaces differ from the host's", () => {
 
 Deno.test("lockdown: only the expected fds, an empty root, rlimits at 0", () => {
   const fds = [...Deno.readDirSync(`/proc/${full.pid}/fd`)].map((e) => Number(e.name)).sort();
-  assert.deepEqual(fds, [3, 4, 5]);
+  assert.deepEqual(fds, [3, 4, 5, 6]);
   assert.deepEqual([...Deno.readDirSync(`/proc/${full.pid}/root`)], []);
   const limits = Deno.readTextFileSync(`/proc/${full.pid}/limits`);
   for (
@@ -120,7 +120,7 @@ Deno.test("lockdown: the weak profile is opt-in and keeps seccomp, no_new_privs 
   assert.equal(facts.noNewPrivs, 1);
   assert.equal(facts.capEffective, 0n);
   assert.deepEqual(facts.rlimits, { nofile: 0n, nproc: 0n, fsize: 0n, memlock: 0n, core: 0n });
-  assert.deepEqual(facts.openFds, [3, 4, 5]);
+  assert.deepEqual(facts.openFds, [3, 4, 5, 6]);
   const status = procStatus(weak.pid);
   assert.equal(status.get("Seccomp"), "2");
   assert.equal(status.get("NoNewPrivs"), "1");

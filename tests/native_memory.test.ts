@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Zygote } from "../src/sandbox/native/mod.ts";
+import { MemoryImage, Zygote } from "../src/sandbox/native/mod.ts";
 import { Asm, R } from "./native/x86.ts";
 import { assertSandboxError } from "./native/harness.ts";
 
@@ -146,4 +146,84 @@ Deno.test("memory: code is replaced atomically and never writable", () => {
   assert.equal(zygote.getRegister(0), 5n);
   // The tail of the old code is gone: running past the new code hits zeros or unmapped memory.
   assertSandboxError(() => zygote.run(5000), "invalid-argument");
+});
+
+const RODATA = new TextEncoder().encode("read-only data of the program");
+const IMAGE = new MemoryImage([
+  { address: 0xc0000, bytes: RODATA, length: 8192, access: "read" },
+  { address: 0xd0000, bytes: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), access: "read-write" },
+]);
+
+Deno.test("memory: images map read-only segments immutably and copy read-write ones", () => {
+  zygote.reset();
+  zygote.memory.applyImage(IMAGE);
+  assert.equal(zygote.memory.accessAt(0xc0000), "read");
+  assert.equal(zygote.memory.accessAt(0xc1fff), "read");
+  assert.equal(zygote.memory.accessAt(0xd0000), "read-write");
+  assert.deepEqual(zygote.memory.read(0xc0000, RODATA.length), RODATA);
+  assert.deepEqual([...zygote.memory.read(0xc0000 + RODATA.length, 4)], [0, 0, 0, 0]);
+  const expected = new DataView(RODATA.buffer).getBigUint64(0, true);
+  assert.deepEqual(guestLoad(0xc0000), { exit: { kind: "return" }, value: expected });
+  assert.equal(guestLoad(0xd0000).value, 0x0807060504030201n);
+  assert.equal(guestStore(0xc0000, 1n).kind, "page-fault");
+  assert.equal(guestStore(0xd0000, 9n).kind, "return");
+  // The host cannot write image pages either, nor get a writable view of them.
+  assertSandboxError(() => zygote.memory.write(0xc0000, new Uint8Array([1])), "invalid-argument");
+  assertSandboxError(() => zygote.memory.view(0xc0000, 8), "invalid-argument");
+  assertSandboxError(() => zygote.memory.protect(0xc0000, 4096, "read-write"), "invalid-argument");
+  zygote.memory.protect(0xc0000, 4096, "none");
+  assert.equal(guestLoad(0xc0000).exit.kind, "page-fault");
+  zygote.memory.protect(0xc0000, 4096, "read");
+  assert.equal(guestLoad(0xc0000).value, expected);
+});
+
+Deno.test("memory: the guest cannot make image pages writable", () => {
+  zygote.reset();
+  zygote.memory.applyImage(IMAGE);
+  // mprotect(0xc0000, 4096, PROT_READ|PROT_WRITE) passes seccomp but the memfd is sealed.
+  zygote.loadCode(new Asm().syscall(10, 0xc0000, 4096, 3).ret().build());
+  assert.equal(zygote.run(0).kind, "return");
+  assert.equal(BigInt.asIntN(64, zygote.getRegister(7)), -13n, "EACCES");
+});
+
+Deno.test("memory: images survive resets, other images replace them, plain memory returns", () => {
+  zygote.reset();
+  zygote.memory.applyImage(IMAGE);
+  guestStore(0xd0000, 0xffn);
+  zygote.reset();
+  assert.equal(zygote.memory.accessAt(0xc0000), "none");
+  zygote.memory.applyImage(IMAGE);
+  assert.deepEqual(zygote.memory.read(0xc0000, RODATA.length), RODATA);
+  assert.equal(guestLoad(0xd0000).value, 0x0807060504030201n, "read-write data is fresh");
+  const other = new MemoryImage([{
+    address: 0xc0000,
+    bytes: new Uint8Array([42]),
+    access: "read",
+  }]);
+  zygote.reset();
+  zygote.memory.applyImage(other);
+  assert.equal(guestLoad(0xc0000).value, 42n);
+  // After a reset the host's view of the range is ordinary, writable guest memory again.
+  zygote.reset();
+  zygote.memory.map(0xc0000, 8192, "read-write");
+  assert.deepEqual([...zygote.memory.read(0xc0000, 2)], [0, 0]);
+  zygote.memory.write(0xc0000, new Uint8Array([7]));
+  zygote.memory.view(0xc0000, 1)[0] = 8;
+  assert.equal(guestLoad(0xc0000).value, 8n);
+});
+
+Deno.test("memory: image segments are validated", () => {
+  const bytes = new Uint8Array(8);
+  assertSandboxError(
+    () => new MemoryImage([{ address: 0xc0001, bytes, access: "read" }]),
+    "invalid-argument",
+  );
+  assertSandboxError(
+    () => new MemoryImage([{ address: 0x1000, bytes, access: "read" }]),
+    "invalid-argument",
+  );
+  assertSandboxError(
+    () => new MemoryImage([{ address: 0xc0000, bytes, length: 4, access: "read" }]),
+    "invalid-argument",
+  );
 });

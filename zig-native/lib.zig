@@ -117,20 +117,24 @@ fn spawnSlot(profile: u32, handshake_ms: u32, failure: *sys.Failure, message: []
 fn setUp(slot: *Slot, image: i32, profile: u32, handshake_ms: u32, failure: *sys.Failure) bool {
     const vmctx_fd = createMemfd("pvmbox-vmctx", abi.VMCTX_SIZE, false, .vmctx_memfd, failure) orelse return false;
     defer _ = linux.close(vmctx_fd);
-    const memory_fd = createMemfd("pvmbox-memory", GUEST_SPACE, false, .memory_memfd, failure) orelse return false;
-    defer _ = linux.close(memory_fd);
+    slot.memory_fd = createMemfd("pvmbox-memory", GUEST_SPACE, false, .memory_memfd, failure) orelse return false;
     const code_fd = createMemfd("pvmbox-code", abi.CODE_MAX, true, .code_memfd, failure) orelse return false;
     defer _ = linux.close(code_fd);
+    slot.image_fd = createMemfd("pvmbox-image", GUEST_SPACE, true, .code_memfd, failure) orelse return false;
 
     slot.vmctx = @ptrCast(@alignCast(mapShared(vmctx_fd, abi.VMCTX_SIZE, failure) orelse return false));
-    slot.memory = mapShared(memory_fd, GUEST_SPACE, failure) orelse return false;
+    slot.memory = mapShared(slot.memory_fd, GUEST_SPACE, failure) orelse return false;
     slot.code = mapShared(code_fd, abi.CODE_MAX, failure) orelse return false;
-    // Seal after mapping: the host keeps its writable view, the zygote can map code read-only only.
+    slot.image = mapShared(slot.image_fd, GUEST_SPACE, failure) orelse return false;
+    // Seal after mapping: the host keeps its writable views, the zygote can map code and images
+    // read-only only, and nobody can resize them.
     const seals = sys.F_SEAL_SEAL | sys.F_SEAL_SHRINK | sys.F_SEAL_GROW | sys.F_SEAL_FUTURE_WRITE;
-    const sealed = linux.fcntl(code_fd, sys.F_ADD_SEALS, seals);
-    if (sys.failed(sealed)) {
-        _ = failure.set(void, @intFromEnum(spawn.Step.code_memfd), sealed);
-        return false;
+    for ([_]i32{ code_fd, slot.image_fd }) |fd| {
+        const sealed = linux.fcntl(fd, sys.F_ADD_SEALS, seals);
+        if (sys.failed(sealed)) {
+            _ = failure.set(void, @intFromEnum(spawn.Step.code_memfd), sealed);
+            return false;
+        }
     }
 
     const vm = slot.vmctx.?;
@@ -150,7 +154,7 @@ fn setUp(slot: *Slot, image: i32, profile: u32, handshake_ms: u32, failure: *sys
 
     var args = spawn.ChildArgs{
         .image_fd = image,
-        .fds = .{ vmctx_fd, memory_fd, code_fd, pipe_fds[0] },
+        .fds = .{ vmctx_fd, slot.memory_fd, code_fd, slot.image_fd, pipe_fds[0] },
         .uid = linux.getuid(),
         .gid = linux.getgid(),
         .full = @intFromBool(profile == abi.PROFILE_FULL),
@@ -181,10 +185,13 @@ fn tearDown(slot: *Slot) void {
         sys.reap(slot.pidfd);
         _ = linux.close(slot.pidfd);
     }
-    if (slot.lifetime_fd >= 0) _ = linux.close(slot.lifetime_fd);
+    for ([_]i32{ slot.lifetime_fd, slot.memory_fd, slot.image_fd }) |fd| {
+        if (fd >= 0) _ = linux.close(fd);
+    }
     if (slot.vmctx) |v| _ = linux.munmap(@ptrCast(v), abi.VMCTX_SIZE);
     if (slot.memory) |m| _ = linux.munmap(m, GUEST_SPACE);
     if (slot.code) |c| _ = linux.munmap(c, abi.CODE_MAX);
+    if (slot.image) |m| _ = linux.munmap(m, GUEST_SPACE);
 }
 
 /// Kills (if needed) and reaps the zygote and releases every mapping and fd. 0, or -1 for a bad handle.
@@ -324,12 +331,8 @@ export fn pvmbox_load_code(handle: i32, bytes: [*]const u8, len: usize) u32 {
     const code = slot.code.?;
     const old = slot.code_length;
     sys.copy(code, bytes, len);
-    if (old > len) {
-        const keep = std.mem.alignForward(usize, len, abi.PAGE_SIZE);
-        sys.zero(code + len, keep - len);
-        const old_end = std.mem.alignForward(usize, old, abi.PAGE_SIZE);
-        if (old_end > keep) _ = linux.madvise(code + keep, old_end - keep, sys.MADV_REMOVE);
-    }
+    // No stale code may remain past the new end (the sealed memfd cannot punch holes).
+    if (old > len) sys.zero(code + len, old - len);
     slot.code_length = len;
     slot.code_generation +%= 1;
     const vm = slot.vmctx.?;
@@ -366,33 +369,65 @@ export fn pvmbox_memory_write(handle: i32, address: u64, in: [*]const u8, len: u
     return 0;
 }
 
+/// Writes `len` bytes of a read-only image at guest `address` and zeroes it up to `total`.
+/// Only the host can write images; the zygote maps them read-only (MEMOP_MAP_IMAGE).
+export fn pvmbox_image_write(handle: i32, address: u64, bytes: [*]const u8, len: usize, total: usize) u32 {
+    const slot = slots.lookup(handle) orelse return @intFromEnum(linux.E.BADF);
+    if (len > total or !inGuestSpace(address, total)) return @intFromEnum(linux.E.FAULT);
+    const dst = slot.image.? + address;
+    sys.copy(dst, bytes, len);
+    sys.zero(dst + len, total - len);
+    return 0;
+}
+
 /// Queues a memory operation (abi.MEMOP_*) for whole pages; mapping and unmapping zero the
 /// pages at once. Flushes the queue with a sync when full. 0, or an errno / negative ERR_*.
 export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, access: u32, timeout_ns: u64) i32 {
     const slot = slots.lookup(handle) orelse return protocol.ERR_HANDLE;
     const aligned = address % abi.PAGE_SIZE == 0 and len % abi.PAGE_SIZE == 0 and len > 0;
     if (!aligned or address < abi.GUEST_START or address + len > abi.GUEST_END) return @intFromEnum(linux.E.INVAL);
-    if (kind != abi.MEMOP_MAP and kind != abi.MEMOP_UNMAP and kind != abi.MEMOP_PROTECT) return @intFromEnum(linux.E.INVAL);
+    if (kind < abi.MEMOP_MAP or kind > abi.MEMOP_MAP_IMAGE) return @intFromEnum(linux.E.INVAL);
     const vm = slot.vmctx.?;
     if (vm.memop_count >= abi.MAX_MEMOPS) {
         const r = protocol.command(slot, abi.CMD_SYNC, timeout_ns);
         if (r < 0) return r;
         if (r != abi.REPORT_IDLE) return @intCast(vm.error_errno);
     }
-    if (kind != abi.MEMOP_PROTECT) _ = linux.madvise(slot.memory.? + address, len, sys.MADV_REMOVE);
-    if (kind == abi.MEMOP_MAP) slot.noteMapped(address, address + len);
+    if (kind != abi.MEMOP_PROTECT) {
+        discard(slot, address, address + len);
+        // The host's view must show what the guest sees: the image, or guest memory again.
+        if (kind == abi.MEMOP_MAP_IMAGE) {
+            if (!viewImage(slot, address, len)) return @intFromEnum(linux.E.NOMEM);
+            slot.image_extents.note(address, address + len);
+        } else if (slot.image_extents.count != 0) {
+            if (!viewMemory(slot, address, len)) return @intFromEnum(linux.E.NOMEM);
+        }
+    }
+    if (kind == abi.MEMOP_MAP or kind == abi.MEMOP_MAP_IMAGE) slot.mapped_extents.note(address, address + len);
     vm.memops[vm.memop_count] = .{ .kind = kind, .access = access, .address = @intCast(address), .length = @intCast(len) };
     vm.memop_count += 1;
     return 0;
 }
 
+fn viewImage(slot: *Slot, address: u64, len: u64) bool {
+    const rc = linux.mmap(slot.memory.? + address, len, linux.PROT.READ, linux.MAP.SHARED | linux.MAP.FIXED, slot.image_fd, @intCast(address));
+    return !sys.failed(rc);
+}
+
+fn viewMemory(slot: *Slot, address: u64, len: u64) bool {
+    const rc = linux.mmap(slot.memory.? + address, len, linux.PROT.READ | linux.PROT.WRITE, linux.MAP.SHARED | linux.MAP.FIXED, slot.memory_fd, @intCast(address));
+    return !sys.failed(rc);
+}
+
 /// Makes the sandbox fresh without a round trip: discards all guest memory (pages read back as
 /// zero at once), queues unmapping everything, clears registers, gas and queued operations.
-/// Code stays loaded.
+/// Code and images stay loaded.
 export fn pvmbox_reset(handle: i32) i32 {
     const slot = slots.lookup(handle) orelse return -1;
-    slot.forEachMapped(discard);
-    slot.clearMapped();
+    for (slot.mapped_extents.list()) |e| discard(slot, e[0], e[1]);
+    for (slot.image_extents.list()) |e| _ = viewMemory(slot, e[0], e[1] - e[0]);
+    slot.mapped_extents.clear();
+    slot.image_extents.clear();
     const vm = slot.vmctx.?;
     // Guest code can write all of VmCtx; give the next user the values from start-up.
     vm.trampolines = slot.trampolines;
@@ -407,6 +442,7 @@ export fn pvmbox_reset(handle: i32) i32 {
     return 0;
 }
 
+/// Frees guest memory pages: they read back as zero everywhere they are mapped.
 fn discard(slot: *Slot, lo: u64, hi: u64) void {
-    _ = linux.madvise(slot.memory.? + lo, hi - lo, sys.MADV_REMOVE);
+    _ = linux.fallocate(slot.memory_fd, sys.FALLOC_FL_PUNCH_HOLE | sys.FALLOC_FL_KEEP_SIZE, @intCast(lo), @intCast(hi - lo));
 }

@@ -26,36 +26,44 @@ pub const Slot = struct {
     /// Trampoline addresses as reported at start-up, before any guest code ran.
     trampolines: abi.Trampolines = std.mem.zeroes(abi.Trampolines),
     /// Guest ranges mapped since the last reset, so a reset discards only those.
-    extents: [MAX_EXTENTS][2]u64 = undefined,
-    extent_count: u32 = 0,
+    mapped_extents: Extents = .{},
+    /// Guest ranges where the host's view shows the image instead of guest memory.
+    image_extents: Extents = .{},
+    memory_fd: i32 = -1,
+    image_fd: i32 = -1,
+    image: ?[*]u8 = null,
+};
 
-    /// Records that [lo, hi) was mapped; merges everything when the list is full.
-    pub fn noteMapped(self: *Slot, lo: u64, hi: u64) void {
-        if (self.extent_count == MAX_EXTENTS) {
+/// A short list of guest ranges; merged into one covering range when it overflows.
+pub const Extents = struct {
+    ranges: [MAX_EXTENTS][2]u64 = undefined,
+    count: u32 = 0,
+
+    pub fn note(self: *Extents, lo: u64, hi: u64) void {
+        if (self.count == MAX_EXTENTS) {
             var min = lo;
             var max = hi;
-            for (self.extents) |e| {
+            for (self.ranges) |e| {
                 min = @min(min, e[0]);
                 max = @max(max, e[1]);
             }
-            self.extents[0] = .{ min, max };
-            self.extent_count = 1;
+            self.ranges[0] = .{ min, max };
+            self.count = 1;
             return;
         }
-        self.extents[self.extent_count] = .{ lo, hi };
-        self.extent_count += 1;
+        self.ranges[self.count] = .{ lo, hi };
+        self.count += 1;
     }
 
-    pub fn forEachMapped(self: *Slot, comptime f: fn (*Slot, u64, u64) void) void {
-        for (self.extents[0..self.extent_count]) |e| f(self, e[0], e[1]);
+    pub fn list(self: *const Extents) []const [2]u64 {
+        return self.ranges[0..self.count];
     }
 
-    pub fn clearMapped(self: *Slot) void {
-        self.extent_count = 0;
+    pub fn clear(self: *Extents) void {
+        self.count = 0;
     }
 };
 
-// Zero-initialised so the table lives in .bss, not in the file.
 var table: [MAX_SLOTS]Slot = std.mem.zeroes([MAX_SLOTS]Slot);
 var table_lock: u32 = 0;
 

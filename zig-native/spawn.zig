@@ -37,7 +37,7 @@ pub const Step = enum(u32) {
 /// What the child needs; lives on the parent's stack, which the vforked child shares.
 pub const ChildArgs = extern struct {
     image_fd: i32,
-    fds: [4]i32, // sources for FD_VMCTX, FD_MEMORY, FD_CODE, FD_LIFETIME
+    fds: [5]i32, // sources for FD_VMCTX, FD_MEMORY, FD_CODE, FD_IMAGE, FD_LIFETIME
     uid: u32,
     gid: u32,
     full: u32,
@@ -171,13 +171,13 @@ fn childMain(args: *ChildArgs) callconv(.C) noreturn {
 
     // Everything inherited closes at exec; only the abi.zig descriptors survive.
     childCheck(args, .dup_fds, linux.syscall3(.close_range, 0, std.math.maxInt(u32), sys.CLOSE_RANGE_CLOEXEC));
-    var moved: [4]i32 = undefined;
+    var moved: [5]i32 = undefined;
     for (args.fds, 0..) |fd, i| {
         const r = linux.fcntl(fd, sys.F_DUPFD_CLOEXEC, 64);
         childCheck(args, .dup_fds, r);
         moved[i] = @intCast(r);
     }
-    const targets = [4]i32{ abi.FD_VMCTX, abi.FD_MEMORY, abi.FD_CODE, abi.FD_LIFETIME };
+    const targets = [5]i32{ abi.FD_VMCTX, abi.FD_MEMORY, abi.FD_CODE, abi.FD_IMAGE, abi.FD_LIFETIME };
     for (moved, targets) |fd, target_fd| childCheck(args, .dup_fds, linux.dup3(fd, target_fd, 0));
 
     const argv = [2]?[*:0]const u8{ "pvmbox-zygote", null };

@@ -5,6 +5,8 @@ const linux = std.os.linux;
 
 pub const CLOSE_RANGE_CLOEXEC: usize = 4;
 pub const MADV_REMOVE: u32 = 9;
+pub const FALLOC_FL_KEEP_SIZE: i32 = 0x01;
+pub const FALLOC_FL_PUNCH_HOLE: i32 = 0x02;
 pub const F_ADD_SEALS: i32 = 1033;
 pub const F_SEAL_SEAL: usize = 0x1;
 pub const F_SEAL_SHRINK: usize = 0x2;
@@ -70,10 +72,13 @@ pub fn nowNs() u64 {
 
 /// Copies bytes without relying on a libc or compiler-rt memcpy.
 pub fn copy(dst: [*]u8, src: [*]const u8, len: usize) void {
+    var d = dst;
+    var s = src;
+    var n = len;
     asm volatile ("rep movsb"
-        : [d] "+{rdi}" (dst),
-          [s] "+{rsi}" (src),
-          [n] "+{rcx}" (len),
+        : [d] "+{rdi}" (d),
+          [s] "+{rsi}" (s),
+          [n] "+{rcx}" (n),
         :
         : "memory"
     );
@@ -81,21 +86,29 @@ pub fn copy(dst: [*]u8, src: [*]const u8, len: usize) void {
 
 /// Fills bytes with zero without relying on a libc or compiler-rt memset.
 pub fn zero(dst: [*]u8, len: usize) void {
-    asm volatile ("rep stosb"
-        : [d] "+{rdi}" (dst),
-          [n] "+{rcx}" (len),
-        : [v] "{al}" (@as(u8, 0)),
-        : "memory"
-    );
+    _ = memsetImpl(dst, 0, len);
 }
 
-// The compiler lowers struct copies to memcpy calls; provide a private one rather than bundling
-// compiler-rt or binding to the host's libc.
+// The compiler lowers struct copies and fills to memcpy/memset calls; provide private ones
+// rather than bundling compiler-rt or binding to the host's libc.
 fn memcpyImpl(dst: [*]u8, src: [*]const u8, len: usize) callconv(.C) [*]u8 {
     copy(dst, src, len);
     return dst;
 }
 
+fn memsetImpl(dst: [*]u8, value: c_int, len: usize) callconv(.C) [*]u8 {
+    var d = dst;
+    var n = len;
+    asm volatile ("rep stosb"
+        : [d] "+{rdi}" (d),
+          [n] "+{rcx}" (n),
+        : [v] "{al}" (@as(u8, @truncate(@as(c_uint, @bitCast(value))))),
+        : "memory"
+    );
+    return dst;
+}
+
 comptime {
     @export(memcpyImpl, .{ .name = "memcpy", .visibility = .hidden });
+    @export(memsetImpl, .{ .name = "memset", .visibility = .hidden });
 }

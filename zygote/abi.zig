@@ -6,7 +6,7 @@
 const std = @import("std");
 
 /// Bumped whenever anything in this file changes meaning or position.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 /// Written by the host into `VmCtx.magic`; a zygote that changes it is treated as compromised.
 pub const VMCTX_MAGIC: u32 = 0x70766d62; // "pvmb"
 
@@ -33,9 +33,12 @@ pub const SIGSTACK_SIZE: u64 = 64 << 10;
 pub const FD_VMCTX: i32 = 3;
 pub const FD_MEMORY: i32 = 4;
 pub const FD_CODE: i32 = 5;
+/// Read-only memory images (e.g. a program's read-only data): sealed, written by the host only,
+/// mapped read-only at guest address = file offset. Survives resets.
+pub const FD_IMAGE: i32 = 6;
 /// Read end of the lifetime pipe: EOF means the host is gone. Closed during start-up.
-pub const FD_LIFETIME: i32 = 6;
-pub const FD_COUNT: i32 = 7;
+pub const FD_LIFETIME: i32 = 7;
+pub const FD_COUNT: i32 = 8;
 
 // ---- Isolation profiles (VmCtx.config_flags). ----
 /// Namespaces, empty root, dropped capabilities, seccomp, rlimits.
@@ -62,6 +65,8 @@ pub const REPORT_ERROR: u32 = 15;
 pub const MEMOP_MAP: u32 = 1;
 pub const MEMOP_UNMAP: u32 = 2;
 pub const MEMOP_PROTECT: u32 = 3;
+/// Map pages of the image memfd read-only (shared, immutable).
+pub const MEMOP_MAP_IMAGE: u32 = 4;
 pub const MAX_MEMOPS: u32 = 32;
 
 pub const ACCESS_NONE: u32 = 0;

@@ -297,6 +297,7 @@ fn applyPending() bool {
             abi.MEMOP_MAP => linux.mmap(@ptrFromInt(start_addr), len, protOf(op.access), linux.MAP.SHARED | linux.MAP.FIXED, abi.FD_MEMORY, @intCast(start_addr)),
             abi.MEMOP_UNMAP => linux.munmap(@ptrFromInt(start_addr), len),
             abi.MEMOP_PROTECT => linux.mprotect(@ptrFromInt(start_addr), len, protOf(op.access)),
+            abi.MEMOP_MAP_IMAGE => linux.mmap(@ptrFromInt(start_addr), len, linux.PROT.READ, linux.MAP.SHARED | linux.MAP.FIXED, abi.FD_IMAGE, @intCast(start_addr)),
             else => @as(usize, @bitCast(@as(isize, -@as(isize, @intFromEnum(linux.E.INVAL))))),
         };
         if (linux.getErrno(rc) != .SUCCESS) {

@@ -2,7 +2,8 @@
 //! Non-x86-64 architectures, x32 syscall numbers and everything not listed kill the process.
 //!
 //!   futex          FUTEX_WAIT or FUTEX_WAKE only (shared, on the VmCtx state word)
-//!   mmap           guest memory fd without PROT_EXEC, or the sealed code fd with exactly R+X
+//!   mmap           guest memory fd without PROT_EXEC, the sealed code fd with exactly R+X, or
+//!                  the sealed image fd with exactly PROT_READ
 //!   mprotect       without PROT_EXEC
 //!   madvise        MADV_DONTNEED only
 //!   munmap, sched_yield, rt_sigreturn, exit, exit_group   always
@@ -23,6 +24,7 @@ const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
 const PROT_EXEC: u32 = linux.PROT.EXEC;
 const PROT_RX: u32 = linux.PROT.READ | linux.PROT.EXEC;
+const PROT_READ: u32 = linux.PROT.READ;
 
 fn argLo(comptime n: u32) u32 {
     return 16 + 8 * n;
@@ -78,13 +80,17 @@ const source = [_]Ins{
     at("mmap"),
     .{ .load = argLo(4) },
     jeq(@intCast(abi.FD_MEMORY), "mmap_memory", "next"),
-    jeq(@intCast(abi.FD_CODE), "mmap_code", "kill"),
+    jeq(@intCast(abi.FD_CODE), "mmap_code", "next"),
+    jeq(@intCast(abi.FD_IMAGE), "mmap_image", "kill"),
     at("mmap_memory"),
     .{ .load = argLo(2) },
     jset(PROT_EXEC, "kill", "prot_high"),
     at("mmap_code"),
     .{ .load = argLo(2) },
     jeq(PROT_RX, "prot_high", "kill"),
+    at("mmap_image"),
+    .{ .load = argLo(2) },
+    jeq(PROT_READ, "prot_high", "kill"),
 
     at("mprotect"),
     .{ .load = argLo(2) },

@@ -14,6 +14,9 @@ const UNMAPPED = 0;
 const MAPPED_NONE = 1;
 const READ = 2;
 const READ_WRITE = 3;
+/** Pages backed by a read-only memory image (immutable for guest and host alike). */
+const IMAGE_READ = 4;
+const IMAGE_NONE = 5;
 const PAGE_COUNT = 2 ** 32 / PAGE_SIZE;
 const GUEST_SPACE = 2 ** 32;
 
@@ -29,6 +32,52 @@ function pageCode(access: PageAccess): number {
   return access === "read-write" ? READ_WRITE : access === "read" ? READ : MAPPED_NONE;
 }
 
+/** One segment of a `MemoryImage`. */
+export interface ImageSegment {
+  /** Page-aligned guest address. */
+  readonly address: number;
+  /** Initial contents; the rest of `length` is zero. */
+  readonly bytes: Uint8Array;
+  /** Length in bytes (default `bytes.length`), rounded up to whole pages. */
+  readonly length?: number;
+  /**
+   * "read": shared from the zygote's image memfd, immutable, kept across resets so applying the
+   * same image again costs no copy. "read-write": copied into guest memory on every apply.
+   */
+  readonly access: "read" | "read-write";
+}
+
+let nextImageId = 1;
+
+/** An immutable initial memory layout (e.g. a program's data segments) to apply to sandboxes. */
+export class MemoryImage {
+  /** Identity used to recognise an image already present in a zygote. */
+  readonly id: number;
+  /** The segments, with private copies of their bytes and explicit lengths. */
+  readonly segments: readonly Required<ImageSegment>[];
+
+  /** Validates and copies `segments`. */
+  constructor(segments: readonly ImageSegment[]) {
+    this.segments = segments.map((segment) => {
+      const length = segment.length ?? segment.bytes.length;
+      const { address } = segment;
+      if (
+        !Number.isInteger(address) || address % PAGE_SIZE !== 0 || address < ABI.GUEST_START ||
+        !Number.isInteger(length) || length < segment.bytes.length || length <= 0 ||
+        address + length > ABI.GUEST_END
+      ) {
+        throw new SandboxError(
+          "invalid-argument",
+          `image segment 0x${address.toString(16)}+${length} must be page-aligned, non-empty and ` +
+            "inside guest memory, and at least as long as its bytes",
+        );
+      }
+      return { address, length, access: segment.access, bytes: segment.bytes.slice() };
+    });
+    this.id = nextImageId++;
+  }
+}
+
 /** `GuestMemory` of one zygote. Created by `Zygote`; not constructed directly. */
 export class NativeMemory implements GuestMemory {
   readonly #library: NativeLibrary;
@@ -40,6 +89,7 @@ export class NativeMemory implements GuestMemory {
   #highPage = 0;
   #buffer: ArrayBuffer | undefined;
   #view: Uint8Array | undefined;
+  #imageId = 0;
 
   /** @internal Wraps the memory of `handle`; `zeroCopy` maps a view over it. */
   constructor(
@@ -79,13 +129,15 @@ export class NativeMemory implements GuestMemory {
         "zero-copy views need unscoped --allow-ffi; use read() and write()",
       );
     }
+    // Image pages are mapped read-only in the host too: a write through a view would crash.
+    this.#checkPages(address, length, (code) => code < IMAGE_READ, "outside read-only images");
     return this.#view.subarray(address, address + length);
   }
 
   /** Copies `length` bytes from `address`; throws if any byte is not readable. */
   read(address: number, length: number): Uint8Array {
     this.#checkRange(address, length);
-    this.#checkPages(address, length, (code) => code >= READ, "readable");
+    this.#checkPages(address, length, (code) => code >= READ && code !== IMAGE_NONE, "readable");
     if (this.#view !== undefined) return this.#view.slice(address, address + length);
     const out = new Uint8Array(length);
     this.#check(
@@ -97,7 +149,12 @@ export class NativeMemory implements GuestMemory {
   /** Copies `bytes` to `address` whatever the page protection; the pages must be mapped. */
   write(address: number, bytes: Uint8Array): void {
     this.#checkRange(address, bytes.length);
-    this.#checkPages(address, bytes.length, (code) => code !== UNMAPPED, "mapped");
+    this.#checkPages(
+      address,
+      bytes.length,
+      (code) => code !== UNMAPPED && code < IMAGE_READ,
+      "mapped outside read-only images",
+    );
     if (this.#view !== undefined) this.#view.set(bytes, address);
     else {
       this.#check(
@@ -116,6 +173,10 @@ export class NativeMemory implements GuestMemory {
     const [first, count] = this.#pageRange(address, length);
     this.#queue(ABI.MEMOP_MAP, first, count, nativeAccess(access));
     this.#pages.fill(pageCode(access), first, first + count);
+    this.#noteMapped(first, count);
+  }
+
+  #noteMapped(first: number, count: number): void {
     this.#lowPage = Math.min(this.#lowPage, first);
     this.#highPage = Math.max(this.#highPage, first + count);
   }
@@ -127,25 +188,70 @@ export class NativeMemory implements GuestMemory {
     this.#pages.fill(UNMAPPED, first, first + count);
   }
 
-  /** Changes the access of mapped pages covering the range. */
+  /** Changes the access of mapped pages covering the range (image pages: "read" or "none"). */
   protect(address: number, length: number, access: PageAccess): void {
     const [first, count] = this.#pageRange(address, length);
-    for (let page = first; page < first + count; page++) {
-      if (this.#pages[page] === UNMAPPED) {
-        throw new SandboxError(
-          "invalid-argument",
-          `page 0x${(page * PAGE_SIZE).toString(16)} is not mapped`,
-        );
-      }
+    const codes = this.#pages.subarray(first, first + count);
+    const at = (page: number) => `page 0x${(page * PAGE_SIZE).toString(16)}`;
+    const unmapped = codes.indexOf(UNMAPPED);
+    if (unmapped >= 0) {
+      throw new SandboxError("invalid-argument", `${at(first + unmapped)} is not mapped`);
+    }
+    const image = codes[0] >= IMAGE_READ;
+    if (codes.some((code) => (code >= IMAGE_READ) !== image)) {
+      throw new SandboxError("invalid-argument", "protect() cannot mix image and ordinary pages");
+    }
+    if (image && access === "read-write") {
+      throw new SandboxError("invalid-argument", `${at(first)} belongs to a read-only image`);
     }
     this.#queue(ABI.MEMOP_PROTECT, first, count, nativeAccess(access));
-    this.#pages.fill(pageCode(access), first, first + count);
+    codes.fill(image ? (access === "read" ? IMAGE_READ : IMAGE_NONE) : pageCode(access));
   }
 
   /** The access of the page holding `address`. */
   accessAt(address: number): PageAccess {
     const code = this.#pages[Math.floor(address / PAGE_SIZE)];
-    return code === READ_WRITE ? "read-write" : code === READ ? "read" : "none";
+    return code === READ_WRITE
+      ? "read-write"
+      : code === READ || code === IMAGE_READ
+      ? "read"
+      : "none";
+  }
+
+  /**
+   * Maps every segment of `image`. Read-only segments come from the zygote's image memfd and
+   * are written there only the first time this image meets this zygote; read-write segments are
+   * copied into guest memory each time.
+   */
+  applyImage(image: MemoryImage): void {
+    if (this.#imageId !== image.id) {
+      this.#imageId = 0;
+      for (const segment of image.segments) {
+        if (segment.access !== "read") continue;
+        const total = Math.ceil(segment.length / PAGE_SIZE) * PAGE_SIZE;
+        this.#check(
+          this.#library.symbols.pvmbox_image_write(
+            this.#handle,
+            BigInt(segment.address),
+            segment.bytes,
+            BigInt(segment.bytes.length),
+            BigInt(total),
+          ),
+        );
+      }
+      this.#imageId = image.id;
+    }
+    for (const segment of image.segments) {
+      if (segment.access === "read") {
+        const [first, count] = this.#pageRange(segment.address, segment.length);
+        this.#queue(ABI.MEMOP_MAP_IMAGE, first, count, ABI.ACCESS_READ);
+        this.#pages.fill(IMAGE_READ, first, first + count);
+        this.#noteMapped(first, count);
+      } else {
+        this.map(segment.address, segment.length, "read-write");
+        this.write(segment.address, segment.bytes);
+      }
+    }
   }
 
   /** @internal Forgets all pages (the native side discarded them). */

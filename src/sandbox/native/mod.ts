@@ -4,6 +4,6 @@
  * @module
  */
 export type { NativeExit, NativeExitKind } from "./exit.ts";
-export { NativeMemory } from "./memory.ts";
+export { type ImageSegment, MemoryImage, NativeMemory } from "./memory.ts";
 export { ZygotePool, type ZygotePoolOptions } from "./pool.ts";
 export { type RunOptions, Zygote, type ZygoteFacts, type ZygoteOptions } from "./zygote.ts";
