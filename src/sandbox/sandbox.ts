@@ -56,15 +56,21 @@ function checkGas(gas: unknown): bigint {
   return gas;
 }
 
-function checkPc(pc: unknown): number {
-  if (typeof pc !== "number" || !Number.isInteger(pc) || pc < 0 || pc > 0xffffffff) {
-    throw new SandboxError("invalid-argument", `pc must be an integer in 0…2^32−1, not ${pc}`);
+/** Checks that `value` (named `what` in the error) is a 32-bit natural number. */
+function checkU32(what: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new SandboxError(
+      "invalid-argument",
+      `${what} must be an integer in 0…2^32−1, not ${value}`,
+    );
   }
-  return pc;
+  return value;
 }
 
 function checkRegisterIndex(index: unknown): number {
-  if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= 13) {
+  if (
+    typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= REGISTER_COUNT
+  ) {
     throw new SandboxError(
       "invalid-argument",
       `register index must be an integer in 0…${REGISTER_COUNT - 1}, not ${index}`,
@@ -115,7 +121,7 @@ export class Sandbox implements Disposable {
       );
     }
     const gas = checkGas(options.gas ?? 0n);
-    const entry = checkPc(options.entry ?? 0);
+    const entry = checkU32("pc", options.entry ?? 0);
     const init = options.init ?? (program.memory === undefined ? "bare" : "standard");
     if (init !== "standard" && init !== "bare") {
       throw new SandboxError("invalid-argument", `init must be 'standard' or 'bare', not ${init}`);
@@ -180,7 +186,7 @@ export class Sandbox implements Disposable {
     return this.#live().pc;
   }
   set pc(value: number) {
-    this.#live().pc = checkPc(value);
+    this.#live().pc = checkU32("pc", value);
   }
 
   /** The heap top `sbrk` grows from. */
@@ -188,7 +194,7 @@ export class Sandbox implements Disposable {
     return this.#live().heapTop;
   }
   set heapTop(value: number) {
-    this.#live().heapTop = checkPc(value);
+    this.#live().heapTop = checkU32("heapTop", value);
   }
 
   /** Reads register `index` (0…12). Inside `onInstruction` this is the live value. */
