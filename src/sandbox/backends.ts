@@ -1,6 +1,6 @@
 /**
  * The execution backends a `Sandbox` can use, by name, and how each is created for a program.
- * Adding a backend is one name in `BACKENDS` and one case in `createBackend`.
+ * Adding a backend is its name in `BackendName` and `BACKENDS` and one case in `createBackend`.
  * @module
  */
 import { Interpreter } from "../interpreter/interpreter.ts";
