@@ -107,6 +107,8 @@ export {
 } from "./src/sandbox/standard_init.ts";
 export type { Exit, ExitKind, GuestMemory, PageAccess } from "./src/sandbox/backend.ts";
 export {
+  type ImageSegment,
+  MemoryImage,
   type NativeExit,
   type NativeExitKind,
   NativeMemory,
