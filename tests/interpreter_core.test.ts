@@ -458,3 +458,19 @@ both("host calls and page faults inside a hot loop keep every register write bef
   const words = new DataView(vm.memory.read(0x20000, 12000).buffer);
   for (let k = 0; k < 3000; k++) assert.equal(words.getUint32(4 * k, true), k + 1);
 });
+
+Deno.test("memory reused from disposed instances never shows their contents or mappings", () => {
+  const blob = new Asm().none(Op.trap).build();
+  const secret = new Uint8Array(4096).fill(0xa5);
+  for (let round = 0; round < 20; round++) {
+    const vm = new Interpreter(blob);
+    assert.equal(vm.memory.accessAt(0x50000), "none", "no mapping survives a dispose");
+    vm.memory.map(0x40000, 8 * 4096, "read-write");
+    for (let page = 0; page < 8; page++) {
+      assert.ok(vm.memory.read(0x40000 + page * 4096, 4096).every((b) => b === 0));
+      vm.memory.write(0x40000 + page * 4096, secret);
+    }
+    vm.memory.map(0x50000, 4096, "read");
+    vm[Symbol.dispose]();
+  }
+});

@@ -49,6 +49,26 @@ function takeTable(): Int32Array {
 }
 
 /**
+ * Stores of disposed memories, reused by new instances: every slot is zero-filled when it is
+ * mapped, so old contents never show through.
+ */
+const storePool: Uint8Array[] = [];
+const STORE_POOL_SIZE = 8;
+const MAX_POOLED_STORE_BYTES = 64 << 20;
+
+/** The store of a memory that has never been mapped: only the guard slot, never written. */
+const GUARD_STORE = new Uint8Array(PAGE_SIZE);
+const GUARD_VIEW = new DataView(GUARD_STORE.buffer);
+
+/** A store of at least `bytes` bytes, from the pool when one fits. */
+function takeStore(bytes: number): Uint8Array {
+  const k = storePool.findIndex((s) => s.length >= bytes);
+  if (k < 0) return new Uint8Array(bytes);
+  const [store] = storePool.splice(k, 1);
+  return store;
+}
+
+/**
  * Guest memory of one interpreter instance. The 4 MiB page tables are allocated on the first
  * mapping, so instances that never map memory stay cheap.
  */
@@ -70,8 +90,9 @@ export class PagedMemory implements GuestMemory {
 
   /** Creates a memory in which every page is inaccessible. */
   constructor() {
-    this.bytes = new Uint8Array(PAGE_SIZE * 16);
-    this.view = new DataView(this.bytes.buffer);
+    // Just the guard slot: the first mapping sizes the store to what it needs.
+    this.bytes = GUARD_STORE;
+    this.view = GUARD_VIEW;
   }
 
   /** Copies `length` bytes from `address`; throws `SandboxError` if any byte is inaccessible. */
@@ -234,11 +255,17 @@ export class PagedMemory implements GuestMemory {
       }
       if (tablePool.length < TABLE_POOL_SIZE) tablePool.push(this.readBase, this.writeBase);
     }
+    if (this.bytes !== GUARD_STORE && this.bytes.length <= MAX_POOLED_STORE_BYTES) {
+      if (storePool.length >= STORE_POOL_SIZE) storePool.shift();
+      storePool.push(this.bytes);
+    }
     this.readBase = UNMAPPED_TABLE;
     this.writeBase = UNMAPPED_TABLE;
     this.#slotOf.clear();
-    this.bytes = new Uint8Array(PAGE_SIZE);
-    this.view = new DataView(this.bytes.buffer);
+    this.#freeSlots.length = 0;
+    this.#usedSlots = 1;
+    this.bytes = GUARD_STORE;
+    this.view = GUARD_VIEW;
   }
 
   /** Lowest address among `size` bytes from `address` (mod 2^32) whose page is denied, or -1. */
@@ -263,9 +290,11 @@ export class PagedMemory implements GuestMemory {
     if (pages <= available) return true;
     const neededBytes = (this.#usedSlots + pages - this.#freeSlots.length) * PAGE_SIZE;
     if (neededBytes > MAX_STORE_BYTES) return false;
-    let size = this.bytes.length;
-    while (size < neededBytes) size *= 2;
-    const grown = new Uint8Array(Math.min(size, MAX_STORE_BYTES));
+    // Grow to exactly what is needed the first time, then at least double (amortized copies).
+    const size = this.bytes === GUARD_STORE
+      ? neededBytes
+      : Math.max(neededBytes, 2 * this.bytes.length);
+    const grown = takeStore(Math.min(size, MAX_STORE_BYTES));
     grown.set(this.bytes);
     this.bytes = grown;
     this.view = new DataView(grown.buffer);
