@@ -404,6 +404,7 @@ both("bad arguments throw SandboxError invalid-argument", () => {
   bad(() => (vm.gas = 1n << 63n));
   bad(() => (vm.pc = 2 ** 32));
   bad(() => (vm.pc = 1.5));
+  bad(() => (vm.heapTop = -4096));
   bad(() => vm.memory.map(0x10001, 4096, "read"));
   bad(() => vm.memory.map(0xfffff000, 8192, "read"));
   bad(() => vm.memory.read(0x10000, 1));

@@ -86,8 +86,6 @@ export class Interpreter implements Backend {
   readonly memory: PagedMemory = new PagedMemory();
   /** Called after every executed instruction with its pc (tracing); undefined runs untraced. */
   onInstruction: ((pc: number) => void) | undefined = undefined;
-  /** Current heap top used by `sbrk`; the caller sets it (standard init: after the heap pages). */
-  heapTop = 0;
 
   readonly #program: PredecodedProgram;
   readonly #lo = new Int32Array(REGISTER_COUNT);
@@ -99,6 +97,7 @@ export class Interpreter implements Backend {
   #chargeOnEntry = true;
   #executed = 0;
   #disposed = false;
+  #heapTop = 0;
   readonly #gasChunk: number;
   readonly #compile: boolean;
   /** Exchange area with translated chunks. */
@@ -155,6 +154,22 @@ export class Interpreter implements Backend {
       );
     }
     this.#reserve = value;
+  }
+
+  /**
+   * The heap top `sbrk` grows from (0 until the caller sets it; JAM standard init puts it right
+   * after the read-write data and its heap pages). `sbrk` maps the inaccessible pages up to the
+   * new top read-write; growth past 4 GiB (or by 2^32 or more) fails and returns 0.
+   */
+  get heapTop(): number {
+    return this.#heapTop;
+  }
+
+  set heapTop(value: number) {
+    if (!Number.isInteger(value) || value < 0 || value > ADDRESS_SPACE) {
+      throw new SandboxError("invalid-argument", `heap top ${value} is not an integer in 0 … 2^32`);
+    }
+    this.#heapTop = value;
   }
 
   /** Where the next `run()` starts; setting it starts a new basic block there. */
@@ -294,12 +309,12 @@ export class Interpreter implements Backend {
   /** `sbrk`: grows the heap by `amount` bytes, returning the old top (0 when it cannot). */
   #sbrk(amountLow: number, amountHigh: number): number {
     const amount = (amountLow >>> 0) + (amountHigh >>> 0) * ADDRESS_SPACE;
-    const top = this.heapTop;
+    const top = this.#heapTop;
     if (amount === 0) return top;
     const newTop = top + amount;
     if (amountHigh !== 0 || newTop > ADDRESS_SPACE) return 0;
     if (!this.memory.growReadWrite(Math.floor(top / 4096), Math.ceil(newTop / 4096))) return 0;
-    this.heapTop = newTop;
+    this.#heapTop = newTop;
     return top;
   }
 
