@@ -4,7 +4,7 @@
  * are medians (and p99) of many samples taken in one run, since machines here are noisy.
  * @module
  */
-import { Zygote, ZygotePool } from "../src/sandbox/native/mod.ts";
+import { MemoryImage, Zygote, ZygotePool } from "../src/sandbox/native/mod.ts";
 
 /** One measured figure. */
 export interface Figure {
@@ -69,6 +69,52 @@ export function warmInstantiate(count: number): { median: number; p99: number } 
   return summarize(samples);
 }
 
+/** Warm instantiate with a memory image: 64 KiB read-only (shared) + 4 KiB read-write (copied). */
+export function warmInstantiateWithImage(count: number): { median: number; p99: number } {
+  const image = new MemoryImage([
+    { address: 0x10000, bytes: new Uint8Array(65536).fill(7), access: "read" },
+    { address: 0x30000, bytes: new Uint8Array(4096).fill(9), access: "read-write" },
+  ]);
+  using pool = new ZygotePool({ size: 2 });
+  const warm = pool.acquire();
+  warm.loadCode(RETURN);
+  pool.release(warm);
+  const samples = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const zygote = pool.acquire();
+    zygote.memory.applyImage(image);
+    const exit = zygote.run(0);
+    pool.release(zygote);
+    samples[i] = (performance.now() - started) * 1000;
+    if (exit.kind !== "return") throw new Error(`unexpected exit ${exit.kind}`);
+  }
+  return summarize(samples);
+}
+
+/** Reset of a sandbox whose guest wrote 1 MiB (256 pages): the pages are discarded. */
+export function resetDirty(count: number): { median: number; p99: number } {
+  using zygote = Zygote.spawn();
+  // rep stosb over 1 MiB at 0x100000, then return.
+  zygote.loadCode(
+    new Uint8Array([
+      ...[0x48, 0xbf, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00], // mov rdi, 0x100000
+      ...[0x48, 0xb9, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00], // mov rcx, 0x100000
+      ...[0xb0, 0x5a, 0xf3, 0xaa], // mov al, 0x5a; rep stosb
+      ...RETURN,
+    ]),
+  );
+  const samples = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    zygote.memory.map(0x100000, 1 << 20, "read-write");
+    if (zygote.run(0).kind !== "return") throw new Error("dirtying code is broken");
+    const started = performance.now();
+    zygote.reset();
+    samples[i] = (performance.now() - started) * 1000;
+  }
+  return summarize(samples);
+}
+
 /** Host-call round trip: resume → guest → host-call exit back in the host. */
 export function hostCallRoundTrip(count: number): { median: number; p99: number } {
   using zygote = Zygote.spawn();
@@ -109,12 +155,21 @@ export function benchNative(scale = 1): Figure[] {
   const cold = coldSpawn(Math.round(60 * scale));
   const coldWeak = coldSpawn(Math.round(60 * scale), true);
   const warm = warmInstantiate(Math.round(20_000 * scale));
+  const warmImage = warmInstantiateWithImage(Math.round(5_000 * scale));
+  const reset = resetDirty(Math.round(200 * scale));
   const roundTrip = hostCallRoundTrip(Math.round(100_000 * scale));
   const rss = idleRss(4);
   return [
     { name: "cold spawn (full isolation)", unit: "ms", target: 3, ...cold },
     { name: "cold spawn (weak profile, for comparison)", unit: "ms", target: 3, ...coldWeak },
     { name: "warm reset + empty run + release (pool)", unit: "µs", target: 10, ...warm },
+    {
+      name: "  same + image (64 KiB ro shared, 4 KiB rw copied)",
+      unit: "µs",
+      target: 10,
+      ...warmImage,
+    },
+    { name: "  reset after the guest dirtied 1 MiB", unit: "µs", target: 10, ...reset },
     { name: "host-call round trip", unit: "µs", target: 1, ...roundTrip },
     { name: "idle zygote RSS", unit: "kB", target: 64, ...rss },
   ];

@@ -393,17 +393,15 @@ export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, acces
         if (r < 0) return r;
         if (r != abi.REPORT_IDLE) return @intCast(vm.error_errno);
     }
-    if (kind != abi.MEMOP_PROTECT) {
+    // The host's view must show what the guest sees: the image, or guest memory again.
+    if (kind == abi.MEMOP_MAP_IMAGE) {
+        if (!viewImage(slot, address, len)) return @intFromEnum(linux.E.NOMEM);
+        slot.image_extents.note(address, address + len);
+    } else if (kind != abi.MEMOP_PROTECT) {
+        if (slot.image_extents.count != 0 and !viewMemory(slot, address, len)) return @intFromEnum(linux.E.NOMEM);
         discard(slot, address, address + len);
-        // The host's view must show what the guest sees: the image, or guest memory again.
-        if (kind == abi.MEMOP_MAP_IMAGE) {
-            if (!viewImage(slot, address, len)) return @intFromEnum(linux.E.NOMEM);
-            slot.image_extents.note(address, address + len);
-        } else if (slot.image_extents.count != 0) {
-            if (!viewMemory(slot, address, len)) return @intFromEnum(linux.E.NOMEM);
-        }
     }
-    if (kind == abi.MEMOP_MAP or kind == abi.MEMOP_MAP_IMAGE) slot.mapped_extents.note(address, address + len);
+    if (kind == abi.MEMOP_MAP) slot.mapped_extents.note(address, address + len);
     vm.memops[vm.memop_count] = .{ .kind = kind, .access = access, .address = @intCast(address), .length = @intCast(len) };
     vm.memop_count += 1;
     return 0;
@@ -424,8 +422,10 @@ fn viewMemory(slot: *Slot, address: u64, len: u64) bool {
 /// Code and images stay loaded.
 export fn pvmbox_reset(handle: i32) i32 {
     const slot = slots.lookup(handle) orelse return -1;
-    for (slot.mapped_extents.list()) |e| discard(slot, e[0], e[1]);
+    // Views first: zeroing below writes through the host's view, which must be guest memory.
     for (slot.image_extents.list()) |e| _ = viewMemory(slot, e[0], e[1] - e[0]);
+    var budget: usize = KEEP_RESIDENT_PAGES;
+    for (slot.mapped_extents.list()) |e| zeroOrDiscard(slot, e[0], e[1], &budget);
     slot.mapped_extents.clear();
     slot.image_extents.clear();
     const vm = slot.vmctx.?;
@@ -440,6 +440,47 @@ export fn pvmbox_reset(handle: i32) i32 {
     vm.pc = 0;
     vm.exit_arg = 0;
     return 0;
+}
+
+/// Dirty pages a reset zeroes in place (kept resident for the next user); beyond this it frees
+/// them, which costs more per page (a TLB shoot-down in both processes) but returns the memory.
+const KEEP_RESIDENT_PAGES: usize = 256;
+
+/// Source of the zero pages written by `zeroOrDiscard`.
+var zero_page: [abi.PAGE_SIZE]u8 align(4096) = [_]u8{0} ** abi.PAGE_SIZE;
+
+/// Makes [lo, hi) read as zero: resident pages are overwritten with zeros through the file
+/// (no page-table work in either process) while the budget lasts, the rest is freed. Pages that
+/// are not resident are holes and already read as zero.
+fn zeroOrDiscard(slot: *Slot, lo: u64, hi: u64, budget: *usize) void {
+    const base = slot.memory.?;
+    var vec: [1024]u8 = undefined;
+    var iov: [1024]std.os.iovec_const = undefined;
+    var chunk_start = lo;
+    while (chunk_start < hi) {
+        const chunk_len = @min(hi - chunk_start, vec.len * abi.PAGE_SIZE);
+        if (sys.failed(linux.mincore(base + chunk_start, chunk_len, &vec))) return discard(slot, chunk_start, hi);
+        const pages = chunk_len / abi.PAGE_SIZE;
+        var i: usize = 0;
+        while (i < pages) {
+            if (vec[i] & 1 == 0) {
+                i += 1;
+                continue;
+            }
+            // A run of resident pages: one pwritev of zero pages.
+            var run: usize = 0;
+            while (i + run < pages and vec[i + run] & 1 == 1 and run < budget.*) : (run += 1) {
+                iov[run] = .{ .iov_base = &zero_page, .iov_len = abi.PAGE_SIZE };
+            }
+            const page = chunk_start + i * abi.PAGE_SIZE;
+            if (run == 0) return discard(slot, page, hi);
+            const rc = linux.pwritev(slot.memory_fd, &iov, run, @intCast(page));
+            if (sys.failed(rc) or rc != run * abi.PAGE_SIZE) return discard(slot, page, hi);
+            budget.* -= run;
+            i += run;
+        }
+        chunk_start += chunk_len;
+    }
 }
 
 /// Frees guest memory pages: they read back as zero everywhere they are mapped.
