@@ -129,3 +129,35 @@ Deno.test("faults: zygotes spawn and run from several threads at once", async ()
     assert.deepEqual(values, Array.from({ length: 20 }, (_, i) => String(tag * 1000 + i)));
   });
 });
+
+Deno.test("faults: a zygote dropped without dispose is reclaimed by the garbage collector", async () => {
+  const script = `
+    import { Zygote } from ${
+    JSON.stringify(new URL("../src/sandbox/native/mod.ts", import.meta.url).href)
+  };
+    let pid = 0;
+    let view;
+    (() => {
+      const zygote = Zygote.spawn();
+      pid = zygote.pid;
+      zygote.memory.map(0x10000, 4096, "read-write");
+      view = zygote.memory.view(0x10000, 16);
+    })();
+    for (let i = 0; i < 50 && view.length !== 0; i++) {
+      globalThis.gc();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    let gone = true;
+    try { gone = !/State:\\s+[^Z]/.test(Deno.readTextFileSync("/proc/" + pid + "/status")); } catch {}
+    console.log(JSON.stringify({ detached: view.length === 0, gone }));`;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--expose-gc", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(output.stdout)), {
+    detached: true,
+    gone: true,
+  });
+});

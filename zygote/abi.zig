@@ -2,6 +2,22 @@
 //! zygote, its state machine and the file descriptors a zygote is started with. This file is the
 //! single source of truth; the host library, the zygote and (through an exported description)
 //! the TypeScript mirror in `ffi/vmctx.ts` all derive from it.
+//!
+//! Contract for generated guest code:
+//! - It is entered with `jmp` at CODE_ADDR + VmCtx.entry, with the 13 PVM registers loaded into
+//!   the native registers GUEST_REGISTERS, r13 = VMCTX_ADDR, rcx free, rsp on the zygote stack
+//!   (usable for calls; every exit except a host call discards it).
+//! - Guest memory is identity-mapped: guest address = native address, below 4 GiB. 32-bit
+//!   effective addresses (0x67 prefix) wrap for free; a fault becomes REPORT_PAGE_FAULT with the
+//!   faulting address and rip, and the registers as they were.
+//! - Gas is the i64 at [r13 + gas]; code subtracts block costs and, when it goes negative, sets
+//!   [r13 + pc] and jumps to [r13 + trampolines.out_of_gas].
+//! - Exits: set [r13 + pc] (and [r13 + exit_arg] for a host call), then
+//!   `jmp [r13 + trampolines.return_to_host | trap | out_of_gas]` or
+//!   `call [r13 + trampolines.host_call]`; the call returns with the registers as the host left
+//!   them. Every exit saves the 13 registers into VmCtx.regs.
+//! - Code is mapped read+execute from a sealed memfd: it can never be written by the zygote.
+//!   JUMP_TABLE_ADDR is reserved for the native jump table of dynamic jumps.
 
 const std = @import("std");
 

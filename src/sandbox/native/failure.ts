@@ -120,6 +120,7 @@ export const ERR_HANDLE = -4;
 const CLD_EXITED = 1;
 const SIGNAL_NAMES: Readonly<Record<number, string>> = {
   4: "SIGILL",
+  5: "SIGTRAP",
   6: "SIGABRT",
   7: "SIGBUS",
   8: "SIGFPE",

@@ -261,6 +261,14 @@ export class NativeMemory implements GuestMemory {
     this.#highPage = 0;
   }
 
+  /** @internal A function that detaches the view without keeping this object alive. */
+  detacher(): () => void {
+    const buffer = this.#buffer;
+    return () => {
+      if (buffer !== undefined && !buffer.detached) buffer.transfer(0);
+    };
+  }
+
   /** @internal Detaches the view so nothing can touch the mapping after it is unmapped. */
   detach(): void {
     this.#view = undefined;

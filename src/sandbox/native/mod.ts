@@ -1,6 +1,16 @@
 /**
  * The native sandbox: locked-down zygote processes that run guest machine code, spawned and
- * driven by the native library in `ffi/`.
+ * driven by the native library in `ffi/` (build it with `deno task build`).
+ *
+ * @example
+ * ```ts
+ * import { Zygote } from "./mod.ts";
+ * using zygote = Zygote.spawn({ timeoutMs: 1000 });
+ * zygote.memory.map(0x10000, 4096, "read-write");
+ * // jmp [r13 + trampolines.return_to_host]
+ * zygote.loadCode(new Uint8Array([0x41, 0xff, 0xa5, 0xd0, 0x02, 0x00, 0x00]));
+ * console.log(zygote.run(0)); // { kind: "return" }
+ * ```
  * @module
  */
 export type { NativeExit, NativeExitKind } from "./exit.ts";

@@ -77,6 +77,19 @@ const REPORT_KINDS = new Map<number, NativeExit["kind"]>([
   [ABI.REPORT_SIGNAL, "signal"],
 ]);
 
+/** What a forgotten zygote's finalizer needs; nothing here refers back to the zygote. */
+interface Leaked {
+  readonly library: NativeLibrary;
+  readonly handle: number;
+  readonly detach: () => void;
+}
+
+/** A safety net for zygotes dropped without disposal: kill, reap and unmap them on collection. */
+const leaked = new FinalizationRegistry<Leaked>((held) => {
+  held.detach();
+  held.library.symbols.pvmbox_dispose(held.handle);
+});
+
 /** One sandbox process. Create with `Zygote.spawn()`; dispose to kill it and free everything. */
 export class Zygote implements Disposable {
   readonly #library: NativeLibrary;
@@ -107,6 +120,7 @@ export class Zygote implements Disposable {
       () => this.#timeoutNs(undefined),
       (code) => this.#fail(code),
     );
+    leaked.register(this, { library, handle, detach: this.memory.detacher() }, this);
   }
 
   /** Spawns a locked-down zygote; throws `SandboxError` saying why and what to do on failure. */
@@ -297,6 +311,7 @@ export class Zygote implements Disposable {
   [Symbol.dispose](): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    leaked.unregister(this);
     this.memory.detach();
     this.#library.symbols.pvmbox_dispose(this.#handle);
   }
