@@ -58,8 +58,10 @@ export interface PredecodedProgram {
 
 const byObject = new WeakMap<object, Map<IsaProfile, PredecodedProgram>>();
 
-/** Most programs kept by content; the least recently used is dropped beyond this. */
+/** Most programs kept by content; the least recently used are dropped beyond this… */
 const CONTENT_CACHE_SIZE = 32;
+/** …or beyond this many code bytes in all. */
+const CONTENT_CACHE_BYTES = 64 << 20;
 
 interface ContentEntry {
   readonly blob: CodeBlob;
@@ -70,10 +72,12 @@ interface ContentEntry {
 /** Recently decoded programs by content hash, so re-parsed copies of a program share work. */
 const byContent = new Map<number, ContentEntry[]>();
 let contentEntries = 0;
+let contentBytes = 0;
 
 /**
  * Predecodes `blob` for `profile`. The result is shared by every blob object with the same
- * code, bitmask and jump table (recent ones by content), and so is its block translation.
+ * code, bitmask and jump table (recent ones by content), and so is its block translation; a
+ * blob's arrays must not change once it has been predecoded.
  */
 export function predecode(blob: CodeBlob, profile: IsaProfile): PredecodedProgram {
   let perProfile = byObject.get(blob);
@@ -110,9 +114,10 @@ function byContentLookup(blob: CodeBlob, profile: IsaProfile): PredecodedProgram
   byContent.delete(key);
   byContent.set(key, bucket);
   contentEntries++;
-  while (contentEntries > CONTENT_CACHE_SIZE) {
+  contentBytes += copy.code.length;
+  while (contentEntries > CONTENT_CACHE_SIZE || contentBytes > CONTENT_CACHE_BYTES) {
     const [oldestKey, oldest] = byContent.entries().next().value!;
-    oldest.shift();
+    contentBytes -= oldest.shift()!.blob.code.length;
     contentEntries--;
     if (oldest.length === 0) byContent.delete(oldestKey);
   }
