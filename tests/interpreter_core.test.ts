@@ -388,10 +388,18 @@ both("onInstruction sees every executed pc in order", () => {
     .none(Op.trap)
     .build();
   using vm = vmFor(blob);
-  const pcs: number[] = [];
-  vm.onInstruction = (pc) => pcs.push(pc);
+  const pcs: number[] = [], gas: bigint[] = [], phi7: bigint[] = [];
+  vm.onInstruction = (pc) => {
+    pcs.push(pc);
+    gas.push(vm.gas);
+    phi7.push(vm.getRegister(7));
+  };
   assert.deepEqual(vm.run(), { kind: "panic", pc: 23 });
   assert.deepEqual(pcs, [0, 6, 7, 13, 7, 13]);
+  // Gas is charged per block on entry; registers are already updated.
+  assert.deepEqual(gas, [998n, 998n, 996n, 996n, 994n, 994n]);
+  assert.deepEqual(phi7, [2n, 2n, 1n, 1n, 0n, 0n]);
+  assert.equal(vm.gas, 993n);
 });
 
 both("bad arguments throw SandboxError invalid-argument", () => {

@@ -84,7 +84,10 @@ export class Interpreter implements Backend {
   readonly name: "interpreter" = "interpreter";
   /** Guest memory; starts fully inaccessible. */
   readonly memory: PagedMemory = new PagedMemory();
-  /** Called after every executed instruction with its pc (tracing); undefined runs untraced. */
+  /**
+   * Called after every executed instruction with its pc (tracing); undefined runs untraced.
+   * Registers, memory and `gas` read from it are exact; it must not change the machine.
+   */
   onInstruction: ((pc: number) => void) | undefined = undefined;
 
   readonly #program: PredecodedProgram;
@@ -92,6 +95,8 @@ export class Interpreter implements Backend {
   readonly #hi = new Int32Array(REGISTER_COUNT);
   /** Gas not in the hot loop's budget. */
   #reserve = 0n;
+  /** The loop's budget while `onInstruction` runs (so `gas` reads exactly), else 0. */
+  #tracedBudget = 0;
   #pc = 0;
   /** False when `run()` resumes inside a block already paid for (after a host call or fault). */
   #chargeOnEntry = true;
@@ -143,7 +148,7 @@ export class Interpreter implements Backend {
 
   /** Remaining gas (signed 64-bit, never negative here). */
   get gas(): bigint {
-    return this.#reserve;
+    return this.#reserve + BigInt(this.#tracedBudget);
   }
 
   set gas(value: bigint) {
@@ -356,7 +361,7 @@ export class Interpreter implements Backend {
           i = cur + 1;
           break;
         case 10: // ecalli
-          if (hook !== undefined) hook(pcs[cur]);
+          if (hook !== undefined) this.#trace(hook, pcs[cur], budget);
           return this.#hostCall(cur, budget);
         case 20: // load_imm_64
           lo[ra[cur]] = x[cur];
@@ -697,7 +702,17 @@ export class Interpreter implements Backend {
           // Decoded ids are all handled above; anything else would be a decoder bug.
           return this.#panic(cur, budget);
       }
-      if (hook !== undefined) hook(pcs[cur]);
+      if (hook !== undefined) this.#trace(hook, pcs[cur], budget);
+    }
+  }
+
+  /** Calls the tracing hook with the loop's budget visible to `gas`. */
+  #trace(hook: (pc: number) => void, pc: number, budget: number): void {
+    this.#tracedBudget = budget;
+    try {
+      hook(pc);
+    } finally {
+      this.#tracedBudget = 0;
     }
   }
 
