@@ -11,6 +11,7 @@ const sys = @import("sys.zig");
 const spawn = @import("spawn.zig");
 const slots = @import("slots.zig");
 const protocol = @import("protocol.zig");
+const waiter = @import("waiter.zig");
 
 const Slot = slots.Slot;
 const GUEST_SPACE: usize = 1 << 32;
@@ -197,6 +198,9 @@ fn tearDown(slot: *Slot) void {
 /// Kills (if needed) and reaps the zygote and releases every mapping and fd. 0, or -1 for a bad handle.
 export fn pvmbox_dispose(handle: i32) i32 {
     const slot = slots.lookup(handle) orelse return -1;
+    // The asynchronous waiter may be scanning the table on another thread.
+    slots.lock(&waiter.scan_lock);
+    defer slots.unlock(&waiter.scan_lock);
     tearDown(slot);
     slots.release(slot);
     return 0;
@@ -249,6 +253,27 @@ export fn pvmbox_resume(handle: i32, timeout_ns: u64) i32 {
 export fn pvmbox_sync(handle: i32, timeout_ns: u64) i32 {
     const slot = slots.lookup(handle) orelse return protocol.ERR_HANDLE;
     return protocol.command(slot, abi.CMD_SYNC, timeout_ns);
+}
+
+/// Posts CMD_RUN (at native offset `entry`) or CMD_RESUME without waiting; `pvmbox_poll`
+/// collects the report. 0, or a negative ERR_*.
+export fn pvmbox_post(handle: i32, cmd: u32, entry: u64, timeout_ns: u64) i32 {
+    const slot = slots.lookup(handle) orelse return protocol.ERR_HANDLE;
+    if (cmd != abi.CMD_RUN and cmd != abi.CMD_RESUME) return protocol.ERR_PROTOCOL;
+    if (cmd == abi.CMD_RUN and !slot.pending) slot.vmctx.?.entry = entry;
+    return waiter.post(slot, cmd, timeout_ns);
+}
+
+/// The report of a posted command: a REPORT_*, a negative ERR_*, or 0 while it still runs.
+export fn pvmbox_poll(handle: i32) i32 {
+    const slot = slots.lookup(handle) orelse return protocol.ERR_HANDLE;
+    return waiter.poll(slot);
+}
+
+/// Waits (bind it nonblocking) until some posted command can be collected: 1, or 0 after
+/// `timeout_ns`. One call serves every sandbox.
+export fn pvmbox_wait_any(timeout_ns: u64) u32 {
+    return waiter.waitAny(timeout_ns);
 }
 
 /// Exit details of the last report: pc, exit_arg, fault address, native address, signal, errno.

@@ -12,6 +12,8 @@ pub const ERR_DEAD: i32 = -1;
 pub const ERR_TIMEOUT: i32 = -2;
 pub const ERR_PROTOCOL: i32 = -3;
 pub const ERR_HANDLE: i32 = -4;
+/// An asynchronous run is in progress; collect it first.
+pub const ERR_BUSY: i32 = -5;
 
 /// How long to busy-wait before sleeping.
 const SPIN_NS: u64 = 60_000;
@@ -21,6 +23,7 @@ const SLICE_NS: u64 = 2_000_000;
 /// Posts `cmd` and waits for the report; a zero `timeout_ns` means no wall-clock limit.
 pub fn command(slot: *Slot, cmd: u32, timeout_ns: u64) i32 {
     if (!slot.live) return ERR_DEAD;
+    if (@atomicLoad(bool, &slot.pending, .SeqCst)) return ERR_BUSY;
     const vm = slot.vmctx.?;
     if (@atomicLoad(u32, &vm.magic, .SeqCst) != abi.VMCTX_MAGIC) return violation(slot);
     @atomicStore(u32, &vm.state, cmd, .SeqCst);

@@ -29,6 +29,11 @@ pub const Slot = struct {
     mapped_extents: Extents = .{},
     /// Guest ranges where the host's view shows the image instead of guest memory.
     image_extents: Extents = .{},
+    /// An asynchronous command is posted and not yet collected (read by the waiter thread).
+    pending: bool = false,
+    /// The command last posted asynchronously, and its deadline.
+    posted: u32 = 0,
+    deadline: u64 = 0,
     memory_fd: i32 = -1,
     image_fd: i32 = -1,
     image: ?[*]u8 = null,
@@ -109,6 +114,11 @@ pub fn lookup(handle: i32) ?*Slot {
     const slot = &table[index];
     if (!slot.used or (slot.generation & 0xF_FFFF) != h >> INDEX_BITS) return null;
     return slot;
+}
+
+/// The whole table (for the asynchronous waiter's scan).
+pub fn all() []Slot {
+    return &table;
 }
 
 pub fn count() u32 {

@@ -116,6 +116,8 @@ export const ERR_TIMEOUT = -2;
 export const ERR_PROTOCOL = -3;
 /** The handle is stale. */
 export const ERR_HANDLE = -4;
+/** An asynchronous run is still in progress. */
+export const ERR_BUSY = -5;
 
 const CLD_EXITED = 1;
 const SIGNAL_NAMES: Readonly<Record<number, string>> = {
@@ -164,6 +166,8 @@ export function protocolError(code: number, death: () => SandboxError): SandboxE
       );
     case ERR_HANDLE:
       return new SandboxError("disposed", "the sandbox has been disposed");
+    case ERR_BUSY:
+      return new SandboxError("invalid-argument", "an asynchronous run is still in progress");
     default:
       return death();
   }

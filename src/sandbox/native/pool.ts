@@ -62,14 +62,15 @@ export class ZygotePool implements Disposable {
   }
 
   /**
-   * Gives a zygote back. A broken one (dead, killed, timed out) is disposed, and so is any
-   * beyond the pool's size; the next `acquire()` spawns a replacement as needed.
+   * Gives a zygote back. A broken one (dead, killed, timed out) or one still running
+   * asynchronously is disposed, and so is any beyond the pool's size; the next `acquire()`
+   * spawns a replacement as needed.
    */
   release(zygote: Zygote): void {
     if (!this.#leased.delete(zygote)) {
       throw new SandboxError("invalid-argument", "this zygote was not acquired from this pool");
     }
-    if (this.#disposed || !zygote.usable || this.#idle.length >= this.#capacity) {
+    if (this.#disposed || !zygote.usable || zygote.running || this.#idle.length >= this.#capacity) {
       zygote[Symbol.dispose]();
     } else {
       this.#idle.push(zygote);

@@ -10,6 +10,7 @@ import { ABI, FACTS_SIZE, factsOffset } from "../../../ffi/vmctx.ts";
 import type { NativeExit } from "./exit.ts";
 import { deathError, ERR_DEAD, protocolError, spawnError } from "./failure.ts";
 import { NativeMemory } from "./memory.ts";
+import { asyncWaiter } from "./waiter.ts";
 
 /** How a zygote is spawned and limited. */
 export interface ZygoteOptions {
@@ -100,6 +101,7 @@ export class Zygote implements Disposable {
   #failure: SandboxError | undefined;
   #disposed = false;
   #inHostCall = false;
+  #running = false;
   /** Host pid of the sandbox process. */
   readonly pid: number;
   /** The isolation profile it runs under. */
@@ -221,9 +223,7 @@ export class Zygote implements Disposable {
   /** Runs guest code from native offset `entry` of the code until it exits. */
   run(entry = 0, options: RunOptions = {}): NativeExit {
     this.#usable();
-    if (!Number.isInteger(entry) || entry < 0 || entry >= ABI.CODE_MAX) {
-      throw new SandboxError("invalid-argument", `entry ${entry} is outside the code area`);
-    }
+    this.#checkEntry(entry);
     this.#inHostCall = false;
     const report = this.#library.symbols.pvmbox_run(
       this.#handle,
@@ -236,15 +236,32 @@ export class Zygote implements Disposable {
   /** Continues guest code after a host-call exit (with the registers as the host left them). */
   resume(options: RunOptions = {}): NativeExit {
     this.#usable();
-    if (!this.#inHostCall) {
-      throw new SandboxError("invalid-argument", "resume() needs a preceding host-call exit");
-    }
+    this.#checkResumable();
     this.#inHostCall = false;
     const report = this.#library.symbols.pvmbox_resume(
       this.#handle,
       this.#timeoutNs(options.timeoutMs),
     );
     return this.#exit(report);
+  }
+
+  /**
+   * Like `run`, without blocking the JS thread: all pending asynchronous runs of the process
+   * share one native waiter. The zygote is busy (every other call throws) until it settles.
+   */
+  runAsync(entry = 0, options: RunOptions = {}): Promise<NativeExit> {
+    this.#usable();
+    this.#checkEntry(entry);
+    this.#inHostCall = false;
+    return this.#post(ABI.CMD_RUN, entry, options);
+  }
+
+  /** Like `resume`, without blocking the JS thread. */
+  resumeAsync(options: RunOptions = {}): Promise<NativeExit> {
+    this.#usable();
+    this.#checkResumable();
+    this.#inHostCall = false;
+    return this.#post(ABI.CMD_RESUME, 0, options);
   }
 
   /** Applies queued memory operations and new code in the zygote now (normally done by `run`). */
@@ -307,7 +324,15 @@ export class Zygote implements Disposable {
     if (!this.#disposed) this.#library.symbols.pvmbox_kill(this.#handle);
   }
 
-  /** Kills the process if needed, reaps it and releases every mapping and descriptor. */
+  /** True while an asynchronous run is in progress. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * Kills the process if needed, reaps it and releases every mapping and descriptor. A pending
+   * asynchronous run then rejects with a "disposed" error.
+   */
   [Symbol.dispose](): void {
     if (this.#disposed) return;
     this.#disposed = true;
@@ -324,6 +349,45 @@ export class Zygote implements Disposable {
   #usable(): void {
     if (this.#disposed) throw new SandboxError("disposed", "the sandbox has been disposed");
     if (this.#failure !== undefined) throw this.#failure;
+    if (this.#running) {
+      throw new SandboxError(
+        "invalid-argument",
+        "an asynchronous run is in progress; await it first",
+      );
+    }
+  }
+
+  #checkEntry(entry: number): void {
+    if (!Number.isInteger(entry) || entry < 0 || entry >= ABI.CODE_MAX) {
+      throw new SandboxError("invalid-argument", `entry ${entry} is outside the code area`);
+    }
+  }
+
+  #checkResumable(): void {
+    if (!this.#inHostCall) {
+      throw new SandboxError("invalid-argument", "resume() needs a preceding host-call exit");
+    }
+  }
+
+  async #post(cmd: number, entry: number, options: RunOptions): Promise<NativeExit> {
+    const posted = this.#library.symbols.pvmbox_post(
+      this.#handle,
+      cmd,
+      BigInt(entry),
+      this.#timeoutNs(options.timeoutMs),
+    );
+    if (posted < 0) this.#fail(posted);
+    this.#running = true;
+    let report: number;
+    try {
+      report = await asyncWaiter(this.#library).wait(this.#handle);
+    } finally {
+      this.#running = false;
+    }
+    if (this.#disposed) {
+      throw new SandboxError("disposed", "the sandbox was disposed during the run");
+    }
+    return this.#exit(report);
   }
 
   #checkRegister(index: number): void {
