@@ -31,7 +31,7 @@ import {
 } from "./arith64.ts";
 import { LOWEST_FAULTABLE_ADDRESS, PagedMemory } from "./memory.ts";
 import { type CodeBlob, costFrom, predecode, type PredecodedProgram } from "./predecode.ts";
-import { type ChunkState, StopKind, Translation } from "./translate.ts";
+import { type ChunkState, chunkState, StopKind, Translation } from "./translate.ts";
 
 /** Options of an `Interpreter`. */
 export interface InterpreterOptions {
@@ -106,14 +106,7 @@ export class Interpreter implements Backend {
   readonly #gasChunk: number;
   readonly #compile: boolean;
   /** Exchange area with translated chunks. */
-  readonly #state: ChunkState = {
-    budget: 0,
-    executed: 0,
-    kind: StopKind.Panic,
-    index: 0,
-    address: 0,
-    sbrk: (low, high) => this.#sbrk(low, high),
-  };
+  readonly #state: ChunkState = chunkState((low, high) => this.#sbrk(low, high));
 
   /** Predecodes `blob` (cached per blob object) for the chosen ISA profile. */
   constructor(blob: CodeBlob, options: InterpreterOptions = {}) {

@@ -58,6 +58,11 @@ export interface ChunkState {
   sbrk(amountLow: number, amountHigh: number): number;
 }
 
+/** A fresh `ChunkState` whose `sbrk` is `sbrk` (one shape for every state, for V8's sake). */
+export function chunkState(sbrk: (amountLow: number, amountHigh: number) => number): ChunkState {
+  return { budget: 0, executed: 0, kind: StopKind.Panic, index: 0, address: 0, sbrk };
+}
+
 /**
  * A translated chunk: runs from block ordinal `block` and returns the ordinal of the next block
  * (outside the chunk) or -1 after a stop described in `state`.
