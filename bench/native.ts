@@ -130,6 +130,23 @@ export function hostCallRoundTrip(count: number): { median: number; p99: number 
   return summarize(samples);
 }
 
+/** Host-call round trip through `resumeAsync` (the shared waiter; the JS thread stays free). */
+export async function hostCallRoundTripAsync(
+  count: number,
+): Promise<{ median: number; p99: number }> {
+  using zygote = Zygote.spawn();
+  zygote.loadCode(HOST_CALL_LOOP);
+  if ((await zygote.runAsync(0)).kind !== "host-call") throw new Error("benchmark code is broken");
+  const samples = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const exit = await zygote.resumeAsync();
+    samples[i] = (performance.now() - started) * 1000;
+    if (exit.kind !== "host-call") throw new Error(`unexpected exit ${exit.kind}`);
+  }
+  return summarize(samples);
+}
+
 /** Resident memory of idle pooled zygotes after they have run, in kB. */
 export function idleRss(count: number): { median: number; p99: number } {
   using pool = new ZygotePool({ size: count });
@@ -151,13 +168,14 @@ export function idleRss(count: number): { median: number; p99: number } {
 }
 
 /** Runs every measurement. */
-export function benchNative(scale = 1): Figure[] {
+export async function benchNative(scale = 1): Promise<Figure[]> {
   const cold = coldSpawn(Math.round(60 * scale));
   const coldWeak = coldSpawn(Math.round(60 * scale), true);
   const warm = warmInstantiate(Math.round(20_000 * scale));
   const warmImage = warmInstantiateWithImage(Math.round(5_000 * scale));
   const reset = resetDirty(Math.round(200 * scale));
   const roundTrip = hostCallRoundTrip(Math.round(100_000 * scale));
+  const roundTripAsync = await hostCallRoundTripAsync(Math.round(5_000 * scale));
   const rss = idleRss(4);
   return [
     { name: "cold spawn (full isolation)", unit: "ms", target: 3, ...cold },
@@ -171,6 +189,12 @@ export function benchNative(scale = 1): Figure[] {
     },
     { name: "  reset after the guest dirtied 1 MiB", unit: "µs", target: 10, ...reset },
     { name: "host-call round trip", unit: "µs", target: 1, ...roundTrip },
+    {
+      name: "  same through resumeAsync (shared waiter)",
+      unit: "µs",
+      target: 1,
+      ...roundTripAsync,
+    },
     { name: "idle zygote RSS", unit: "kB", target: 64, ...rss },
   ];
 }
@@ -194,5 +218,5 @@ export function formatFigures(figures: readonly Figure[]): string {
 
 if (import.meta.main) {
   const scale = Number(Deno.env.get("PVMBOX_BENCH_SCALE") ?? "1");
-  console.log(formatFigures(benchNative(scale)));
+  console.log(formatFigures(await benchNative(scale)));
 }
