@@ -483,3 +483,17 @@ Deno.test("memory reused from disposed instances never shows their contents or m
     vm[Symbol.dispose]();
   }
 });
+
+both("a block too long to translate is interpreted, with exact gas", () => {
+  const asm = new Asm().regImm(Op.load_imm, 8, 3).none(Op.fallthrough).label("loop");
+  for (let k = 0; k < 6000; k++) asm.regRegImm(Op.add_imm_64, 7, 7, 1);
+  asm.regRegImm(Op.add_imm_64, 8, 8, -1).regImmOff(Op.branch_ne_imm, 8, 0, "loop");
+  asm.regRegImm(Op.add_imm_64, 9, 7, 0).ecalli(1).none(Op.trap);
+  const blob = asm.build();
+  using vm = vmFor(blob, 100_000n);
+  assert.equal(vm.run().kind, "host-call");
+  assert.equal(vm.getRegister(9), 18000n);
+  assert.deepEqual(vm.run(), { kind: "panic", pc: blob.code.length - 1 });
+  assert.equal(vm.gas, 100_000n - 2n - 3n * 6002n - 3n);
+  assert.equal(vm.instructionsExecuted, 2 + 3 * 6002 + 3);
+});

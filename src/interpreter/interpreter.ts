@@ -224,7 +224,17 @@ export class Interpreter implements Backend {
     const lo = this.#lo, hi = this.#hi, memory = this.memory;
     let block = translation.blockOf[index];
     for (;;) {
-      const next = translation.chunkFor(block)(block, lo, hi, memory, st);
+      const chunk = translation.chunkFor(block);
+      if (chunk === undefined) {
+        // Not translated: interpret up to the next block start, then carry on translated.
+        this.#executed += st.executed;
+        st.executed = 0;
+        const reached = this.#execute(translation.blockStart[block], st.budget, true);
+        if (typeof reached !== "number") return reached;
+        block = translation.blockOf[reached];
+        continue;
+      }
+      const next = chunk(block, lo, hi, memory, st);
       if (next >= 0) {
         block = next;
         continue;
@@ -318,8 +328,9 @@ export class Interpreter implements Backend {
 
   /**
    * The dispatch loop: runs from instruction `start` with `budget` gas until an exit. With
-   * `untilBlock`, it instead stops at the next block start that costs gas and returns its
-   * instruction number (the budget, not yet charged for it, is left in the chunk state).
+   * `untilBlock`, it instead stops at the next block start after `start` that costs gas and
+   * returns its instruction number (the budget, not yet charged for it, is left in the chunk
+   * state).
    */
   #execute(start: number, budget: number, untilBlock: boolean): Exit | number {
     const p = this.#program;
@@ -335,7 +346,7 @@ export class Interpreter implements Backend {
     for (;;) {
       const cost = entryCost[i];
       if (cost !== 0) {
-        if (untilBlock) {
+        if (untilBlock && i !== start) {
           this.#state.budget = budget;
           return i;
         }

@@ -91,6 +91,12 @@ const RUNTIME = Object.freeze({
 });
 
 /**
+ * Chunks longer than this (one huge block) are interpreted: their source would take long to
+ * compile, could exceed V8's string limit, and would never be optimized.
+ */
+const MAX_TRANSLATED_INSTRUCTIONS = 5000;
+
+/**
  * Most instructions translated into one chunk (unless one block is longer): ~100 bytes of V8
  * bytecode each keeps a chunk under TurboFan's 60 KiB limit, and smaller chunks warm up faster.
  */
@@ -106,6 +112,7 @@ export class Translation {
   readonly chunkOf: Int32Array;
   readonly #chunkFirst: number[] = [];
   readonly #chunks: (Chunk | undefined)[] = [];
+  readonly #untranslatable = new Set<number>();
   readonly #jumpBlocks: Int32Array;
   readonly #program: PredecodedProgram;
 
@@ -137,10 +144,30 @@ export class Translation {
     this.#jumpBlocks = jumpTargets.map((t) => (t < 0 ? -1 : this.blockOf[t]));
   }
 
-  /** The chunk holding block ordinal `block`, translated on first use. */
-  chunkFor(block: number): Chunk {
+  /**
+   * The chunk holding block ordinal `block`, translated on first use; undefined when it is not
+   * translated (a single block too long to translate well, or an engine that forbids
+   * generating code), and the caller interprets it instead.
+   */
+  chunkFor(block: number): Chunk | undefined {
     const c = this.chunkOf[block];
-    return this.#chunks[c] ?? (this.#chunks[c] = this.#translate(c));
+    const chunk = this.#chunks[c];
+    if (chunk !== undefined || this.#untranslatable.has(c)) return chunk;
+    try {
+      if (this.#chunkSize(c) > MAX_TRANSLATED_INSTRUCTIONS) throw new RangeError("too long");
+      return this.#chunks[c] = this.#translate(c);
+    } catch {
+      this.#untranslatable.add(c);
+      return undefined;
+    }
+  }
+
+  #chunkSize(c: number): number {
+    let size = 0;
+    for (let ord = this.#chunkFirst[c]; ord < this.#chunkFirst[c + 1]; ord++) {
+      size += this.#program.toEnd[this.blockStart[ord]];
+    }
+    return size;
   }
 
   #translate(c: number): Chunk {
