@@ -7,11 +7,11 @@
 import { SandboxError } from "../src/sandbox/errors.ts";
 
 /** ABI version this mirror describes. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** Constants of `zygote/abi.zig`, by name. */
 export const ABI = {
-  ABI_VERSION: 2,
+  ABI_VERSION: 3,
   VMCTX_MAGIC: 0x70766d62,
   PAGE_SIZE: 4096,
   GUEST_START: 0x1_0000,
@@ -54,10 +54,11 @@ export const ABI = {
   ACCESS_NONE: 0,
   ACCESS_READ: 1,
   ACCESS_READ_WRITE: 3,
+  NO_CPU: 0xffff_ffff,
 } as const;
 
 /** Size of the VmCtx struct in bytes. */
-export const VMCTX_STRUCT_SIZE = 1136;
+export const VMCTX_STRUCT_SIZE = 1144;
 
 /** VmCtx fields: name → [offset, size] in bytes. Nested structs are flattened with dots. */
 export const VMCTX_FIELDS: Readonly<Record<string, readonly [number, number]>> = {
@@ -109,6 +110,8 @@ export const VMCTX_FIELDS: Readonly<Record<string, readonly [number, number]>> =
   "counter_commands": [864, 8],
   "counter_host_calls": [872, 8],
   "message": [880, 256],
+  "host_cpu": [1136, 4],
+  "zygote_cpu": [1140, 4],
 };
 
 /** Offset of a field within the `Facts` struct (the part `pvmbox_facts` copies out). */

@@ -143,6 +143,8 @@ fn setUp(slot: *Slot, image: i32, profile: u32, handshake_ms: u32, failure: *sys
     vm.abi_version = abi.ABI_VERSION;
     vm.config_flags = profile;
     vm.state = abi.STATE_DEAD;
+    vm.host_cpu = abi.NO_CPU;
+    vm.zygote_cpu = abi.NO_CPU;
 
     var pipe_fds: [2]i32 = undefined;
     const p = linux.pipe2(&pipe_fds, linux.O.CLOEXEC | linux.O.NONBLOCK);

@@ -43,15 +43,22 @@ pub fn waitReport(slot: *Slot, posted: u32, deadline: u64) i32 {
     const vm = slot.vmctx.?;
     const started = sys.nowNs();
     var spins: u32 = 0;
+    var shared_cpu = false;
     while (true) {
         const s = @atomicLoad(u32, &vm.state, .SeqCst);
         if (s != posted) {
             if (!isReport(s) or @atomicLoad(u32, &vm.magic, .SeqCst) != abi.VMCTX_MAGIC) return violation(slot);
             return @intCast(s);
         }
+        if (spins & 0xff == 0) {
+            const cpu = abi.currentCpu();
+            @atomicStore(u32, &vm.host_cpu, cpu, .SeqCst);
+            shared_cpu = cpu != abi.NO_CPU and cpu == @atomicLoad(u32, &vm.zygote_cpu, .SeqCst);
+        }
         spins +%= 1;
         if (spins & 0xff != 0) {
-            std.atomic.spinLoopHint();
+            // On the zygote's CPU, spinning would only delay it.
+            if (shared_cpu) _ = linux.syscall0(.sched_yield) else std.atomic.spinLoopHint();
             continue;
         }
         const now = sys.nowNs();

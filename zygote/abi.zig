@@ -22,7 +22,7 @@
 const std = @import("std");
 
 /// Bumped whenever anything in this file changes meaning or position.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 /// Written by the host into `VmCtx.magic`; a zygote that changes it is treated as compromised.
 pub const VMCTX_MAGIC: u32 = 0x70766d62; // "pvmb"
 
@@ -186,7 +186,42 @@ pub const VmCtx = extern struct {
     counter_host_calls: u64,
     /// NUL-terminated description of a start-up failure.
     message: [256]u8,
+    /// CPU the host last waited on and the CPU the zygote last spun on (NO_CPU if unknown):
+    /// when they match, spinning only delays the other side, so the waiter yields instead.
+    host_cpu: u32,
+    zygote_cpu: u32,
 };
+
+pub const NO_CPU: u32 = 0xffff_ffff;
+
+/// The CPU this thread runs on, from RDTSCP's TSC_AUX (Linux stores the CPU number in its low
+/// 12 bits), or NO_CPU when the instruction is unavailable. No system call.
+pub fn currentCpu() u32 {
+    if (!hasRdtscp()) return NO_CPU;
+    var aux: u32 = undefined;
+    asm volatile ("rdtscp"
+        : [aux] "={ecx}" (aux),
+        :
+        : "eax", "edx"
+    );
+    return aux & 0xfff;
+}
+
+var rdtscp_known: u8 = 0; // 0 unknown, 1 absent, 2 present
+
+fn hasRdtscp() bool {
+    if (rdtscp_known == 0) {
+        var edx: u32 = undefined;
+        asm volatile ("cpuid"
+            : [edx] "={edx}" (edx),
+            : [leaf] "{eax}" (@as(u32, 0x8000_0001)),
+              [sub] "{ecx}" (@as(u32, 0)),
+            : "ebx"
+        );
+        rdtscp_known = if (edx & (1 << 27) != 0) 2 else 1;
+    }
+    return rdtscp_known == 2;
+}
 
 comptime {
     std.debug.assert(@sizeOf(VmCtx) <= VMCTX_SIZE);

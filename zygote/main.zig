@@ -232,13 +232,20 @@ fn isCommand(state: u32) bool {
 
 fn waitForCommand() u32 {
     var spins: u32 = 0;
+    var shared_cpu = false;
     while (true) {
         const s = @atomicLoad(u32, &vm.state, .SeqCst);
         if (isCommand(s)) return s;
         if (spins < SPIN_LIMIT) {
+            if (spins % YIELD_EVERY == 0) {
+                const cpu = abi.currentCpu();
+                @atomicStore(u32, &vm.zygote_cpu, cpu, .SeqCst);
+                shared_cpu = cpu != abi.NO_CPU and cpu == @atomicLoad(u32, &vm.host_cpu, .SeqCst);
+            }
             spins += 1;
-            // Yield now and then: if the host waits on this CPU, spinning would only delay it.
-            if (spins % YIELD_EVERY == 0) _ = linux.syscall0(.sched_yield) else std.atomic.spinLoopHint();
+            // If the host waits on this CPU, spinning would only delay it: yield instead. Yield
+            // now and then anyway, in case the scheduler put both on one CPU meanwhile.
+            if (shared_cpu or spins % YIELD_EVERY == 0) _ = linux.syscall0(.sched_yield) else std.atomic.spinLoopHint();
             continue;
         }
         @atomicStore(u32, &vm.zygote_sleeping, 1, .SeqCst);
