@@ -197,3 +197,26 @@ Deno.test("random programs: translated blocks and the dispatch loop agree at eve
     assert.ok((kinds.get(kind) ?? 0) >= 5, `only ${kinds.get(kind) ?? 0} ${kind} stops`);
   }
 });
+
+/** Random bytes as code with a random bitmask: invalid opcodes, long skips, odd targets. */
+function soup(seed: number): TestBlob {
+  const next = rng(seed);
+  const length = next() % 300;
+  const code = new Uint8Array(length).map(() => next() & 0xff);
+  const bitmask = new Uint8Array(Math.ceil(length / 8)).map(() => {
+    const density = next() % 4;
+    return density === 0 ? next() & 0xff : density === 1 ? 0xff : next() & next() & 0xff;
+  });
+  const jumpTable = Array.from({ length: next() % 8 }, () => next() % (length + 4));
+  return { code, bitmask, jumpTable };
+}
+
+Deno.test("instruction soups: translated blocks and the dispatch loop agree at every stop", () => {
+  for (let seed = 1; seed <= PROGRAMS; seed++) {
+    const blob = soup(seed);
+    const translated = trace(blob, true, seed);
+    const looped = trace(blob, false, seed);
+    assert.deepEqual(translated.stops, looped.stops, `soup ${seed}: stops differ`);
+    assert.equal(translated.memory, looped.memory, `soup ${seed}: memory differs`);
+  }
+});

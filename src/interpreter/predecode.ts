@@ -9,7 +9,7 @@
  * `trap`, so a non-terminator's successor is always the next instruction number.
  * @module
  */
-import { decodeCode, type Instruction, isOpcodeStart, MAX_SKIP } from "../program/decoder.ts";
+import { decodeAt, type Instruction, isOpcodeStart, MAX_SKIP, skipAt } from "../program/decoder.ts";
 import { instructionById, type IsaProfile, Op } from "../program/isa/index.ts";
 
 /** The code-related input of a backend: what a parsed raw blob provides. */
@@ -146,10 +146,6 @@ function sameContent(a: CodeBlob, b: CodeBlob): boolean {
   return true;
 }
 
-function syntheticTrap(pc: number): Instruction {
-  return { op: Op.trap, pc, length: 1, a: 0, b: 0, d: 0, x: 0, y: 0, wide: 0n, invalid: true };
-}
-
 function isTerminatorId(id: number): boolean {
   return instructionById(id)?.terminator ?? true;
 }
@@ -162,41 +158,52 @@ function staticTarget(ins: Instruction): number | undefined {
   return undefined;
 }
 
+/**
+ * Two passes, keeping no per-instruction objects: the first places every instruction (and
+ * synthetic trap) and marks block starts from the opcode bytes alone; the second decodes into
+ * the arrays, resolving branch targets against the block starts.
+ */
 function build(blob: CodeBlob, profile: IsaProfile): PredecodedProgram {
   const { code, bitmask } = blob;
-  const decoded = decodeCode(code, bitmask, profile);
-  const list: Instruction[] = [];
-  if (!isOpcodeStart(bitmask, code.length, 0) || code.length === 0) list.push(syntheticTrap(0));
-  for (const ins of decoded.instructions) {
-    list.push(ins);
-    const next = ins.pc + ins.length;
-    if (next >= code.length || !isOpcodeStart(bitmask, code.length, next)) {
-      list.push(syntheticTrap(next));
-    }
+  const n = code.length;
+  const isStart = (at: number): boolean => isOpcodeStart(bitmask, n, at);
+  const blockStartAt = new Uint8Array(n + MAX_SKIP + 2);
+  const indexOfPc = new Int32Array(n + MAX_SKIP + 2).fill(-1);
+  let count = 0;
+  blockStartAt[0] = 1;
+  if (n === 0 || !isStart(0)) indexOfPc[0] = count++;
+  for (let at = 0; at < n; at++) {
+    if (!isStart(at)) continue;
+    indexOfPc[at] = count++;
+    const next = at + 1 + skipAt(bitmask, n, at);
+    const id = profile.decodeTable[code[at]];
+    if (id < 0 || isTerminatorId(id)) blockStartAt[next] = 1;
+    if (next >= n || !isStart(next)) indexOfPc[next] = count++; // a synthetic trap
   }
 
-  const count = list.length;
-  const indexOfPc = new Int32Array(code.length + MAX_SKIP + 2).fill(-1);
-  list.forEach((ins, i) => indexOfPc[ins.pc] = i);
   const op = new Uint8Array(count), ra = new Uint8Array(count), rb = new Uint8Array(count);
   const rd = new Uint8Array(count), x = new Int32Array(count), y = new Int32Array(count);
   const target = new Int32Array(count).fill(-1), pc = new Uint32Array(count);
   const blockStart = new Uint8Array(count), toEnd = new Int32Array(count);
   const entryCost = new Int32Array(count);
 
-  // A pc is a valid branch target when it starts a block and an instruction sits there.
+  // A pc is a valid branch target when it starts a block (an instruction always sits there).
   const indexOfBlock = (targetPc: number): number =>
-    targetPc >= 0 && targetPc < decoded.blockStart.length && decoded.blockStart[targetPc] === 1
+    targetPc >= 0 && targetPc < blockStartAt.length && blockStartAt[targetPc] === 1
       ? indexOfPc[targetPc]
       : -1;
 
-  for (let i = 0; i < count; i++) {
-    const ins = list[i];
+  for (let at = 0; at < indexOfPc.length; at++) {
+    const i = indexOfPc[at];
+    if (i < 0) continue;
+    pc[i] = at;
+    blockStart[i] = blockStartAt[at];
+    if (at >= n || !isStart(at)) continue; // synthetic trap: op 0, no operands
+    const ins = decodeAt(code, bitmask, at, profile);
     op[i] = ins.op;
     ra[i] = ins.a;
     rb[i] = ins.b;
     rd[i] = ins.d;
-    pc[i] = ins.pc;
     if (ins.op === Op.load_imm_64) {
       x[i] = Number(ins.wide & 0xffffffffn) | 0;
       y[i] = Number(ins.wide >> 32n) | 0;
@@ -206,9 +213,7 @@ function build(blob: CodeBlob, profile: IsaProfile): PredecodedProgram {
     }
     const t = staticTarget(ins);
     if (t !== undefined) target[i] = indexOfBlock(t);
-    blockStart[i] = ins.pc < decoded.blockStart.length ? decoded.blockStart[ins.pc] : 0;
   }
-  blockStart[0] = 1;
   for (let i = count - 1; i >= 0; i--) {
     toEnd[i] = isTerminatorId(op[i]) || i === count - 1 ? 1 : 1 + toEnd[i + 1];
   }

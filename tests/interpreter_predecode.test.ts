@@ -1,0 +1,87 @@
+/**
+ * The interpreter's flat predecoded tables against the reference decoder (`decodeCode`,
+ * `decodeAt`) on random code and bitmasks: every instruction, operand, block start, branch
+ * target and jump-table entry, plus the synthetic traps where execution can fall off decoded
+ * code.
+ */
+import assert from "node:assert/strict";
+import { predecode } from "../src/interpreter/predecode.ts";
+import { decodeAt, decodeCode, isOpcodeStart, isTerminator } from "../src/program/decoder.ts";
+import { instructionById, JAM_0_7, Op } from "../src/program/isa/index.ts";
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+Deno.test("predecoded tables match the reference decoder on random code and bitmasks", () => {
+  for (let seed = 1; seed <= 1500; seed++) {
+    const next = rng(seed);
+    const n = next() % 120;
+    const code = new Uint8Array(n).map(() => next() & 0xff);
+    const sparse = next() % 3;
+    const bitmask = new Uint8Array(Math.ceil(n / 8)).map(() =>
+      sparse === 0 ? next() & next() & next() & 0xff : sparse === 1 ? 0xff : next() & 0xff
+    );
+    const jumpTable = Array.from({ length: next() % 6 }, () => next() % (n + 30));
+    const blob = { code, bitmask, jumpTable };
+    const p = predecode(blob, JAM_0_7);
+    const ref = decodeCode(code, bitmask, JAM_0_7);
+    const isBlockStart = (pc: number) =>
+      pc === 0 || (pc < ref.blockStart.length && ref.blockStart[pc] === 1);
+    const at = (pc: number) => (pc >= 0 && pc < p.indexOfPc.length ? p.indexOfPc[pc] : -1);
+    const where = `seed ${seed}`;
+
+    // Every decoded instruction is in the tables with the same fields.
+    for (const ins of ref.instructions) {
+      const i = at(ins.pc);
+      assert.ok(i >= 0, `${where}: pc ${ins.pc} missing`);
+      assert.equal(p.op[i], ins.op, `${where}: op at ${ins.pc}`);
+      assert.deepEqual([p.ra[i], p.rb[i], p.rd[i]], [ins.a, ins.b, ins.d], `${where}: regs`);
+      if (ins.op === Op.load_imm_64) {
+        assert.equal(BigInt(p.x[i] >>> 0) | (BigInt(p.y[i] >>> 0) << 32n), ins.wide);
+      } else {
+        const format = instructionById(ins.op)?.format;
+        const targetIn = format === "off" || format === "reg_reg_off"
+          ? "x"
+          : format === "reg_imm_off"
+          ? "y"
+          : undefined;
+        if (targetIn !== "x") assert.equal(p.x[i], ins.x, `${where}: x at ${ins.pc}`);
+        if (targetIn !== "y") assert.equal(p.y[i], ins.y, `${where}: y at ${ins.pc}`);
+        if (targetIn !== undefined) {
+          const t = ins[targetIn];
+          assert.equal(p.target[i], isBlockStart(t) && at(t) >= 0 ? at(t) : -1, `${where}: target`);
+        }
+      }
+      assert.equal(p.blockStart[i], isBlockStart(ins.pc) ? 1 : 0, `${where}: block start`);
+      // The successor is the next instruction number, real or a synthetic trap.
+      const succ = ins.pc + ins.length;
+      assert.equal(p.pc[i + 1], succ, `${where}: successor of ${ins.pc}`);
+      if (!isTerminator(ins)) assert.equal(p.toEnd[i], p.toEnd[i + 1] + 1);
+      else assert.equal(p.toEnd[i], 1);
+    }
+    // Everything else in the tables is a trap where no opcode starts.
+    const opcodePcs = new Set(ref.instructions.map((ins) => ins.pc));
+    for (let i = 0; i < p.count; i++) {
+      if (opcodePcs.has(p.pc[i])) continue;
+      assert.equal(p.op[i], Op.trap, `${where}: synthetic at ${p.pc[i]}`);
+      assert.ok(p.pc[i] >= n || !isOpcodeStart(bitmask, n, p.pc[i]));
+      assert.equal(decodeAt(code, bitmask, p.pc[i], JAM_0_7).op, Op.trap);
+    }
+    assert.equal(p.pc[0], 0);
+    for (let i = 1; i < p.count; i++) assert.ok(p.pc[i] > p.pc[i - 1], `${where}: pc order`);
+    jumpTable.forEach((t, k) => {
+      assert.equal(p.jumpTargets[k], isBlockStart(t) && at(t) >= 0 ? at(t) : -1, `${where}: j${k}`);
+    });
+    for (let i = 0; i < p.count; i++) {
+      assert.equal(p.entryCost[i], p.blockStart[i] === 1 ? p.toEnd[i] : 0, `${where}: gas`);
+    }
+  }
+});
