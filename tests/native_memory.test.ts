@@ -227,3 +227,14 @@ Deno.test("memory: image segments are validated", () => {
     "invalid-argument",
   );
 });
+
+Deno.test("memory: a stale view over a page that became an image cannot crash the host", () => {
+  zygote.reset();
+  zygote.memory.map(0xc0000, 4096, "read-write");
+  const stale = zygote.memory.view(0xc0000, 8);
+  zygote.reset();
+  zygote.memory.applyImage(IMAGE);
+  stale[0] = 0xee; // lands in a private copy on the host side
+  assert.equal(guestLoad(0xc0000).value, new DataView(RODATA.buffer).getBigUint64(0, true));
+  assertSandboxError(() => zygote.memory.view(0xd1000, 4), "invalid-argument"); // unmapped
+});

@@ -425,7 +425,7 @@ export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, acces
         if (!viewImage(slot, address, len)) return @intFromEnum(linux.E.NOMEM);
         slot.image_extents.note(address, address + len);
     } else if (kind != abi.MEMOP_PROTECT) {
-        if (slot.image_extents.count != 0 and !viewMemory(slot, address, len)) return @intFromEnum(linux.E.NOMEM);
+        if (slot.image_extents.intersects(address, address + len) and !viewMemory(slot, address, len)) return @intFromEnum(linux.E.NOMEM);
         discard(slot, address, address + len);
     }
     if (kind == abi.MEMOP_MAP) slot.mapped_extents.note(address, address + len);
@@ -434,8 +434,11 @@ export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, acces
     return 0;
 }
 
+/// Shows the image in the host's view of [address, address+len). Private and writable, so a
+/// stale typed-array view that writes there gets a private copy instead of crashing the host;
+/// the guest's (shared, read-only) mapping never sees such writes.
 fn viewImage(slot: *Slot, address: u64, len: u64) bool {
-    const rc = linux.mmap(slot.memory.? + address, len, linux.PROT.READ, linux.MAP.SHARED | linux.MAP.FIXED, slot.image_fd, @intCast(address));
+    const rc = linux.mmap(slot.memory.? + address, len, linux.PROT.READ | linux.PROT.WRITE, linux.MAP.PRIVATE | linux.MAP.FIXED, slot.image_fd, @intCast(address));
     return !sys.failed(rc);
 }
 

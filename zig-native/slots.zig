@@ -60,6 +60,13 @@ pub const Extents = struct {
         self.count += 1;
     }
 
+    pub fn intersects(self: *const Extents, lo: u64, hi: u64) bool {
+        for (self.list()) |e| {
+            if (e[0] < hi and lo < e[1]) return true;
+        }
+        return false;
+    }
+
     pub fn list(self: *const Extents) []const [2]u64 {
         return self.ranges[0..self.count];
     }

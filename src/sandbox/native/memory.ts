@@ -118,8 +118,9 @@ export class NativeMemory implements GuestMemory {
   }
 
   /**
-   * A live view of guest bytes (no copy), or throws `SandboxError` ("unsupported") when
-   * `--allow-ffi` is scoped. The view is valid until the zygote is disposed.
+   * A live view of mapped guest bytes (no copy), or throws `SandboxError` ("unsupported") when
+   * `--allow-ffi` is scoped. The view stays safe to use until the zygote is disposed (then it is
+   * detached), but it only mirrors the guest while those pages stay mapped as they were.
    */
   view(address: number, length: number): Uint8Array {
     this.#checkRange(address, length);
@@ -129,8 +130,13 @@ export class NativeMemory implements GuestMemory {
         "zero-copy views need unscoped --allow-ffi; use read() and write()",
       );
     }
-    // Image pages are mapped read-only in the host too: a write through a view would crash.
-    this.#checkPages(address, length, (code) => code < IMAGE_READ, "outside read-only images");
+    // Writes through a view must reach the guest: only mapped pages outside images qualify.
+    this.#checkPages(
+      address,
+      length,
+      (code) => code !== UNMAPPED && code < IMAGE_READ,
+      "mapped outside read-only images",
+    );
     return this.#view.subarray(address, address + length);
   }
 
