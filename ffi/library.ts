@@ -1,7 +1,7 @@
 /**
  * Deno.dlopen bindings of the native sandbox library. Every symbol takes integers and JS-owned
- * buffers only, so the library works under a path-scoped `--allow-ffi=<library>`; the two
- * pointer-returning symbols serve zero-copy views when `--allow-ffi` is unscoped.
+ * buffers only, so the library works under a path-scoped `--allow-ffi=<library>`; the one
+ * pointer-returning symbol serves zero-copy memory views when `--allow-ffi` is unscoped.
  * @module
  */
 import { SandboxError } from "../src/sandbox/errors.ts";
@@ -34,7 +34,6 @@ export const NATIVE_SYMBOLS = {
   pvmbox_set_gas: { parameters: ["i32", "i64"], result: "void" },
   pvmbox_facts: { parameters: ["i32", "buffer", "usize"], result: "usize" },
   pvmbox_message: { parameters: ["i32", "buffer", "usize"], result: "usize" },
-  pvmbox_vmctx_address: { parameters: ["i32"], result: "pointer" },
   pvmbox_load_code: { parameters: ["i32", "buffer", "usize"], result: "u32" },
   pvmbox_memory_address: { parameters: ["i32"], result: "pointer" },
   pvmbox_memory_read: { parameters: ["i32", "u64", "buffer", "usize"], result: "u32" },

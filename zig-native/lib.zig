@@ -342,12 +342,6 @@ fn copyMessage(vm: *abi.VmCtx, out: []u8) usize {
     return n;
 }
 
-/// Address of the VmCtx page (for zero-copy views under unscoped --allow-ffi).
-export fn pvmbox_vmctx_address(handle: i32) ?*anyopaque {
-    const slot = slots.lookup(handle) orelse return null;
-    return @ptrCast(slot.vmctx);
-}
-
 // ---- Code. ----
 
 /// Replaces the zygote's code with `len` bytes; the zygote maps it read+execute before the next

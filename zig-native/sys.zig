@@ -4,7 +4,6 @@ const std = @import("std");
 const linux = std.os.linux;
 
 pub const CLOSE_RANGE_CLOEXEC: usize = 4;
-pub const MADV_REMOVE: u32 = 9;
 pub const FALLOC_FL_KEEP_SIZE: i32 = 0x01;
 pub const FALLOC_FL_PUNCH_HOLE: i32 = 0x02;
 pub const F_ADD_SEALS: i32 = 1033;
