@@ -33,6 +33,8 @@ Deno.test("async: the zygote is busy until the run settles", async () => {
   assert.equal(zygote.running, true);
   assertSandboxError(() => zygote.getRegister(0), "invalid-argument");
   assertSandboxError(() => zygote.run(0), "invalid-argument");
+  assertSandboxError(() => zygote.memory.map(0x20000, 4096, "read"), "invalid-argument");
+  assertSandboxError(() => zygote.memory.read(0x10000, 1), "invalid-argument");
   assert.deepEqual(await pending, { kind: "return" });
   assert.equal(zygote.running, false);
 });

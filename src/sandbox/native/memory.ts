@@ -84,6 +84,7 @@ export class NativeMemory implements GuestMemory {
   readonly #handle: number;
   readonly #timeoutNs: () => bigint;
   readonly #onFailure: (code: number) => never;
+  readonly #guard: () => void;
   readonly #pages = new Uint8Array(PAGE_COUNT);
   #lowPage = PAGE_COUNT;
   #highPage = 0;
@@ -91,18 +92,23 @@ export class NativeMemory implements GuestMemory {
   #view: Uint8Array | undefined;
   #imageId = 0;
 
-  /** @internal Wraps the memory of `handle`; `zeroCopy` maps a view over it. */
+  /**
+   * @internal Wraps the memory of `handle`; `zeroCopy` maps a view over it; `guard` throws
+   * when the zygote cannot be used (disposed, broken, busy with an asynchronous run).
+   */
   constructor(
     library: NativeLibrary,
     handle: number,
     zeroCopy: boolean,
     timeoutNs: () => bigint,
     onFailure: (code: number) => never,
+    guard: () => void,
   ) {
     this.#library = library;
     this.#handle = handle;
     this.#timeoutNs = timeoutNs;
     this.#onFailure = onFailure;
+    this.#guard = guard;
     if (zeroCopy) {
       const pointer = library.symbols.pvmbox_memory_address(handle);
       if (pointer !== null) {
@@ -230,6 +236,7 @@ export class NativeMemory implements GuestMemory {
    * copied into guest memory each time.
    */
   applyImage(image: MemoryImage): void {
+    this.#guard();
     if (this.#imageId !== image.id) {
       this.#imageId = 0;
       for (const segment of image.segments) {
@@ -305,6 +312,7 @@ export class NativeMemory implements GuestMemory {
   }
 
   #checkRange(address: number, length: number): void {
+    this.#guard();
     if (
       !Number.isInteger(address) || !Number.isInteger(length) || address < 0 || length < 0 ||
       address + length > GUEST_SPACE

@@ -121,6 +121,7 @@ export class Zygote implements Disposable {
       pointerAccessGranted(),
       () => this.#timeoutNs(undefined),
       (code) => this.#fail(code),
+      () => this.#usable(),
     );
     leaked.register(this, { library, handle, detach: this.memory.detacher() }, this);
   }
