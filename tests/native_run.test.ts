@@ -138,3 +138,22 @@ Deno.test("run: invalid arguments are rejected before reaching the native side",
   assertSandboxError(() => zygote.run(-1), "invalid-argument");
   assertSandboxError(() => zygote.setRegisters([1n]), "invalid-argument");
 });
+
+Deno.test("run: overflowing the native stack is a signal exit, and the zygote recovers", () => {
+  // call itself forever: the stack runs into the unmapped page below it.
+  const exit = run(new Asm().raw(0xe8, 0xfb, 0xff, 0xff, 0xff));
+  assert.equal(exit.kind, "signal");
+  const address = (exit as { address: bigint }).address;
+  assert.ok(
+    address >= 0x6_0000_0000n - 0x1000n && address < 0x6_0000_0000n,
+    `fault at 0x${address.toString(16)}`,
+  );
+  assert.equal(run(new Asm().ret()).kind, "return");
+});
+
+Deno.test("run: a signal the zygote does not handle kills it, not the host", () => {
+  using other = Zygote.spawn();
+  other.loadCode(new Asm().raw(0xcc).build()); // int3: SIGTRAP
+  const error = assertSandboxError(() => other.run(0), "zygote-killed");
+  assert.match(error.message, /SIGTRAP/);
+});
