@@ -11,17 +11,7 @@
  * @module
  */
 import { Op } from "../program/isa/index.ts";
-import {
-  bswap32,
-  ctz32,
-  divS64,
-  divU64,
-  mulHighU32,
-  mulUpper,
-  popcount32,
-  remS64,
-  remU64,
-} from "./arith64.ts";
+import { bswap32, ctz32, divS64, divU64, mulUpper, popcount32, remS64, remU64 } from "./arith64.ts";
 import type { PagedMemory } from "./memory.ts";
 import type { PredecodedProgram } from "./predecode.ts";
 
@@ -81,7 +71,6 @@ const RUNTIME = Object.freeze({
   ctz32,
   divS64,
   divU64,
-  mulHighU32,
   mulUpper,
   popcount32,
   remS64,
@@ -310,6 +299,16 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
     return setPair(d, `${ah} >> ${s - 32}`, `${ah} >> 31`);
   };
 
+  /** 64-bit product mod 2^64, inline (16-bit limbs for the high half of the low product). */
+  const mul64 = (d: number, al: string, ah: string, bl: string, bh: string): string =>
+    `{ const al = ${al}, bl = ${bl};
+      const a0 = al & 0xffff, a1 = al >>> 16, b0 = bl & 0xffff, b1 = bl >>> 16;
+      const p00 = Math.imul(a0, b0), p01 = Math.imul(a0, b1), p10 = Math.imul(a1, b0);
+      const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+      const th = (Math.imul(a1, b1) + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16) +
+        Math.imul(al, ${bh}) + Math.imul(${ah}, bl)) | 0;
+      ${L(d)} = Math.imul(al, bl); ${H(d)} = th; }`;
+
   /** Load of kind k (0 u8 … 6 u64) from address expression `addr` into register `a`. */
   const load = (k: number, a: number, addr: string, i: number): string => {
     const size = k === 6 ? 8 : 1 << (k >> 1);
@@ -505,11 +504,7 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
           H(b)
         } + ${xh} + ((tl >>> 0) < (bl >>> 0) ? 1 : 0)) | 0; ${L(a)} = tl; }`;
       case Op.mul_imm_64:
-        return `{ const bl = ${
-          L(b)
-        }, th = (rt.mulHighU32(bl, ${x}) + Math.imul(bl, ${xh}) + Math.imul(${H(b)}, ${x})) | 0; ${
-          L(a)
-        } = Math.imul(bl, ${x}); ${H(a)} = th; }`;
+        return mul64(a, L(b), H(b), `${x}`, `${xh}`);
       case Op.shlo_l_imm_64:
         return shiftConst("shl", a, L(b), H(b), x);
       case Op.shlo_r_imm_64:
@@ -589,9 +584,7 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
           H(b)
         } - ((al >>> 0) < (bl >>> 0) ? 1 : 0)) | 0; ${L(d)} = (al - bl) | 0; }`;
       case Op.mul_64:
-        return `{ const al = ${L(a)}, bl = ${L(b)}, th = (rt.mulHighU32(al, bl) + Math.imul(al, ${
-          H(b)
-        }) + Math.imul(${H(a)}, bl)) | 0; ${L(d)} = Math.imul(al, bl); ${H(d)} = th; }`;
+        return mul64(d, L(a), H(a), L(b), H(b));
       case Op.div_u_64:
         return viaHelper(d, `divU64(rt.tl, rt.th, 0, ${L(a)}, ${H(a)}, ${L(b)}, ${H(b)})`);
       case Op.div_s_64:
