@@ -655,6 +655,13 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
     }
   };
 
+  // When every block costs its length in gas, the instructions entered are the gas spent, so
+  // the count needs no work per block.
+  let gasCounts = true;
+  for (let ord = first; ord < end; ord++) {
+    const start = t.blockStart[ord];
+    if (p.entryCost[start] !== p.toEnd[start]) gasCounts = false;
+  }
   const cases: string[] = [];
   for (let ord = first; ord < end; ord++) {
     const start = t.blockStart[ord];
@@ -665,7 +672,7 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
     afterLoop = "";
     const body = [
       `if (budget < ${p.entryCost[start]}) ${stop(StopKind.OutOfGas, start)}`,
-      `budget -= ${p.entryCost[start]}; ex += ${length};`,
+      `budget -= ${p.entryCost[start]};${gasCounts ? "" : ` ex += ${length};`}`,
     ];
     for (let i = start; i <= last; i++) body.push(instruction(i));
     const code = selfLoop ? `for (;;) {\n${body.join("\n")}\n}\n${afterLoop}` : body.join("\n");
@@ -675,6 +682,7 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
   return `"use strict";
 return function chunk(b, lo, hi, mem, st) {
   let budget = st.budget, ex = 0, next = -1, sk = 0, si = 0, sa = 0;
+  const budget0 = budget;
   const sc = mem.scratch;
   let rb = mem.readBase, wb = mem.writeBase, dv = mem.view;
   ${regs.map((r) => `let l${r} = lo[${r}], h${r} = hi[${r}];`).join(" ")}
@@ -685,7 +693,9 @@ ${cases.join("\n")}
     }
   }
   ${regs.map((r) => `lo[${r}] = l${r}; hi[${r}] = h${r};`).join(" ")}
-  st.budget = budget; st.executed += ex; st.kind = sk; st.index = si; st.address = sa;
+  st.budget = budget; st.executed += ${
+    gasCounts ? "budget0 - budget" : "ex"
+  }; st.kind = sk; st.index = si; st.address = sa;
   return next;
 };`;
 }
