@@ -1,5 +1,10 @@
 /**
- * The portable backend: a predecoded, switch-dispatched PVM interpreter in plain TypeScript.
+ * The portable backend: a PVM interpreter in plain TypeScript, with no permissions needed.
+ *
+ * Code is predecoded once into flat arrays. Hot paths run as basic blocks translated to
+ * JavaScript (`translate.ts`), which V8 compiles to machine code; a switch-dispatched loop over
+ * the predecoded arrays runs everything else (tracing, the rest of a block after a host call or
+ * page fault, blocks too long to translate) with identical results.
  *
  * Registers are 13 pairs of int32 halves, so 64-bit arithmetic allocates nothing. Gas is charged
  * per basic block on entry from a JS-number budget (at most 2^52); the rest of the signed 64-bit
