@@ -34,7 +34,10 @@ export const NATIVE_SYMBOLS = {
   pvmbox_set_gas: { parameters: ["i32", "i64"], result: "void" },
   pvmbox_facts: { parameters: ["i32", "buffer", "usize"], result: "usize" },
   pvmbox_message: { parameters: ["i32", "buffer", "usize"], result: "usize" },
-  pvmbox_load_code: { parameters: ["i32", "buffer", "usize"], result: "u32" },
+  pvmbox_load_code: {
+    parameters: ["i32", "buffer", "usize", "buffer", "usize"],
+    result: "u32",
+  },
   pvmbox_memory_address: { parameters: ["i32"], result: "pointer" },
   pvmbox_memory_read: { parameters: ["i32", "u64", "buffer", "usize"], result: "u32" },
   pvmbox_memory_write: { parameters: ["i32", "u64", "buffer", "usize"], result: "u32" },

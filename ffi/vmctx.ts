@@ -7,11 +7,11 @@
 import { SandboxError } from "../src/sandbox/errors.ts";
 
 /** ABI version this mirror describes. */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** Constants of `zygote/abi.zig`, by name. */
 export const ABI = {
-  ABI_VERSION: 3,
+  ABI_VERSION: 4,
   VMCTX_MAGIC: 0x70766d62,
   PAGE_SIZE: 4096,
   GUEST_START: 0x1_0000,
@@ -19,6 +19,9 @@ export const ABI = {
   CODE_ADDR: 0x1_0000_0000,
   CODE_MAX: 64 << 20,
   JUMP_TABLE_ADDR: 0x2_0000_0000,
+  JUMP_TABLE_MAX: 16 << 20,
+  JUMP_TABLE_OFFSET: 64 << 20,
+  CODE_FILE_SIZE: 80 << 20,
   IMAGE_ADDR: 0x4_0000_0000,
   VMCTX_ADDR: 0x5_0000_0000,
   VMCTX_SIZE: 4096,

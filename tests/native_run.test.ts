@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ABI } from "../ffi/vmctx.ts";
 import { Zygote } from "../src/sandbox/native/mod.ts";
 import { Asm, field, GUEST_REGISTER, R } from "./native/x86.ts";
 import { assertSandboxError } from "./native/harness.ts";
@@ -156,4 +157,38 @@ Deno.test("run: a signal the zygote does not handle kills it, not the host", () 
   other.loadCode(new Asm().raw(0xcc).build()); // int3: SIGTRAP
   const error = assertSandboxError(() => other.run(0), "zygote-killed");
   assert.match(error.message, /SIGTRAP/);
+});
+
+Deno.test("run: dynamic jumps go through the read-only jump table at its fixed address", () => {
+  // entry: rcx = index 2; jmp [rcx*8 + JUMP_TABLE_ADDR] (through rax as the table base)
+  const code = new Asm().movImm(R.rax, ABI.JUMP_TABLE_ADDR).movImm(R.rcx, 2).raw(0xff, 0x24, 0xc8);
+  const targets: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    targets.push(code.here);
+    code.movImm(R.rbx, 100 + i).ret();
+  }
+  const table = new BigUint64Array(targets.map((t) => BigInt(ABI.CODE_ADDR + t)));
+  zygote.reset();
+  zygote.loadCode(code.build(), new Uint8Array(table.buffer));
+  assert.deepEqual(zygote.run(0), { kind: "return" });
+  assert.equal(zygote.getRegister(0), 102n);
+  // The table cannot be written by the guest.
+  zygote.loadCode(
+    new Asm().storeByte(ABI.JUMP_TABLE_ADDR, 0).ret().build(),
+    new Uint8Array(table.buffer),
+  );
+  const exit = zygote.run(0);
+  assert.equal(exit.kind, "signal");
+  assert.equal((exit as { address: bigint }).address, BigInt(ABI.JUMP_TABLE_ADDR));
+  // Without a table, the address is unmapped.
+  zygote.loadCode(new Asm().load64(R.rax, ABI.JUMP_TABLE_ADDR).ret().build());
+  assert.equal(zygote.run(0).kind, "signal");
+});
+
+Deno.test("run: code and jump tables beyond their limits are refused", () => {
+  assertSandboxError(() => zygote.loadCode(new Uint8Array(ABI.CODE_MAX + 1)), "invalid-argument");
+  assertSandboxError(
+    () => zygote.loadCode(new Uint8Array(1), new Uint8Array(ABI.JUMP_TABLE_MAX + 8)),
+    "invalid-argument",
+  );
 });

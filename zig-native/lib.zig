@@ -119,13 +119,13 @@ fn setUp(slot: *Slot, image: i32, profile: u32, handshake_ms: u32, failure: *sys
     const vmctx_fd = createMemfd("pvmbox-vmctx", abi.VMCTX_SIZE, false, .vmctx_memfd, failure) orelse return false;
     defer _ = linux.close(vmctx_fd);
     slot.memory_fd = createMemfd("pvmbox-memory", GUEST_SPACE, false, .memory_memfd, failure) orelse return false;
-    const code_fd = createMemfd("pvmbox-code", abi.CODE_MAX, true, .code_memfd, failure) orelse return false;
+    const code_fd = createMemfd("pvmbox-code", abi.CODE_FILE_SIZE, true, .code_memfd, failure) orelse return false;
     defer _ = linux.close(code_fd);
     slot.image_fd = createMemfd("pvmbox-image", GUEST_SPACE, true, .code_memfd, failure) orelse return false;
 
     slot.vmctx = @ptrCast(@alignCast(mapShared(vmctx_fd, abi.VMCTX_SIZE, failure) orelse return false));
     slot.memory = mapShared(slot.memory_fd, GUEST_SPACE, failure) orelse return false;
-    slot.code = mapShared(code_fd, abi.CODE_MAX, failure) orelse return false;
+    slot.code = mapShared(code_fd, abi.CODE_FILE_SIZE, failure) orelse return false;
     slot.image = mapShared(slot.image_fd, GUEST_SPACE, failure) orelse return false;
     // Seal after mapping: the host keeps its writable views, the zygote can map code and images
     // read-only only, and nobody can resize them.
@@ -193,7 +193,7 @@ fn tearDown(slot: *Slot) void {
     }
     if (slot.vmctx) |v| _ = linux.munmap(@ptrCast(v), abi.VMCTX_SIZE);
     if (slot.memory) |m| _ = linux.munmap(m, GUEST_SPACE);
-    if (slot.code) |c| _ = linux.munmap(c, abi.CODE_MAX);
+    if (slot.code) |c| _ = linux.munmap(c, abi.CODE_FILE_SIZE);
     if (slot.image) |m| _ = linux.munmap(m, GUEST_SPACE);
 }
 
@@ -344,22 +344,27 @@ fn copyMessage(vm: *abi.VmCtx, out: []u8) usize {
 
 // ---- Code. ----
 
-/// Replaces the zygote's code with `len` bytes; the zygote maps it read+execute before the next
-/// command. 0, or an errno.
-export fn pvmbox_load_code(handle: i32, bytes: [*]const u8, len: usize) u32 {
+/// Replaces the zygote's code (`len` bytes) and jump table (`table_len` bytes); the zygote maps
+/// them read+execute and read-only before the next command. 0, or an errno.
+export fn pvmbox_load_code(handle: i32, bytes: [*]const u8, len: usize, table: [*]const u8, table_len: usize) u32 {
     const slot = slots.lookup(handle) orelse return @intFromEnum(linux.E.BADF);
-    if (len > abi.CODE_MAX) return @intFromEnum(linux.E.FBIG);
-    const code = slot.code.?;
-    const old = slot.code_length;
-    sys.copy(code, bytes, len);
-    // No stale code may remain past the new end (the sealed memfd cannot punch holes).
-    if (old > len) sys.zero(code + len, old - len);
-    slot.code_length = len;
+    if (len > abi.CODE_MAX or table_len > abi.JUMP_TABLE_MAX) return @intFromEnum(linux.E.FBIG);
+    replace(slot.code.?, &slot.code_length, bytes, len);
+    replace(slot.code.? + abi.JUMP_TABLE_OFFSET, &slot.jump_table_length, table, table_len);
     slot.code_generation +%= 1;
     const vm = slot.vmctx.?;
     vm.code_length = len;
+    vm.jump_table_length = @intCast(table_len);
     vm.code_generation = slot.code_generation;
     return 0;
+}
+
+/// Writes `len` bytes at `dst`, zeroing what remains of the previous contents (the sealed memfd
+/// cannot punch holes, and no stale code may survive).
+fn replace(dst: [*]u8, current: *usize, bytes: [*]const u8, len: usize) void {
+    sys.copy(dst, bytes, len);
+    if (current.* > len) sys.zero(dst + len, current.* - len);
+    current.* = len;
 }
 
 // ---- Guest memory. ----

@@ -21,6 +21,7 @@ pub const Slot = struct {
     memory: ?[*]u8 = null,
     code: ?[*]u8 = null,
     code_length: usize = 0,
+    jump_table_length: usize = 0,
     code_generation: u32 = 0,
     death: sys.ExitStatus = .{ .code = 0, .status = 0 },
     /// Trampoline addresses as reported at start-up, before any guest code ran.

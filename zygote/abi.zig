@@ -17,12 +17,13 @@
 //!   `call [r13 + trampolines.host_call]`; the call returns with the registers as the host left
 //!   them. Every exit saves the 13 registers into VmCtx.regs.
 //! - Code is mapped read+execute from a sealed memfd: it can never be written by the zygote.
-//!   JUMP_TABLE_ADDR is reserved for the native jump table of dynamic jumps.
+//!   The jump table of dynamic jumps is read-only at JUMP_TABLE_ADDR (`jmp [rcx*8 + table]`);
+//!   the code generator fills it with absolute native addresses.
 
 const std = @import("std");
 
 /// Bumped whenever anything in this file changes meaning or position.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 /// Written by the host into `VmCtx.magic`; a zygote that changes it is treated as compromised.
 pub const VMCTX_MAGIC: u32 = 0x70766d62; // "pvmb"
 
@@ -34,8 +35,13 @@ pub const GUEST_END: u64 = 0xFFFF_0000;
 /// Generated machine code, mapped read+execute from the sealed code memfd.
 pub const CODE_ADDR: u64 = 0x1_0000_0000;
 pub const CODE_MAX: u64 = 64 << 20;
-/// Reserved for the native jump table of compiled programs.
+/// The native jump table of dynamic jumps (8-byte native addresses), mapped read-only from the
+/// code memfd at offset JUMP_TABLE_OFFSET.
 pub const JUMP_TABLE_ADDR: u64 = 0x2_0000_0000;
+pub const JUMP_TABLE_MAX: u64 = 16 << 20;
+pub const JUMP_TABLE_OFFSET: u64 = CODE_MAX;
+/// Size of the code memfd: code, then the jump table.
+pub const CODE_FILE_SIZE: u64 = CODE_MAX + JUMP_TABLE_MAX;
 /// Load address of the zygote image (linked there with the large code model).
 pub const IMAGE_ADDR: u64 = 0x4_0000_0000;
 pub const VMCTX_ADDR: u64 = 0x5_0000_0000;
@@ -175,6 +181,7 @@ pub const VmCtx = extern struct {
     reset_pending: u32,
     heap_top: u32,
     heap_limit: u32,
+    /// Bytes of jump table the zygote must have mapped at JUMP_TABLE_ADDR.
     jump_table_length: u32,
     memop_count: u32,
     memops: [MAX_MEMOPS]MemOp,

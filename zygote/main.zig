@@ -25,6 +25,7 @@ const SPIN_LIMIT: u32 = 20_000;
 const YIELD_EVERY: u32 = 256;
 
 var code_mapped: u64 = 0;
+var jump_table_mapped: u64 = 0;
 var code_generation: u32 = 0;
 
 // ---- Entry and stack switch. ----
@@ -313,20 +314,25 @@ fn applyPending() bool {
         }
     }
     if (vm.code_generation != code_generation) {
-        if (code_mapped != 0) _ = linux.munmap(@ptrFromInt(abi.CODE_ADDR), code_mapped);
-        code_mapped = 0;
-        const len = std.mem.alignForward(u64, @min(vm.code_length, abi.CODE_MAX), abi.PAGE_SIZE);
-        if (len != 0) {
-            const rc = linux.mmap(@ptrFromInt(abi.CODE_ADDR), len, linux.PROT.READ | linux.PROT.EXEC, linux.MAP.SHARED | linux.MAP.FIXED, abi.FD_CODE, 0);
-            if (linux.getErrno(rc) != .SUCCESS) {
-                vm.error_errno = @intFromEnum(linux.getErrno(rc));
-                return false;
-            }
-        }
-        code_mapped = len;
+        code_mapped = remap(abi.CODE_ADDR, code_mapped, @min(vm.code_length, abi.CODE_MAX), linux.PROT.READ | linux.PROT.EXEC, 0) orelse return false;
+        jump_table_mapped = remap(abi.JUMP_TABLE_ADDR, jump_table_mapped, @min(vm.jump_table_length, abi.JUMP_TABLE_MAX), linux.PROT.READ, abi.JUMP_TABLE_OFFSET) orelse return false;
         code_generation = vm.code_generation;
     }
     return true;
+}
+
+/// Replaces the mapping of `old` bytes at `address` by `length` bytes (rounded up to pages) of
+/// the code memfd at `offset`. Returns the mapped length, or null with errno set.
+fn remap(address: u64, old: u64, length: u64, prot: usize, offset: u64) ?u64 {
+    if (old != 0) _ = linux.munmap(@ptrFromInt(address), old);
+    const len = std.mem.alignForward(u64, length, abi.PAGE_SIZE);
+    if (len == 0) return 0;
+    const rc = linux.mmap(@ptrFromInt(address), len, prot, linux.MAP.SHARED | linux.MAP.FIXED, abi.FD_CODE, @intCast(offset));
+    if (linux.getErrno(rc) != .SUCCESS) {
+        vm.error_errno = @intFromEnum(linux.getErrno(rc));
+        return null;
+    }
+    return len;
 }
 
 // ---- Exits from guest code. ----

@@ -2,8 +2,8 @@
 //! Non-x86-64 architectures, x32 syscall numbers and everything not listed kill the process.
 //!
 //!   futex          FUTEX_WAIT or FUTEX_WAKE only (shared, on the VmCtx state word)
-//!   mmap           guest memory fd without PROT_EXEC, the sealed code fd with exactly R+X, or
-//!                  the sealed image fd with exactly PROT_READ
+//!   mmap           guest memory fd without PROT_EXEC, the sealed code fd with exactly R+X
+//!                  (code) or PROT_READ (jump table), or the sealed image fd with PROT_READ
 //!   mprotect       without PROT_EXEC
 //!   madvise        MADV_DONTNEED only
 //!   munmap, sched_yield, rt_sigreturn, exit, exit_group   always
@@ -87,7 +87,8 @@ const source = [_]Ins{
     jset(PROT_EXEC, "kill", "prot_high"),
     at("mmap_code"),
     .{ .load = argLo(2) },
-    jeq(PROT_RX, "prot_high", "kill"),
+    jeq(PROT_RX, "prot_high", "next"),
+    jeq(PROT_READ, "prot_high", "kill"),
     at("mmap_image"),
     .{ .load = argLo(2) },
     jeq(PROT_READ, "prot_high", "kill"),

@@ -200,21 +200,25 @@ export class Zygote implements Disposable {
   }
 
   /**
-   * Replaces the guest machine code. It goes into a sealed memfd that the zygote maps read and
-   * execute only (never writable) before the next run.
+   * Replaces the guest machine code, and the jump table of dynamic jumps (absolute native
+   * addresses, mapped read-only at `JUMP_TABLE_ADDR`). Both go into a sealed memfd that the
+   * zygote maps before the next run: code read+execute, never writable.
    */
-  loadCode(machineCode: Uint8Array): void {
+  loadCode(machineCode: Uint8Array, jumpTable: Uint8Array = new Uint8Array(0)): void {
     this.#usable();
-    if (machineCode.length > ABI.CODE_MAX) {
+    if (machineCode.length > ABI.CODE_MAX || jumpTable.length > ABI.JUMP_TABLE_MAX) {
       throw new SandboxError(
         "invalid-argument",
-        `code is ${machineCode.length} bytes; the limit is ${ABI.CODE_MAX}`,
+        `code of ${machineCode.length} bytes and a jump table of ${jumpTable.length} bytes ` +
+          `exceed the limits (${ABI.CODE_MAX} and ${ABI.JUMP_TABLE_MAX})`,
       );
     }
     const errno = this.#library.symbols.pvmbox_load_code(
       this.#handle,
       machineCode,
       BigInt(machineCode.length),
+      jumpTable,
+      BigInt(jumpTable.length),
     );
     if (errno !== 0) {
       throw new SandboxError("invalid-argument", `loading code failed (errno ${errno})`);
