@@ -7,7 +7,9 @@
  *
  * The generated code has exactly the interpreter's semantics: gas is checked and charged on
  * block entry, and every exit names the instruction it happened at, so the caller can finish
- * the bookkeeping (fault address rule, resumable state, executed-instruction count).
+ * the bookkeeping (fault address rule, resumable state, executed-instruction count). Only
+ * integers from the predecoded arrays are written into the generated source, so a program
+ * cannot inject code.
  * @module
  */
 import { Op } from "../program/isa/index.ts";
