@@ -9,7 +9,7 @@
  * High 32 bits of the unsigned 64-bit product of two unsigned 32-bit values, from 16-bit limbs
  * with `Math.imul` so every intermediate stays an int32 (no float fallback in optimized code).
  */
-export function mulHighU32(a: number, b: number): number {
+function mulHighU32(a: number, b: number): number {
   const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
   const p00 = Math.imul(a0, b0), p01 = Math.imul(a0, b1), p10 = Math.imul(a1, b0);
   const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);

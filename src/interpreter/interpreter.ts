@@ -69,7 +69,7 @@ function translationOf(program: PredecodedProgram): Translation {
 }
 
 /** Dynamic jumps to this address halt the machine. */
-export const HALT_ADDRESS = 0xffff0000;
+const HALT_ADDRESS = 0xffff0000;
 
 /** Largest gas budget kept as a JS number in the hot loop (exact integer arithmetic). */
 const BUDGET_LIMIT = 2 ** 52;
