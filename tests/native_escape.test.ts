@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { SandboxError } from "../src/sandbox/errors.ts";
 import { Zygote, type ZygoteOptions, ZygotePool } from "../src/sandbox/native/mod.ts";
 import { Asm, field, R } from "./native/x86.ts";
+import { VMCTX_STRUCT_SIZE } from "../ffi/vmctx.ts";
 import { assertSandboxError, processExists } from "./native/harness.ts";
 
 const SYS = {
@@ -306,4 +307,66 @@ Deno.test("escape: trampolines redirected by one user are restored for the next"
   assert.deepEqual(second.run(0), { kind: "return" });
   assert.equal(second.getRegister(7), 5n);
   pool.release(second);
+});
+
+const CONTROL_FIELDS = [
+  "state",
+  "magic",
+  "abi_version",
+  "memop_count",
+  "memops",
+  "reset_pending",
+  "code_length",
+  "code_generation",
+  "jump_table_length",
+  "entry",
+  "trampolines.return_to_host",
+  "trampolines.host_call",
+  "trampolines.trap",
+];
+
+Deno.test("escape: random VmCtx corruption never crashes or hangs the host", () => {
+  let seed = 0x9e3779b9;
+  const random = (n: number) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const kinds = new Set(["return", "host-call", "trap", "out-of-gas", "page-fault", "signal"]);
+  const outcomes = new Map<string, number>();
+  const count = (what: string) => outcomes.set(what, (outcomes.get(what) ?? 0) + 1);
+  for (let i = 0; i < 150; i++) {
+    using zygote = Zygote.spawn({ timeoutMs: 500 });
+    const code = new Asm();
+    for (let w = 1 + random(4); w > 0; w--) {
+      const value = random(4) === 0 ? random(16) : (random(0x10000) << 16) | random(0x10000);
+      // Half the writes hit the fields the protocol depends on.
+      const offset = random(2) === 0
+        ? field(CONTROL_FIELDS[random(CONTROL_FIELDS.length)]) + 4 * random(2)
+        : 4 * random(VMCTX_STRUCT_SIZE / 4);
+      code.setVm32(offset, value);
+    }
+    const ending = random(3);
+    if (ending === 0) code.ret();
+    else if (ending === 1) code.hostCall(random(100)).ret();
+    else code.trap(random(1000));
+    zygote.loadCode(code.build());
+    for (const step of ["run", "map and run"]) {
+      try {
+        if (step === "map and run") {
+          for (let m = 0; m < 40; m++) zygote.memory.map(0x10000 + m * 4096, 4096, "read");
+        }
+        const exit = zygote.run(0);
+        assert.ok(kinds.has(exit.kind), `unknown exit ${JSON.stringify(exit)}`);
+        count(exit.kind);
+      } catch (error) {
+        assert.ok(error instanceof SandboxError, `not a SandboxError: ${error}`);
+        count(error.kind);
+        break;
+      }
+    }
+  }
+  assert.ok((outcomes.get("protocol-violation") ?? 0) > 0, JSON.stringify([...outcomes]));
+  assert.ok((outcomes.get("return") ?? 0) > 0, JSON.stringify([...outcomes]));
 });

@@ -414,7 +414,8 @@ export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, acces
     if (!aligned or address < abi.GUEST_START or address + len > abi.GUEST_END) return @intFromEnum(linux.E.INVAL);
     if (kind < abi.MEMOP_MAP or kind > abi.MEMOP_MAP_IMAGE) return @intFromEnum(linux.E.INVAL);
     const vm = slot.vmctx.?;
-    if (vm.memop_count >= abi.MAX_MEMOPS) {
+    // The host's own count: the zygote can write VmCtx.memop_count, so it is never read back.
+    if (slot.memop_count >= abi.MAX_MEMOPS) {
         const r = protocol.command(slot, abi.CMD_SYNC, timeout_ns);
         if (r < 0) return r;
         if (r != abi.REPORT_IDLE) return @intCast(vm.error_errno);
@@ -428,8 +429,9 @@ export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, acces
         discard(slot, address, address + len);
     }
     if (kind == abi.MEMOP_MAP) slot.mapped_extents.note(address, address + len);
-    vm.memops[vm.memop_count] = .{ .kind = kind, .access = access, .address = @intCast(address), .length = @intCast(len) };
-    vm.memop_count += 1;
+    vm.memops[slot.memop_count] = .{ .kind = kind, .access = access, .address = @intCast(address), .length = @intCast(len) };
+    slot.memop_count += 1;
+    vm.memop_count = slot.memop_count;
     return 0;
 }
 
@@ -462,6 +464,7 @@ export fn pvmbox_reset(handle: i32) i32 {
     vm.trampolines = slot.trampolines;
     vm.magic = abi.VMCTX_MAGIC;
     vm.abi_version = abi.ABI_VERSION;
+    slot.memop_count = 0;
     vm.memop_count = 0;
     vm.reset_pending = 1;
     vm.gas = 0;

@@ -26,6 +26,9 @@ pub fn command(slot: *Slot, cmd: u32, timeout_ns: u64) i32 {
     if (@atomicLoad(bool, &slot.pending, .SeqCst)) return ERR_BUSY;
     const vm = slot.vmctx.?;
     if (@atomicLoad(u32, &vm.magic, .SeqCst) != abi.VMCTX_MAGIC) return violation(slot);
+    vm.memop_count = slot.memop_count;
+    // Every command starts by applying (and so consuming) the queued memory operations.
+    slot.memop_count = 0;
     @atomicStore(u32, &vm.state, cmd, .SeqCst);
     if (@atomicLoad(u32, &vm.zygote_sleeping, .SeqCst) != 0) {
         _ = linux.futex_wake(@ptrCast(&vm.state), linux.FUTEX.WAKE, 1);

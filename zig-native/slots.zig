@@ -20,6 +20,8 @@ pub const Slot = struct {
     vmctx: ?*abi.VmCtx = null,
     memory: ?[*]u8 = null,
     code: ?[*]u8 = null,
+    /// Memory operations queued in VmCtx since the last command.
+    memop_count: u32 = 0,
     code_length: usize = 0,
     jump_table_length: usize = 0,
     code_generation: u32 = 0,

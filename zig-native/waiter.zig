@@ -32,6 +32,8 @@ pub fn post(slot: *Slot, cmd: u32, timeout_ns: u64) i32 {
         return protocol.ERR_PROTOCOL;
     }
     slot.posted = cmd;
+    vm.memop_count = slot.memop_count;
+    slot.memop_count = 0;
     slot.deadline = if (timeout_ns == 0) std.math.maxInt(u64) else sys.nowNs() +| timeout_ns;
     @atomicStore(u32, &vm.state, cmd, .SeqCst);
     if (@atomicLoad(u32, &vm.zygote_sleeping, .SeqCst) != 0) {
