@@ -1,0 +1,164 @@
+//! Guest memory as the host handles it: the host's 4 GiB view of a zygote's memory memfd,
+//! copy calls, read-only images, queued memory operations and resets.
+
+const std = @import("std");
+const linux = std.os.linux;
+const abi = @import("abi");
+const sys = @import("sys.zig");
+const slots = @import("slots.zig");
+const protocol = @import("protocol.zig");
+const Slot = slots.Slot;
+
+/// Bytes of guest address space (and of the memory and image memfds).
+pub const GUEST_SPACE: usize = 1 << 32;
+
+/// Address of the host's view of guest memory (4 GiB, guest address = offset).
+export fn pvmbox_memory_address(handle: i32) ?*anyopaque {
+    const slot = slots.lookup(handle) orelse return null;
+    return @ptrCast(slot.memory);
+}
+
+fn inGuestSpace(address: u64, len: u64) bool {
+    return address <= GUEST_SPACE and len <= GUEST_SPACE - address;
+}
+
+/// Copies guest bytes [address, address+len) into `out`. 0, or an errno.
+export fn pvmbox_memory_read(handle: i32, address: u64, out: [*]u8, len: usize) u32 {
+    const slot = slots.lookup(handle) orelse return @intFromEnum(linux.E.BADF);
+    if (!inGuestSpace(address, len)) return @intFromEnum(linux.E.FAULT);
+    sys.copy(out, slot.memory.? + address, len);
+    return 0;
+}
+
+/// Copies `len` bytes from `in` to guest memory at `address`. 0, or an errno.
+export fn pvmbox_memory_write(handle: i32, address: u64, in: [*]const u8, len: usize) u32 {
+    const slot = slots.lookup(handle) orelse return @intFromEnum(linux.E.BADF);
+    if (!inGuestSpace(address, len)) return @intFromEnum(linux.E.FAULT);
+    sys.copy(slot.memory.? + address, in, len);
+    return 0;
+}
+
+/// Writes `len` bytes of a read-only image at guest `address` and zeroes it up to `total`.
+/// Only the host can write images; the zygote maps them read-only (MEMOP_MAP_IMAGE).
+export fn pvmbox_image_write(handle: i32, address: u64, bytes: [*]const u8, len: usize, total: usize) u32 {
+    const slot = slots.lookup(handle) orelse return @intFromEnum(linux.E.BADF);
+    if (len > total or !inGuestSpace(address, total)) return @intFromEnum(linux.E.FAULT);
+    const dst = slot.image.? + address;
+    sys.copy(dst, bytes, len);
+    sys.zero(dst + len, total - len);
+    return 0;
+}
+
+/// Queues a memory operation (abi.MEMOP_*) for whole pages; mapping and unmapping zero the
+/// pages at once. Flushes the queue with a sync when full. 0, or an errno / negative ERR_*.
+export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, access: u32, timeout_ns: u64) i32 {
+    const slot = slots.lookup(handle) orelse return protocol.ERR_HANDLE;
+    const aligned = address % abi.PAGE_SIZE == 0 and len % abi.PAGE_SIZE == 0 and len > 0;
+    if (!aligned or address < abi.GUEST_START or address + len > abi.GUEST_END) return @intFromEnum(linux.E.INVAL);
+    if (kind < abi.MEMOP_MAP or kind > abi.MEMOP_MAP_IMAGE) return @intFromEnum(linux.E.INVAL);
+    const vm = slot.vmctx.?;
+    // The host's own count: the zygote can write VmCtx.memop_count, so it is never read back.
+    if (slot.memop_count >= abi.MAX_MEMOPS) {
+        const r = protocol.command(slot, abi.CMD_SYNC, timeout_ns);
+        if (r < 0) return r;
+        if (r != abi.REPORT_IDLE) return @intCast(vm.error_errno);
+    }
+    // The host's view must show what the guest sees: the image, or guest memory again.
+    if (kind == abi.MEMOP_MAP_IMAGE) {
+        if (!viewImage(slot, address, len)) return @intFromEnum(linux.E.NOMEM);
+        slot.image_extents.note(address, address + len);
+    } else if (kind != abi.MEMOP_PROTECT) {
+        if (slot.image_extents.intersects(address, address + len) and !viewMemory(slot, address, len)) return @intFromEnum(linux.E.NOMEM);
+        discard(slot, address, address + len);
+    }
+    if (kind == abi.MEMOP_MAP) slot.mapped_extents.note(address, address + len);
+    vm.memops[slot.memop_count] = .{ .kind = kind, .access = access, .address = @intCast(address), .length = @intCast(len) };
+    slot.memop_count += 1;
+    vm.memop_count = slot.memop_count;
+    return 0;
+}
+
+/// Shows the image in the host's view of [address, address+len). Private and writable, so a
+/// stale typed-array view that writes there gets a private copy instead of crashing the host;
+/// the guest's (shared, read-only) mapping never sees such writes.
+fn viewImage(slot: *Slot, address: u64, len: u64) bool {
+    const rc = linux.mmap(slot.memory.? + address, len, linux.PROT.READ | linux.PROT.WRITE, linux.MAP.PRIVATE | linux.MAP.FIXED, slot.image_fd, @intCast(address));
+    return !sys.failed(rc);
+}
+
+fn viewMemory(slot: *Slot, address: u64, len: u64) bool {
+    const rc = linux.mmap(slot.memory.? + address, len, linux.PROT.READ | linux.PROT.WRITE, linux.MAP.SHARED | linux.MAP.FIXED, slot.memory_fd, @intCast(address));
+    return !sys.failed(rc);
+}
+
+/// Makes the sandbox fresh without a round trip: discards all guest memory (pages read back as
+/// zero at once), queues unmapping everything, clears registers, gas and queued operations.
+/// Code and images stay loaded.
+export fn pvmbox_reset(handle: i32) i32 {
+    const slot = slots.lookup(handle) orelse return -1;
+    // Views first: zeroing below writes through the host's view, which must be guest memory.
+    for (slot.image_extents.list()) |e| _ = viewMemory(slot, e[0], e[1] - e[0]);
+    var budget: usize = KEEP_RESIDENT_PAGES;
+    for (slot.mapped_extents.list()) |e| zeroOrDiscard(slot, e[0], e[1], &budget);
+    slot.mapped_extents.clear();
+    slot.image_extents.clear();
+    const vm = slot.vmctx.?;
+    // Guest code can write all of VmCtx; give the next user the values from start-up.
+    vm.trampolines = slot.trampolines;
+    vm.magic = abi.VMCTX_MAGIC;
+    vm.abi_version = abi.ABI_VERSION;
+    slot.memop_count = 0;
+    vm.memop_count = 0;
+    vm.reset_pending = 1;
+    vm.gas = 0;
+    for (&vm.regs) |*r| r.* = 0;
+    vm.pc = 0;
+    vm.exit_arg = 0;
+    return 0;
+}
+
+/// Dirty pages a reset zeroes in place (kept resident for the next user); beyond this it frees
+/// them, which costs more per page (a TLB shoot-down in both processes) but returns the memory.
+const KEEP_RESIDENT_PAGES: usize = 256;
+
+/// Source of the zero pages written by `zeroOrDiscard`.
+var zero_page: [abi.PAGE_SIZE]u8 align(4096) = [_]u8{0} ** abi.PAGE_SIZE;
+
+/// Makes [lo, hi) read as zero: resident pages are overwritten with zeros through the file
+/// (no page-table work in either process) while the budget lasts, the rest is freed. Pages that
+/// are not resident are holes and already read as zero.
+fn zeroOrDiscard(slot: *Slot, lo: u64, hi: u64, budget: *usize) void {
+    const base = slot.memory.?;
+    var vec: [1024]u8 = undefined;
+    var iov: [1024]std.os.iovec_const = undefined;
+    var chunk_start = lo;
+    while (chunk_start < hi) {
+        const chunk_len = @min(hi - chunk_start, vec.len * abi.PAGE_SIZE);
+        if (sys.failed(linux.mincore(base + chunk_start, chunk_len, &vec))) return discard(slot, chunk_start, hi);
+        const pages = chunk_len / abi.PAGE_SIZE;
+        var i: usize = 0;
+        while (i < pages) {
+            if (vec[i] & 1 == 0) {
+                i += 1;
+                continue;
+            }
+            // A run of resident pages: one pwritev of zero pages.
+            var run: usize = 0;
+            while (i + run < pages and vec[i + run] & 1 == 1 and run < budget.*) : (run += 1) {
+                iov[run] = .{ .iov_base = &zero_page, .iov_len = abi.PAGE_SIZE };
+            }
+            const page = chunk_start + i * abi.PAGE_SIZE;
+            if (run == 0) return discard(slot, page, hi);
+            const rc = linux.pwritev(slot.memory_fd, &iov, run, @intCast(page));
+            if (sys.failed(rc) or rc != run * abi.PAGE_SIZE) return discard(slot, page, hi);
+            budget.* -= run;
+            i += run;
+        }
+        chunk_start += chunk_len;
+    }
+}
+
+/// Frees guest memory pages: they read back as zero everywhere they are mapped.
+fn discard(slot: *Slot, lo: u64, hi: u64) void {
+    _ = linux.fallocate(slot.memory_fd, sys.FALLOC_FL_PUNCH_HOLE | sys.FALLOC_FL_KEEP_SIZE, @intCast(lo), @intCast(hi - lo));
+}
