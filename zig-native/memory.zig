@@ -69,7 +69,8 @@ export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, acces
         slot.image_extents.note(address, address + len);
     } else if (kind != abi.MEMOP_PROTECT) {
         if (slot.image_extents.intersects(address, address + len) and !viewMemory(slot, address, len)) return @intFromEnum(linux.E.NOMEM);
-        discard(slot, address, address + len);
+        // A reset left everything zero, so mapping pages not mapped since then needs no work.
+        if (kind == abi.MEMOP_UNMAP or slot.mapped_extents.intersects(address, address + len)) discard(slot, address, address + len);
     }
     if (kind == abi.MEMOP_MAP) slot.mapped_extents.note(address, address + len);
     vm.memops[slot.memop_count] = .{ .kind = kind, .access = access, .address = @intCast(address), .length = @intCast(len) };
@@ -100,6 +101,7 @@ export fn pvmbox_reset(handle: i32) i32 {
     for (slot.image_extents.list()) |e| _ = viewMemory(slot, e[0], e[1] - e[0]);
     var budget: usize = KEEP_RESIDENT_PAGES;
     for (slot.mapped_extents.list()) |e| zeroOrDiscard(slot, e[0], e[1], &budget);
+    discardOutside(slot, slot.mapped_extents.list());
     slot.mapped_extents.clear();
     slot.image_extents.clear();
     const vm = slot.vmctx.?;
@@ -125,8 +127,8 @@ const KEEP_RESIDENT_PAGES: usize = 256;
 var zero_page: [abi.PAGE_SIZE]u8 align(4096) = [_]u8{0} ** abi.PAGE_SIZE;
 
 /// Makes [lo, hi) read as zero: resident pages are overwritten with zeros through the file
-/// (no page-table work in either process) while the budget lasts, the rest is freed. Pages that
-/// are not resident are holes and already read as zero.
+/// (no page-table work in either process) while the budget lasts; everything else is freed,
+/// including pages mincore() does not see as resident (holes, or swapped out).
 fn zeroOrDiscard(slot: *Slot, lo: u64, hi: u64, budget: *usize) void {
     const base = slot.memory.?;
     var vec: [1024]u8 = undefined;
@@ -138,24 +140,47 @@ fn zeroOrDiscard(slot: *Slot, lo: u64, hi: u64, budget: *usize) void {
         const pages = chunk_len / abi.PAGE_SIZE;
         var i: usize = 0;
         while (i < pages) {
-            if (vec[i] & 1 == 0) {
-                i += 1;
-                continue;
-            }
-            // A run of resident pages: one pwritev of zero pages.
-            var run: usize = 0;
-            while (i + run < pages and vec[i + run] & 1 == 1 and run < budget.*) : (run += 1) {
-                iov[run] = .{ .iov_base = &zero_page, .iov_len = abi.PAGE_SIZE };
-            }
             const page = chunk_start + i * abi.PAGE_SIZE;
-            if (run == 0) return discard(slot, page, hi);
-            const rc = linux.pwritev(slot.memory_fd, &iov, run, @intCast(page));
-            if (sys.failed(rc) or rc != run * abi.PAGE_SIZE) return discard(slot, page, hi);
-            budget.* -= run;
+            var run: usize = 0;
+            if (vec[i] & 1 == 0 or budget.* == 0) {
+                while (i + run < pages and (vec[i + run] & 1 == 0 or budget.* == 0)) run += 1;
+                discard(slot, page, page + run * abi.PAGE_SIZE);
+            } else {
+                while (i + run < pages and vec[i + run] & 1 == 1 and run < budget.*) : (run += 1) {
+                    iov[run] = .{ .iov_base = &zero_page, .iov_len = abi.PAGE_SIZE };
+                }
+                const rc = linux.pwritev(slot.memory_fd, &iov, run, @intCast(page));
+                if (sys.failed(rc) or rc != run * abi.PAGE_SIZE) discard(slot, page, page + run * abi.PAGE_SIZE);
+                budget.* -= run;
+            }
             i += run;
         }
         chunk_start += chunk_len;
     }
+}
+
+/// Frees every page of the memory memfd outside `extents`: whatever a misbehaving zygote may
+/// have written through aliases there is gone too.
+fn discardOutside(slot: *Slot, extents: []const [2]u64) void {
+    var sorted: [slots.MAX_EXTENTS][2]u64 = undefined;
+    for (extents, 0..) |e, n| {
+        var k = n;
+        while (k > 0 and sorted[k - 1][0] > e[0]) : (k -= 1) sorted[k] = sorted[k - 1];
+        sorted[k] = e;
+    }
+    var cursor: u64 = 0;
+    for (sorted[0..extents.len]) |e| {
+        if (e[0] > cursor) discardData(slot, cursor, e[0]);
+        cursor = @max(cursor, e[1]);
+    }
+    if (cursor < GUEST_SPACE) discardData(slot, cursor, GUEST_SPACE);
+}
+
+/// Frees [lo, hi) if it holds any data; finding none (the usual case) costs one lseek, far
+/// less than punching a hole over gigabytes of mappings.
+fn discardData(slot: *Slot, lo: u64, hi: u64) void {
+    const data = linux.lseek(slot.memory_fd, @intCast(lo), sys.SEEK_DATA);
+    if (!sys.failed(data) and data < hi) discard(slot, data, hi);
 }
 
 /// Frees guest memory pages: they read back as zero everywhere they are mapped.

@@ -7,7 +7,7 @@ const sys = @import("sys.zig");
 
 pub const MAX_SLOTS: u32 = 1024;
 const INDEX_BITS = 10;
-const MAX_EXTENTS = 8;
+pub const MAX_EXTENTS = 8;
 
 pub const Slot = struct {
     used: bool = false,

@@ -4,6 +4,7 @@ const std = @import("std");
 const linux = std.os.linux;
 
 pub const CLOSE_RANGE_CLOEXEC: usize = 4;
+pub const SEEK_DATA: usize = 3;
 pub const FALLOC_FL_KEEP_SIZE: i32 = 0x01;
 pub const FALLOC_FL_PUNCH_HOLE: i32 = 0x02;
 pub const F_ADD_SEALS: i32 = 1033;
