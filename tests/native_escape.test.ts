@@ -370,3 +370,30 @@ Deno.test("escape: random VmCtx corruption never crashes or hangs the host", () 
   assert.ok((outcomes.get("protocol-violation") ?? 0) > 0, JSON.stringify([...outcomes]));
   assert.ok((outcomes.get("return") ?? 0) > 0, JSON.stringify([...outcomes]));
 });
+
+Deno.test("escape: data written through an alias of guest memory does not reach the next user", () => {
+  using pool = new ZygotePool({ size: 1 });
+  const first = pool.acquire();
+  // Map file offset 0x900000 at guest address 0x20000 (allowed: it is the memory fd, no exec)
+  // and write a secret there; the host never mapped 0x900000 itself.
+  first.loadCode(
+    new Asm()
+      .syscall(
+        SYS.mmap,
+        0x20000,
+        4096,
+        PROT_R | PROT_W,
+        MAP_SHARED | MAP_FIXED,
+        FD_MEMORY,
+        0x900000,
+      )
+      .movImm(R.rax, 0x5ec2e7n).store64(0x20000, R.rax)
+      .ret().build(),
+  );
+  assert.equal(first.run(0).kind, "return");
+  pool.release(first);
+  const second = pool.acquire();
+  second.memory.map(0x900000, 4096, "read-write");
+  assert.deepEqual(second.memory.read(0x900000, 8), new Uint8Array(8));
+  pool.release(second);
+});
