@@ -10,14 +10,18 @@ const std = @import("std");
 const linux = std.os.linux;
 const abi = @import("abi.zig");
 const seccomp = @import("seccomp.zig");
+const lockdown = @import("lockdown.zig");
 const sys = @import("sys.zig");
+const vmctx = @import("vmctx.zig");
+const vm = vmctx.vm;
+const publish = vmctx.publish;
+const check = vmctx.check;
 
 /// Any panic kills the zygote; the host reports it as a dead sandbox.
 pub fn panic(_: []const u8, _: ?*std.builtin.StackTrace, _: ?usize) noreturn {
     linux.exit_group(120);
 }
 
-const vm: *abi.VmCtx = @ptrFromInt(abi.VMCTX_ADDR);
 const STACK_TOP: u64 = abi.STACK_ADDR + abi.STACK_SIZE;
 
 /// Busy-wait iterations (each a `pause`) before sleeping on the futex.
@@ -58,21 +62,6 @@ fn start() callconv(.C) noreturn {
 
 // ---- Start-up and lockdown. ----
 
-fn fail(comptime step: []const u8, rc: usize) noreturn {
-    const errno: u32 = @intFromEnum(linux.getErrno(rc));
-    var buf: [@typeInfo(@TypeOf(vm.message)).Array.len]u8 = undefined;
-    const text = std.fmt.bufPrint(&buf, "zygote start-up failed at {s}: errno {d}", .{ step, errno }) catch "zygote start-up failed";
-    for (text, 0..) |c, i| vm.message[i] = c;
-    vm.message[text.len] = 0;
-    vm.error_errno = errno;
-    publish(abi.REPORT_ERROR);
-    linux.exit_group(2);
-}
-
-fn check(comptime step: []const u8, rc: usize) void {
-    if (linux.getErrno(rc) != .SUCCESS) fail(step, rc);
-}
-
 fn zygoteMain() callconv(.C) noreturn {
     const mapped = linux.mmap(@ptrFromInt(abi.VMCTX_ADDR), abi.VMCTX_SIZE, linux.PROT.READ | linux.PROT.WRITE, linux.MAP.SHARED | linux.MAP.FIXED_NOREPLACE, abi.FD_VMCTX, 0);
     if (mapped != abi.VMCTX_ADDR) linux.exit_group(4);
@@ -86,17 +75,13 @@ fn zygoteMain() callconv(.C) noreturn {
     _ = linux.close(abi.FD_LIFETIME);
 
     const full = vm.config_flags == abi.PROFILE_FULL;
-    if (full) {
-        check("pivot_root", linux.syscall2(.pivot_root, @intFromPtr("."), @intFromPtr(".")));
-        check("umount2", linux.umount2(".", sys.MNT_DETACH));
-        check("chdir", linux.chdir("/"));
-    }
-    recordRootFacts();
+    if (full) lockdown.enterEmptyRoot();
+    lockdown.recordRootFacts();
     installSignalHandlers();
-    setLimits();
-    dropCapabilities(full);
+    lockdown.setLimits();
+    lockdown.dropCapabilities(full);
     check("PR_SET_NO_NEW_PRIVS", sys.prctl(.SET_NO_NEW_PRIVS, 1));
-    recordFacts();
+    lockdown.recordFacts();
     vm.trampolines = .{
         .return_to_host = @intFromPtr(&pvmbox_z_return),
         .host_call = @intFromPtr(&pvmbox_z_host_call),
@@ -106,28 +91,6 @@ fn zygoteMain() callconv(.C) noreturn {
     check("seccomp", seccomp.install());
     publish(abi.REPORT_IDLE);
     loop();
-}
-
-fn recordRootFacts() void {
-    const dir = linux.open("/", linux.O.RDONLY | linux.O.DIRECTORY | linux.O.CLOEXEC, 0);
-    check("open /", dir);
-    var buf: [1024]u8 align(8) = undefined;
-    var entries: u32 = 0;
-    while (true) {
-        const n = linux.getdents64(@intCast(dir), &buf, buf.len);
-        check("getdents64", n);
-        if (n == 0) break;
-        var off: usize = 0;
-        while (off < n) {
-            const reclen = std.mem.readIntLittle(u16, buf[off + 16 ..][0..2]);
-            const name = std.mem.sliceTo(@as([*:0]const u8, @ptrCast(&buf[off + 19])), 0);
-            if (!std.mem.eql(u8, name, ".") and !std.mem.eql(u8, name, "..")) entries += 1;
-            off += reclen;
-        }
-    }
-    _ = linux.close(@intCast(dir));
-    vm.facts.root_entries = entries;
-    vm.facts.root_mkdir_errno = @intFromEnum(linux.getErrno(linux.mkdir("/probe", 0o700)));
 }
 
 fn installSignalHandlers() void {
@@ -148,84 +111,7 @@ fn installSignalHandlers() void {
     check("sigprocmask", linux.sigprocmask(linux.SIG.SETMASK, &none, null));
 }
 
-fn setLimits() void {
-    const zero = linux.rlimit{ .cur = 0, .max = 0 };
-    for ([_]linux.rlimit_resource{ .NOFILE, .NPROC, .FSIZE, .MEMLOCK, .CORE }) |res| {
-        check("setrlimit", linux.setrlimit(res, &zero));
-    }
-}
-
-fn dropCapabilities(full: bool) void {
-    // Locked securebits: no root magic, no regaining capabilities through setuid or ambient.
-    const bits: usize = sys.SECBIT_NOROOT | sys.SECBIT_NOROOT_LOCKED | sys.SECBIT_NO_SETUID_FIXUP |
-        sys.SECBIT_NO_SETUID_FIXUP_LOCKED | sys.SECBIT_KEEP_CAPS_LOCKED |
-        sys.SECBIT_NO_CAP_AMBIENT_RAISE | sys.SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
-    const rc = sys.prctl(.SET_SECUREBITS, bits);
-    // Without CAP_SETPCAP (weak profile as an ordinary user) there is nothing to lock.
-    if (full) check("PR_SET_SECUREBITS", rc);
-    var cap: usize = 0;
-    while (cap < 64) : (cap += 1) {
-        const r = sys.prctl(.CAPBSET_DROP, cap);
-        if (linux.getErrno(r) == .INVAL) break;
-    }
-    _ = sys.prctl(.CAP_AMBIENT, sys.PR_CAP_AMBIENT_CLEAR_ALL);
-    var header = sys.CapHeader{ .version = sys.CAPABILITY_VERSION_3, .pid = 0 };
-    var data = [2]sys.CapData{ .{}, .{} };
-    check("capset", linux.syscall2(.capset, @intFromPtr(&header), @intFromPtr(&data)));
-}
-
-fn recordFacts() void {
-    const f = &vm.facts;
-    f.uid = linux.getuid();
-    f.gid = linux.getgid();
-    f.pid = @intCast(linux.getpid());
-    f.no_new_privs = @truncate(sys.prctl(.GET_NO_NEW_PRIVS, 0));
-    f.securebits = @truncate(sys.prctl(.GET_SECUREBITS, 0));
-    var pdeath: i32 = 0;
-    _ = sys.prctl(.GET_PDEATHSIG, @intFromPtr(&pdeath));
-    f.parent_death_signal = @bitCast(pdeath);
-    var header = sys.CapHeader{ .version = sys.CAPABILITY_VERSION_3, .pid = 0 };
-    var data = [2]sys.CapData{ .{}, .{} };
-    _ = linux.syscall2(.capget, @intFromPtr(&header), @intFromPtr(&data));
-    f.cap_effective = @as(u64, data[1].effective) << 32 | data[0].effective;
-    f.cap_permitted = @as(u64, data[1].permitted) << 32 | data[0].permitted;
-    f.cap_inheritable = @as(u64, data[1].inheritable) << 32 | data[0].inheritable;
-    var bounding: u64 = 0;
-    var cap: u6 = 0;
-    while (cap < 63) : (cap += 1) {
-        const r = sys.prctl(.CAPBSET_READ, cap);
-        if (r == 1) bounding |= @as(u64, 1) << cap;
-    }
-    f.cap_bounding = bounding;
-    f.rlimit_nofile = limitOf(.NOFILE);
-    f.rlimit_nproc = limitOf(.NPROC);
-    f.rlimit_fsize = limitOf(.FSIZE);
-    f.rlimit_memlock = limitOf(.MEMLOCK);
-    f.rlimit_core = limitOf(.CORE);
-    var fds: u64 = 0;
-    var fd: u6 = 0;
-    while (fd < 63) : (fd += 1) {
-        if (linux.getErrno(linux.fcntl(fd, linux.F.GETFD, 0)) == .SUCCESS) fds |= @as(u64, 1) << fd;
-    }
-    f.open_fds = fds;
-}
-
-/// The larger of the soft and hard limit, so a test sees any way to raise it.
-fn limitOf(res: linux.rlimit_resource) u64 {
-    var lim: linux.rlimit = undefined;
-    if (linux.getErrno(linux.prlimit(0, res, null, &lim)) != .SUCCESS) return std.math.maxInt(u64);
-    return @max(lim.cur, lim.max);
-}
-
 // ---- The command loop. ----
-
-fn publish(report: u32) void {
-    vm.counter_commands +%= 1;
-    @atomicStore(u32, &vm.state, report, .SeqCst);
-    if (@atomicLoad(u32, &vm.host_sleeping, .SeqCst) != 0) {
-        _ = linux.futex_wake(@ptrCast(&vm.state), linux.FUTEX.WAKE, 1);
-    }
-}
 
 fn isCommand(state: u32) bool {
     return state != abi.STATE_DEAD and state & 1 == 0;
