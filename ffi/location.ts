@@ -16,6 +16,11 @@ export const BUILT_LIBRARY_URL: URL = new URL(
   import.meta.url,
 );
 
+/** The local path of a `file:` URL (percent-escapes decoded). */
+export function filePath(url: URL): string {
+  return decodeURIComponent(url.pathname);
+}
+
 /** Reads an env var, treating a denied permission like an unset variable. */
 function tryGetEnv(name: string): string | undefined {
   try {
@@ -27,5 +32,5 @@ function tryGetEnv(name: string): string | undefined {
 
 /** The library to load: `$PVMBOX_NATIVE_LIB` if set, else the built one. */
 export function libraryPath(): string {
-  return tryGetEnv(LIBRARY_ENV) ?? BUILT_LIBRARY_URL.pathname;
+  return tryGetEnv(LIBRARY_ENV) ?? filePath(BUILT_LIBRARY_URL);
 }
