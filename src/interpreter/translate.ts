@@ -87,6 +87,9 @@ const RUNTIME = Object.freeze({
  */
 const MAX_TRANSLATED_INSTRUCTIONS = 5000;
 
+/** Most blocks in a loop region emitted as one JS loop (their code is emitted twice). */
+const MAX_LOOP_BLOCKS = 8;
+
 /**
  * Most instructions translated into one chunk (unless one block is longer): ~100 bytes of V8
  * bytecode each keeps a chunk under TurboFan's 60 KiB limit, and smaller chunks warm up faster.
@@ -201,26 +204,36 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
   const stop = (kind: StopKind, index: number, address = ""): string =>
     `{ sk = ${kind}; si = ${index};${address ? ` sa = ${address};` : ""} next = -1; break main; }`;
 
-  // The block being generated, and whether it is a loop (its own branch target), which is
-  // emitted as a JS loop; `afterLoop` is the exit transfer placed after that loop.
-  let self = -1, selfLoop = false, afterLoop = "";
+  // Emission context. A loop region is a run of blocks [loopHead, loopEnd] whose last block
+  // branches back to its first; it is emitted as a labelled JS loop, so its back edge needs no
+  // dispatch through the switch. `self` is the block being emitted and `nextCase` the block
+  // whose code textually follows it (-1 when none), which a tail transfer can fall into.
+  let self = -1, loopHead = -1, loopEnd = -1, nextCase = -1, afterLoop = "";
 
-  /**
-   * Control transfer to block ordinal `ord`. A `tail` transfer ends the block, so reaching the
-   * very next block can simply fall into its `case`.
-   */
+  /** Control transfer to block ordinal `ord`; a `tail` transfer is the block's last statement. */
   const goto = (ord: number, tail: boolean): string => {
-    if (selfLoop && ord === self) return "continue;";
-    if (selfLoop && tail) {
+    if (loopHead >= 0 && ord === loopHead) return `continue r${loopHead};`;
+    if (loopHead >= 0 && tail && self === loopEnd) {
       afterLoop = leave(ord, true);
-      return "break;";
+      return `break r${loopHead};`;
     }
     return leave(ord, tail);
   };
   const leave = (ord: number, tail: boolean): string => {
     if (ord < first || ord >= end) return `{ next = ${ord}; break main; }`;
-    if (tail && ord === self + 1) return "";
+    if (tail && ord === nextCase) return "";
     return `{ b = ${ord}; continue main; }`;
+  };
+
+  /** The last block of the loop region starting at block `head`, or -1 when there is none. */
+  const regionEnd = (head: number): number => {
+    const headPc = t.blockStart[head];
+    for (let ord = head; ord < end && ord < head + MAX_LOOP_BLOCKS; ord++) {
+      const start = t.blockStart[ord];
+      const last = start + p.toEnd[start] - 1;
+      if (isStaticControl(p.op[last]) && p.target[last] === headPc) return ord;
+    }
+    return -1;
   };
 
   /** Static branch to instruction `target` (or panic when it is no block start). */
@@ -664,22 +677,52 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
     const start = t.blockStart[ord];
     if (p.entryCost[start] !== p.toEnd[start]) gasCounts = false;
   }
-  const cases: string[] = [];
-  for (let ord = first; ord < end; ord++) {
+  const blockCode = (ord: number): string => {
+    self = ord;
     const start = t.blockStart[ord];
     const length = p.toEnd[start];
-    const last = start + length - 1;
-    self = ord;
-    selfLoop = isStaticControl(p.op[last]) && p.target[last] === start;
-    afterLoop = "";
     const body = [
       `if (budget < ${p.entryCost[start]}) ${stop(StopKind.OutOfGas, start)}`,
       `budget -= ${p.entryCost[start]};${gasCounts ? "" : ` ex += ${length};`}`,
     ];
-    for (let i = start; i <= last; i++) body.push(instruction(i));
-    const code = selfLoop ? `for (;;) {\n${body.join("\n")}\n}\n${afterLoop}` : body.join("\n");
-    cases.push(`case ${ord}: {\n${code}\n}`);
+    for (let i = start; i < start + length; i++) body.push(instruction(i));
+    return `{\n${body.join("\n")}\n}`;
+  };
+  const cases: string[] = [];
+  // Blocks inside a loop region after its head also get a plain case, for entries from
+  // elsewhere; those go after all others, where no tail can fall into them.
+  const plain: number[] = [];
+  const ends = new Int32Array(end - first);
+  for (let ord = first; ord < end; ord++) ends[ord - first] = regionEnd(ord);
+  // Only innermost loops become JS loops: a region holding another loop head would send that
+  // inner loop's every iteration through the switch.
+  const innermost = (head: number): number => {
+    const last = ends[head - first];
+    for (let k = head + 1; k <= last; k++) if (ends[k - first] >= 0) return -1;
+    return last;
+  };
+  for (let ord = first; ord < end; ord++) {
+    const last = innermost(ord);
+    if (last < 0) {
+      nextCase = ord + 1;
+      cases.push(`case ${ord}: ${blockCode(ord)}`);
+      continue;
+    }
+    loopHead = ord;
+    loopEnd = last;
+    afterLoop = "";
+    const bodies: string[] = [];
+    for (let k = ord; k <= last; k++) {
+      nextCase = k + 1; // inside the loop, block k's code is followed by block k + 1's
+      bodies.push(blockCode(k));
+    }
+    loopHead = loopEnd = -1;
+    cases.push(`case ${ord}: r${ord}: for (;;) {\n${bodies.join("\n")}\n}\n${afterLoop}`);
+    for (let k = ord + 1; k <= last; k++) plain.push(k);
+    ord = last;
   }
+  nextCase = -1;
+  for (const ord of plain) cases.push(`case ${ord}: ${blockCode(ord)}`);
   const regs = [...used].sort((m, n) => m - n);
   return `"use strict";
 return function chunk(b, lo, hi, mem, st) {
