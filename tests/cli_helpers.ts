@@ -1,4 +1,5 @@
 /** Runs the CLI in-process and captures what it prints. */
+import { fileURLToPath } from "node:url";
 import { main } from "../cli.ts";
 
 /** The exit code and the text printed to stdout and stderr. */
@@ -25,5 +26,5 @@ export async function cli(...args: string[]): Promise<CliResult> {
 
 /** Path of a file under the repository root. */
 export function repoPath(relative: string): string {
-  return new URL(`../${relative}`, import.meta.url).pathname;
+  return fileURLToPath(new URL(`../${relative}`, import.meta.url));
 }

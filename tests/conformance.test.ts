@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { parseJson } from "../src/conformance/json.ts";
 import { type DifferenceKind, runVector, runVectorDirectory } from "../src/conformance/runner.ts";
 import { parseVector, type PvmVector } from "../src/conformance/vector.ts";
@@ -16,7 +17,7 @@ Deno.test({
   name: "conformance: every official jam-0.7.2 vector passes on the interpreter",
   ignore: !haveVectors,
   async fn() {
-    const suite = await runVectorDirectory(VECTOR_DIR.pathname, { backend: "interpreter" });
+    const suite = await runVectorDirectory(fileURLToPath(VECTOR_DIR), { backend: "interpreter" });
     const failures = suite.results.filter((r) => r.difference !== undefined)
       .map((r) => `${r.name}: ${r.difference!.message}`);
     assert.deepEqual(failures, []);
