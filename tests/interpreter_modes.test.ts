@@ -57,11 +57,11 @@ function immediate(next: () => number): number {
   }
 }
 
-function randomProgram(seed: number): TestBlob {
+function randomProgram(seed: number, minBlocks = 3, extraBlocks = 12): TestBlob {
   const next = rng(seed);
   const reg = () => next() % 13;
   const asm = new Asm();
-  const blocks = 3 + (next() % 12);
+  const blocks = minBlocks + (next() % extraBlocks);
   const labels: string[] = [];
   for (let b = 0; b < blocks; b++) labels.push(`b${b}`, `m${b}`);
   const anyLabel = () => labels[next() % labels.length];
@@ -218,5 +218,16 @@ Deno.test("instruction soups: translated blocks and the dispatch loop agree at e
     const looped = trace(blob, false, seed);
     assert.deepEqual(translated.stops, looped.stops, `soup ${seed}: stops differ`);
     assert.equal(translated.memory, looped.memory, `soup ${seed}: memory differs`);
+  }
+});
+
+Deno.test("large random programs: control flow across translated chunks agrees too", () => {
+  for (let seed = 1; seed <= 60; seed++) {
+    // 150+ blocks of up to 10 instructions: several chunks of at most 400 instructions.
+    const blob = randomProgram(100_000 + seed, 150, 100);
+    const translated = trace(blob, true, seed);
+    const looped = trace(blob, false, seed);
+    assert.deepEqual(translated.stops, looped.stops, `program ${seed}: stops differ`);
+    assert.equal(translated.memory, looped.memory, `program ${seed}: memory differs`);
   }
 });
