@@ -497,3 +497,19 @@ both("a block too long to translate is interpreted, with exact gas", () => {
   assert.equal(vm.gas, 100_000n - 2n - 3n * 6002n - 3n);
   assert.equal(vm.instructionsExecuted, 2 + 3 * 6002 + 3);
 });
+
+both("a block costing more than one gas slice still runs when the gas suffices", () => {
+  const asm = new Asm();
+  for (let k = 0; k < 20; k++) asm.regRegImm(Op.add_imm_64, 7, 7, 1);
+  const blob = asm.none(Op.trap).build();
+  using vm = new Interpreter(blob, { ...mode, gasChunk: 5 });
+  vm.gas = 21n;
+  vm.pc = 0;
+  assert.deepEqual(vm.run(), { kind: "panic", pc: blob.code.length - 1 });
+  assert.equal(vm.getRegister(7), 20n);
+  assert.equal(vm.gas, 0n);
+  vm.gas = 20n;
+  vm.pc = 0;
+  assert.deepEqual(vm.run(), { kind: "out-of-gas", pc: 0 });
+  assert.equal(vm.gas, 20n);
+});

@@ -246,7 +246,7 @@ export class Interpreter implements Backend {
       }
       if (st.kind !== StopKind.OutOfGas) break;
       const cost = p.entryCost[st.index];
-      st.budget = this.#refill(st.budget);
+      st.budget = this.#refill(st.budget, cost);
       if (cost > st.budget) break;
       block = translation.blockOf[st.index];
     }
@@ -280,10 +280,13 @@ export class Interpreter implements Backend {
     return n;
   }
 
-  /** Returns the budget to the reserve and refills it as far as the reserve allows. */
-  #refill(budget: number): number {
+  /**
+   * Returns the budget to the reserve and refills it as far as the reserve allows: a slice, or
+   * all of `need` (the next block's cost) when that is more.
+   */
+  #refill(budget: number, need: number): number {
     this.#reserve += BigInt(budget);
-    return this.#take(this.#gasChunk);
+    return this.#take(Math.max(this.#gasChunk, need));
   }
 
   /** A pc with no instruction (past the code or a non-opcode byte) executes as `trap`. */
@@ -356,7 +359,7 @@ export class Interpreter implements Backend {
           return i;
         }
         if (cost > budget) {
-          budget = this.#refill(budget);
+          budget = this.#refill(budget, cost);
           if (cost > budget) return this.#outOfGas(i, budget);
         }
         budget -= cost;
