@@ -513,3 +513,17 @@ both("a block costing more than one gas slice still runs when the gas suffices",
   assert.deepEqual(vm.run(), { kind: "out-of-gas", pc: 0 });
   assert.equal(vm.gas, 20n);
 });
+
+both("registers written from onInstruction affect the instructions that follow", () => {
+  const blob = new Asm()
+    .regImm(Op.load_imm, 7, 5)
+    .regRegImm(Op.add_imm_64, 8, 7, 1)
+    .none(Op.trap)
+    .build();
+  using vm = vmFor(blob);
+  vm.onInstruction = (pc) => {
+    if (pc === 0) vm.setRegister(7, 40n);
+  };
+  vm.run();
+  assert.equal(vm.getRegister(8), 41n);
+});

@@ -91,7 +91,8 @@ export class Interpreter implements Backend {
   readonly memory: PagedMemory = new PagedMemory();
   /**
    * Called after every executed instruction with its pc (tracing); undefined runs untraced.
-   * Registers, memory and `gas` read from it are exact; it must not change the machine.
+   * Registers and memory are live inside it (reads are exact, writes affect the instructions
+   * that follow) and `gas` reads exactly; it must not set `gas` or `pc`.
    */
   onInstruction: ((pc: number) => void) | undefined = undefined;
 

@@ -10,7 +10,7 @@ import { type GuestMemory, PAGE_SIZE, type PageAccess } from "../sandbox/backend
 import { SandboxError } from "../sandbox/errors.ts";
 
 /** Number of pages in the 32-bit guest address space. */
-export const PAGE_COUNT = 1 << 20;
+const PAGE_COUNT = 1 << 20;
 
 /** Addresses below this one are never mapped by a fault: an access there panics. */
 export const LOWEST_FAULTABLE_ADDRESS = 0x10000;
