@@ -31,8 +31,6 @@ import {
   sar64,
   shl64,
   shr64,
-  storeBig,
-  toU64,
 } from "./arith64.ts";
 import { LOWEST_FAULTABLE_ADDRESS, PagedMemory } from "./memory.ts";
 import { type CodeBlob, costFrom, predecode, type PredecodedProgram } from "./predecode.ts";
@@ -81,6 +79,9 @@ const BUDGET_LIMIT = 2 ** 52;
  */
 const DEFAULT_GAS_SLICE = 2 ** 16;
 const MAX_GAS = (1n << 63n) - 1n;
+/** One 64-bit word and its little-endian halves, to move register values without BigInt math. */
+const WORD = new BigUint64Array(1);
+const WORD_HALVES = new Int32Array(WORD.buffer);
 const ADDRESS_SPACE = 2 ** 32;
 
 /** The PVM interpreter backend. */
@@ -133,7 +134,9 @@ export class Interpreter implements Backend {
   /** Reads register `index` (0..12) as an unsigned 64-bit value. */
   getRegister(index: number): bigint {
     checkRegister(index);
-    return toU64(this.#lo[index], this.#hi[index]);
+    WORD_HALVES[0] = this.#lo[index];
+    WORD_HALVES[1] = this.#hi[index];
+    return WORD[0];
   }
 
   /** Writes register `index` (0..12); the value is taken modulo 2^64. */
@@ -142,7 +145,9 @@ export class Interpreter implements Backend {
     if (typeof value !== "bigint") {
       throw new SandboxError("invalid-argument", `register value ${value} is not a bigint`);
     }
-    storeBig(this.#lo, this.#hi, index, value);
+    WORD[0] = value; // BigUint64Array stores take the value modulo 2^64
+    this.#lo[index] = WORD_HALVES[0];
+    this.#hi[index] = WORD_HALVES[1];
   }
 
   /** Remaining gas (signed 64-bit, never negative here). */
