@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { bitmaskLength, concatBytes, encodeBlob, parseBlob } from "../src/program/blob.ts";
 import { ProgramError } from "../src/program/errors.ts";
-import { encodePolkaVm } from "../src/program/polkavm.ts";
-import { type ContainerKind, Program } from "../src/program/program.ts";
+import { encodePolkaVm, hasPolkaVmMagic } from "../src/program/polkavm.ts";
+import { AUTODETECT_ORDER, type ContainerKind, Program } from "../src/program/program.ts";
 import { encodeServiceCode, encodeServiceMetadata } from "../src/program/service.ts";
 import { encodeStandardProgram, parseStandardProgram } from "../src/program/standard.ts";
 import { encodeVarU64 } from "../src/program/varint.ts";
@@ -215,4 +215,48 @@ Deno.test(`fuzz: Program.parse yields a Program or a ProgramError (${ITERATIONS}
   // Both outcomes must occur, or the mutations are not reaching the parser's checks.
   assert.ok((parsed.get("auto") ?? 0) > ITERATIONS / 20, "too few inputs parsed");
   assert.ok((rejected.get("auto") ?? 0) > ITERATIONS / 20, "too few inputs rejected");
+});
+
+Deno.test("fuzz: autodetection picks the first container that parses, or names every failure", () => {
+  const pick = rng(SEED ^ 0xa5a5);
+  const seeds = corpus();
+  const detected = new Map<string, number>();
+  for (let i = 0; i < ITERATIONS / 4; i++) {
+    let input = seeds[Math.floor(pick() * seeds.length)];
+    if (pick() < 0.8) input = mutate(input, pick, seeds);
+    if (hasPolkaVmMagic(input)) continue;
+    // The answer by definition: each container in order, parsed explicitly.
+    const failures: ProgramError[] = [];
+    let expected: ContainerKind | undefined;
+    for (const container of AUTODETECT_ORDER) {
+      try {
+        Program.parse(input, { container });
+        expected = container;
+        break;
+      } catch (error) {
+        if (!(error instanceof ProgramError)) throw error;
+        failures.push(error);
+      }
+    }
+    const context = `seed ${SEED}, input ${i} (hex): ${hex(input)}`;
+    if (expected !== undefined) {
+      assert.equal(Program.parse(input).container, expected, context);
+      detected.set(expected, (detected.get(expected) ?? 0) + 1);
+      continue;
+    }
+    assert.throws(() => Program.parse(input), (error) => {
+      assert.ok(error instanceof ProgramError, context);
+      assert.equal(error.offset, Math.max(...failures.map((f) => f.offset)), context);
+      failures.forEach((f, k) => {
+        const attempt = `as ${AUTODETECT_ORDER[k]}: ${f.reason} (at byte ${f.offset})`;
+        assert.ok(error.reason.includes(attempt), `${context}\nmissing: ${attempt}`);
+      });
+      return true;
+    });
+    detected.set("none", (detected.get("none") ?? 0) + 1);
+  }
+  // Every outcome must occur, or the comparison is not exercising the shortcuts.
+  for (const outcome of [...AUTODETECT_ORDER, "none"]) {
+    assert.ok((detected.get(outcome) ?? 0) > 0, `no input detected as ${outcome}`);
+  }
 });

@@ -10,8 +10,13 @@ import { decodeCode, type DecodedCode } from "./decoder.ts";
 import { ProgramError } from "./errors.ts";
 import { DEFAULT_PROFILE, type IsaName, type IsaProfile, PROFILES } from "./isa/index.ts";
 import { hasPolkaVmMagic, parsePolkaVm, type PolkaVmIsa } from "./polkavm.ts";
-import { decodeServiceMetadata, parseServiceCode, type ServiceMetadata } from "./service.ts";
-import { parseStandardProgram, type StandardProgram } from "./standard.ts";
+import {
+  decodeServiceMetadata,
+  hasServiceFraming,
+  parseServiceCode,
+  type ServiceMetadata,
+} from "./service.ts";
+import { hasStandardFraming, parseStandardProgram, type StandardProgram } from "./standard.ts";
 
 /** The container formats `Program.parse` reads. */
 export type ContainerKind = "raw" | "standard" | "service" | "polkavm";
@@ -150,13 +155,41 @@ function parseContainer(bytes: Uint8Array, container: ContainerKind): ProgramPar
   }
 }
 
-/** Tries each container in turn; the error lists every attempt and why it failed. */
+/**
+ * Cheap checks that rule a container out without parsing (and without throwing): each holds for
+ * every input the container's parser accepts.
+ */
+const MAY_BE: Readonly<Record<ContainerKind, (bytes: Uint8Array) => boolean>> = {
+  service: hasServiceFraming,
+  standard: (bytes) => hasStandardFraming(bytes),
+  raw: () => true,
+  polkavm: hasPolkaVmMagic,
+};
+
+/**
+ * Returns the first container in `AUTODETECT_ORDER` that parses. Containers whose framing does
+ * not fit are skipped without the cost of an exception; only when nothing parses is every
+ * container tried again, to say why each one failed.
+ */
 function autodetect(bytes: Uint8Array): ProgramParts {
   if (hasPolkaVmMagic(bytes)) return parseContainer(bytes, "polkavm");
+  for (const container of AUTODETECT_ORDER) {
+    if (!MAY_BE[container](bytes)) continue;
+    try {
+      return parseContainer(bytes, container);
+    } catch (error) {
+      if (!(error instanceof ProgramError)) throw error;
+    }
+  }
+  throw noContainerError(bytes);
+}
+
+/** The error for input no container accepts: every attempt and why it failed. */
+function noContainerError(bytes: Uint8Array): ProgramError {
   const failures: ProgramError[] = [];
   for (const container of AUTODETECT_ORDER) {
     try {
-      return parseContainer(bytes, container);
+      parseContainer(bytes, container);
     } catch (error) {
       if (!(error instanceof ProgramError)) throw error;
       failures.push(error);
@@ -167,7 +200,7 @@ function autodetect(bytes: Uint8Array): ProgramParts {
   const reasons = failures.map((f, i) =>
     `as ${AUTODETECT_ORDER[i]}: ${f.reason} (at byte ${f.offset})`
   );
-  throw new ProgramError(
+  return new ProgramError(
     furthest.offset,
     `not a PVM program in any known container; ${reasons.join("; ")}; as .polkavm: no 'PVM\\0' ` +
       "magic",

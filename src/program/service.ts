@@ -7,8 +7,13 @@
 import { concatBytes } from "./blob.ts";
 import { ProgramError } from "./errors.ts";
 import { ByteReader } from "./reader.ts";
-import { encodeStandardProgram, parseStandardProgram, type StandardProgram } from "./standard.ts";
-import { encodeVarU64 } from "./varint.ts";
+import {
+  encodeStandardProgram,
+  hasStandardFraming,
+  parseStandardProgram,
+  type StandardProgram,
+} from "./standard.ts";
+import { decodeVarU64, encodeVarU64, varU64EncodedLength } from "./varint.ts";
 
 /** A parsed service code blob: the metadata bytes and the standard program after them. */
 export interface ServiceCode {
@@ -37,6 +42,18 @@ export function parseServiceCode(bytes: Uint8Array, baseOffset = 0): ServiceCode
   const programAt = r.offset;
   const program = parseStandardProgram(r.take(r.remaining, "standard program"), programAt);
   return { metadata, program };
+}
+
+/**
+ * True when `bytes` have service code's framing: the metadata length fits, and a standard
+ * program's framing follows the metadata. Every input `parseServiceCode` accepts has it, so
+ * autodetection can rule the container out cheaply.
+ */
+export function hasServiceFraming(bytes: Uint8Array): boolean {
+  if (bytes.length === 0 || varU64EncodedLength(bytes[0]) > bytes.length) return false;
+  const { value, length } = decodeVarU64(bytes, 0);
+  if (value > BigInt(bytes.length - length)) return false;
+  return hasStandardFraming(bytes, length + Number(value));
 }
 
 /** Encodes service code from metadata bytes and a standard program (encoded or parts). */

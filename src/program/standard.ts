@@ -5,7 +5,7 @@
  */
 import { concatBytes, encodeBlob, parseBlob, type RawBlob } from "./blob.ts";
 import { ByteReader } from "./reader.ts";
-import { encodeFixed } from "./varint.ts";
+import { decodeFixed, encodeFixed } from "./varint.ts";
 
 /** A parsed standard program: the initial memory description and the raw blob. */
 export interface StandardProgram {
@@ -44,6 +44,23 @@ export function parseStandardProgram(bytes: Uint8Array, baseOffset = 0): Standar
   const blobAt = r.offset;
   const blob = parseBlob(r.take(blobLength, "code blob"), blobAt);
   return { roData, rwData, heapPages, stackSize, blob };
+}
+
+/** Bytes of the fixed-width header fields: |o|, |w|, z and s. */
+const HEADER_BYTES = 3 + 3 + 2 + 3;
+
+/**
+ * True when the bytes from `start` on have a standard program's framing: the header and data
+ * fit, and the code blob length field says exactly how many bytes follow it. Every input
+ * `parseStandardProgram` accepts has it, so autodetection can rule the container out cheaply.
+ */
+export function hasStandardFraming(bytes: Uint8Array, start = 0): boolean {
+  const length = bytes.length - start;
+  if (length < HEADER_BYTES) return false;
+  const blobLengthAt = HEADER_BYTES + decodeFixed(bytes, start, 3) +
+    decodeFixed(bytes, start + 3, 3);
+  if (blobLengthAt + 4 > length) return false;
+  return decodeFixed(bytes, start + blobLengthAt, 4) === length - blobLengthAt - 4;
 }
 
 function checkField(name: string, value: number, bytes: number): void {

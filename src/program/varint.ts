@@ -50,6 +50,13 @@ export function varU64Length(value: bigint | number): number {
   return l + 1;
 }
 
+/** Bytes (1…9) an `E` encoding occupies, from its first byte: one plus its leading one bits. */
+export function varU64EncodedLength(first: number): number {
+  let l = 0;
+  while (l < 8 && (first & (0x80 >> l)) !== 0) l++;
+  return 1 + l;
+}
+
 /**
  * Decodes one `E`-encoded natural at `offset`. Non-canonical encodings (a longer form than
  * needed) are accepted: their value is unambiguous. Throws `ProgramError` when the input ends
@@ -60,8 +67,7 @@ export function decodeVarU64(bytes: Uint8Array, offset: number): { value: bigint
     throw new ProgramError(offset, "input ends where a variable-length number should start");
   }
   const first = bytes[offset];
-  let l = 0;
-  while (l < 8 && (first & (0x80 >> l)) !== 0) l++;
+  const l = varU64EncodedLength(first) - 1;
   if (offset + 1 + l > bytes.length) {
     throw new ProgramError(
       offset,
