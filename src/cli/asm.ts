@@ -3,10 +3,11 @@
  * program. Errors are printed as `file:line:column: error: …` with the offending line.
  * @module
  */
-import { parseArgs } from "node:util";
 import { assembleDetailed, AssemblyError, type OutputKind } from "../program/asm/index.ts";
-import { type IsaName, PROFILES } from "../program/isa/index.ts";
+import { PROFILES } from "../program/isa/index.ts";
 import { type Command, UsageError } from "./command.ts";
+import { parseOptions } from "./parse_options.ts";
+import { ISA_NAMES, isaOption, readInput, writeStdout } from "./program_file.ts";
 
 const HELP = `usage: pvmbox asm [options] <in.s>
 
@@ -21,32 +22,14 @@ options:
   --standard           write a JAM standard program even without data or layout directives
   --service            write JAM service code (metadata + standard program); the default
                        when the source has .metadata
-  --isa <name>         instruction set (${Object.keys(PROFILES).join(", ")}; default jam-0.7)
+  --isa <name>         instruction set (${ISA_NAMES}; default jam-0.7)
   -h, --help           show this help
 
 Problems are reported as file:line:column with the source line (exit code 1). Warnings (e.g. a
 branch to a label that starts no basic block, which panics at run time) go to standard error.`;
 
-function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        output: { type: "string", short: "o" },
-        raw: { type: "boolean" },
-        standard: { type: "boolean" },
-        service: { type: "boolean" },
-        isa: { type: "string" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-}
-
 /** `file:line:column: error: reason`, then the source line and a caret under the column. */
-export function formatSourceProblem(
+function formatSourceProblem(
   file: string,
   source: string,
   line: number,
@@ -59,35 +42,25 @@ export function formatSourceProblem(
   return `${file}:${line}:${column}: ${kind}: ${message}\n  ${text}\n  ${caret}`;
 }
 
-/** Writes all of `bytes` to standard output (a single `write` may take only part of them). */
-export async function writeStdout(bytes: Uint8Array): Promise<void> {
-  for (let done = 0; done < bytes.length;) {
-    done += await Deno.stdout.write(bytes.subarray(done));
-  }
-}
-
 /** The `asm` command. */
 export const asmCommand: Command = {
   name: "asm",
   summary: "assemble pvmbox assembly into a raw blob or a JAM standard program",
   help: HELP,
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parse(args);
+    const { values, positionals } = parseOptions(args, {
+      output: { type: "string", short: "o" },
+      raw: { type: "boolean" },
+      standard: { type: "boolean" },
+      service: { type: "boolean" },
+      isa: { type: "string" },
+    });
     if (positionals.length !== 1) throw new UsageError("expected exactly one source file");
     const kinds = (["raw", "standard", "service"] as const).filter((k) => values[k]);
     if (kinds.length > 1) throw new UsageError(`choose one of --${kinds.join(", --")}`);
-    const isa = (values.isa ?? "jam-0.7") as IsaName;
-    if (!(isa in PROFILES)) {
-      throw new UsageError(`unknown ISA '${isa}' (use ${Object.keys(PROFILES).join(", ")})`);
-    }
+    const isa = isaOption(values.isa) ?? "jam-0.7";
     const file = positionals[0];
-    let source: string;
-    try {
-      source = await Deno.readTextFile(file);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) throw new UsageError(`no such file: ${file}`);
-      throw error;
-    }
+    const source = await readInput(file, Deno.readTextFile);
     const kind: OutputKind | undefined = kinds[0];
     let output;
     try {

@@ -4,14 +4,18 @@
  * bytes.
  * @module
  */
-import { parseArgs } from "node:util";
-import { assembleDetailed, disassemble } from "../program/asm/index.ts";
-import { type IsaName, PROFILES } from "../program/isa/index.ts";
-import { type ContainerKind, Program } from "../program/program.ts";
+import { disassemble } from "../program/asm/index.ts";
+import { Program } from "../program/program.ts";
 import { type Command, UsageError } from "./command.ts";
-import { writeStdout } from "./asm.ts";
-
-const CONTAINERS: readonly ContainerKind[] = ["raw", "standard", "service", "polkavm"];
+import { parseOptions } from "./parse_options.ts";
+import {
+  containerOption,
+  CONTAINERS,
+  ISA_NAMES,
+  isaOption,
+  readProgramFile,
+  writeStdout,
+} from "./program_file.ts";
 
 const HELP = `usage: pvmbox disasm [options] <file>
 
@@ -26,25 +30,8 @@ options:
   --plain              leave out the header and the pc/bytes comments
   -o, --output <file>  write the listing to a file instead of standard output
   --container <kind>   read the file as ${CONTAINERS.join(" | ")}
-  --isa <name>         decode with this ISA profile (${Object.keys(PROFILES).join(", ")})
+  --isa <name>         decode with this ISA profile (${ISA_NAMES})
   -h, --help           show this help`;
-
-function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        plain: { type: "boolean" },
-        output: { type: "string", short: "o" },
-        container: { type: "string" },
-        isa: { type: "string" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-}
 
 /** The `disasm` command. */
 export const disasmCommand: Command = {
@@ -52,32 +39,21 @@ export const disasmCommand: Command = {
   summary: "disassemble a program into assembly that reassembles to the same bytes",
   help: HELP,
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parse(args);
+    const { values, positionals } = parseOptions(args, {
+      plain: { type: "boolean" },
+      output: { type: "string", short: "o" },
+      container: { type: "string" },
+      isa: { type: "string" },
+    });
     if (positionals.length !== 1) throw new UsageError("expected exactly one program file");
-    const container = values.container as ContainerKind | undefined;
-    if (container !== undefined && !CONTAINERS.includes(container)) {
-      throw new UsageError(`unknown container '${container}' (use ${CONTAINERS.join(", ")})`);
-    }
-    const isa = values.isa as IsaName | undefined;
-    if (isa !== undefined && !(isa in PROFILES)) {
-      throw new UsageError(`unknown ISA '${isa}' (use ${Object.keys(PROFILES).join(", ")})`);
-    }
-    const file = positionals[0];
-    let bytes: Uint8Array;
-    try {
-      bytes = await Deno.readFile(file);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) throw new UsageError(`no such file: ${file}`);
-      throw error;
-    }
-    let kind = container;
-    if (file.endsWith(".s")) {
-      const profile = PROFILES[isa ?? "jam-0.7"];
-      const assembled = assembleDetailed(new TextDecoder().decode(bytes), { profile });
-      bytes = assembled.bytes;
-      kind = assembled.kind;
-    }
-    const program = Program.parse(bytes, { container: kind, isa });
+    const container = containerOption(values.container);
+    const isa = isaOption(values.isa);
+    const input = await readProgramFile(positionals[0], isa);
+    // Assembly source is read as the container the assembler wrote.
+    const program = Program.parse(input.bytes, {
+      container: input.assembledKind ?? container,
+      isa,
+    });
     const text = disassemble(program, { annotate: !values.plain });
     if (values.output === undefined) await writeStdout(new TextEncoder().encode(text));
     else await Deno.writeTextFile(values.output, text);

@@ -3,14 +3,11 @@
  * memory layout, instruction and basic-block counts, exports, imports and metadata.
  * @module
  */
-import { parseArgs } from "node:util";
 import { type ContainerKind, Program, type ProgramSummary } from "../program/program.ts";
-import { type IsaName, PROFILES } from "../program/isa/index.ts";
-import { assemble } from "../program/asm/index.ts";
 import { standardLayout } from "../sandbox/standard_init.ts";
 import { type Command, UsageError } from "./command.ts";
-
-const CONTAINERS: readonly ContainerKind[] = ["raw", "standard", "service", "polkavm"];
+import { parseOptions } from "./parse_options.ts";
+import { containerOption, ISA_NAMES, isaOption, readProgramFile } from "./program_file.ts";
 
 /** One region of the standard memory layout, as `info` reports it. */
 export interface LayoutRegion {
@@ -152,26 +149,10 @@ automatically; a file ending in .s is assembly source and is assembled first.
 options:
   --json               machine-readable output
   --container <kind>   read the file as raw | standard | service | polkavm
-  --isa <name>         decode with this ISA profile (${Object.keys(PROFILES).join(", ")})
+  --isa <name>         decode with this ISA profile (${ISA_NAMES})
   -h, --help           show this help
 
 A malformed file is reported with the byte offset and the reason (exit code 1).`;
-
-function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        json: { type: "boolean" },
-        container: { type: "string" },
-        isa: { type: "string" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-}
 
 /** The `info` command. */
 export const infoCommand: Command = {
@@ -179,33 +160,19 @@ export const infoCommand: Command = {
   summary: "show the container, sizes, memory layout and code statistics of a program",
   help: HELP,
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parse(args);
+    const { values, positionals } = parseOptions(args, {
+      json: { type: "boolean" },
+      container: { type: "string" },
+      isa: { type: "string" },
+    });
     if (positionals.length !== 1) throw new UsageError("expected exactly one program file");
-    const container = values.container as ContainerKind | undefined;
-    if (container !== undefined && !CONTAINERS.includes(container)) {
-      throw new UsageError(`unknown container '${container}' (use ${CONTAINERS.join(", ")})`);
-    }
-    const isa = values.isa as IsaName | undefined;
-    if (isa !== undefined && !(isa in PROFILES)) {
-      throw new UsageError(`unknown ISA '${isa}' (use ${Object.keys(PROFILES).join(", ")})`);
-    }
+    const container = containerOption(values.container);
+    const isa = isaOption(values.isa);
     const file = positionals[0];
-    let bytes: Uint8Array;
-    try {
-      bytes = await Deno.readFile(file);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) throw new UsageError(`no such file: ${file}`);
-      throw error;
-    }
-    let info: ProgramInfo;
-    if (file.endsWith(".s")) {
-      const profile = PROFILES[isa ?? "jam-0.7"];
-      const assembled = assemble(new TextDecoder().decode(bytes), { profile });
-      const program = Program.parse(assembled, { container, isa });
-      info = { ...programInfo(program, file, bytes.length), assembledBytes: assembled.length };
-    } else {
-      info = programInfo(Program.parse(bytes, { container, isa }), file, bytes.length);
-    }
+    const input = await readProgramFile(file, isa);
+    const program = Program.parse(input.bytes, { container, isa });
+    let info = programInfo(program, file, input.fileBytes);
+    if (input.assembledKind !== undefined) info = { ...info, assembledBytes: input.bytes.length };
     console.log(values.json ? JSON.stringify(info, null, 2) : formatInfo(info));
     return 0;
   },
