@@ -55,13 +55,18 @@ function byteAt(code: Uint8Array, i: number): number {
   return i < code.length ? code[i] : 0;
 }
 
+/** The int32 that the low `n` (0..4) bytes of `value` sign-extend to, as an immediate reads. */
+export function signExtend(value: number, n: number): number {
+  if (n === 0) return 0;
+  const shift = 32 - 8 * n;
+  return (value << shift) >> shift;
+}
+
 /** Reads `n` (0..4) little-endian bytes at `at` and sign-extends them to an int32. */
 function immediate(code: Uint8Array, at: number, n: number): number {
   let v = 0;
   for (let k = 0; k < n; k++) v |= byteAt(code, at + k) << (8 * k);
-  if (n === 0) return 0;
-  const shift = 32 - 8 * n;
-  return (v << shift) >> shift;
+  return signExtend(v, n);
 }
 
 function clampReg(nibble: number): number {

@@ -4,24 +4,16 @@
  * disassembler, which uses it to check that what it prints re-encodes to the same bytes.
  * @module
  */
+import { type Instruction, signExtend } from "../decoder.ts";
 import { instructionById, type IsaProfile, type OperandFormat } from "../isa/index.ts";
 
-/** What it takes to encode one instruction. Fields its format does not use are ignored. */
-export interface EncodeInput {
-  /** Internal instruction id (see `Op`). */
-  readonly op: number;
-  /** Register A. */
-  readonly a: number;
-  /** Register B. */
-  readonly b: number;
-  /** Register D. */
-  readonly d: number;
-  /** First immediate as an int32; for `off` and `reg_reg_off`, the absolute branch target. */
-  readonly x: number;
-  /** Second immediate as an int32; for `reg_imm_off`, the absolute branch target. */
-  readonly y: number;
-  /** The 64-bit immediate of `load_imm_64`. */
-  readonly wide: bigint;
+/**
+ * What it takes to encode one instruction: the fields of a decoded `Instruction` (so one
+ * re-encodes as it is) and optionally the immediate widths. Fields its format does not use are
+ * ignored.
+ */
+export interface EncodeInput
+  extends Pick<Instruction, "op" | "a" | "b" | "d" | "x" | "y" | "wide"> {
   /** Bytes for the first immediate (or branch offset); undefined means the shortest. */
   readonly xWidth?: number;
   /** Bytes for the second immediate (or branch offset); undefined means the shortest. */
@@ -61,11 +53,9 @@ export function immediateLayout(format: OperandFormat): ImmediateLayout {
 
 /** Fewest bytes (0…4) whose sign extension gives back the int32 `value`. */
 export function minImmediateWidth(value: number): number {
-  if (value === 0) return 0;
-  if (value >= -0x80 && value < 0x80) return 1;
-  if (value >= -0x8000 && value < 0x8000) return 2;
-  if (value >= -0x800000 && value < 0x800000) return 3;
-  return 4;
+  let width = 0;
+  while (width < 4 && signExtend(value, width) !== value) width++;
+  return width;
 }
 
 /** True when the int32 `value` survives being encoded in `width` bytes and sign-extended. */
