@@ -1,25 +1,14 @@
 /** `pvmbox asm` and `pvmbox disasm` as a user runs them: files, exit codes and messages. */
 import assert from "node:assert/strict";
+import { benchProgramPath, repoFile, runCliProcess } from "./fixtures.ts";
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-const SHARED = new URL("../../shared/", import.meta.url);
-
-async function pvmbox(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
+/** Runs `pvmbox <args>` in a child process with every permission. */
+const pvmbox = (...args: string[]) => runCliProcess("-A", ...args);
 
 Deno.test("asm writes a program; disasm of it reassembles to the same bytes", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const examples = new URL("../examples/", import.meta.url).pathname;
+    const examples = repoFile("examples/");
     const built = await pvmbox("asm", `${examples}memory.s`, "-o", `${dir}/memory.pvm`);
     assert.equal(built.code, 0, built.stderr);
     assert.match(built.stdout, /memory\.pvm: \d+ bytes \(JAM standard program\)/);
@@ -40,7 +29,7 @@ Deno.test("asm writes a program; disasm of it reassembles to the same bytes", as
 });
 
 Deno.test("disasm shows pc, bytes, block labels and layout directives of a bench program", async () => {
-  const file = new URL("bench-programs/sort.jam07.spi", SHARED).pathname;
+  const file = benchProgramPath("sort");
   const { code, stdout } = await pvmbox("disasm", file);
   assert.equal(code, 0);
   assert.match(stdout, /^; pvmbox disassembly \(jam-0\.7\) of a JAM standard program$/m);

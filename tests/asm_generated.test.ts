@@ -11,18 +11,7 @@ import { decodeCode } from "../src/program/decoder.ts";
 import { type InstructionInfo, JAM_0_7 } from "../src/program/isa/index.ts";
 import { profileInstructions } from "../src/program/isa/profile.ts";
 import { Program } from "../src/program/program.ts";
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { rng } from "./fixtures.ts";
 
 /** 32-bit edge values: 0, ±1, each width's limits, int32 min/max, and unsigned spellings. */
 const EDGES32 = [

@@ -10,18 +10,7 @@ import { encodePolkaVm } from "../src/program/polkavm.ts";
 import { encodeServiceCode, encodeServiceMetadata } from "../src/program/service.ts";
 import { INSTRUCTIONS } from "../src/program/isa/index.ts";
 import { Program } from "../src/program/program.ts";
-import { parseVector } from "../src/conformance/vector.ts";
-
-const SHARED = new URL("../../shared/", import.meta.url);
-
-function vectorPrograms(): [string, Uint8Array][] {
-  const dir = new URL("vectors/jam-0.7.2/", SHARED);
-  return [...Deno.readDirSync(dir)]
-    .filter((e) => e.isFile && e.name.endsWith(".json"))
-    .map((e) => e.name)
-    .sort()
-    .map((name) => [name, parseVector(Deno.readTextFileSync(new URL(name, dir)), name).program]);
-}
+import { BENCH_PROGRAMS, benchProgram, rng, vectorPrograms } from "./fixtures.ts";
 
 /** Both listings of `program` (a raw blob) assemble back to its exact bytes. */
 function assertRoundTrip(program: Program, bytes: Uint8Array, what: string): void {
@@ -32,7 +21,7 @@ function assertRoundTrip(program: Program, bytes: Uint8Array, what: string): voi
 }
 
 Deno.test("every conformance vector program round-trips byte for byte", () => {
-  const programs = vectorPrograms();
+  const programs = [...vectorPrograms()];
   assert.equal(programs.length, 251);
   let exact = 0;
   for (const [name, bytes] of programs) {
@@ -43,8 +32,8 @@ Deno.test("every conformance vector program round-trips byte for byte", () => {
 });
 
 Deno.test("the bench programs (JAM standard programs) round-trip byte for byte", () => {
-  for (const name of ["crc32", "matmul", "sort"]) {
-    const bytes = Deno.readFileSync(new URL(`bench-programs/${name}.jam07.spi`, SHARED));
+  for (const name of BENCH_PROGRAMS) {
+    const bytes = benchProgram(name);
     for (const annotate of [true, false]) {
       const text = disassemble(bytes, { annotate });
       assert.match(text, /^\.stack_size /m);
@@ -52,18 +41,6 @@ Deno.test("the bench programs (JAM standard programs) round-trip byte for byte",
     }
   }
 });
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const OPCODES = INSTRUCTIONS.map((i) => i.id).filter((id) => id !== 2);
 
@@ -107,7 +84,7 @@ Deno.test("random instruction soups round-trip byte for byte (seeded)", () => {
 });
 
 Deno.test("service code round-trips byte for byte, metadata included", () => {
-  const program = Deno.readFileSync(new URL("bench-programs/matmul.jam07.spi", SHARED));
+  const program = benchProgram("matmul");
   const conventional = encodeServiceMetadata({
     name: "matmul",
     version: "0.1.0",
@@ -125,7 +102,7 @@ Deno.test("service code round-trips byte for byte, metadata included", () => {
 
 Deno.test(".polkavm programs come back as a standard program with the same code and memory", () => {
   const bench = Program.parse(
-    Deno.readFileSync(new URL("bench-programs/sort.jam07.spi", SHARED)),
+    benchProgram("sort"),
   );
   const bytes = encodePolkaVm({
     version: 3,

@@ -8,8 +8,7 @@ import { Interpreter } from "../src/interpreter/interpreter.ts";
 import { parseStandardProgram } from "../src/program/standard.ts";
 import { HALT_ADDRESS } from "../src/sandbox/standard_init.ts";
 import { applyLayout, standardLayout } from "../src/sandbox/standard_init.ts";
-
-const BENCH_DIR = new URL("../../shared/bench-programs/", import.meta.url);
+import { benchProgram } from "./fixtures.ts";
 
 /** Expected φ7 and gas used at halt, from the bench programs' README. */
 const EXPECTED = [
@@ -20,7 +19,7 @@ const EXPECTED = [
 
 function read(name: string): Uint8Array | undefined {
   try {
-    return Deno.readFileSync(new URL(`${name}.jam07.spi`, BENCH_DIR));
+    return benchProgram(name);
   } catch {
     return undefined;
   }

@@ -9,21 +9,10 @@ import assert from "node:assert/strict";
 import { Interpreter } from "../src/interpreter/interpreter.ts";
 import { INSTRUCTIONS, Op } from "../src/program/isa/index.ts";
 import type { Exit } from "../src/sandbox/backend.ts";
+import { rngU32 } from "./fixtures.ts";
 import { Asm, type TestBlob } from "./interpreter_asm_util.ts";
 
 const PROGRAMS = 400;
-
-/** Seeded 32-bit generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 const byFormat = (format: string, extra: (name: string) => boolean = () => true): number[] =>
   INSTRUCTIONS.filter((i) => i.format === format && !i.terminator && extra(i.name) && i.id !== 2)
@@ -58,7 +47,7 @@ function immediate(next: () => number): number {
 }
 
 function randomProgram(seed: number, minBlocks = 3, extraBlocks = 12): TestBlob {
-  const next = rng(seed);
+  const next = rngU32(seed);
   const reg = () => next() % 13;
   const asm = new Asm();
   const blocks = minBlocks + (next() % extraBlocks);
@@ -147,7 +136,7 @@ function trace(
   compile: boolean,
   seed: number,
 ): { stops: Snapshot[]; memory: string } {
-  const next = rng(seed ^ 0x5bd1e995);
+  const next = rngU32(seed ^ 0x5bd1e995);
   using vm = new Interpreter(blob, { compile });
   vm.memory.map(0x20000, 0x2000, "read-write");
   vm.memory.map(0x22000, 0x1000, "read");
@@ -200,7 +189,7 @@ Deno.test("random programs: translated blocks and the dispatch loop agree at eve
 
 /** Random bytes as code with a random bitmask: invalid opcodes, long skips, odd targets. */
 function soup(seed: number): TestBlob {
-  const next = rng(seed);
+  const next = rngU32(seed);
   const length = next() % 300;
   const code = new Uint8Array(length).map(() => next() & 0xff);
   const bitmask = new Uint8Array(Math.ceil(length / 8)).map(() => {

@@ -8,21 +8,11 @@ import assert from "node:assert/strict";
 import { predecode } from "../src/interpreter/predecode.ts";
 import { decodeAt, decodeCode, isOpcodeStart, isTerminator } from "../src/program/decoder.ts";
 import { instructionById, JAM_0_7, Op } from "../src/program/isa/index.ts";
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+import { rngU32 } from "./fixtures.ts";
 
 Deno.test("predecoded tables match the reference decoder on random code and bitmasks", () => {
   for (let seed = 1; seed <= 1500; seed++) {
-    const next = rng(seed);
+    const next = rngU32(seed);
     const n = next() % 120;
     const code = new Uint8Array(n).map(() => next() & 0xff);
     const sparse = next() % 3;

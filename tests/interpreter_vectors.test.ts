@@ -7,15 +7,11 @@ import { parseVector, type PvmVector } from "../src/conformance/vector.ts";
 import { Interpreter } from "../src/interpreter/interpreter.ts";
 import { parseBlob } from "../src/program/blob.ts";
 import { PAGE_SIZE } from "../src/sandbox/backend.ts";
-
-const VECTOR_DIR = new URL("../../shared/vectors/jam-0.7.2/", import.meta.url);
+import { VECTOR_DIR, vectorFileNames } from "./fixtures.ts";
 
 function vectorFiles(): string[] {
   try {
-    return [...Deno.readDirSync(VECTOR_DIR)]
-      .filter((e) => e.isFile && e.name.endsWith(".json"))
-      .map((e) => e.name)
-      .sort();
+    return vectorFileNames();
   } catch {
     return [];
   }

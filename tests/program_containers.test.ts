@@ -9,7 +9,7 @@ import {
 } from "../src/program/service.ts";
 import { encodeStandardProgram, parseStandardProgram } from "../src/program/standard.ts";
 import { encodeVarU64 } from "../src/program/varint.ts";
-import { BENCH_PROGRAMS, benchProgram, vectorPrograms } from "./program_fixtures.ts";
+import { BENCH_PROGRAMS, benchProgram, vectorPrograms } from "./fixtures.ts";
 
 /** Asserts that `fn` throws a ProgramError at `offset` whose reason matches `pattern`. */
 function assertProgramError(fn: () => unknown, offset: number, pattern: RegExp): void {

@@ -12,22 +12,10 @@ import { AUTODETECT_ORDER, type ContainerKind, Program } from "../src/program/pr
 import { encodeServiceCode, encodeServiceMetadata } from "../src/program/service.ts";
 import { encodeStandardProgram, parseStandardProgram } from "../src/program/standard.ts";
 import { encodeVarU64 } from "../src/program/varint.ts";
-import { BENCH_PROGRAMS, benchProgram, vectorPrograms } from "./program_fixtures.ts";
+import { BENCH_PROGRAMS, benchProgram, rng, vectorPrograms } from "./fixtures.ts";
 
 const ITERATIONS = Number(Deno.env.get("PVMBOX_FUZZ_ITERATIONS") ?? 20000);
 const SEED = Number(Deno.env.get("PVMBOX_FUZZ_SEED") ?? 0x5eed2026);
-
-/** mulberry32: small, fast, seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Valid programs in every container, to be mutated. */
 function corpus(): Uint8Array[] {

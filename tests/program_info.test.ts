@@ -3,21 +3,10 @@ import { formatInfo, programInfo } from "../src/cli/info.ts";
 import { encodePolkaVm } from "../src/program/polkavm.ts";
 import { Program } from "../src/program/program.ts";
 import { encodeServiceCode, encodeServiceMetadata } from "../src/program/service.ts";
-import { benchProgram, benchProgramPath, vectorPrograms } from "./program_fixtures.ts";
+import { benchProgram, benchProgramPath, runCliProcess, vectorPrograms } from "./fixtures.ts";
 
-const cli = new URL("../cli.ts", import.meta.url).pathname;
-
-async function runCli(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", cli, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
+/** Runs `pvmbox <args>` in a child process that may only read. */
+const runCli = (...args: string[]) => runCliProcess("--allow-read", ...args);
 
 Deno.test("info: standard layout of a bench program follows the JAM table", () => {
   const bytes = benchProgram("sort");

@@ -6,7 +6,7 @@ import { Program } from "../src/program/program.ts";
 import { parseStandardProgram } from "../src/program/standard.ts";
 import { concatBytes } from "../src/program/blob.ts";
 import { encodeVarU64 } from "../src/program/varint.ts";
-import { benchProgram } from "./program_fixtures.ts";
+import { benchProgram } from "./fixtures.ts";
 
 function assertProgramError(fn: () => unknown, pattern: RegExp, offset?: number): void {
   assert.throws(fn, (e: unknown) => {

@@ -5,7 +5,7 @@ import { encodePolkaVm } from "../src/program/polkavm.ts";
 import { type ContainerKind, Program } from "../src/program/program.ts";
 import { encodeServiceCode, encodeServiceMetadata } from "../src/program/service.ts";
 import { encodeStandardProgram } from "../src/program/standard.ts";
-import { BENCH_PROGRAMS, benchProgram, vectorPrograms } from "./program_fixtures.ts";
+import { BENCH_PROGRAMS, benchProgram, vectorPrograms } from "./fixtures.ts";
 
 Deno.test("Program: every vector program autodetects as a raw blob", () => {
   for (const [name, bytes] of vectorPrograms()) {

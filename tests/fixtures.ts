@@ -1,0 +1,90 @@
+/**
+ * What many tests share: the official conformance vectors and the bench programs (both in
+ * `../shared/`), and a seeded random number generator.
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+
+const SHARED_DIR = new URL("../../shared/", import.meta.url);
+
+/** The jam-0.7.2 conformance vectors' directory. */
+export const VECTOR_DIR: URL = new URL("vectors/jam-0.7.2/", SHARED_DIR);
+
+/** Names of the conformance vector files (`*.json`), sorted. */
+export function vectorFileNames(): string[] {
+  return [...Deno.readDirSync(VECTOR_DIR)]
+    .filter((e) => e.isFile && e.name.endsWith(".json"))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** The `program` field (a raw blob) of every conformance vector, by vector file name. */
+export function vectorPrograms(): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const name of vectorFileNames()) {
+    // Only `program` is used, a list of bytes, which plain JSON.parse reads exactly.
+    const vector = JSON.parse(Deno.readTextFileSync(new URL(name, VECTOR_DIR)));
+    out.set(name, new Uint8Array(vector.program));
+  }
+  return out;
+}
+
+/** Names of the bench programs (JAM standard programs). */
+export const BENCH_PROGRAMS = ["crc32", "matmul", "sort"] as const;
+
+/** Path of a bench program file. */
+export function benchProgramPath(name: string): string {
+  return fileURLToPath(new URL(`bench-programs/${name}.jam07.spi`, SHARED_DIR));
+}
+
+/** Bytes of a bench program. */
+export function benchProgram(name: string): Uint8Array {
+  return Deno.readFileSync(benchProgramPath(name));
+}
+
+/** A seeded generator of uniform 32-bit words (mulberry32: small, fast, good enough for tests). */
+export function rngU32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/** A seeded generator of numbers in [0, 1): the words of `rngU32` divided by 2^32. */
+export function rng(seed: number): () => number {
+  const next = rngU32(seed);
+  return () => next() / 2 ** 32;
+}
+
+/** Path of a file or directory under the repository root. */
+export function repoFile(relative: string): string {
+  return fileURLToPath(new URL(`../${relative}`, import.meta.url));
+}
+
+/** What a CLI run in its own process printed, and its exit code. */
+export interface CliProcessResult {
+  /** Exit code. */
+  readonly code: number;
+  /** Everything written to standard output. */
+  readonly stdout: string;
+  /** Everything written to standard error. */
+  readonly stderr: string;
+}
+
+/** Runs `deno run <permission> cli.ts <args>` in a child process, as a user would. */
+export async function runCliProcess(
+  permission: string,
+  ...args: string[]
+): Promise<CliProcessResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", permission, repoFile("cli.ts"), ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
