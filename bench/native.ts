@@ -51,8 +51,14 @@ export function coldSpawn(count: number, weakIsolation = false): { median: numbe
   return summarize(samples);
 }
 
-/** Warm instantiate: acquire (reset) + run trivial code + release, from a pool. */
-export function warmInstantiate(count: number): { median: number; p99: number } {
+/**
+ * Warm instantiate: acquire (reset) + run trivial code + release, from a pool; with `image`,
+ * the image is applied to every instance too.
+ */
+export function warmInstantiate(
+  count: number,
+  image?: MemoryImage,
+): { median: number; p99: number } {
   using pool = new ZygotePool({ size: 2 });
   const warm = pool.acquire();
   warm.loadCode(RETURN);
@@ -61,6 +67,7 @@ export function warmInstantiate(count: number): { median: number; p99: number } 
   for (let i = 0; i < count; i++) {
     const started = performance.now();
     const zygote = pool.acquire();
+    if (image !== undefined) zygote.memory.applyImage(image);
     const exit = zygote.run(0);
     pool.release(zygote);
     samples[i] = (performance.now() - started) * 1000;
@@ -69,27 +76,12 @@ export function warmInstantiate(count: number): { median: number; p99: number } 
   return summarize(samples);
 }
 
-/** Warm instantiate with a memory image: 64 KiB read-only (shared) + 4 KiB read-write (copied). */
-export function warmInstantiateWithImage(count: number): { median: number; p99: number } {
-  const image = new MemoryImage([
+/** A memory image of 64 KiB read-only (shared) + 4 KiB read-write (copied). */
+function sampleImage(): MemoryImage {
+  return new MemoryImage([
     { address: 0x10000, bytes: new Uint8Array(65536).fill(7), access: "read" },
     { address: 0x30000, bytes: new Uint8Array(4096).fill(9), access: "read-write" },
   ]);
-  using pool = new ZygotePool({ size: 2 });
-  const warm = pool.acquire();
-  warm.loadCode(RETURN);
-  pool.release(warm);
-  const samples = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    const started = performance.now();
-    const zygote = pool.acquire();
-    zygote.memory.applyImage(image);
-    const exit = zygote.run(0);
-    pool.release(zygote);
-    samples[i] = (performance.now() - started) * 1000;
-    if (exit.kind !== "return") throw new Error(`unexpected exit ${exit.kind}`);
-  }
-  return summarize(samples);
 }
 
 /** Reset of a sandbox whose guest wrote 1 MiB (256 pages): the pages are discarded. */
@@ -172,7 +164,7 @@ export async function benchNative(scale = 1): Promise<Figure[]> {
   const cold = coldSpawn(Math.round(60 * scale));
   const coldWeak = coldSpawn(Math.round(60 * scale), true);
   const warm = warmInstantiate(Math.round(20_000 * scale));
-  const warmImage = warmInstantiateWithImage(Math.round(5_000 * scale));
+  const warmImage = warmInstantiate(Math.round(5_000 * scale), sampleImage());
   const reset = resetDirty(Math.round(200 * scale));
   const roundTrip = hostCallRoundTrip(Math.round(100_000 * scale));
   const roundTripAsync = await hostCallRoundTripAsync(Math.round(5_000 * scale));
