@@ -88,7 +88,9 @@ Deno.test("run: bad usage exits 2 with a message", async () => {
     [["run", FIB, "--colour"], /Unknown option '--colour'/],
     [["run", FIB, "--backend", "native"], /unknown backend 'native'/],
     [["run", FIB, "--on-host-call", "maybe"], /--on-host-call must be/],
-    [["run", "/nonexistent.pvm"], /cannot read/],
+    [["run", "/nonexistent.pvm"], /no such file/],
+    [["run", FIB, "--container", "zip"], /unknown container 'zip'/],
+    [["run", FIB, "--isa", "jam-9"], /unknown ISA 'jam-9'/],
     [["run"], /expected one program file/],
     [["run", FIB, "--entry", "main"], /--entry 'main' is neither a pc nor an export/],
   ];

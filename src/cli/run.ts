@@ -3,8 +3,7 @@
  * reports how it ended, optionally with an instruction trace or as JSON.
  * @module
  */
-import { assemble } from "../program/asm/index.ts";
-import { type ContainerKind, Program } from "../program/program.ts";
+import { Program } from "../program/program.ts";
 import type { Exit } from "../sandbox/backend.ts";
 import { BACKENDS } from "../sandbox/backends.ts";
 import { hostCallName, JAM_HOST_CALLS, readLogMessage } from "../sandbox/host_calls.ts";
@@ -12,6 +11,13 @@ import type { InvokeResult, InvokeStatus } from "../sandbox/invoke.ts";
 import { Sandbox } from "../sandbox/sandbox.ts";
 import { type Command, UsageError } from "./command.ts";
 import { parseOptions } from "./parse_options.ts";
+import {
+  containerOption,
+  CONTAINERS,
+  ISA_NAMES,
+  isaOption,
+  readProgramFile,
+} from "./program_file.ts";
 import { parseBackend } from "./conformance.ts";
 import { formatRegister, Tracer } from "./trace.ts";
 import { REGISTER_NAMES } from "../program/asm/syntax.ts";
@@ -29,8 +35,6 @@ export const RUN_EXIT_CODES: Readonly<Record<InvokeStatus, number>> = Object.fre
   "out-of-gas": 14,
 });
 
-const CONTAINERS: readonly ContainerKind[] = ["raw", "standard", "service", "polkavm"];
-
 const HELP = `usage: pvmbox run <file> [options]
 
 Runs a PVM program in a sandbox. <file> is a raw blob, a JAM standard program, service code or a
@@ -45,6 +49,7 @@ options:
                               accumulate is 5)
   --backend <name>            ${BACKENDS.join(" | ")} (default interpreter)
   --container <kind>          force the container: ${CONTAINERS.join(" | ")}
+  --isa <name>                instruction set: ${ISA_NAMES} (default jam-0.7)
   --on-host-call <stop|ignore>
                               at an ecalli the call and its registers are printed (a JIP-1 log
                               call, 100, also with its message); then stop (default) or
@@ -56,18 +61,6 @@ options:
 
 exit code: 0 halt, 11 panic, 12 page fault, 13 stopped at a host call, 14 out of gas,
 1 error (bad program or file), 2 bad usage.`;
-
-/** Reads `path` as a program; `.s` files are assembled first. */
-export async function loadProgram(path: string, container?: ContainerKind): Promise<Program> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (error) {
-    throw new UsageError(`cannot read '${path}': ${(error as Error).message}`);
-  }
-  if (path.endsWith(".s")) bytes = assemble(new TextDecoder().decode(bytes));
-  return Program.parse(bytes, { container });
-}
 
 /** Parses `--args`: hex digits (optionally `0x`-prefixed) or `@path`. */
 export async function parseArgsBytes(value: string): Promise<Uint8Array> {
@@ -158,15 +151,14 @@ export const runCommand: Command = {
       entry: { type: "string" },
       backend: { type: "string" },
       container: { type: "string" },
+      isa: { type: "string" },
       "on-host-call": { type: "string" },
       trace: { type: "boolean" },
       json: { type: "boolean" },
     });
     if (positionals.length !== 1) throw new UsageError("expected one program file");
-    const container = values.container as ContainerKind | undefined;
-    if (container !== undefined && !CONTAINERS.includes(container)) {
-      throw new UsageError(`--container must be one of ${CONTAINERS.join(", ")}`);
-    }
+    const container = containerOption(values.container);
+    const isa = isaOption(values.isa);
     const policy = values["on-host-call"] ?? "stop";
     if (policy !== "stop" && policy !== "ignore") {
       throw new UsageError("--on-host-call must be 'stop' or 'ignore'");
@@ -176,7 +168,8 @@ export const runCommand: Command = {
       ? DEFAULT_RUN_GAS
       : parseInteger("gas", values.gas, (1n << 63n) - 1n);
     const argBytes = values.args === undefined ? undefined : await parseArgsBytes(values.args);
-    const program = await loadProgram(positionals[0], container);
+    const input = await readProgramFile(positionals[0], isa);
+    const program = Program.parse(input.bytes, { container, isa });
     const entry = values.entry === undefined ? 0 : entryPc(program, values.entry);
     if (program.memory === undefined && argBytes !== undefined) {
       throw new UsageError("--args needs a program with a memory layout; this is a raw blob");
