@@ -3,8 +3,8 @@ import { fileURLToPath } from "node:url";
 import { parseJson } from "../src/conformance/json.ts";
 import { type DifferenceKind, runVector, runVectorDirectory } from "../src/conformance/runner.ts";
 import { parseVector, type PvmVector } from "../src/conformance/vector.ts";
+import { VECTOR_DIR } from "./fixtures.ts";
 
-const VECTOR_DIR = new URL("../../shared/vectors/jam-0.7.2", import.meta.url);
 const haveVectors = (() => {
   try {
     return Deno.statSync(VECTOR_DIR).isDirectory;
