@@ -34,6 +34,11 @@ function vmFor(blob: TestBlob, gas = 1000n, regs: bigint[] = []): Interpreter {
   return vm;
 }
 
+/** Registers φ0…φ6 zero, then φ7, φ8, … from `values`. */
+function withPhi7(...values: bigint[]): bigint[] {
+  return [0n, 0n, 0n, 0n, 0n, 0n, 0n, ...values];
+}
+
 function regsOf(vm: Interpreter): bigint[] {
   return Array.from({ length: 13 }, (_, i) => vm.getRegister(i));
 }
@@ -75,7 +80,7 @@ both("a first block that does not fit: out-of-gas at pc 0 with nothing executed"
     .regImm(Op.load_imm, 8, 6)
     .none(Op.trap)
     .build();
-  using vm = vmFor(blob, 2n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 99n]);
+  using vm = vmFor(blob, 2n, withPhi7(99n));
   assert.deepEqual(vm.run(), { kind: "out-of-gas", pc: 0 });
   assert.equal(vm.gas, 2n);
   assert.equal(vm.getRegister(7), 99n);
@@ -182,7 +187,7 @@ both("sbrk returns the old heap top and makes the new pages read-write", () => {
 
 both("sbrk past the 4 GiB address space fails with 0 and changes nothing", () => {
   const blob = new Asm().regReg(Op.sbrk, 8, 7).none(Op.trap).build();
-  using vm = vmFor(blob, 10n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0x1_0000_0000n]);
+  using vm = vmFor(blob, 10n, withPhi7(0x1_0000_0000n));
   vm.heapTop = 0x30000;
   vm.run();
   assert.equal(vm.getRegister(8), 0n);
@@ -197,7 +202,7 @@ both(
       .regRegImm(Op.load_ind_u32, 9, 7, 0)
       .none(Op.trap)
       .build();
-    using vm = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0x20ffen, 0xaabbccddn]);
+    using vm = vmFor(blob, 100n, withPhi7(0x20ffen, 0xaabbccddn));
     vm.memory.map(0x20000, 4096, "read-write");
     let exit = vm.run();
     assert.deepEqual(exit, { kind: "page-fault", pc: 0, address: 0x21000 });
@@ -223,17 +228,17 @@ both(
 both("the lowest denied byte decides: its page base, or a panic below 0x10000", () => {
   const load = new Asm().regRegImm(Op.load_ind_u64, 9, 7, 0).none(Op.trap).build();
   // Lower page denied, upper page readable: the fault names the lower page.
-  using a = vmFor(load, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0x30ffcn]);
+  using a = vmFor(load, 100n, withPhi7(0x30ffcn));
   a.memory.map(0x31000, 4096, "read");
   assert.deepEqual(a.run(), { kind: "page-fault", pc: 0, address: 0x30000 });
   // Wrapping from the top page to page 0: byte 0 is the lowest denied address → panic.
-  using b = vmFor(load, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0xfffffffcn]);
+  using b = vmFor(load, 100n, withPhi7(0xfffffffcn));
   b.memory.map(0xfffff000, 4096, "read-write");
   assert.deepEqual(b.run(), { kind: "panic", pc: 0 });
   assert.equal(b.getRegister(9), 0n);
   // An address below 64 KiB panics even when the page is merely read-only.
   const store = new Asm().regImmImm(Op.store_imm_ind_u8, 7, 0, 1).none(Op.trap).build();
-  using c = vmFor(store, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0x100n]);
+  using c = vmFor(store, 100n, withPhi7(0x100n));
   c.memory.map(0, 4096, "read");
   assert.deepEqual(c.run(), { kind: "panic", pc: 0 });
 });
@@ -246,7 +251,7 @@ both("accesses wrap around at 2^32 when both pages are accessible", () => {
     .regImm(Op.load_u32, 11, -2)
     .none(Op.trap)
     .build();
-  using vm = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0xfffffffcn, 0x8877665544332211n]);
+  using vm = vmFor(blob, 100n, withPhi7(0xfffffffcn, 0x8877665544332211n));
   vm.memory.map(0xfffff000, 4096, "read-write");
   vm.memory.map(0, 4096, "read-write");
   assert.deepEqual(vm.run(), { kind: "panic", pc: 24 });
@@ -260,7 +265,7 @@ both("accesses wrap around at 2^32 when both pages are accessible", () => {
 /** Runs `op D=9, A=7, B=8` on the given values and returns φ9. */
 function reg3(op: number, a: bigint, b: bigint): bigint {
   const blob = new Asm().reg3(op, 9, 7, 8).none(Op.trap).build();
-  using vm = vmFor(blob, 10n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, u64(a), u64(b)]);
+  using vm = vmFor(blob, 10n, withPhi7(u64(a), u64(b)));
   assert.equal(vm.run().kind, "panic");
   return vm.getRegister(9);
 }
@@ -268,7 +273,7 @@ function reg3(op: number, a: bigint, b: bigint): bigint {
 /** Runs `op A=9, B=7, imm` and returns φ9. */
 function regImm(op: number, b: bigint, imm: number): bigint {
   const blob = new Asm().regRegImm(op, 9, 7, imm).none(Op.trap).build();
-  using vm = vmFor(blob, 10n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, u64(b)]);
+  using vm = vmFor(blob, 10n, withPhi7(u64(b)));
   assert.equal(vm.run().kind, "panic");
   return vm.getRegister(9);
 }
@@ -343,16 +348,16 @@ both("load_imm_jump_ind with A == B jumps through the old register value", () =>
     .none(Op.trap);
   const blob = asm.build(["target"]);
   // φ7 = 2 selects jump-table entry 0; the jump must use 2, not the new 1000.
-  using vm = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 2n]);
+  using vm = vmFor(blob, 100n, withPhi7(2n));
   assert.deepEqual(vm.run(), { kind: "panic", pc: 17 });
   assert.equal(vm.getRegister(7), 1000n);
   assert.equal(vm.getRegister(8), 5n);
   // A bad target still keeps the register write.
-  using bad = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 3n]);
+  using bad = vmFor(blob, 100n, withPhi7(3n));
   assert.deepEqual(bad.run(), { kind: "panic", pc: 0 });
   assert.equal(bad.getRegister(7), 1000n);
   // The halt address halts, after the write.
-  using halt = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0xffff0000n]);
+  using halt = vmFor(blob, 100n, withPhi7(0xffff0000n));
   assert.deepEqual(halt.run(), { kind: "halt", pc: 0 });
   assert.equal(halt.getRegister(7), 1000n);
 });
@@ -368,12 +373,12 @@ both("dynamic jumps: 0, odd, beyond the table and non-block-start entries panic"
   for (
     const [target, kind, pc] of [[0n, "panic", 0], [1n, "panic", 0], [6n, "panic", 0]] as const
   ) {
-    using vm = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, target]);
+    using vm = vmFor(blob, 100n, withPhi7(target));
     assert.deepEqual(vm.run(), { kind, pc }, `target ${target}`);
   }
-  using mid = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 4n]);
+  using mid = vmFor(blob, 100n, withPhi7(4n));
   assert.deepEqual(mid.run(), { kind: "panic", pc: 0 }, "entry 1 is inside a block");
-  using ok = vmFor(blob, 100n, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 2n]);
+  using ok = vmFor(blob, 100n, withPhi7(2n));
   assert.deepEqual(ok.run(), { kind: "panic", pc: 12 });
   assert.equal(ok.getRegister(8), 1n);
 });
