@@ -155,12 +155,12 @@ export function toU64(l: number, h: number): bigint {
 }
 
 /** The halves as a signed 64-bit BigInt. */
-export function toI64(l: number, h: number): bigint {
+function toI64(l: number, h: number): bigint {
   return BigInt.asIntN(64, toU64(l, h));
 }
 
 /** lo/hi[d] = v mod 2^64. */
-export function storeBig(lo: Int32Array, hi: Int32Array, d: number, v: bigint): void {
+function storeBig(lo: Int32Array, hi: Int32Array, d: number, v: bigint): void {
   const u = BigInt.asUintN(64, v);
   lo[d] = Number(u & 0xffffffffn) | 0;
   hi[d] = Number(u >> 32n) | 0;

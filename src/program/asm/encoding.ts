@@ -70,7 +70,7 @@ export function encodedLength(format: OperandFormat, xWidth: number, yWidth: num
 }
 
 /** The value stored for immediate x or y: the int32 itself or, for targets, target − pc. */
-export function storedImmediate(
+function storedImmediate(
   kind: "imm" | "target" | "none",
   value: number,
   pc: number,

@@ -22,7 +22,7 @@ export interface ImmediateWidths {
 export type TargetNamer = (target: number) => string;
 
 /** A signed value: decimal when small, hex otherwise. */
-export function formatValue(v: number | bigint): string {
+function formatValue(v: number | bigint): string {
   const big = BigInt(v);
   const magnitude = big < 0n ? -big : big;
   const text = magnitude < 0x1000n ? magnitude.toString() : `0x${magnitude.toString(16)}`;
@@ -35,7 +35,7 @@ export function formatAddress(v: number): string {
 }
 
 /** The 64-bit immediate of `load_imm_64`: signed when that is shorter to read. */
-export function formatWide(v: bigint): string {
+function formatWide(v: bigint): string {
   const signed = BigInt.asIntN(64, v);
   return signed < 0n && signed > -0x1000n ? formatValue(signed) : formatValue(v);
 }
