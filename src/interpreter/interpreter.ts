@@ -15,7 +15,8 @@ import { DEFAULT_PROFILE, type IsaProfile, Op } from "../program/isa/index.ts";
 import type { Backend, Exit } from "../sandbox/backend.ts";
 import { REGISTER_COUNT } from "../sandbox/backend.ts";
 import { SandboxError } from "../sandbox/errors.ts";
-import { LOWEST_FAULTABLE_ADDRESS, PagedMemory } from "./memory.ts";
+import { HALT_ADDRESS } from "../sandbox/standard_init.ts";
+import { ADDRESS_SPACE, LOWEST_FAULTABLE_ADDRESS, PagedMemory } from "./memory.ts";
 import { compareImm, compareRegs, load, store, threeRegs, unary, withImmediate } from "./ops.ts";
 import { type CodeBlob, costFrom, predecode, type PredecodedProgram } from "./predecode.ts";
 import { type ChunkState, chunkState, StopKind, Translation } from "./translate.ts";
@@ -50,9 +51,6 @@ function translationOf(program: PredecodedProgram): Translation {
   return t;
 }
 
-/** Dynamic jumps to this address halt the machine. */
-const HALT_ADDRESS = 0xffff0000;
-
 /** Largest gas budget kept as a JS number in the hot loop (exact integer arithmetic). */
 const BUDGET_LIMIT = 2 ** 52;
 /**
@@ -66,7 +64,6 @@ const MAX_GAS = (1n << 63n) - 1n;
 /** One 64-bit word and its little-endian halves, to move register values without BigInt math. */
 const WORD = new BigUint64Array(1);
 const WORD_HALVES = new Int32Array(WORD.buffer);
-const ADDRESS_SPACE = 2 ** 32;
 
 /** The PVM interpreter backend. */
 export class Interpreter implements Backend {

@@ -18,7 +18,8 @@ export const LOWEST_FAULTABLE_ADDRESS = 0x10000;
 /** Largest store the slots may occupy: slot offsets must stay int32. */
 const MAX_STORE_BYTES = 2 ** 31 - PAGE_SIZE;
 
-const ADDRESS_SPACE = 2 ** 32;
+/** Bytes of the 32-bit guest address space. */
+export const ADDRESS_SPACE = 2 ** 32;
 const PAGE_SHIFT = 12;
 const PAGE_MASK = PAGE_SIZE - 1;
 

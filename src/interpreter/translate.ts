@@ -14,6 +14,7 @@
  */
 import { Op } from "../program/isa/index.ts";
 import { bswap32, ctz32, divS64, divU64, mulUpper, popcount32, remS64, remU64 } from "./arith64.ts";
+import { HALT_ADDRESS } from "../sandbox/standard_init.ts";
 import type { PagedMemory } from "./memory.ts";
 import type { PredecodedProgram } from "./predecode.ts";
 
@@ -242,7 +243,7 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
 
   /** Dynamic jump to the address in local `ad`. */
   const dynamicJump = (i: number): string =>
-    `if (ad === 0xffff0000) ${stop(StopKind.Halt, i)}
+    `if (ad === ${HALT_ADDRESS}) ${stop(StopKind.Halt, i)}
       { const tb = ad === 0 || ad > ${jumpLimit} || (ad & 1) !== 0 ? -1 : jt[(ad >>> 1) - 1];
         if (tb < 0) ${stop(StopKind.Panic, i)}
         if (tb >= ${first} && tb < ${end}) { b = tb; continue main; }
