@@ -9,7 +9,14 @@
  * `trap`, so a non-terminator's successor is always the next instruction number.
  * @module
  */
-import { decodeAt, type Instruction, isOpcodeStart, MAX_SKIP, skipAt } from "../program/decoder.ts";
+import {
+  decodeAt,
+  type Instruction,
+  isOpcodeStart,
+  isTerminatorOp,
+  MAX_SKIP,
+  skipAt,
+} from "../program/decoder.ts";
 import { instructionById, type IsaProfile, Op } from "../program/isa/index.ts";
 
 /** The code-related input of a backend: what a parsed raw blob provides. */
@@ -146,10 +153,6 @@ function sameContent(a: CodeBlob, b: CodeBlob): boolean {
   return true;
 }
 
-function isTerminatorId(id: number): boolean {
-  return instructionById(id)?.terminator ?? true;
-}
-
 /** Absolute target pc of a static control-flow instruction, or undefined when it has none. */
 function staticTarget(ins: Instruction): number | undefined {
   const format = instructionById(ins.op)?.format;
@@ -177,7 +180,7 @@ function build(blob: CodeBlob, profile: IsaProfile): PredecodedProgram {
     indexOfPc[at] = count++;
     const next = at + 1 + skipAt(bitmask, n, at);
     const id = profile.decodeTable[code[at]];
-    if (id < 0 || isTerminatorId(id)) blockStartAt[next] = 1;
+    if (id < 0 || isTerminatorOp(id)) blockStartAt[next] = 1;
     if (next >= n || !isStart(next)) indexOfPc[next] = count++; // a synthetic trap
   }
 
@@ -215,7 +218,7 @@ function build(blob: CodeBlob, profile: IsaProfile): PredecodedProgram {
     if (t !== undefined) target[i] = indexOfBlock(t);
   }
   for (let i = count - 1; i >= 0; i--) {
-    toEnd[i] = isTerminatorId(op[i]) || i === count - 1 ? 1 : 1 + toEnd[i + 1];
+    toEnd[i] = isTerminatorOp(op[i]) || i === count - 1 ? 1 : 1 + toEnd[i + 1];
   }
   for (let i = 0; i < count; i++) {
     if (blockStart[i] === 1) entryCost[i] = costFrom(op, toEnd, i, profile);

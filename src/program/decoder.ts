@@ -164,7 +164,12 @@ export function decodeAt(
 
 /** True when the instruction ends a basic block (invalid opcodes are traps, so they do). */
 export function isTerminator(instruction: Instruction): boolean {
-  return instructionById(instruction.op)?.terminator ?? true;
+  return isTerminatorOp(instruction.op);
+}
+
+/** True when instruction id `op` ends a basic block (an id no instruction has is a trap). */
+export function isTerminatorOp(op: number): boolean {
+  return instructionById(op)?.terminator ?? true;
 }
 
 /** A whole code section decoded once: every instruction and the basic-block starts. */
