@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { NATIVE_SYMBOLS } from "../ffi/library.ts";
 import { libraryPath } from "../ffi/location.ts";
+import { repoFile } from "./fixtures.ts";
 import { dynamicFacts } from "./native/elf.ts";
 
-const buildScript = new URL("../build.ts", import.meta.url).pathname;
+const buildScript = repoFile("build.ts");
 
 Deno.test("build: the library is one small artifact with no library dependencies", () => {
   const bytes = Deno.readFileSync(libraryPath());

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Zygote } from "../src/sandbox/native/mod.ts";
+import { repoFile } from "./fixtures.ts";
 import { Asm } from "./native/x86.ts";
 import { assertSandboxError, processExists, procStatus } from "./native/harness.ts";
 
@@ -86,7 +87,7 @@ Deno.test("lockdown: the zygote lives above 4 GiB and has no writable+executable
 });
 
 Deno.test("lockdown: the zygote dies with its host process", async () => {
-  const helper = new URL("./native/orphan.ts", import.meta.url).pathname;
+  const helper = repoFile("tests/native/orphan.ts");
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-ffi", "--allow-read", "--allow-env", helper],
     stdout: "piped",
@@ -159,7 +160,7 @@ Deno.test({
         script,
       ],
       env: {
-        PVMBOX_NATIVE_LIB: new URL("../zig-out/lib/libpvmbox_native.so", import.meta.url).pathname,
+        PVMBOX_NATIVE_LIB: repoFile("zig-out/lib/libpvmbox_native.so"),
       },
     }).output();
     const lines = new TextDecoder().decode(output.stdout).trim().split("\n");

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { libraryPath } from "../ffi/location.ts";
+import { repoFile } from "./fixtures.ts";
+
+const EXAMPLE = repoFile("examples/scoped_native.ts");
 
 Deno.test("scoped: a script with only --allow-ffi=<library> drives a sandbox through copy calls", async () => {
-  const example = new URL("../examples/scoped_native.ts", import.meta.url).pathname;
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", `--allow-ffi=${libraryPath()}`, example],
+    args: ["run", "--no-prompt", `--allow-ffi=${libraryPath()}`, EXAMPLE],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -22,7 +24,7 @@ Deno.test("scoped: a script with only --allow-ffi=<library> drives a sandbox thr
 
 Deno.test("scoped: without --allow-ffi the library is refused with a clear error", async () => {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", new URL("../examples/scoped_native.ts", import.meta.url).pathname],
+    args: ["run", "--no-prompt", EXAMPLE],
     stdout: "piped",
     stderr: "piped",
   }).output();
