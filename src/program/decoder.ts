@@ -4,7 +4,13 @@
  * zero bytes past the end of the code, and unknown opcodes as `trap`.
  * @module
  */
-import { DEFAULT_PROFILE, instructionById, type IsaProfile, Op } from "./isa/index.ts";
+import {
+  DEFAULT_PROFILE,
+  instructionById,
+  type IsaProfile,
+  Op,
+  type OperandFormat,
+} from "./isa/index.ts";
 
 /** Longest distance, in bytes, from one instruction's operands to the next opcode. */
 export const MAX_SKIP = 24;
@@ -77,6 +83,50 @@ function clampLen(n: number): number {
   return n < 0 ? 0 : n > 4 ? 4 : n;
 }
 
+/** Bytes of the two immediates of an instruction (the Gray Paper's lX and lY), each 0..4. */
+export interface ImmediateWidths {
+  /** Bytes of immediate x (or of the branch offset it holds). */
+  readonly x: number;
+  /** Bytes of immediate y (or of the branch offset it holds). */
+  readonly y: number;
+}
+
+/**
+ * How many bytes the decoder reads for each immediate of an instruction of `format` at `pc`
+ * whose operands span `skip` bytes; 0 for immediates the format does not have.
+ */
+export function immediateWidths(
+  code: Uint8Array,
+  pc: number,
+  format: OperandFormat,
+  skip: number,
+): ImmediateWidths {
+  switch (format) {
+    case "imm":
+    case "off":
+      return { x: clampLen(skip), y: 0 };
+    case "reg_imm":
+    case "reg_reg_imm":
+    case "reg_reg_off":
+      return { x: clampLen(skip - 1), y: 0 };
+    case "imm_imm": {
+      const x = clampLen(byteAt(code, pc + 1) & 7);
+      return { x, y: clampLen(skip - x - 1) };
+    }
+    case "reg_imm_imm":
+    case "reg_imm_off": {
+      const x = clampLen((byteAt(code, pc + 1) >> 4) & 7);
+      return { x, y: clampLen(skip - x - 1) };
+    }
+    case "reg_reg_imm_imm": {
+      const x = clampLen(byteAt(code, pc + 2) & 7);
+      return { x, y: clampLen(skip - x - 2) };
+    }
+    default:
+      return { x: 0, y: 0 };
+  }
+}
+
 /** Decodes the instruction at `pc` (which may lie past the end: that reads as `trap`). */
 export function decodeAt(
   code: Uint8Array,
@@ -90,39 +140,38 @@ export function decodeAt(
   let a = 0, b = 0, d = 0, x = 0, y = 0, wide = 0n;
   const b1 = byteAt(code, pc + 1);
   const lo = clampReg(b1 & 15), hi = clampReg(b1 >> 4);
-  switch (info?.format) {
-    case undefined:
+  if (info === undefined) {
+    return { op: Op.trap, pc, length: 1 + skip, a, b, d, x, y, wide, invalid: true };
+  }
+  const widths = immediateWidths(code, pc, info.format, skip);
+  switch (info.format) {
     case "none":
       break;
     case "imm":
-      x = immediate(code, pc + 1, clampLen(skip));
+      x = immediate(code, pc + 1, widths.x);
       break;
     case "reg_ext":
       a = lo;
       for (let k = 7; k >= 0; k--) wide = (wide << 8n) | BigInt(byteAt(code, pc + 2 + k));
       break;
-    case "imm_imm": {
-      const lx = clampLen(b1 & 7);
-      x = immediate(code, pc + 2, lx);
-      y = immediate(code, pc + 2 + lx, clampLen(skip - lx - 1));
+    case "imm_imm":
+      x = immediate(code, pc + 2, widths.x);
+      y = immediate(code, pc + 2 + widths.x, widths.y);
       break;
-    }
     case "off":
-      x = pc + immediate(code, pc + 1, clampLen(skip));
+      x = pc + immediate(code, pc + 1, widths.x);
       break;
     case "reg_imm":
       a = lo;
-      x = immediate(code, pc + 2, clampLen(skip - 1));
+      x = immediate(code, pc + 2, widths.x);
       break;
     case "reg_imm_imm":
-    case "reg_imm_off": {
+    case "reg_imm_off":
       a = lo;
-      const lx = clampLen((b1 >> 4) & 7);
-      x = immediate(code, pc + 2, lx);
-      y = immediate(code, pc + 2 + lx, clampLen(skip - lx - 1));
+      x = immediate(code, pc + 2, widths.x);
+      y = immediate(code, pc + 2 + widths.x, widths.y);
       if (info.format === "reg_imm_off") y += pc;
       break;
-    }
     case "reg_reg":
       d = lo;
       a = hi;
@@ -131,35 +180,22 @@ export function decodeAt(
     case "reg_reg_off":
       a = lo;
       b = hi;
-      x = immediate(code, pc + 2, clampLen(skip - 1));
+      x = immediate(code, pc + 2, widths.x);
       if (info.format === "reg_reg_off") x += pc;
       break;
-    case "reg_reg_imm_imm": {
+    case "reg_reg_imm_imm":
       a = lo;
       b = hi;
-      const lx = clampLen(byteAt(code, pc + 2) & 7);
-      x = immediate(code, pc + 3, lx);
-      y = immediate(code, pc + 3 + lx, clampLen(skip - lx - 2));
+      x = immediate(code, pc + 3, widths.x);
+      y = immediate(code, pc + 3 + widths.x, widths.y);
       break;
-    }
     case "reg3":
       a = lo;
       b = hi;
       d = clampReg(byteAt(code, pc + 2));
       break;
   }
-  return {
-    op: info === undefined ? Op.trap : info.id,
-    pc,
-    length: 1 + skip,
-    a,
-    b,
-    d,
-    x,
-    y,
-    wide,
-    invalid: info === undefined,
-  };
+  return { op: info.id, pc, length: 1 + skip, a, b, d, x, y, wide, invalid: false };
 }
 
 /** True when the instruction ends a basic block (invalid opcodes are traps, so they do). */

@@ -6,7 +6,14 @@
  * @module
  */
 import { jumpTableEntrySizeFor, type RawBlob } from "../blob.ts";
-import { decodeAt, type Instruction, isOpcodeStart, isTerminator } from "../decoder.ts";
+import {
+  decodeAt,
+  type ImmediateWidths,
+  immediateWidths,
+  type Instruction,
+  isOpcodeStart,
+  isTerminator,
+} from "../decoder.ts";
 import { instructionById, type IsaProfile } from "../isa/index.ts";
 import { Program } from "../program.ts";
 import {
@@ -15,12 +22,7 @@ import {
   immediateLayout,
   minImmediateWidth,
 } from "./encoding.ts";
-import {
-  type ForcedWidths,
-  formatAddress,
-  type ImmediateWidths,
-  renderInstruction,
-} from "./render.ts";
+import { type ForcedWidths, formatAddress, renderInstruction } from "./render.ts";
 import { type BranchField, forceStableWidths } from "./stable_widths.ts";
 
 /** Options of `disassemble`. */
@@ -126,7 +128,8 @@ class Disassembler {
   private unitLines(ins: Instruction, unit: Uint8Array): Line[] {
     const pc = ins.pc;
     if (ins.invalid) return [rawLine(pc, unit, "insn", "not an instruction: traps")];
-    const widths = encodedWidths(ins, this.blob.code);
+    const format = instructionById(ins.op)!.format;
+    const widths = immediateWidths(this.blob.code, pc, format, ins.length - 1);
     const input: EncodeInput = { ...ins, xWidth: widths.x, yWidth: widths.y };
     const encoded = encodeInstruction(input, pc, this.profile);
     const matches = encoded.length <= unit.length &&
@@ -293,38 +296,6 @@ function bitmaskPadding(blob: RawBlob): number {
   const used = blob.code.length % 8;
   if (used === 0 || blob.bitmask.length === 0) return 0;
   return blob.bitmask[blob.bitmask.length - 1] & ~((1 << used) - 1) & 0xff;
-}
-
-/** How many bytes the decoder read for each immediate of `ins` (the Gray Paper's lX, lY). */
-function encodedWidths(ins: Instruction, code: Uint8Array): ImmediateWidths {
-  const info = instructionById(ins.op)!;
-  const skip = ins.length - 1;
-  const byte = (i: number): number => (i < code.length ? code[i] : 0);
-  const clamp = (n: number): number => Math.min(4, Math.max(0, n));
-  switch (info.format) {
-    case "imm":
-    case "off":
-      return { x: clamp(skip), y: 0 };
-    case "reg_imm":
-    case "reg_reg_imm":
-    case "reg_reg_off":
-      return { x: clamp(skip - 1), y: 0 };
-    case "imm_imm": {
-      const x = clamp(byte(ins.pc + 1) & 7);
-      return { x, y: clamp(skip - x - 1) };
-    }
-    case "reg_imm_imm":
-    case "reg_imm_off": {
-      const x = clamp((byte(ins.pc + 1) >> 4) & 7);
-      return { x, y: clamp(skip - x - 1) };
-    }
-    case "reg_reg_imm_imm": {
-      const x = clamp(byte(ins.pc + 2) & 7);
-      return { x, y: clamp(skip - x - 2) };
-    }
-    default:
-      return { x: 0, y: 0 };
-  }
 }
 
 const PRINTABLE = /^[\x20-\x7e]$/;

@@ -5,18 +5,10 @@
  * longer than the shortest.
  * @module
  */
-import type { Instruction } from "../decoder.ts";
+import type { ImmediateWidths, Instruction } from "../decoder.ts";
 import { instructionById } from "../isa/index.ts";
 import { minImmediateWidth } from "./encoding.ts";
 import { operandSlots, REGISTER_NAMES } from "./syntax.ts";
-
-/** Encoded widths of an instruction's immediates, as found in its bytes. */
-export interface ImmediateWidths {
-  /** Bytes of immediate x (or of the branch offset it holds). */
-  readonly x: number;
-  /** Bytes of immediate y (or of the branch offset it holds). */
-  readonly y: number;
-}
 
 /** Names a branch target: a label, or a number when no label can sit there. */
 export type TargetNamer = (target: number) => string;
