@@ -7,12 +7,10 @@
  */
 import { jumpTableEntrySizeFor, type RawBlob } from "../blob.ts";
 import {
-  decodeAt,
   type ImmediateWidths,
   immediateWidths,
   type Instruction,
   isOpcodeStart,
-  isTerminator,
 } from "../decoder.ts";
 import { instructionById, type IsaProfile } from "../isa/index.ts";
 import { Program } from "../program.ts";
@@ -67,20 +65,17 @@ class Disassembler {
   private readonly blob: RawBlob;
   private readonly profile: IsaProfile;
   private readonly labels = new Set<number>();
-  private readonly blockStarts = new Set<number>();
-  private readonly unitStarts: number[] = [];
+  /** The program's instructions, decoded once by `Program`. */
+  private readonly instructions: readonly Instruction[];
   private readonly out: string[] = [];
 
   constructor(private readonly program: Program, private readonly annotate: boolean) {
     this.blob = program.blob;
     this.profile = program.isa;
+    this.instructions = program.decoded.instructions;
   }
 
   run(): string {
-    const { code, bitmask } = this.blob;
-    for (let pc = 0; pc < code.length; pc++) {
-      if (isOpcodeStart(bitmask, code.length, pc)) this.unitStarts.push(pc);
-    }
     const lines = this.codeLines();
     this.renderInstructions(lines);
     this.header();
@@ -110,16 +105,13 @@ class Disassembler {
   private codeLines(): Line[] {
     const { code } = this.blob;
     const lines: Line[] = [];
-    const first = this.unitStarts[0] ?? code.length;
+    const first = this.instructions[0]?.pc ?? code.length;
     if (first > 0) {
       lines.push(rawLine(0, code.subarray(0, first), "bytes", "not instructions (bitmask 0)"));
     }
-    this.blockStarts.add(0);
-    this.unitStarts.forEach((pc, k) => {
-      const end = this.unitStarts[k + 1] ?? code.length;
-      const ins = decodeAt(code, this.blob.bitmask, pc, this.profile);
-      if (isTerminator(ins)) this.blockStarts.add(pc + ins.length);
-      lines.push(...this.unitLines(ins, code.subarray(pc, end)));
+    this.instructions.forEach((ins, k) => {
+      const end = this.instructions[k + 1]?.pc ?? code.length;
+      lines.push(...this.unitLines(ins, code.subarray(ins.pc, end)));
     });
     return lines;
   }
@@ -183,11 +175,11 @@ class Disassembler {
   private header(): void {
     if (!this.annotate) return;
     const p = this.program;
-    const blocks = [...this.blockStarts].filter((pc) => pc < this.blob.code.length).length;
     this.out.push(
       `; pvmbox disassembly (${p.isa.name}) of a ${containerName(p)}`,
       `; ${count(this.blob.code.length, "byte")} of code, ` +
-        `${count(this.unitStarts.length, "instruction")}, ${count(blocks, "basic block")}, ` +
+        `${count(this.instructions.length, "instruction")}, ` +
+        `${count(p.basicBlockCount, "basic block")}, ` +
         `${count(this.blob.jumpTable.length, "jump-table entry", "jump-table entries")}`,
     );
     if (p.container === "polkavm") {
@@ -244,9 +236,10 @@ class Disassembler {
     const pcWidth = String(this.blob.code.length).length;
     const placed = new Set<number>();
     for (const line of lines) {
-      if (this.blockStarts.has(line.pc) || this.labels.has(line.pc)) {
+      const blockStart = this.program.isBlockStart(line.pc);
+      if (blockStart || this.labels.has(line.pc)) {
         placed.add(line.pc);
-        if (this.blockStarts.has(line.pc) && line.pc !== 0) this.out.push("");
+        if (blockStart && line.pc !== 0) this.out.push("");
         this.out.push(`L${line.pc}:`);
       }
       const text = `    ${line.text}`;
