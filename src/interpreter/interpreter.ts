@@ -13,7 +13,7 @@
  */
 import { DEFAULT_PROFILE, type IsaProfile, Op } from "../program/isa/index.ts";
 import type { Backend, Exit } from "../sandbox/backend.ts";
-import { REGISTER_COUNT } from "../sandbox/backend.ts";
+import { PAGE_SIZE, REGISTER_COUNT } from "../sandbox/backend.ts";
 import { SandboxError } from "../sandbox/errors.ts";
 import { HALT_ADDRESS } from "../sandbox/standard_init.ts";
 import { ADDRESS_SPACE, LOWEST_FAULTABLE_ADDRESS, PagedMemory } from "./memory.ts";
@@ -306,7 +306,7 @@ export class Interpreter implements Backend {
   #fault(i: number, budget: number, address: number): Exit {
     if (address < LOWEST_FAULTABLE_ADDRESS) return this.#panic(i, budget);
     const pc = this.#stop(i, budget, false, false);
-    return { kind: "page-fault", pc, address: (address & ~0xfff) >>> 0 };
+    return { kind: "page-fault", pc, address: (address & -PAGE_SIZE) >>> 0 };
   }
 
   /** `sbrk`: grows the heap by `amount` bytes, returning the old top (0 when it cannot). */
@@ -316,7 +316,9 @@ export class Interpreter implements Backend {
     if (amount === 0) return top;
     const newTop = top + amount;
     if (amountHigh !== 0 || newTop > ADDRESS_SPACE) return 0;
-    if (!this.memory.growReadWrite(Math.floor(top / 4096), Math.ceil(newTop / 4096))) return 0;
+    if (!this.memory.growReadWrite(Math.floor(top / PAGE_SIZE), Math.ceil(newTop / PAGE_SIZE))) {
+      return 0;
+    }
     this.#heapTop = newTop;
     return top;
   }
