@@ -171,15 +171,21 @@ function trace(
   return { stops, memory };
 }
 
+/** Runs `blob` in both modes and asserts the same stops and memory; returns the stops. */
+function assertModesAgree(blob: TestBlob, seed: number, what: string): Snapshot[] {
+  const translated = trace(blob, true, seed);
+  const looped = trace(blob, false, seed);
+  assert.deepEqual(translated.stops, looped.stops, `${what}: stops differ`);
+  assert.equal(translated.memory, looped.memory, `${what}: memory differs`);
+  return translated.stops;
+}
+
 Deno.test("random programs: translated blocks and the dispatch loop agree at every stop", () => {
   const kinds = new Map<string, number>();
   for (let seed = 1; seed <= PROGRAMS; seed++) {
     const blob = randomProgram(seed);
-    const translated = trace(blob, true, seed);
-    const looped = trace(blob, false, seed);
-    assert.deepEqual(translated.stops, looped.stops, `program ${seed}: stops differ`);
-    assert.equal(translated.memory, looped.memory, `program ${seed}: memory differs`);
-    for (const s of translated.stops) kinds.set(s.exit.kind, (kinds.get(s.exit.kind) ?? 0) + 1);
+    const stops = assertModesAgree(blob, seed, `program ${seed}`);
+    for (const s of stops) kinds.set(s.exit.kind, (kinds.get(s.exit.kind) ?? 0) + 1);
   }
   // The generator must reach every kind of stop, or the comparison proves little.
   for (const kind of ["halt", "panic", "page-fault", "host-call", "out-of-gas"]) {
@@ -203,10 +209,7 @@ function soup(seed: number): TestBlob {
 Deno.test("instruction soups: translated blocks and the dispatch loop agree at every stop", () => {
   for (let seed = 1; seed <= PROGRAMS; seed++) {
     const blob = soup(seed);
-    const translated = trace(blob, true, seed);
-    const looped = trace(blob, false, seed);
-    assert.deepEqual(translated.stops, looped.stops, `soup ${seed}: stops differ`);
-    assert.equal(translated.memory, looped.memory, `soup ${seed}: memory differs`);
+    assertModesAgree(blob, seed, `soup ${seed}`);
   }
 });
 
@@ -214,9 +217,6 @@ Deno.test("large random programs: control flow across translated chunks agrees t
   for (let seed = 1; seed <= 60; seed++) {
     // 150+ blocks of up to 10 instructions: several chunks of at most 400 instructions.
     const blob = randomProgram(100_000 + seed, 150, 100);
-    const translated = trace(blob, true, seed);
-    const looped = trace(blob, false, seed);
-    assert.deepEqual(translated.stops, looped.stops, `program ${seed}: stops differ`);
-    assert.equal(translated.memory, looped.memory, `program ${seed}: memory differs`);
+    assertModesAgree(blob, seed, `program ${seed}`);
   }
 });
