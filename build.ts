@@ -151,6 +151,8 @@ export async function build(options: { ifStale?: boolean } = {}): Promise<BuildR
     `-femit-bin=${temporary}`,
   ]);
   await Deno.rename(temporary, library);
+  // Zig leaves the intermediate object beside the emitted library.
+  await Deno.remove(`${temporary}.o`).catch(() => {});
   await Deno.writeTextFile(stamp, `${hash}\n`);
   return { path: library, rebuilt: true, size: (await Deno.stat(library)).size };
 }

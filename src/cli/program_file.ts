@@ -26,7 +26,7 @@ export function containerOption(value: string | undefined): ContainerKind | unde
 /** Checks an `--isa` value; undefined stays undefined (the default profile). */
 export function isaOption(value: string | undefined): IsaName | undefined {
   const isa = value as IsaName | undefined;
-  if (isa !== undefined && !(isa in PROFILES)) {
+  if (isa !== undefined && !Object.hasOwn(PROFILES, isa)) {
     throw new UsageError(`unknown ISA '${isa}' (use ${ISA_NAMES})`);
   }
   return isa;

@@ -109,7 +109,7 @@ export interface ProgramSummary {
 
 function profileFor(name: IsaName | undefined): IsaProfile {
   if (name === undefined) return DEFAULT_PROFILE;
-  const profile = PROFILES[name];
+  const profile = Object.hasOwn(PROFILES, name) ? PROFILES[name] : undefined;
   if (profile === undefined) {
     throw new RangeError(
       `unknown ISA profile '${name}' (known: ${Object.keys(PROFILES).join(", ")})`,
