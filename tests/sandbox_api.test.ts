@@ -104,6 +104,8 @@ Deno.test("dispose: idempotent, `using` disposes, later use fails with 'disposed
   assert.equal(escaped.disposed, true);
   assertSandboxError(() => escaped.run(), "disposed", /disposed/);
   assertSandboxError(() => escaped.gas, "disposed", /disposed/);
+  assertSandboxError(() => escaped.getRegister(7), "disposed", /disposed/);
+  assertSandboxError(() => escaped.setRegister(7, 1n), "disposed", /disposed/);
   assertSandboxError(() => escaped.memory.read(0x10000, 1), "disposed", /disposed/);
   escaped.dispose();
 });

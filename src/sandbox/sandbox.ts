@@ -200,7 +200,8 @@ export class Sandbox implements Disposable {
   /** Reads register `index` (0…12). Inside `onInstruction` this is the live value. */
   getRegister(index: number): bigint {
     checkRegisterIndex(index);
-    return this.#running ? this.#live().getRegister(index) : this.regs[index];
+    const machine = this.#live();
+    return this.#running ? machine.getRegister(index) : this.regs[index];
   }
 
   /**
@@ -216,7 +217,8 @@ export class Sandbox implements Disposable {
       throw new SandboxError("invalid-argument", "register value must be a bigint or a number");
     }
     const wrapped = BigInt.asUintN(64, BigInt(value));
-    if (this.#running) this.#live().setRegister(index, wrapped);
+    const machine = this.#live();
+    if (this.#running) machine.setRegister(index, wrapped);
     else this.regs[index] = wrapped;
   }
 
