@@ -17,6 +17,7 @@ export {
   type Mnemonic,
   Op,
   type OperandFormat,
+  type OpTable,
   PROFILES,
 } from "./src/program/isa/index.ts";
 export {
@@ -54,6 +55,7 @@ export {
 export {
   encodePolkaVm,
   parsePolkaVm,
+  POLKAVM_ISAS,
   type PolkaVmExport,
   type PolkaVmIsa,
   type PolkaVmParts,
@@ -105,7 +107,8 @@ export {
   type StandardLayout,
   standardLayout,
 } from "./src/sandbox/standard_init.ts";
-export type { Exit, ExitKind, GuestMemory, PageAccess } from "./src/sandbox/backend.ts";
+export type { Backend, Exit, ExitKind, GuestMemory, PageAccess } from "./src/sandbox/backend.ts";
+export { PagedMemory } from "./src/interpreter/memory.ts";
 export {
   type ImageSegment,
   MemoryImage,
@@ -120,5 +123,17 @@ export {
   type ZygotePoolOptions,
 } from "./src/sandbox/native/mod.ts";
 export { type JsonValue, parseJson } from "./src/conformance/json.ts";
-export { parseVector, type PvmVector, VectorFormatError } from "./src/conformance/vector.ts";
-export { type Difference, runVector, type VectorResult } from "./src/conformance/runner.ts";
+export {
+  type MemoryChunk,
+  type PageMapEntry,
+  parseVector,
+  type PvmVector,
+  VectorFormatError,
+} from "./src/conformance/vector.ts";
+export {
+  type Difference,
+  type DifferenceKind,
+  type RunnerOptions,
+  runVector,
+  type VectorResult,
+} from "./src/conformance/runner.ts";

@@ -23,4 +23,5 @@ export {
   type Mnemonic,
   Op,
   type OperandFormat,
+  type OpTable,
 } from "./instructions.ts";
