@@ -89,6 +89,8 @@ Deno.test("run: bad usage exits 2 with a message", async () => {
     [["run", FIB, "--backend", "native"], /unknown backend 'native'/],
     [["run", FIB, "--on-host-call", "maybe"], /--on-host-call must be/],
     [["run", "/nonexistent.pvm"], /no such file/],
+    [["run", "/"], /\/ is a directory; give a program file/],
+    [["disasm", "/"], /\/ is a directory/],
     [["run", FIB, "--container", "zip"], /unknown container 'zip'/],
     [["run", FIB, "--isa", "jam-9"], /unknown ISA 'jam-9'/],
     [["run"], /expected one program file/],

@@ -1,6 +1,7 @@
 /**
  * What the commands that read a program file share: checking `--container` and `--isa`, reading
- * the file (a missing one is a usage error), assembling `.s` source first, and writing output.
+ * the file (a missing one or a directory is a usage error), assembling `.s` source first, and
+ * writing output.
  * @module
  */
 import { assembleDetailed, type OutputKind } from "../program/asm/index.ts";
@@ -32,12 +33,15 @@ export function isaOption(value: string | undefined): IsaName | undefined {
   return isa;
 }
 
-/** Reads `file` with `read`; a file that does not exist is a `UsageError`. */
+/** Reads `file` with `read`; a file that does not exist, or a directory, is a `UsageError`. */
 export async function readInput<T>(file: string, read: (file: string) => Promise<T>): Promise<T> {
   try {
     return await read(file);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) throw new UsageError(`no such file: ${file}`);
+    if (error instanceof Deno.errors.IsADirectory) {
+      throw new UsageError(`${file} is a directory; give a program file`);
+    }
     throw error;
   }
 }
