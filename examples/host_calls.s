@@ -7,7 +7,7 @@
 
 .equ LOG, 100
 .equ GAS, 0
-.equ INFO, 3
+.equ DEBUG, 3      ; JIP-1 levels: 0 error, 1 warn, 2 info, 3 debug, 4 trace
 
 .ro_data
 target:
@@ -18,7 +18,7 @@ message:
 message_end:
 
 .code
-    load_imm a0, INFO
+    load_imm a0, DEBUG
     load_imm a1, target                     ; labels in data are addresses (0x10000…)
     load_imm a2, target_end - target
     load_imm a3, message
