@@ -109,15 +109,15 @@ export function spawnError(
 }
 
 /** Native protocol failure codes (`zig-native/protocol.zig`). */
-export const ERR_DEAD = -1;
+export const ERR_DEAD: number = -1;
 /** The wall-clock limit passed; the zygote was killed. */
-export const ERR_TIMEOUT = -2;
+export const ERR_TIMEOUT: number = -2;
 /** The zygote broke the VmCtx protocol; it was killed. */
-export const ERR_PROTOCOL = -3;
+export const ERR_PROTOCOL: number = -3;
 /** The handle is stale. */
-export const ERR_HANDLE = -4;
+export const ERR_HANDLE: number = -4;
 /** An asynchronous run is still in progress. */
-export const ERR_BUSY = -5;
+export const ERR_BUSY: number = -5;
 
 const CLD_EXITED = 1;
 const SIGNAL_NAMES: Readonly<Record<number, string>> = {
