@@ -9,7 +9,9 @@ export { SandboxError, type SandboxErrorCause } from "./src/sandbox/errors.ts";
 export {
   DEFAULT_PROFILE,
   type GasModel,
+  INSTRUCTION_ROWS,
   type InstructionInfo,
+  type InstructionRows,
   INSTRUCTIONS,
   type IsaName,
   type IsaProfile,

@@ -16,9 +16,11 @@ export const DEFAULT_PROFILE: IsaProfile = JAM_0_7;
 export { JAM_0_7 } from "./jam07.ts";
 export type { GasModel, IsaName, IsaProfile } from "./profile.ts";
 export {
+  INSTRUCTION_ROWS,
   instructionById,
   instructionByName,
   type InstructionInfo,
+  type InstructionRows,
   INSTRUCTIONS,
   type Mnemonic,
   Op,

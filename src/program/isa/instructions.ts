@@ -33,7 +33,8 @@ export interface InstructionInfo {
   readonly terminator: boolean;
 }
 
-const ROWS = [
+/** The instruction table as data: `[id, mnemonic, operand format, terminator?]` rows. */
+export const INSTRUCTION_ROWS = [
   [0, "trap", "none", true],
   [1, "fallthrough", "none", true],
   [2, "unlikely", "none"],
@@ -176,13 +177,14 @@ const ROWS = [
   [230, "min_u", "reg3"],
 ] as const satisfies readonly (readonly [number, string, OperandFormat, true?])[];
 
-type Rows = typeof ROWS;
+/** The literal type of `INSTRUCTION_ROWS`, from which mnemonics and ids are derived. */
+export type InstructionRows = typeof INSTRUCTION_ROWS;
 
 /** Mnemonic of every known instruction. */
-export type Mnemonic = Rows[number][1];
+export type Mnemonic = InstructionRows[number][1];
 
 /** Every known instruction, in id order. */
-export const INSTRUCTIONS: readonly InstructionInfo[] = ROWS.map((row) =>
+export const INSTRUCTIONS: readonly InstructionInfo[] = INSTRUCTION_ROWS.map((row) =>
   Object.freeze({ id: row[0], name: row[1], format: row[2], terminator: row[3] === true })
 );
 
@@ -204,7 +206,7 @@ export function instructionByName(name: string): InstructionInfo | undefined {
 }
 
 /** Internal instruction ids keyed by mnemonic. */
-export type OpTable = { readonly [R in Rows[number] as R[1]]: R[0] };
+export type OpTable = { readonly [R in InstructionRows[number] as R[1]]: R[0] };
 
 /** Internal ids by mnemonic, for code that switches on instructions (`Op.add_64`, …). */
 export const Op: OpTable = Object.freeze(
