@@ -270,7 +270,9 @@ fn onSignal(sig: c_int, info: *const linux.siginfo_t, context: ?*const anyopaque
     if (rip < abi.CODE_ADDR or rip >= abi.CODE_ADDR + code_mapped) linux.exit_group(100 + sig);
     const order = [13]usize{ linux.REG.RBX, linux.REG.RBP, linux.REG.RSI, linux.REG.RDI, linux.REG.R8, linux.REG.R9, linux.REG.R10, linux.REG.RAX, linux.REG.RDX, linux.REG.R11, linux.REG.R12, linux.REG.R14, linux.REG.R15 };
     for (order, 0..) |reg, i| vm.regs[i] = g[reg];
-    const memory_fault = sig == linux.SIG.SEGV or sig == linux.SIG.BUS;
+    // Only a fault with an address (si_code > 0) is a memory access; a general-protection fault
+    // (SI_KERNEL, e.g. `int 0x80` on a kernel without IA32 emulation) is a plain signal.
+    const memory_fault = (sig == linux.SIG.SEGV or sig == linux.SIG.BUS) and info.code > 0 and info.code < 0x80;
     const address: u64 = if (memory_fault) @intFromPtr(info.fields.sigfault.addr) else 0;
     vm.signal = @intCast(sig);
     vm.native_address = rip;
