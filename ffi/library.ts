@@ -1,7 +1,8 @@
 /**
  * Deno.dlopen bindings of the native sandbox library. Every symbol takes integers and JS-owned
- * buffers only, so the library works under a path-scoped `--allow-ffi=<library>`; the one
- * pointer-returning symbol serves zero-copy memory views when `--allow-ffi` is unscoped.
+ * buffers only, so the library works under a path-scoped `--allow-ffi=<library>`; the two
+ * pointer-returning symbols serve zero-copy views (guest memory, the VmCtx page) when
+ * `--allow-ffi` is unscoped.
  * @module
  */
 import { SandboxError } from "../src/sandbox/errors.ts";
@@ -26,6 +27,7 @@ export const NATIVE_SYMBOLS = {
   pvmbox_poll: { parameters: ["i32"], result: "i32" },
   pvmbox_wait_any: { parameters: ["u64"], result: "u32", nonblocking: true },
   pvmbox_exit_info: { parameters: ["i32", "buffer"], result: "i32" },
+  pvmbox_vmctx_address: { parameters: ["i32"], result: "pointer" },
   pvmbox_get_reg: { parameters: ["i32", "u32"], result: "u64" },
   pvmbox_set_reg: { parameters: ["i32", "u32", "u64"], result: "void" },
   pvmbox_get_regs: { parameters: ["i32", "buffer"], result: "void" },

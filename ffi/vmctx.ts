@@ -7,11 +7,11 @@
 import { SandboxError } from "../src/sandbox/errors.ts";
 
 /** ABI version this mirror describes. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** Constants of `zygote/abi.zig`, by name. */
 export const ABI = {
-  ABI_VERSION: 4,
+  ABI_VERSION: 5,
   VMCTX_MAGIC: 0x70766d62,
   PAGE_SIZE: 4096,
   GUEST_START: 0x1_0000,
@@ -57,8 +57,16 @@ export const ABI = {
   ACCESS_NONE: 0,
   ACCESS_READ: 1,
   ACCESS_READ_WRITE: 3,
+  VMCTX_REGISTER: 13,
+  SCRATCH_REGISTER: 1,
   NO_CPU: 0xffff_ffff,
 } as const;
+
+/** List constants of `zygote/abi.zig`, by name. */
+export const ABI_LISTS: Readonly<Record<string, readonly number[]>> = {
+  /** x86 register number (rax = 0 … r15 = 15) holding PVM register i while guest code runs. */
+  GUEST_REGISTERS: [3, 5, 6, 7, 8, 9, 10, 0, 2, 11, 12, 14, 15],
+};
 
 /** Size of the VmCtx struct in bytes. */
 export const VMCTX_STRUCT_SIZE = 1144;
@@ -130,6 +138,8 @@ export const FACTS_SIZE: number = VMCTX_FIELDS["counter_commands"][0] -
 export interface AbiDescription {
   /** Constants by name. */
   readonly constants: Map<string, bigint>;
+  /** List constants by name. */
+  readonly lists: Map<string, readonly number[]>;
   /** Fields by name: [offset, size]. */
   readonly fields: Map<string, readonly [number, number]>;
   /** Size of VmCtx. */
@@ -140,15 +150,17 @@ export interface AbiDescription {
 export function parseAbiDescription(text: string): AbiDescription {
   const constants = new Map<string, bigint>();
   const fields = new Map<string, readonly [number, number]>();
+  const lists = new Map<string, readonly number[]>();
   let size = -1;
   for (const line of text.split("\n")) {
     const parts = line.trim().split(" ");
     if (parts[0] === "const" && parts.length === 3) constants.set(parts[1], BigInt(parts[2]));
+    else if (parts[0] === "list" && parts.length >= 2) lists.set(parts[1], parts.slice(2).map(Number));
     else if (parts[0] === "field" && parts.length === 4) {
       fields.set(parts[1], [Number(parts[2]), Number(parts[3])]);
     } else if (parts[0] === "size" && parts.length === 3) size = Number(parts[2]);
   }
-  return { constants, fields, size };
+  return { constants, fields, lists, size };
 }
 
 /** Every difference between the mirror and a description, as readable lines. */
@@ -159,6 +171,11 @@ export function abiDifferences(description: AbiDescription): string[] {
     const ours = mirror.get(name);
     const theirs = description.constants.get(name);
     if (ours !== theirs) differences.push(`constant ${name}: mirror ${ours}, library ${theirs}`);
+  }
+  for (const name of new Set([...Object.keys(ABI_LISTS), ...description.lists.keys()])) {
+    const ours = ABI_LISTS[name]?.join(" ");
+    const theirs = description.lists.get(name)?.join(" ");
+    if (ours !== theirs) differences.push(`list ${name}: mirror ${ours}, library ${theirs}`);
   }
   const names = new Set([...Object.keys(VMCTX_FIELDS), ...description.fields.keys()]);
   for (const name of names) {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describeAbi, nativeLibrary } from "../ffi/library.ts";
 import {
   ABI,
+  ABI_LISTS,
   ABI_VERSION,
   abiDifferences,
   parseAbiDescription,
@@ -33,6 +34,12 @@ Deno.test("ABI: every constant has the mirrored value", () => {
     assert.equal(description.constants.get(name), BigInt(value), name);
   }
   assert.deepEqual(abiDifferences(description), []);
+});
+
+Deno.test("ABI: the guest register order is the library's", () => {
+  assert.deepEqual(Object.fromEntries(description.lists), ABI_LISTS);
+  const text = describeAbi(library).replace(/list GUEST_REGISTERS 3 5/, "list GUEST_REGISTERS 5 3");
+  assert.match(abiDifferences(parseAbiDescription(text)).join(), /list GUEST_REGISTERS/);
 });
 
 Deno.test("ABI: a mismatch is refused with a message naming it", () => {

@@ -291,6 +291,13 @@ export fn pvmbox_exit_info(handle: i32, out: *[6]u64) i32 {
     return 0;
 }
 
+/// Address of the host's mapping of the zygote's VmCtx page, for typed views of registers, gas
+/// and pc (unscoped --allow-ffi only); null for a bad handle.
+export fn pvmbox_vmctx_address(handle: i32) ?*anyopaque {
+    const slot = slots.lookup(handle) orelse return null;
+    return @ptrCast(slot.vmctx);
+}
+
 /// Guest register `index` (0..12) as the last exit left it.
 export fn pvmbox_get_reg(handle: i32, index: u32) u64 {
     const slot = slots.lookup(handle) orelse return 0;

@@ -5,7 +5,8 @@
 //!
 //! Contract for generated guest code:
 //! - It is entered with `jmp` at CODE_ADDR + VmCtx.entry, with the 13 PVM registers loaded into
-//!   the native registers GUEST_REGISTERS, r13 = VMCTX_ADDR, rcx free, rsp on the zygote stack
+//!   the native registers GUEST_REGISTERS, VMCTX_REGISTER (r13) = VMCTX_ADDR, SCRATCH_REGISTER
+//!   (rcx) free, rsp on the zygote stack
 //!   (usable for calls; every exit except a host call discards it).
 //! - Guest memory is identity-mapped: guest address = native address, below 4 GiB. 32-bit
 //!   effective addresses (0x67 prefix) wrap for free; a fault becomes REPORT_PAGE_FAULT with the
@@ -23,7 +24,7 @@
 const std = @import("std");
 
 /// Bumped whenever anything in this file changes meaning or position.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 /// Written by the host into `VmCtx.magic`; a zygote that changes it is treated as compromised.
 pub const VMCTX_MAGIC: u32 = 0x70766d62; // "pvmb"
 
@@ -95,11 +96,28 @@ pub const ACCESS_NONE: u32 = 0;
 pub const ACCESS_READ: u32 = 1;
 pub const ACCESS_READ_WRITE: u32 = 3;
 
-/// Guest register `i` lives in native register `GUEST_REGISTERS[i]` while guest code runs;
-/// r13 holds VMCTX_ADDR, rcx is scratch and rsp is the zygote stack.
-pub const GUEST_REGISTERS = [13][]const u8{
-    "rbx", "rbp", "rsi", "rdi", "r8", "r9", "r10", "rax", "rdx", "r11", "r12", "r14", "r15",
+/// x86-64 register names by encoding number (rax = 0 … r15 = 15).
+pub const X86_REGISTER_NAMES = [16][]const u8{
+    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
 };
+
+/// Guest register `i` lives in the x86 register numbered `GUEST_REGISTERS[i]` while guest code
+/// runs (rbx rbp rsi rdi r8 r9 r10 rax rdx r11 r12 r14 r15).
+pub const GUEST_REGISTERS = [13]u8{ 3, 5, 6, 7, 8, 9, 10, 0, 2, 11, 12, 14, 15 };
+/// The x86 register holding VMCTX_ADDR while guest code runs (r13).
+pub const VMCTX_REGISTER: u32 = 13;
+/// The x86 register guest code may clobber freely (rcx).
+pub const SCRATCH_REGISTER: u32 = 1;
+
+comptime {
+    // Every register but rsp, VMCTX_REGISTER and SCRATCH_REGISTER holds exactly one guest register.
+    var used = [_]bool{false} ** 16;
+    for (GUEST_REGISTERS) |r| {
+        std.debug.assert(!used[r]);
+        used[r] = true;
+    }
+    std.debug.assert(!used[4] and !used[VMCTX_REGISTER] and !used[SCRATCH_REGISTER]);
+}
 
 pub const MemOp = extern struct {
     kind: u32,
@@ -263,10 +281,17 @@ fn describeConstants() []const u8 {
     return out;
 }
 
-/// Text description of the ABI: "const NAME VALUE" and "field NAME OFFSET SIZE" lines.
+fn describeList(comptime name: []const u8, comptime values: anytype) []const u8 {
+    comptime var out: []const u8 = "list " ++ name;
+    inline for (values) |v| out = out ++ std.fmt.comptimePrint(" {d}", .{v});
+    return out ++ "\n";
+}
+
+/// Text description of the ABI: "const NAME VALUE", "list NAME V0 V1 …" and
+/// "field NAME OFFSET SIZE" lines.
 pub const DESCRIPTION: []const u8 = blk: {
     @setEvalBranchQuota(100_000);
-    break :blk describeConstants() ++
+    break :blk describeConstants() ++ describeList("GUEST_REGISTERS", GUEST_REGISTERS) ++
         std.fmt.comptimePrint("size VmCtx {d}\n", .{@sizeOf(VmCtx)}) ++
         describeFields(VmCtx, "", 0);
 };

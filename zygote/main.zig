@@ -268,8 +268,7 @@ fn onSignal(sig: c_int, info: *const linux.siginfo_t, context: ?*const anyopaque
     const rip = g[linux.REG.RIP];
     // A fault outside guest code is a zygote bug: die rather than guess.
     if (rip < abi.CODE_ADDR or rip >= abi.CODE_ADDR + code_mapped) linux.exit_group(100 + sig);
-    const order = [13]usize{ linux.REG.RBX, linux.REG.RBP, linux.REG.RSI, linux.REG.RDI, linux.REG.R8, linux.REG.R9, linux.REG.R10, linux.REG.RAX, linux.REG.RDX, linux.REG.R11, linux.REG.R12, linux.REG.R14, linux.REG.R15 };
-    for (order, 0..) |reg, i| vm.regs[i] = g[reg];
+    inline for (abi.GUEST_REGISTERS, 0..) |reg, i| vm.regs[i] = g[comptime contextIndex(reg)];
     // Only a fault with an address (si_code > 0) is a memory access; a general-protection fault
     // (SI_KERNEL, e.g. `int 0x80` on a kernel without IA32 emulation) is a plain signal.
     const memory_fault = (sig == linux.SIG.SEGV or sig == linux.SIG.BUS) and info.code > 0 and info.code < 0x80;
@@ -284,7 +283,17 @@ fn onSignal(sig: c_int, info: *const linux.siginfo_t, context: ?*const anyopaque
     g[linux.REG.RDI] = report;
 }
 
+/// Where the signal context (mcontext gregs) keeps the x86 register numbered `reg`.
+fn contextIndex(comptime reg: u8) usize {
+    const R = linux.REG;
+    const by_number = [16]usize{ R.RAX, R.RCX, R.RDX, R.RBX, R.RSP, R.RBP, R.RSI, R.RDI, R.R8, R.R9, R.R10, R.R11, R.R12, R.R13, R.R14, R.R15 };
+    return by_number[reg];
+}
+
 // ---- Trampolines (global assembly; the register order is abi.GUEST_REGISTERS). ----
+
+const VMCTX_REG = abi.X86_REGISTER_NAMES[abi.VMCTX_REGISTER];
+const SCRATCH_REG = abi.X86_REGISTER_NAMES[abi.SCRATCH_REGISTER];
 
 extern fn pvmbox_z_enter(target: u64) callconv(.C) noreturn;
 extern fn pvmbox_z_return() callconv(.Naked) void;
@@ -295,7 +304,7 @@ extern fn pvmbox_z_out_of_gas() callconv(.Naked) void;
 fn saveRegs(comptime base: []const u8) []const u8 {
     comptime var out: []const u8 = "";
     inline for (abi.GUEST_REGISTERS, 0..) |reg, i| {
-        out = out ++ std.fmt.comptimePrint("movq %{s}, {d}(%{s})\n", .{ reg, @offsetOf(abi.VmCtx, "regs") + 8 * i, base });
+        out = out ++ std.fmt.comptimePrint("movq %{s}, {d}(%{s})\n", .{ abi.X86_REGISTER_NAMES[reg], @offsetOf(abi.VmCtx, "regs") + 8 * i, base });
     }
     return out;
 }
@@ -303,35 +312,35 @@ fn saveRegs(comptime base: []const u8) []const u8 {
 fn loadRegs(comptime base: []const u8) []const u8 {
     comptime var out: []const u8 = "";
     inline for (abi.GUEST_REGISTERS, 0..) |reg, i| {
-        out = out ++ std.fmt.comptimePrint("movq {d}(%{s}), %{s}\n", .{ @offsetOf(abi.VmCtx, "regs") + 8 * i, base, reg });
+        out = out ++ std.fmt.comptimePrint("movq {d}(%{s}), %{s}\n", .{ @offsetOf(abi.VmCtx, "regs") + 8 * i, base, abi.X86_REGISTER_NAMES[reg] });
     }
     return out;
 }
 
 fn exitTrampoline(comptime name: []const u8, comptime report: u32) []const u8 {
     return ".globl " ++ name ++ "\n.type " ++ name ++ ",@function\n" ++ name ++ ":\n" ++
-        std.fmt.comptimePrint("movabsq ${d}, %rcx\n", .{abi.VMCTX_ADDR}) ++ saveRegs("rcx") ++
+        std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, SCRATCH_REG }) ++ saveRegs(SCRATCH_REG) ++
         std.fmt.comptimePrint("movl ${d}, %edi\nmovabsq ${d}, %rsp\n", .{ report, STACK_TOP }) ++
         "xorl %ebp, %ebp\nmovabsq $pvmbox_z_exit, %rax\ncallq *%rax\nud2\n";
 }
 
 comptime {
     asm (".text\n" ++
-            // enter(target in rdi): load guest registers, r13 = VmCtx, jump.
+            // enter(target in rdi): load guest registers, VmCtx register, jump.
             ".globl pvmbox_z_enter\n.type pvmbox_z_enter,@function\npvmbox_z_enter:\n" ++
-            "movq %rdi, %rcx\n" ++
-            std.fmt.comptimePrint("movabsq ${d}, %r13\n", .{abi.VMCTX_ADDR}) ++ loadRegs("r13") ++
-            "jmpq *%rcx\n" ++
+            "movq %rdi, %" ++ SCRATCH_REG ++ "\n" ++
+            std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, VMCTX_REG }) ++ loadRegs(VMCTX_REG) ++
+            "jmpq *%" ++ SCRATCH_REG ++ "\n" ++
             exitTrampoline("pvmbox_z_return", abi.REPORT_RETURN) ++
             exitTrampoline("pvmbox_z_trap", abi.REPORT_TRAP) ++
             exitTrampoline("pvmbox_z_out_of_gas", abi.REPORT_OUT_OF_GAS) ++
             // host_call: called by guest code; saves registers, waits for the host, reloads
             // registers (the host may have changed them) and returns into the guest.
             ".globl pvmbox_z_host_call\n.type pvmbox_z_host_call,@function\npvmbox_z_host_call:\n" ++
-            std.fmt.comptimePrint("movabsq ${d}, %rcx\n", .{abi.VMCTX_ADDR}) ++ saveRegs("rcx") ++
+            std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, SCRATCH_REG }) ++ saveRegs(SCRATCH_REG) ++
             "movq %rsp, %r12\nandq $-16, %rsp\n" ++
             "movabsq $pvmbox_z_host_call_wait, %rax\ncallq *%rax\n" ++
             "movq %r12, %rsp\n" ++
-            std.fmt.comptimePrint("movabsq ${d}, %r13\n", .{abi.VMCTX_ADDR}) ++ loadRegs("r13") ++
+            std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, VMCTX_REG }) ++ loadRegs(VMCTX_REG) ++
             "retq\n");
 }

@@ -3,7 +3,7 @@
  * Registers are numbered as in the ISA (rax 0 … r15 15). Guest code sees VmCtx at r13.
  * @module
  */
-import { VMCTX_FIELDS } from "../../ffi/vmctx.ts";
+import { ABI_LISTS, VMCTX_FIELDS } from "../../ffi/vmctx.ts";
 
 /** x86-64 register numbers. */
 export const R = {
@@ -26,7 +26,7 @@ export const R = {
 } as const;
 
 /** Native register holding PVM register i (the order of abi.GUEST_REGISTERS). */
-export const GUEST_REGISTER: readonly number[] = [3, 5, 6, 7, 8, 9, 10, 0, 2, 11, 12, 14, 15];
+export const GUEST_REGISTER: readonly number[] = ABI_LISTS.GUEST_REGISTERS;
 
 function le(value: bigint, bytes: number): number[] {
   const out: number[] = [];

@@ -11,6 +11,7 @@ import type { NativeExit } from "./exit.ts";
 import { deathError, ERR_DEAD, protocolError, spawnError } from "./failure.ts";
 import { NativeMemory } from "./memory.ts";
 import { asyncWaiter } from "./waiter.ts";
+import { VmCtxAccess } from "./vmctx_access.ts";
 
 /** How a zygote is spawned and limited. */
 export interface ZygoteOptions {
@@ -96,8 +97,6 @@ export class Zygote implements Disposable {
   readonly #library: NativeLibrary;
   readonly #handle: number;
   readonly #timeoutMs: number;
-  readonly #exitInfo = new BigUint64Array(6);
-  readonly #registers = new BigUint64Array(REGISTER_COUNT);
   #failure: SandboxError | undefined;
   #disposed = false;
   #inHostCall = false;
@@ -108,6 +107,8 @@ export class Zygote implements Disposable {
   readonly isolation: "full" | "weak";
   /** Guest memory (0x10000..0xFFFF0000). */
   readonly memory: NativeMemory;
+  /** Registers, gas and exit details in the VmCtx page (unchecked: for backends). */
+  readonly vmctx: VmCtxAccess;
 
   private constructor(library: NativeLibrary, handle: number, options: ZygoteOptions) {
     this.#library = library;
@@ -115,15 +116,22 @@ export class Zygote implements Disposable {
     this.#timeoutMs = options.timeoutMs ?? 0;
     this.pid = library.symbols.pvmbox_pid(handle);
     this.isolation = options.weakIsolation ? "weak" : "full";
+    const zeroCopy = pointerAccessGranted();
+    this.vmctx = new VmCtxAccess(library, handle, zeroCopy);
     this.memory = new NativeMemory(
       library,
       handle,
-      pointerAccessGranted(),
+      zeroCopy,
       () => this.#timeoutNs(undefined),
       (code) => this.#fail(code),
       () => this.#usable(),
     );
-    leaked.register(this, { library, handle, detach: this.memory.detacher() }, this);
+    const detachMemory = this.memory.detacher(), detachVmCtx = this.vmctx.detacher();
+    const detach = () => {
+      detachMemory();
+      detachVmCtx();
+    };
+    leaked.register(this, { library, handle, detach }, this);
   }
 
   /** Spawns a locked-down zygote; throws `SandboxError` saying why and what to do on failure. */
@@ -159,20 +167,21 @@ export class Zygote implements Disposable {
   /** Reads register `index` (0..12). */
   getRegister(index: number): bigint {
     this.#checkRegister(index);
-    return this.#library.symbols.pvmbox_get_reg(this.#handle, index);
+    return this.vmctx.register(index);
   }
 
   /** Writes register `index` (0..12), modulo 2^64. */
   setRegister(index: number, value: bigint): void {
     this.#checkRegister(index);
-    this.#library.symbols.pvmbox_set_reg(this.#handle, index, BigInt.asUintN(64, value));
+    this.vmctx.setRegister(index, BigInt.asUintN(64, value));
   }
 
   /** All 13 registers (a copy). */
   getRegisters(): BigUint64Array {
     this.#usable();
-    this.#library.symbols.pvmbox_get_regs(this.#handle, this.#registers);
-    return this.#registers.slice();
+    const out = new BigUint64Array(REGISTER_COUNT);
+    this.vmctx.readRegisters(out);
+    return out;
   }
 
   /** Sets all 13 registers. */
@@ -184,19 +193,20 @@ export class Zygote implements Disposable {
         `expected ${REGISTER_COUNT} registers, got ${values.length}`,
       );
     }
-    for (let i = 0; i < REGISTER_COUNT; i++) this.#registers[i] = BigInt.asUintN(64, values[i]);
-    this.#library.symbols.pvmbox_set_regs(this.#handle, this.#registers);
+    const registers = new BigUint64Array(REGISTER_COUNT);
+    for (let i = 0; i < REGISTER_COUNT; i++) registers[i] = BigInt.asUintN(64, values[i]);
+    this.vmctx.writeRegisters(registers);
   }
 
   /** Remaining gas (signed 64-bit), decremented by guest code. */
   get gas(): bigint {
     this.#usable();
-    return this.#library.symbols.pvmbox_get_gas(this.#handle);
+    return this.vmctx.gas;
   }
 
   set gas(value: bigint) {
     this.#usable();
-    this.#library.symbols.pvmbox_set_gas(this.#handle, BigInt.asIntN(64, value));
+    this.vmctx.gas = BigInt.asIntN(64, value);
   }
 
   /**
@@ -343,6 +353,7 @@ export class Zygote implements Disposable {
     this.#disposed = true;
     leaked.unregister(this);
     this.memory.detach();
+    this.vmctx.detach();
     this.#library.symbols.pvmbox_dispose(this.#handle);
   }
 
@@ -416,9 +427,8 @@ export class Zygote implements Disposable {
   }
 
   #raiseReport(report: number): never {
-    this.#library.symbols.pvmbox_exit_info(this.#handle, this.#exitInfo);
     const what = report === ABI.REPORT_ERROR
-      ? `could not apply a memory operation, the code or the entry (errno ${this.#exitInfo[5]})`
+      ? `could not apply a memory operation, the code or the entry (errno ${this.vmctx.exitDetails().errno})`
       : `sent an unexpected report (${report})`;
     throw new SandboxError("invalid-argument", `the sandbox ${what}`);
   }
@@ -427,26 +437,29 @@ export class Zygote implements Disposable {
     if (report < 0 || report === ERR_DEAD) this.#fail(report);
     const kind = REPORT_KINDS.get(report);
     if (kind === undefined) this.#raiseReport(report);
-    const info = this.#exitInfo;
-    this.#library.symbols.pvmbox_exit_info(this.#handle, info);
+    if (kind === "return") return { kind };
+    const info = this.vmctx.exitDetails();
     switch (kind) {
-      case "return":
-        return { kind };
       case "host-call":
         this.#inHostCall = true;
-        return { kind, id: Number(info[1]), pc: Number(info[0]) };
+        return { kind, id: info.exitArg, pc: info.pc };
       case "trap":
       case "out-of-gas":
-        return { kind, pc: Number(info[0]) };
+        return { kind, pc: info.pc };
       case "page-fault":
         return {
           kind,
-          address: Number(info[2]),
-          nativeAddress: Number(info[3]),
-          signal: Number(info[4]),
+          address: Number(info.faultAddress),
+          nativeAddress: Number(info.nativeAddress),
+          signal: info.signal,
         };
       case "signal":
-        return { kind, signal: Number(info[4]), nativeAddress: Number(info[3]), address: info[2] };
+        return {
+          kind,
+          signal: info.signal,
+          nativeAddress: Number(info.nativeAddress),
+          address: info.faultAddress,
+        };
     }
   }
 }
