@@ -155,8 +155,9 @@ export function parseAbiDescription(text: string): AbiDescription {
   for (const line of text.split("\n")) {
     const parts = line.trim().split(" ");
     if (parts[0] === "const" && parts.length === 3) constants.set(parts[1], BigInt(parts[2]));
-    else if (parts[0] === "list" && parts.length >= 2) lists.set(parts[1], parts.slice(2).map(Number));
-    else if (parts[0] === "field" && parts.length === 4) {
+    else if (parts[0] === "list" && parts.length >= 2) {
+      lists.set(parts[1], parts.slice(2).map(Number));
+    } else if (parts[0] === "field" && parts.length === 4) {
       fields.set(parts[1], [Number(parts[2]), Number(parts[3])]);
     } else if (parts[0] === "size" && parts.length === 3) size = Number(parts[2]);
   }
