@@ -132,10 +132,5 @@ export {
   type PvmVector,
   VectorFormatError,
 } from "./src/conformance/vector.ts";
-export {
-  type Difference,
-  type DifferenceKind,
-  type RunnerOptions,
-  runVector,
-  type VectorResult,
-} from "./src/conformance/runner.ts";
+export { type Difference, type DifferenceKind } from "./src/conformance/state.ts";
+export { type RunnerOptions, runVector, type VectorResult } from "./src/conformance/runner.ts";

@@ -1,5 +1,4 @@
 /** Runs the CLI in-process and captures what it prints. */
-import { fileURLToPath } from "node:url";
 import { main } from "../cli.ts";
 
 /** The exit code and the text printed to stdout and stderr. */
@@ -22,9 +21,4 @@ export async function cli(...args: string[]): Promise<CliResult> {
     console.log = log;
     console.error = error;
   }
-}
-
-/** Path of a file under the repository root. */
-export function repoPath(relative: string): string {
-  return fileURLToPath(new URL(`../${relative}`, import.meta.url));
 }

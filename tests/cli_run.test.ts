@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { assemble } from "../src/program/asm/index.ts";
 import { encodePolkaVm } from "../src/program/polkavm.ts";
-import { cli, repoPath } from "./cli_helpers.ts";
+import { cli } from "./cli_helpers.ts";
+import { repoFile } from "./fixtures.ts";
 
-const FIB = repoPath("examples/fibonacci.s");
-const HOST = repoPath("examples/host_calls.s");
+const FIB = repoFile("examples/fibonacci.s");
+const HOST = repoFile("examples/host_calls.s");
 
 async function tempProgram(source: string): Promise<string> {
   const path = await Deno.makeTempFile({ suffix: ".pvm" });

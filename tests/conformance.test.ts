@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { parseJson } from "../src/conformance/json.ts";
-import { type DifferenceKind, runVector, runVectorDirectory } from "../src/conformance/runner.ts";
+import { runVector, runVectorDirectory } from "../src/conformance/runner.ts";
+import type { DifferenceKind } from "../src/conformance/state.ts";
 import { parseVector, type PvmVector } from "../src/conformance/vector.ts";
+import { forEachBackend } from "./backends.ts";
 import { VECTOR_DIR } from "./fixtures.ts";
 
 const haveVectors = (() => {
@@ -13,17 +15,17 @@ const haveVectors = (() => {
   }
 })();
 
-Deno.test({
-  name: "conformance: every official jam-0.7.2 vector passes on the interpreter",
-  ignore: !haveVectors,
-  async fn() {
-    const suite = await runVectorDirectory(fileURLToPath(VECTOR_DIR), { backend: "interpreter" });
+forEachBackend(
+  "conformance: every official jam-0.7.2 vector passes through the runner",
+  async (backend) => {
+    const suite = await runVectorDirectory(fileURLToPath(VECTOR_DIR), { backend });
     const failures = suite.results.filter((r) => r.difference !== undefined)
       .map((r) => `${r.name}: ${r.difference!.message}`);
     assert.deepEqual(failures, []);
     assert.equal(suite.passed, 251);
   },
-});
+  { ignore: haveVectors ? undefined : "needs ../shared/vectors" },
+);
 
 Deno.test("json: integers beyond 2^53 stay exact, small ones are numbers", () => {
   const value = parseJson('{"r": [18446744073709551615, 9007199254740993, 7, -2, 1.5]}');
@@ -105,7 +107,11 @@ Deno.test("runner: detects each kind of difference", () => {
   const add = parseVector(JSON.stringify(addVectorJson()));
   const store = parseVector(STORE_JSON);
   const fault = parseVector(FAULT_JSON);
-  expectDifference({ ...add, expectedStatus: "halt" }, "status", /expected halt, got panic/);
+  expectDifference(
+    { ...add, expectedStatus: "halt" },
+    "status",
+    /expected halt \(pc 3\), got panic \(pc 3\)/,
+  );
   expectDifference({ ...add, expectedPc: 4 }, "pc", /pc: expected 4, got 3/);
   const regs = [...add.expectedRegs];
   regs[9] = 4n;
@@ -144,7 +150,7 @@ Deno.test("runner: detects each kind of difference", () => {
   expectDifference(
     { ...fault, expectedStatus: "panic" },
     "status",
-    /expected panic, got page-fault at 0x21000/,
+    /expected panic \(pc 0\), got page-fault at 0x21000 \(pc 0\)/,
   );
 });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Zygote } from "../src/sandbox/native/mod.ts";
 import { Asm, R } from "./native/x86.ts";
-import { assertSandboxError } from "./native/harness.ts";
+import { assertSandboxError } from "./sandbox_helpers.ts";
 
 const FUTEX_WAIT = 0;
 

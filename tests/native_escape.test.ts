@@ -7,7 +7,8 @@ import { SandboxError } from "../src/sandbox/errors.ts";
 import { Zygote, type ZygoteOptions, ZygotePool } from "../src/sandbox/native/mod.ts";
 import { Asm, field, R } from "./native/x86.ts";
 import { VMCTX_STRUCT_SIZE } from "../ffi/vmctx.ts";
-import { assertSandboxError, processExists } from "./native/harness.ts";
+import { processExists } from "./native/harness.ts";
+import { assertSandboxError } from "./sandbox_helpers.ts";
 
 const SYS = {
   read: 0,

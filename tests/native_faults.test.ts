@@ -2,13 +2,8 @@ import assert from "node:assert/strict";
 import { nativeLibrary } from "../ffi/library.ts";
 import { Zygote, ZygotePool } from "../src/sandbox/native/mod.ts";
 import { Asm, R } from "./native/x86.ts";
-import {
-  assertSandboxError,
-  childPids,
-  openFdCount,
-  processExists,
-  sandboxMappings,
-} from "./native/harness.ts";
+import { childPids, openFdCount, processExists, sandboxMappings } from "./native/harness.ts";
+import { assertSandboxError } from "./sandbox_helpers.ts";
 
 const LOOP_FOREVER = () => new Asm().raw(0xeb, 0xfe);
 

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { Zygote } from "../src/sandbox/native/mod.ts";
 import { repoFile } from "./fixtures.ts";
 import { Asm } from "./native/x86.ts";
-import { assertSandboxError, processExists, procStatus } from "./native/harness.ts";
+import { processExists, procStatus } from "./native/harness.ts";
+import { assertSandboxError } from "./sandbox_helpers.ts";
 
 const NAMESPACES = ["user", "pid", "net", "ipc", "uts", "mnt", "cgroup"];
 const EROFS = 30;

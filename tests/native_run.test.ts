@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ABI } from "../ffi/vmctx.ts";
 import { Zygote } from "../src/sandbox/native/mod.ts";
 import { Asm, field, GUEST_REGISTER, R } from "./native/x86.ts";
-import { assertSandboxError } from "./native/harness.ts";
+import { assertSandboxError } from "./sandbox_helpers.ts";
 
 const zygote = Zygote.spawn();
 addEventListener("unload", () => zygote[Symbol.dispose]());

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { BackendName } from "../src/sandbox/backends.ts";
 import { Sandbox } from "../src/sandbox/sandbox.ts";
 import { assertSandboxError, program } from "./sandbox_helpers.ts";
+import { forEachBackend } from "./backends.ts";
 
 const HALT = program(`
 .stack_size 0x1000
@@ -30,23 +31,26 @@ Deno.test("create: unknown backend, bad gas or entry, args in bare mode are reje
   );
 });
 
-Deno.test("registers: checked accessors, BigUint64Array view, values modulo 2^64", () => {
-  using sb = Sandbox.create(HALT);
-  for (const bad of [-1, 13, 1.5, NaN]) {
-    assertSandboxError(() => sb.getRegister(bad), "invalid-argument", /register index/);
-    assertSandboxError(() => sb.setRegister(bad, 1n), "invalid-argument", /register index/);
-  }
-  sb.setRegister(3, -1n);
-  assert.equal(sb.regs[3], 2n ** 64n - 1n);
-  sb.setRegister(4, 2n ** 64n + 5n);
-  assert.equal(sb.getRegister(4), 5n);
-  sb.setRegister(5, 77);
-  assert.equal(sb.regs[5], 77n);
-  assertSandboxError(() => sb.setRegister(5, 2 ** 60), "invalid-argument", /not a safe integer/);
-});
+forEachBackend(
+  "registers: checked accessors, BigUint64Array view, values modulo 2^64",
+  (backend) => {
+    using sb = Sandbox.create(HALT, { backend });
+    for (const bad of [-1, 13, 1.5, NaN]) {
+      assertSandboxError(() => sb.getRegister(bad), "invalid-argument", /register index/);
+      assertSandboxError(() => sb.setRegister(bad, 1n), "invalid-argument", /register index/);
+    }
+    sb.setRegister(3, -1n);
+    assert.equal(sb.regs[3], 2n ** 64n - 1n);
+    sb.setRegister(4, 2n ** 64n + 5n);
+    assert.equal(sb.getRegister(4), 5n);
+    sb.setRegister(5, 77);
+    assert.equal(sb.regs[5], 77n);
+    assertSandboxError(() => sb.setRegister(5, 2 ** 60), "invalid-argument", /not a safe integer/);
+  },
+);
 
-Deno.test("gas and pc setters check their values", () => {
-  using sb = Sandbox.create(HALT, { gas: 5n });
+forEachBackend("gas and pc setters check their values", (backend) => {
+  using sb = Sandbox.create(HALT, { backend, gas: 5n });
   assertSandboxError(() => (sb.gas = -5n), "invalid-argument", /gas must/);
   assert.equal(sb.gas, 5n);
   assertSandboxError(() => (sb.pc = 2 ** 32), "invalid-argument", /pc must/);
@@ -54,8 +58,8 @@ Deno.test("gas and pc setters check their values", () => {
   assert.equal(sb.gas, 2n ** 63n - 1n);
 });
 
-Deno.test("memory: addresses, lengths and access names are checked", () => {
-  using sb = Sandbox.create(HALT);
+forEachBackend("memory: addresses, lengths and access names are checked", (backend) => {
+  using sb = Sandbox.create(HALT, { backend });
   assertSandboxError(() => sb.memory.read(2 ** 32, 1), "invalid-argument", /not a guest address/);
   assertSandboxError(() => sb.memory.read(-1, 1), "invalid-argument", /not a guest address/);
   assertSandboxError(() => sb.memory.read(0xffffffff, 2), "invalid-argument", /runs past/);
@@ -79,8 +83,8 @@ Deno.test("memory: addresses, lengths and access names are checked", () => {
   assert.equal(sb.memory.tryRead(0x40000, 1), undefined);
 });
 
-Deno.test("memory: map, write, protect, unmap", () => {
-  using sb = Sandbox.create(HALT);
+forEachBackend("memory: map, write, protect, unmap", (backend) => {
+  using sb = Sandbox.create(HALT, { backend });
   sb.memory.map(0x40000, 5000, "read-write");
   assert.equal(sb.memory.accessAt(0x41fff), "read-write");
   assert.equal(sb.memory.accessAt(0x42000), "none");
@@ -94,23 +98,26 @@ Deno.test("memory: map, write, protect, unmap", () => {
   assert.equal(sb.memory.accessAt(0x41000), "none");
 });
 
-Deno.test("dispose: idempotent, `using` disposes, later use fails with 'disposed'", () => {
-  let escaped: Sandbox;
-  {
-    using sb = Sandbox.create(HALT, { gas: 10n });
-    escaped = sb;
-    assert.equal(sb.disposed, false);
-  }
-  assert.equal(escaped.disposed, true);
-  assertSandboxError(() => escaped.run(), "disposed", /disposed/);
-  assertSandboxError(() => escaped.gas, "disposed", /disposed/);
-  assertSandboxError(() => escaped.getRegister(7), "disposed", /disposed/);
-  assertSandboxError(() => escaped.setRegister(7, 1n), "disposed", /disposed/);
-  assertSandboxError(() => escaped.memory.read(0x10000, 1), "disposed", /disposed/);
-  escaped.dispose();
-});
+forEachBackend(
+  "dispose: idempotent, `using` disposes, later use fails with 'disposed'",
+  (backend) => {
+    let escaped: Sandbox;
+    {
+      using sb = Sandbox.create(HALT, { backend, gas: 10n });
+      escaped = sb;
+      assert.equal(sb.disposed, false);
+    }
+    assert.equal(escaped.disposed, true);
+    assertSandboxError(() => escaped.run(), "disposed", /disposed/);
+    assertSandboxError(() => escaped.gas, "disposed", /disposed/);
+    assertSandboxError(() => escaped.getRegister(7), "disposed", /disposed/);
+    assertSandboxError(() => escaped.setRegister(7, 1n), "disposed", /disposed/);
+    assertSandboxError(() => escaped.memory.read(0x10000, 1), "disposed", /disposed/);
+    escaped.dispose();
+  },
+);
 
-Deno.test("onInstruction sees every executed pc and live registers", () => {
+forEachBackend("onInstruction sees every executed pc and live registers", (backend) => {
   const pcs: number[] = [];
   const seen: bigint[] = [];
   const counting = program(`
@@ -120,6 +127,7 @@ Deno.test("onInstruction sees every executed pc and live registers", () => {
     jump_ind ra, 0
 `);
   using sb: Sandbox = Sandbox.create(counting, {
+    backend,
     gas: 10n,
     onInstruction: (pc) => {
       pcs.push(pc);

@@ -9,12 +9,22 @@ export function program(source: string): Program {
   return Program.parse(assemble(source));
 }
 
-/** Asserts that `fn` throws a `SandboxError` of `kind` whose message matches `message`. */
-export function assertSandboxError(fn: () => unknown, kind: SandboxErrorCause, message: RegExp) {
-  assert.throws(fn, (error: unknown) => {
+/**
+ * Asserts that `fn` throws a `SandboxError` of `kind` (with a message matching `message`, when
+ * given) and returns it.
+ */
+export function assertSandboxError(
+  fn: () => unknown,
+  kind: SandboxErrorCause,
+  message?: RegExp,
+): SandboxError {
+  try {
+    fn();
+  } catch (error) {
     assert.ok(error instanceof SandboxError, `expected a SandboxError, got ${error}`);
-    assert.equal(error.kind, kind);
-    assert.match(error.message, message);
-    return true;
-  });
+    assert.equal(error.kind, kind, `expected kind ${kind}: ${error.message}`);
+    if (message !== undefined) assert.match(error.message, message);
+    return error;
+  }
+  assert.fail(`expected a SandboxError of kind ${kind}`);
 }

@@ -6,6 +6,7 @@ import { parseStandardProgram } from "../src/program/standard.ts";
 import { Sandbox } from "../src/sandbox/sandbox.ts";
 import { standardLayout } from "../src/sandbox/standard_init.ts";
 import { assertSandboxError } from "./sandbox_helpers.ts";
+import { forEachBackend } from "./backends.ts";
 
 // 5000 bytes of read-only data, 3 bytes of read-write data, 2 heap pages, a 0x3000-byte stack.
 const STANDARD = assemble(`
@@ -91,26 +92,32 @@ function checkStandardLayout(sb: Sandbox): void {
   assert.equal(sb.heapTop, 0x33000);
 }
 
-Deno.test("standard init of a standard program: memory map, contents, registers, heap top", () => {
-  const program = Program.parse(STANDARD);
-  assert.equal(program.container, "standard");
-  using sb = Sandbox.create(program, { gas: 10n, args: ARGS });
-  checkStandardLayout(sb);
-  assert.equal(sb.run().kind, "halt", "returning to φ0 halts");
-});
+forEachBackend(
+  "standard init of a standard program: memory map, contents, registers, heap top",
+  (backend) => {
+    const program = Program.parse(STANDARD);
+    assert.equal(program.container, "standard");
+    using sb = Sandbox.create(program, { backend, gas: 10n, args: ARGS });
+    checkStandardLayout(sb);
+    assert.equal(sb.run().kind, "halt", "returning to φ0 halts");
+  },
+);
 
-Deno.test("standard init of service code (metadata + standard program) is the same", () => {
-  const metadata = encodeServiceMetadata({
-    name: "t",
-    version: "1",
-    licence: "MIT",
-    authors: [],
-  });
-  const program = Program.parse(encodeServiceCode(metadata, STANDARD));
-  assert.equal(program.container, "service");
-  using sb = Sandbox.create(program, { gas: 10n, args: ARGS });
-  checkStandardLayout(sb);
-});
+forEachBackend(
+  "standard init of service code (metadata + standard program) is the same",
+  (backend) => {
+    const metadata = encodeServiceMetadata({
+      name: "t",
+      version: "1",
+      licence: "MIT",
+      authors: [],
+    });
+    const program = Program.parse(encodeServiceCode(metadata, STANDARD));
+    assert.equal(program.container, "service");
+    using sb = Sandbox.create(program, { backend, gas: 10n, args: ARGS });
+    checkStandardLayout(sb);
+  },
+);
 
 Deno.test("standard layout: no argument maps no argument page; sizes are page-rounded", () => {
   const layout = standardLayout(parseStandardProgram(STANDARD), new Uint8Array(0));
@@ -121,42 +128,45 @@ Deno.test("standard layout: no argument maps no argument page; sizes are page-ro
   assert.deepEqual([stack.address, stack.length], [0xfefe0000 - 0x3000, 0x3000]);
 });
 
-Deno.test("standard init rejects an argument over 2^24 bytes and a raw blob", () => {
+forEachBackend("standard init rejects an argument over 2^24 bytes and a raw blob", (backend) => {
   const program = Program.parse(STANDARD);
   assertSandboxError(
-    () => Sandbox.create(program, { args: new Uint8Array((1 << 24) + 1) }),
+    () => Sandbox.create(program, { backend, args: new Uint8Array((1 << 24) + 1) }),
     "invalid-argument",
     /at most 16777216/,
   );
-  using ok = Sandbox.create(program, { args: new Uint8Array(1 << 24) });
+  using ok = Sandbox.create(program, { backend, args: new Uint8Array(1 << 24) });
   assert.equal(ok.regs[8], 1n << 24n);
   const raw = Program.parse(assemble("trap"));
   assertSandboxError(
-    () => Sandbox.create(raw, { init: "standard" }),
+    () => Sandbox.create(raw, { backend, init: "standard" }),
     "invalid-argument",
     /raw blob has no memory layout/,
   );
 });
 
-Deno.test("bare mode: nothing mapped, registers zero, the caller sets everything up", () => {
-  const raw = Program.parse(assemble(`
+forEachBackend(
+  "bare mode: nothing mapped, registers zero, the caller sets everything up",
+  (backend) => {
+    const raw = Program.parse(assemble(`
     load_u64 a1, [0x20000]
     add_imm_64 a1, a1, 1
     store_u64 [0x20000], a1
     trap
   `));
-  assert.equal(raw.container, "raw");
-  using sb = Sandbox.create(raw, { gas: 10n });
-  assert.deepEqual([...sb.regs], new Array(13).fill(0n));
-  assert.equal(sb.memory.accessAt(0x10000), "none");
-  assert.deepEqual(sb.run(), { kind: "page-fault", pc: 0, address: 0x20000 });
-  sb.memory.map(0x20000, 1, "read-write");
-  sb.memory.write(0x20000, Uint8Array.of(41));
-  assert.equal(sb.run().kind, "panic");
-  assert.equal(sb.regs[8], 42n);
-  assert.equal(sb.memory.read(0x20000, 1)[0], 42);
-  // A standard program can run bare too.
-  using bare = Sandbox.create(Program.parse(STANDARD), { init: "bare", gas: 10n });
-  assert.equal(bare.memory.accessAt(0x10000), "none");
-  assert.equal(bare.regs[0], 0n);
-});
+    assert.equal(raw.container, "raw");
+    using sb = Sandbox.create(raw, { backend, gas: 10n });
+    assert.deepEqual([...sb.regs], new Array(13).fill(0n));
+    assert.equal(sb.memory.accessAt(0x10000), "none");
+    assert.deepEqual(sb.run(), { kind: "page-fault", pc: 0, address: 0x20000 });
+    sb.memory.map(0x20000, 1, "read-write");
+    sb.memory.write(0x20000, Uint8Array.of(41));
+    assert.equal(sb.run().kind, "panic");
+    assert.equal(sb.regs[8], 42n);
+    assert.equal(sb.memory.read(0x20000, 1)[0], 42);
+    // A standard program can run bare too.
+    using bare = Sandbox.create(Program.parse(STANDARD), { backend, init: "bare", gas: 10n });
+    assert.equal(bare.memory.accessAt(0x10000), "none");
+    assert.equal(bare.regs[0], 0n);
+  },
+);

@@ -4,6 +4,7 @@ import { Program } from "../src/program/program.ts";
 import type { HostCallHandler } from "../src/sandbox/invoke.ts";
 import { invokeProgram, Sandbox } from "../src/sandbox/sandbox.ts";
 import { assertSandboxError, program } from "./sandbox_helpers.ts";
+import { forEachBackend } from "./backends.ts";
 
 // Sums the argument bytes after asking the host (call 7) for a starting value; halts with the
 // 8-byte little-endian sum as output, in a buffer it gets from sbrk.
@@ -37,9 +38,9 @@ const littleEndian = (n: bigint) => {
   return out;
 };
 
-Deno.test("invoke: halt with output, gas used and host calls serviced", () => {
+forEachBackend("invoke: halt with output, gas used and host calls serviced", (backend) => {
   const start: HostCallHandler = () => 1000n;
-  const result = invokeProgram(SUM, { gas: 10_000n, args: ARGS, hostCalls: { 7: start } });
+  const result = invokeProgram(SUM, { backend, gas: 10_000n, args: ARGS, hostCalls: { 7: start } });
   assert.equal(result.status, "halt");
   assert.equal(result.exit.kind, "halt");
   assert.deepEqual(result.output, littleEndian(1010n));
@@ -48,20 +49,23 @@ Deno.test("invoke: halt with output, gas used and host calls serviced", () => {
   assert.ok(result.gasUsed > 20n && result.gasUsed < 100n, `${result.gasUsed}`);
 });
 
-Deno.test("invoke: unknown host call ends with a clear status; the caller can resume", () => {
-  using sb = Sandbox.create(SUM, { gas: 10_000n, args: ARGS });
-  const first = sb.invoke();
-  assert.equal(first.status, "unknown-host-call");
-  assert.deepEqual(first.exit, { kind: "host-call", pc: 4, id: 7 });
-  assert.equal(first.output, undefined);
-  sb.regs[7] = 5n;
-  const rest = sb.invoke();
-  assert.equal(rest.status, "halt");
-  assert.deepEqual(rest.output, littleEndian(15n));
-});
+forEachBackend(
+  "invoke: unknown host call ends with a clear status; the caller can resume",
+  (backend) => {
+    using sb = Sandbox.create(SUM, { backend, gas: 10_000n, args: ARGS });
+    const first = sb.invoke();
+    assert.equal(first.status, "unknown-host-call");
+    assert.deepEqual(first.exit, { kind: "host-call", pc: 4, id: 7 });
+    assert.equal(first.output, undefined);
+    sb.regs[7] = 5n;
+    const rest = sb.invoke();
+    assert.equal(rest.status, "halt");
+    assert.deepEqual(rest.output, littleEndian(15n));
+  },
+);
 
-Deno.test("invoke: a handler can stop, and another invoke continues", () => {
-  using sb = Sandbox.create(SUM, { gas: 10_000n, args: ARGS });
+forEachBackend("invoke: a handler can stop, and another invoke continues", (backend) => {
+  using sb = Sandbox.create(SUM, { backend, gas: 10_000n, args: ARGS });
   const stopped = sb.invoke({ hostCalls: { 7: () => "stop" } });
   assert.equal(stopped.status, "host-call-stopped");
   assert.equal(stopped.hostCallsServiced, 1);
@@ -72,8 +76,8 @@ Deno.test("invoke: a handler can stop, and another invoke continues", () => {
   assert.deepEqual(done.output, littleEndian(10n));
 });
 
-Deno.test("invoke: out-of-gas, then more gas through invoke({gas})", () => {
-  using sb = Sandbox.create(SUM, { gas: 15n, args: ARGS });
+forEachBackend("invoke: out-of-gas, then more gas through invoke({gas})", (backend) => {
+  using sb = Sandbox.create(SUM, { backend, gas: 15n, args: ARGS });
   const handlers = { 7: () => 0n };
   const starved = sb.invoke({ hostCalls: handlers });
   assert.equal(starved.status, "out-of-gas");
@@ -89,17 +93,18 @@ const FAULT = program(`
     jump_ind ra, 0
 `);
 
-Deno.test("invoke: panic and page fault, with and without a page-fault handler", () => {
-  const panicked = invokeProgram(program("trap"), { gas: 10n });
+forEachBackend("invoke: panic and page fault, with and without a page-fault handler", (backend) => {
+  const panicked = invokeProgram(program("trap"), { backend, gas: 10n });
   assert.equal(panicked.status, "panic");
   assert.deepEqual(panicked.exit, { kind: "panic", pc: 0 });
 
-  const faulted = invokeProgram(FAULT, { gas: 10n });
+  const faulted = invokeProgram(FAULT, { backend, gas: 10n });
   assert.equal(faulted.status, "page-fault");
   assert.deepEqual(faulted.exit, { kind: "page-fault", pc: 0, address: 0x70000 });
 
   let faults = 0;
   const served = invokeProgram(FAULT, {
+    backend,
     gas: 10n,
     onPageFault: (sb, fault) => {
       faults++;
@@ -112,32 +117,36 @@ Deno.test("invoke: panic and page fault, with and without a page-fault handler",
   assert.equal(served.regs[7], 99n);
   assert.equal(faults, 1);
 
-  const unfixed = invokeProgram(FAULT, { gas: 10n, onPageFault: () => "retry" });
+  const unfixed = invokeProgram(FAULT, { backend, gas: 10n, onPageFault: () => "retry" });
   assert.equal(unfixed.status, "page-fault", "a retry that does not map the page stops");
 });
 
-Deno.test("invoke: a raw blob runs bare", () => {
+forEachBackend("invoke: a raw blob runs bare", (backend) => {
   const raw = Program.parse(
     encodeBlob({ jumpTable: [], code: Uint8Array.of(10, 5), bitmask: Uint8Array.of(1) }),
   );
   assert.equal(raw.container, "raw");
-  const result = invokeProgram(raw, { gas: 10n, hostCalls: { 5: () => 9n } });
+  const result = invokeProgram(raw, { backend, gas: 10n, hostCalls: { 5: () => 9n } });
   assert.equal(result.status, "panic", "ecalli 5, then the trap past the end of the code");
   assert.equal(result.regs[7], 9n);
   assert.equal(result.output, undefined);
 });
 
-Deno.test("invoke: handler results are checked", () => {
+forEachBackend("invoke: handler results are checked", (backend) => {
   const bad = () =>
-    invokeProgram(SUM, { gas: 100n, hostCalls: { 7: () => 5 as unknown as bigint } });
+    invokeProgram(SUM, { backend, gas: 100n, hostCalls: { 7: () => 5 as unknown as bigint } });
   assertSandboxError(bad, "invalid-argument", /returned 5; return nothing, a bigint/);
   const promised = () =>
-    invokeProgram(SUM, { gas: 100n, hostCalls: { 7: (() => Promise.resolve(1n)) as never } });
+    invokeProgram(SUM, {
+      backend,
+      gas: 100n,
+      hostCalls: { 7: (() => Promise.resolve(1n)) as never },
+    });
   assertSandboxError(promised, "invalid-argument", /returned a promise; use invokeAsync/);
 });
 
-Deno.test("invokeAsync: handlers may be async", async () => {
-  using sb = Sandbox.create(SUM, { gas: 10_000n, args: ARGS });
+forEachBackend("invokeAsync: handlers may be async", async (backend) => {
+  using sb = Sandbox.create(SUM, { backend, gas: 10_000n, args: ARGS });
   const result = await sb.invokeAsync({
     hostCalls: {
       7: async () => {

@@ -1,32 +1,21 @@
 /**
- * Runs JAM PVM test vectors on a sandbox backend and compares the final state, reporting the
- * first difference in a fixed order: status, pc, page-fault address, registers, gas, memory.
+ * Runs JAM PVM test vectors on a sandbox backend (or any machine) and compares the final state
+ * with the vector's expectation through `compareStates`, reporting the first difference.
  * @module
  */
 import { Program } from "../program/program.ts";
-import { type Exit, PAGE_SIZE, REGISTER_COUNT } from "../sandbox/backend.ts";
+import { type Exit, type GuestMemory, PAGE_SIZE, type PageAccess } from "../sandbox/backend.ts";
 import type { BackendName } from "../sandbox/backends.ts";
 import { Sandbox } from "../sandbox/sandbox.ts";
-import type { MemoryChunk, PvmVector } from "./vector.ts";
+import {
+  captureState,
+  compareStates,
+  type Difference,
+  type MachineState,
+  type ObservableMachine,
+} from "./state.ts";
+import type { PvmVector } from "./vector.ts";
 import { parseVector } from "./vector.ts";
-
-/** Which part of the final state differed first. */
-export type DifferenceKind =
-  | "error"
-  | "status"
-  | "pc"
-  | "page-fault-address"
-  | "register"
-  | "gas"
-  | "memory";
-
-/** The first difference between the expected and the actual final state. */
-export interface Difference {
-  /** What differs. */
-  readonly kind: DifferenceKind;
-  /** One line for a person, e.g. `φ9: expected 3, got 4`. */
-  readonly message: string;
-}
 
 /** The outcome of one vector. */
 export interface VectorResult {
@@ -42,98 +31,77 @@ export interface RunnerOptions {
   readonly backend?: BackendName;
 }
 
-function hex(n: number | bigint): string {
-  return `0x${n.toString(16)}`;
-}
-
 /** Pages (base addresses) a vector's memory comparison covers: every initially mapped page. */
-function mappedPages(vector: PvmVector): number[] {
-  const pages = new Set<number>();
-  for (const { address, length } of vector.initialPageMap) {
+function mappedPages(vector: PvmVector): Map<number, PageAccess> {
+  const pages = new Map<number, PageAccess>();
+  for (const { address, length, writable } of vector.initialPageMap) {
     const first = Math.floor(address / PAGE_SIZE) * PAGE_SIZE;
-    for (let page = first; page < address + length; page += PAGE_SIZE) pages.add(page);
+    for (let page = first; page < address + length; page += PAGE_SIZE) {
+      pages.set(page, writable ? "read-write" : "read");
+    }
   }
-  return [...pages].sort((a, b) => a - b);
+  return pages;
 }
 
-function byteMap(chunks: readonly MemoryChunk[]): Map<number, number> {
-  const bytes = new Map<number, number>();
-  for (const { address, contents } of chunks) {
-    contents.forEach((b, i) => bytes.set(address + i, b));
+/**
+ * The state `vector` expects: its page map with the expected bytes (zero elsewhere); a page
+ * holding expected bytes outside the map must at least be readable.
+ */
+export function expectedState(vector: PvmVector): MachineState {
+  const pages = new Map<number, { access: PageAccess; bytes: Uint8Array }>();
+  for (const [page, access] of mappedPages(vector)) {
+    pages.set(page, { access, bytes: new Uint8Array(PAGE_SIZE) });
   }
-  return bytes;
-}
-
-function compareMemory(vector: PvmVector, sandbox: Sandbox): Difference | undefined {
-  const expected = byteMap(vector.expectedMemory);
-  const readable = new Set<number>();
-  for (const page of mappedPages(vector)) {
-    const actual = sandbox.memory.tryRead(page, PAGE_SIZE);
-    if (actual === undefined) continue;
-    readable.add(page);
-    for (let i = 0; i < PAGE_SIZE; i++) {
-      const want = expected.get(page + i) ?? 0;
-      if (actual[i] !== want) {
-        return {
-          kind: "memory",
-          message: `memory[${hex(page + i)}]: expected ${hex(want)}, got ${hex(actual[i])}`,
-        };
+  for (const { address, contents } of vector.expectedMemory) {
+    contents.forEach((byte, i) => {
+      const page = address + i - ((address + i) % PAGE_SIZE);
+      let state = pages.get(page);
+      if (state === undefined) {
+        state = { access: "read", bytes: new Uint8Array(PAGE_SIZE) };
+        pages.set(page, state);
       }
+      state.bytes[address + i - page] = byte;
+    });
+  }
+  const exit = vector.expectedStatus === "page-fault"
+    ? {
+      kind: vector.expectedStatus,
+      pc: vector.expectedPc,
+      address: vector.expectedPageFaultAddress,
     }
-  }
-  const missing = [...expected.keys()].filter((a) => !readable.has(a - (a % PAGE_SIZE)));
-  if (missing.length > 0) {
-    const at = Math.min(...missing);
-    return {
-      kind: "memory",
-      message: `memory[${hex(at)}]: expected ${hex(expected.get(at)!)}, but the page is not ` +
-        `readable`,
-    };
-  }
-  return undefined;
+    : { kind: vector.expectedStatus, pc: vector.expectedPc };
+  return { exit, registers: vector.expectedRegs, gas: vector.expectedGas, pages };
 }
 
-/** Compares the final state of `sandbox` after `exit` with what `vector` expects. */
-export function compareState(
-  vector: PvmVector,
-  sandbox: Sandbox,
-  exit: Exit,
-): Difference | undefined {
-  if (exit.kind !== vector.expectedStatus) {
-    const detail = exit.kind === "page-fault"
-      ? ` at ${hex(exit.address)}`
-      : exit.kind === "host-call"
-      ? ` ${exit.id}`
-      : "";
-    return {
-      kind: "status",
-      message: `status: expected ${vector.expectedStatus}, got ${exit.kind}${detail} ` +
-        `(pc ${exit.pc})`,
-    };
+/** A machine a vector can run on; a `Backend` and a `Sandbox` both qualify. */
+export interface VectorMachine extends ObservableMachine {
+  /** Writes register `index`. */
+  setRegister(index: number, value: bigint): void;
+  /** Gas left. */
+  gas: bigint;
+  /** Where the next run starts. */
+  pc: number;
+  /** Guest memory. */
+  readonly memory: ObservableMachine["memory"] & Pick<GuestMemory, "map" | "write">;
+  /** Runs to the next exit. */
+  run(): Exit;
+}
+
+/**
+ * Prepares `machine` (fresh: all memory inaccessible) as `vector` says, runs it once and returns
+ * the first difference from the expected final state.
+ */
+export function runVectorOn(vector: PvmVector, machine: VectorMachine): Difference | undefined {
+  for (const region of vector.initialPageMap) {
+    machine.memory.map(region.address, region.length, region.writable ? "read-write" : "read");
   }
-  if (exit.pc !== vector.expectedPc) {
-    return { kind: "pc", message: `pc: expected ${vector.expectedPc}, got ${exit.pc}` };
-  }
-  if (exit.kind === "page-fault" && exit.address !== vector.expectedPageFaultAddress) {
-    return {
-      kind: "page-fault-address",
-      message: `page-fault address: expected ${hex(vector.expectedPageFaultAddress!)}, got ` +
-        `${hex(exit.address)}`,
-    };
-  }
-  for (let i = 0; i < REGISTER_COUNT; i++) {
-    const want = vector.expectedRegs[i], got = sandbox.regs[i];
-    if (want !== got) {
-      return {
-        kind: "register",
-        message: `φ${i}: expected ${want} (${hex(want)}), got ${got} (${hex(got)})`,
-      };
-    }
-  }
-  if (sandbox.gas !== vector.expectedGas) {
-    return { kind: "gas", message: `gas: expected ${vector.expectedGas}, got ${sandbox.gas}` };
-  }
-  return compareMemory(vector, sandbox);
+  for (const chunk of vector.initialMemory) machine.memory.write(chunk.address, chunk.contents);
+  vector.initialRegs.forEach((value, i) => machine.setRegister(i, value));
+  machine.gas = vector.initialGas;
+  machine.pc = vector.initialPc;
+  const exit = machine.run();
+  const expected = expectedState(vector);
+  return compareStates(expected, captureState(machine, exit, expected.pages.keys()));
 }
 
 /** Runs one vector in a bare sandbox and returns its first difference, if any. */
@@ -143,16 +111,8 @@ export function runVector(vector: PvmVector, options: RunnerOptions = {}): Vecto
     sandbox = Sandbox.create(Program.parse(vector.program, { container: "raw" }), {
       backend: options.backend,
       init: "bare",
-      gas: vector.initialGas,
-      entry: vector.initialPc,
     });
-    for (const region of vector.initialPageMap) {
-      sandbox.memory.map(region.address, region.length, region.writable ? "read-write" : "read");
-    }
-    for (const chunk of vector.initialMemory) sandbox.memory.write(chunk.address, chunk.contents);
-    sandbox.regs.set(vector.initialRegs);
-    const exit = sandbox.run();
-    return { name: vector.name, difference: compareState(vector, sandbox, exit) };
+    return { name: vector.name, difference: runVectorOn(vector, sandbox) };
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     return { name: vector.name, difference: { kind: "error", message } };

@@ -2,9 +2,6 @@
  * Shared helpers for the native sandbox tests.
  * @module
  */
-import assert from "node:assert/strict";
-import { SandboxError } from "../../src/sandbox/errors.ts";
-import type { SandboxErrorCause } from "../../src/sandbox/errors.ts";
 import { Zygote, type ZygoteOptions } from "../../src/sandbox/native/mod.ts";
 import type { Asm } from "./x86.ts";
 
@@ -16,18 +13,6 @@ export function runOnce(code: Asm, options: ZygoteOptions = {}): {
   const zygote = Zygote.spawn(options);
   zygote.loadCode(code.build());
   return { zygote, exit: zygote.run(0) };
-}
-
-/** Asserts that `fn` throws a `SandboxError` of `kind`; returns it. */
-export function assertSandboxError(fn: () => unknown, kind: SandboxErrorCause): SandboxError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof SandboxError, `expected SandboxError, got ${error}`);
-    assert.equal(error.kind, kind, `expected kind ${kind}: ${error.message}`);
-    return error;
-  }
-  assert.fail(`expected a SandboxError of kind ${kind}`);
 }
 
 /** Lines of /proc/<pid>/status as a map. */
