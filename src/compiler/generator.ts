@@ -1,0 +1,729 @@
+/**
+ * The code generator: emits x86-64 for each PVM instruction of an analysed program, in pc
+ * order, with gas charged at every block entry and exits as zygote/abi.zig prescribes. Cold
+ * paths (out of gas, panics on invalid targets, invalid dynamic jumps) go to out-of-line stubs
+ * emitted after all instructions, so the hot code falls straight through.
+ *
+ * Guest registers stay in their native registers; only rcx (scratch) and, around a multiply or
+ * divide that needs rax:rdx, pushed copies on the zygote stack hold temporaries. No guest
+ * register changes before a memory access that may fault, so a page fault leaves exactly the
+ * state before the instruction.
+ * @module
+ */
+import { Op } from "../program/isa/index.ts";
+import { HALT_ADDRESS } from "../sandbox/standard_init.ts";
+import type { PredecodedProgram as ProgramAnalysis } from "../interpreter/predecode.ts";
+import type { CodeTarget } from "./target.ts";
+import { X64 } from "./x64/assembler.ts";
+import { Addr, Alu, Cond, Load, Reg, Shift, Unary } from "./x64/registers.ts";
+
+/**
+ * Kinds of out-of-line stubs: the block at the instruction cannot pay its gas; the
+ * instruction's static target is no block start (panic at its pc); its dynamic target is
+ * outside the jump table (halt or panic at its pc).
+ */
+const Stub = { OutOfGas: 0, Panic: 1, Dynamic: 2 } as const;
+
+/** Jump-table index (address / 2 − 1, rotated as the dynamic-jump check does) of the halt address. */
+const HALT_INDEX = HALT_ADDRESS / 2 - 1;
+const JUMP_TABLE_ENTRY = 8;
+
+/** Generated code and where each instruction and stub landed in it. */
+export interface GeneratedCode {
+  /** The machine code. */
+  readonly code: Uint8Array;
+  /** Per instruction: offset of the gas-charging block entry, -1 where no block starts. */
+  readonly blockEntry: Int32Array;
+  /** Per instruction: offset of its own code. */
+  readonly instructionEntry: Int32Array;
+  /** Ascending offsets where the code of an owner (instruction or stub) begins. */
+  readonly regionStart: Int32Array;
+  /** Instruction number owning each region (-1: shared code of no instruction). */
+  readonly regionOwner: Int32Array;
+  /** Offset of the stub that traps for jump-table entries that start no block. */
+  readonly invalidEntry: number;
+}
+
+/** Emits the code of a whole program. */
+export class CodeGenerator {
+  readonly #p: ProgramAnalysis;
+  readonly #asm: X64;
+  readonly #g: Int8Array;
+  readonly #vm: number;
+  readonly #off: CodeTarget["offsets"];
+  readonly #tableBase: number;
+  /** Whether a dynamic jump must record its pc before the indexed jump (some entry is invalid). */
+  readonly #recordPcOnJump: boolean;
+  #stubKind = new Uint8Array(64);
+  #stubOwner = new Int32Array(64);
+  #stubLabel = new Int32Array(64);
+  #stubCount = 0;
+  #invalidEntryLabel = -1;
+
+  /** Prepares to compile `program` for `target`; throws when the target breaks an assumption. */
+  constructor(program: ProgramAnalysis, target: CodeTarget) {
+    checkTarget(program, target);
+    this.#p = program;
+    this.#asm = new X64(program.count * 12 + 256);
+    this.#g = Int8Array.from(target.guestRegisters);
+    this.#vm = target.vmctxRegister;
+    this.#off = target.offsets;
+    this.#tableBase = Number(target.jumpTableAddress / BigInt(JUMP_TABLE_ENTRY));
+    this.#recordPcOnJump = program.jumpTargets.some((t) => t < 0);
+  }
+
+  /** Generates the code: instructions in pc order, then the stubs. */
+  generate(): GeneratedCode {
+    const p = this.#p, asm = this.#asm, n = p.count;
+    const blockEntry = new Int32Array(n).fill(-1);
+    const instructionEntry = new Int32Array(n);
+    asm.newLabels(n); // label i = block entry of instruction i
+    for (let i = 0; i < n; i++) {
+      if (p.blockStart[i] === 1) {
+        asm.bind(i);
+        blockEntry[i] = asm.length;
+        const cost = p.entryCost[i];
+        if (cost > 0) {
+          asm.aluMI(Alu.sub, true, Addr.base64, this.#vm, this.#off.gas, cost);
+          asm.jcc(Cond.s, this.#stub(Stub.OutOfGas, i));
+        }
+      }
+      instructionEntry[i] = asm.length;
+      this.#instruction(i);
+    }
+    const regions = this.#emitStubs(blockEntry, instructionEntry);
+    asm.resolveFixups();
+    return {
+      code: asm.code(),
+      blockEntry,
+      instructionEntry,
+      regionStart: regions.start,
+      regionOwner: regions.owner,
+      invalidEntry: asm.labelOffset(this.#invalidEntryLabel),
+    };
+  }
+
+  // ---- Stubs. ----
+
+  /** A label for a stub of `kind` owned by instruction `owner`, emitted after all code. */
+  #stub(kind: number, owner: number): number {
+    if (this.#stubCount === this.#stubKind.length) {
+      const size = this.#stubCount * 2;
+      const kinds = new Uint8Array(size), owners = new Int32Array(size);
+      const labels = new Int32Array(size);
+      kinds.set(this.#stubKind);
+      owners.set(this.#stubOwner);
+      labels.set(this.#stubLabel);
+      this.#stubKind = kinds;
+      this.#stubOwner = owners;
+      this.#stubLabel = labels;
+    }
+    const label = this.#asm.newLabels(1);
+    this.#stubKind[this.#stubCount] = kind;
+    this.#stubOwner[this.#stubCount] = owner;
+    this.#stubLabel[this.#stubCount++] = label;
+    return label;
+  }
+
+  #emitStubs(
+    blockEntry: Int32Array,
+    instructionEntry: Int32Array,
+  ): { start: Int32Array; owner: Int32Array } {
+    const asm = this.#asm, p = this.#p, n = p.count, vm = this.#vm, off = this.#off;
+    const regions = n + this.#stubCount + 1;
+    const start = new Int32Array(regions), owner = new Int32Array(regions);
+    for (let i = 0; i < n; i++) {
+      start[i] = blockEntry[i] >= 0 ? blockEntry[i] : instructionEntry[i];
+      owner[i] = i;
+    }
+    for (let k = 0; k < this.#stubCount; k++) {
+      const i = this.#stubOwner[k];
+      start[n + k] = asm.length;
+      owner[n + k] = i;
+      asm.bind(this.#stubLabel[k]);
+      switch (this.#stubKind[k]) {
+        case Stub.OutOfGas:
+          // Gas was already reduced: give it back so it is unchanged at the exit.
+          asm.aluMI(Alu.add, true, Addr.base64, vm, off.gas, p.entryCost[i]);
+          this.#exit(p.pc[i], off.outOfGas);
+          break;
+        case Stub.Panic:
+          this.#exit(p.pc[i], off.trap);
+          break;
+        default: { // Stub.Dynamic: rcx holds the rotated index of the target address
+          asm.storeImm(4, p.pc[i], Addr.base64, vm, off.pc);
+          asm.aluRI(Alu.cmp, false, Reg.rcx, HALT_INDEX);
+          const halt = asm.jccShort(Cond.e);
+          asm.jmpMem(Addr.base64, vm, off.trap);
+          asm.bindShort(halt);
+          asm.jmpMem(Addr.base64, vm, off.returnToHost);
+        }
+      }
+    }
+    // Jump-table entries that start no block: the jump recorded its pc already.
+    this.#invalidEntryLabel = asm.newLabels(1);
+    start[regions - 1] = asm.length;
+    owner[regions - 1] = -1;
+    asm.bind(this.#invalidEntryLabel);
+    asm.jmpMem(Addr.base64, vm, off.trap);
+    return { start, owner };
+  }
+
+  /** `[vmctx + pc] = pc; jmp [vmctx + trampoline]`. */
+  #exit(pc: number, trampoline: number): void {
+    this.#asm.storeImm(4, pc, Addr.base64, this.#vm, this.#off.pc);
+    this.#asm.jmpMem(Addr.base64, this.#vm, trampoline);
+  }
+
+  /** Jumps to the block entry of static target `t` of instruction `i`, or panics at `i`. */
+  #jumpTo(i: number, t: number): void {
+    if (t < 0) this.#exit(this.#p.pc[i], this.#off.trap);
+    else if (t !== i + 1) this.#asm.jmp(t);
+  }
+
+  /** Branches to static target `t` of instruction `i` when `cond` holds. */
+  #branchTo(cond: number, i: number, t: number): void {
+    this.#asm.jcc(cond, t < 0 ? this.#stub(Stub.Panic, i) : t);
+  }
+
+  // ---- Instructions. ----
+
+  #instruction(i: number): void {
+    const p = this.#p, asm = this.#asm, g = this.#g;
+    const op = p.op[i];
+    const a = g[p.ra[i]], b = g[p.rb[i]], d = g[p.rd[i]];
+    const x = p.x[i], y = p.y[i];
+    switch (op) {
+      case Op.trap:
+        return this.#exit(p.pc[i], this.#off.trap);
+      case Op.fallthrough:
+        return;
+      case Op.ecalli:
+        asm.storeImm(4, p.pc[i], Addr.base64, this.#vm, this.#off.pc);
+        asm.storeImm(4, x, Addr.base64, this.#vm, this.#off.exitArg);
+        return asm.callMem(Addr.base64, this.#vm, this.#off.hostCall);
+      case Op.sbrk: // performed by the host, like a host call at this pc
+        asm.storeImm(4, p.pc[i], Addr.base64, this.#vm, this.#off.pc);
+        return asm.callMem(Addr.base64, this.#vm, this.#off.hostCall);
+      case Op.load_imm_64:
+        return asm.loadConstant(a, x, y);
+      case Op.load_imm:
+        return asm.loadConstant(a, x, x >> 31);
+      case Op.store_imm_u8:
+      case Op.store_imm_u16:
+      case Op.store_imm_u32:
+      case Op.store_imm_u64:
+        return asm.storeImm(sizeOf(op - Op.store_imm_u8), y, Addr.absolute32, 0, x);
+      case Op.load_u8:
+      case Op.load_i8:
+      case Op.load_u16:
+      case Op.load_i16:
+      case Op.load_u32:
+      case Op.load_i32:
+      case Op.load_u64:
+        return asm.load(op - Op.load_u8, a, Addr.absolute32, 0, x);
+      case Op.store_u8:
+      case Op.store_u16:
+      case Op.store_u32:
+      case Op.store_u64:
+        return asm.store(sizeOf(op - Op.store_u8), a, Addr.absolute32, 0, x);
+      case Op.store_imm_ind_u8:
+      case Op.store_imm_ind_u16:
+      case Op.store_imm_ind_u32:
+      case Op.store_imm_ind_u64:
+        return asm.storeImm(sizeOf(op - Op.store_imm_ind_u8), y, Addr.base32, a, x);
+      case Op.store_ind_u8:
+      case Op.store_ind_u16:
+      case Op.store_ind_u32:
+      case Op.store_ind_u64:
+        return asm.store(sizeOf(op - Op.store_ind_u8), a, Addr.base32, b, x);
+      case Op.load_ind_u8:
+      case Op.load_ind_i8:
+      case Op.load_ind_u16:
+      case Op.load_ind_i16:
+      case Op.load_ind_u32:
+      case Op.load_ind_i32:
+      case Op.load_ind_u64:
+        return asm.load(op - Op.load_ind_u8, a, Addr.base32, b, x);
+      case Op.jump:
+        return this.#jumpTo(i, p.target[i]);
+      case Op.load_imm_jump:
+        asm.loadConstant(a, x, x >> 31);
+        return this.#jumpTo(i, p.target[i]);
+      case Op.jump_ind:
+        asm.leaRD(false, Reg.rcx, a, x);
+        return this.#dynamicJump(i);
+      case Op.load_imm_jump_ind:
+        asm.leaRD(false, Reg.rcx, b, y); // the address from B before A changes
+        asm.loadConstant(a, x, x >> 31);
+        return this.#dynamicJump(i);
+      case Op.branch_eq_imm:
+      case Op.branch_ne_imm:
+      case Op.branch_lt_u_imm:
+      case Op.branch_le_u_imm:
+      case Op.branch_ge_u_imm:
+      case Op.branch_gt_u_imm:
+      case Op.branch_lt_s_imm:
+      case Op.branch_le_s_imm:
+      case Op.branch_ge_s_imm:
+      case Op.branch_gt_s_imm:
+        asm.aluRI(Alu.cmp, true, a, x);
+        return this.#branchTo(BRANCH_IMM_COND[op - Op.branch_eq_imm], i, p.target[i]);
+      case Op.branch_eq:
+      case Op.branch_ne:
+      case Op.branch_lt_u:
+      case Op.branch_lt_s:
+      case Op.branch_ge_u:
+      case Op.branch_ge_s:
+        asm.aluRR(Alu.cmp, true, a, b);
+        return this.#branchTo(BRANCH_COND[op - Op.branch_eq], i, p.target[i]);
+      case Op.move_reg:
+        if (d !== a) asm.movRR(true, d, a);
+        return;
+      case Op.count_set_bits_64:
+      case Op.count_set_bits_32:
+        return this.#popcount(op === Op.count_set_bits_64, d, a);
+      case Op.leading_zero_bits_64:
+      case Op.leading_zero_bits_32: {
+        const w = op === Op.leading_zero_bits_64;
+        asm.bsr(w, Reg.rcx, a);
+        const found = asm.jccShort(Cond.ne);
+        asm.movRI(w, Reg.rcx, -1); // zero input: (bits − 1) − (−1) = bits
+        asm.bindShort(found);
+        asm.unary(Unary.neg, w, Reg.rcx);
+        asm.aluRI(Alu.add, w, Reg.rcx, w ? 63 : 31);
+        return asm.movRR(true, d, Reg.rcx);
+      }
+      case Op.trailing_zero_bits_64:
+      case Op.trailing_zero_bits_32: {
+        const w = op === Op.trailing_zero_bits_64;
+        asm.bsf(w, Reg.rcx, a);
+        const found = asm.jccShort(Cond.ne);
+        asm.movRI(false, Reg.rcx, w ? 64 : 32);
+        asm.bindShort(found);
+        return asm.movRR(true, d, Reg.rcx);
+      }
+      case Op.sign_extend_8:
+        return asm.movsx8(d, a);
+      case Op.sign_extend_16:
+        return asm.movsx16(d, a);
+      case Op.zero_extend_16:
+        return asm.movzx16(d, a);
+      case Op.reverse_bytes:
+        if (d !== a) asm.movRR(true, d, a);
+        return asm.bswap(true, d);
+      case Op.add_imm_32:
+        asm.leaRD(false, a, b, x);
+        return asm.movsxd(a, a);
+      case Op.add_imm_64:
+        return asm.leaRD(true, a, b, x);
+      case Op.and_imm:
+      case Op.xor_imm:
+      case Op.or_imm:
+        if (a !== b) asm.movRR(true, a, b);
+        return asm.aluRI(IMM_ALU[op - Op.and_imm], true, a, x);
+      case Op.mul_imm_32:
+        asm.imulRRI(false, a, b, x);
+        return asm.movsxd(a, a);
+      case Op.mul_imm_64:
+        return asm.imulRRI(true, a, b, x);
+      case Op.set_lt_u_imm:
+      case Op.set_lt_s_imm:
+      case Op.set_gt_u_imm:
+      case Op.set_gt_s_imm:
+        return this.#setImm(SET_IMM_COND[op - Op.set_lt_u_imm], a, b, x);
+      case Op.shlo_l_imm_32:
+      case Op.shlo_r_imm_32:
+      case Op.shar_r_imm_32:
+        if (a !== b) asm.movRR(false, a, b);
+        asm.shiftRI(SHIFTS[op - Op.shlo_l_imm_32], false, a, x & 31);
+        return asm.movsxd(a, a);
+      case Op.neg_add_imm_32:
+      case Op.neg_add_imm_64: {
+        const w = op === Op.neg_add_imm_64;
+        if (a === b) {
+          asm.unary(Unary.neg, w, a);
+          asm.aluRI(Alu.add, w, a, x);
+        } else {
+          asm.movRI(w, a, x);
+          asm.aluRR(Alu.sub, w, a, b);
+        }
+        if (!w) asm.movsxd(a, a);
+        return;
+      }
+      case Op.shlo_l_imm_alt_32:
+      case Op.shlo_r_imm_alt_32:
+      case Op.shar_r_imm_alt_32:
+        asm.movRR(false, Reg.rcx, b);
+        asm.movRI(false, a, x);
+        asm.shiftRCl(SHIFTS[op - Op.shlo_l_imm_alt_32], false, a);
+        return asm.movsxd(a, a);
+      case Op.cmov_iz_imm:
+      case Op.cmov_nz_imm:
+        asm.loadConstant(Reg.rcx, x, x >> 31);
+        asm.testRR(true, b, b);
+        return asm.cmov(op === Op.cmov_iz_imm ? Cond.e : Cond.ne, true, a, Reg.rcx);
+      case Op.shlo_l_imm_64:
+      case Op.shlo_r_imm_64:
+      case Op.shar_r_imm_64:
+        if (a !== b) asm.movRR(true, a, b);
+        return asm.shiftRI(SHIFTS[op - Op.shlo_l_imm_64], true, a, x & 63);
+      case Op.shlo_l_imm_alt_64:
+      case Op.shlo_r_imm_alt_64:
+      case Op.shar_r_imm_alt_64:
+        asm.movRR(false, Reg.rcx, b);
+        asm.loadConstant(a, x, x >> 31);
+        return asm.shiftRCl(SHIFTS[op - Op.shlo_l_imm_alt_64], true, a);
+      case Op.rot_r_64_imm:
+        if (a !== b) asm.movRR(true, a, b);
+        return asm.shiftRI(Shift.ror, true, a, x & 63);
+      case Op.rot_r_64_imm_alt:
+        asm.movRR(false, Reg.rcx, b);
+        asm.loadConstant(a, x, x >> 31);
+        return asm.shiftRCl(Shift.ror, true, a);
+      case Op.rot_r_32_imm:
+        if (a !== b) asm.movRR(false, a, b);
+        asm.shiftRI(Shift.ror, false, a, x & 31);
+        return asm.movsxd(a, a);
+      case Op.rot_r_32_imm_alt:
+        asm.movRR(false, Reg.rcx, b);
+        asm.movRI(false, a, x);
+        asm.shiftRCl(Shift.ror, false, a);
+        return asm.movsxd(a, a);
+      case Op.add_32:
+        asm.leaRR(false, d, a, b);
+        return asm.movsxd(d, d);
+      case Op.add_64:
+        if (d === a) asm.aluRR(Alu.add, true, d, b);
+        else if (d === b) asm.aluRR(Alu.add, true, d, a);
+        else asm.leaRR(true, d, a, b);
+        return;
+      case Op.sub_32:
+      case Op.sub_64:
+      case Op.and:
+      case Op.xor:
+      case Op.or:
+      case Op.mul_32:
+      case Op.mul_64:
+        return this.#binary(op, d, a, b);
+      case Op.div_u_32:
+      case Op.div_s_32:
+      case Op.rem_u_32:
+      case Op.rem_s_32:
+      case Op.div_u_64:
+      case Op.div_s_64:
+      case Op.rem_u_64:
+      case Op.rem_s_64:
+        return this.#divide(op, d, a, b);
+      case Op.shlo_l_32:
+      case Op.shlo_r_32:
+      case Op.shar_r_32:
+      case Op.rot_l_32:
+      case Op.rot_r_32:
+        asm.movRR(false, Reg.rcx, b);
+        if (d !== a) asm.movRR(false, d, a);
+        asm.shiftRCl(SHIFT_BY_REG[op - Op.shlo_l_32], false, d);
+        return asm.movsxd(d, d);
+      case Op.shlo_l_64:
+      case Op.shlo_r_64:
+      case Op.shar_r_64:
+      case Op.rot_l_64:
+      case Op.rot_r_64:
+        asm.movRR(false, Reg.rcx, b);
+        if (d !== a) asm.movRR(true, d, a);
+        return asm.shiftRCl(SHIFT_BY_REG[op - Op.shlo_l_32], true, d);
+      case Op.mul_upper_s_s:
+      case Op.mul_upper_u_u:
+      case Op.mul_upper_s_u:
+        return this.#mulUpper(op, d, a, b);
+      case Op.set_lt_u:
+      case Op.set_lt_s:
+        return this.#setLess(op === Op.set_lt_u ? Cond.b : Cond.l, d, a, b);
+      case Op.cmov_iz:
+      case Op.cmov_nz:
+        asm.testRR(true, b, b);
+        return asm.cmov(op === Op.cmov_iz ? Cond.e : Cond.ne, true, d, a);
+      case Op.and_inv:
+      case Op.or_inv:
+        asm.movRR(true, Reg.rcx, b);
+        asm.unary(Unary.not, true, Reg.rcx);
+        asm.aluRR(op === Op.and_inv ? Alu.and : Alu.or, true, Reg.rcx, a);
+        return asm.movRR(true, d, Reg.rcx);
+      case Op.xnor:
+        asm.movRR(true, Reg.rcx, a);
+        asm.aluRR(Alu.xor, true, Reg.rcx, b);
+        asm.unary(Unary.not, true, Reg.rcx);
+        return asm.movRR(true, d, Reg.rcx);
+      case Op.max:
+      case Op.max_u:
+      case Op.min:
+      case Op.min_u:
+        // rcx = a, replaced by b when b wins.
+        asm.movRR(true, Reg.rcx, a);
+        asm.aluRR(Alu.cmp, true, Reg.rcx, b);
+        asm.cmov(MINMAX_COND[op - Op.max], true, Reg.rcx, b);
+        return asm.movRR(true, d, Reg.rcx);
+      default:
+        // Every instruction of the profiles is handled above; others execute as `trap`, as
+        // in the interpreter.
+        return this.#exit(p.pc[i], this.#off.trap);
+    }
+  }
+
+  /** D = A op B for the two-operand ALU and multiply forms; 32-bit results sign-extended. */
+  #binary(op: number, d: number, a: number, b: number): void {
+    const asm = this.#asm;
+    const w = op !== Op.sub_32 && op !== Op.mul_32;
+    if (d === a) this.#binaryInPlace(op, w, d, b);
+    else if (d === b && op !== Op.sub_32 && op !== Op.sub_64) this.#binaryInPlace(op, w, d, a);
+    else if (d === b) {
+      asm.movRR(true, Reg.rcx, b);
+      asm.movRR(w, d, a);
+      this.#binaryInPlace(op, w, d, Reg.rcx);
+    } else {
+      asm.movRR(w, d, a);
+      this.#binaryInPlace(op, w, d, b);
+    }
+    if (!w) asm.movsxd(d, d);
+  }
+
+  /** dst = dst op src. */
+  #binaryInPlace(op: number, w: boolean, dst: number, src: number): void {
+    if (op === Op.mul_32 || op === Op.mul_64) this.#asm.imulRR(w, dst, src);
+    else this.#asm.aluRR(BINARY_ALU[op - Op.sub_32], w, dst, src);
+  }
+
+  /** A = (B cond imm) as 0 or 1. */
+  #setImm(cond: number, a: number, b: number, imm: number): void {
+    const asm = this.#asm;
+    const dst = a === b ? Reg.rcx : a;
+    asm.aluRR(Alu.xor, false, dst, dst);
+    asm.aluRI(Alu.cmp, true, b, imm);
+    asm.setcc(cond, dst);
+    if (dst !== a) asm.movRR(true, a, dst);
+  }
+
+  /** D = (A < B) as 0 or 1 with the given condition. */
+  #setLess(cond: number, d: number, a: number, b: number): void {
+    const asm = this.#asm;
+    const dst = d === a || d === b ? Reg.rcx : d;
+    asm.aluRR(Alu.xor, false, dst, dst);
+    asm.aluRR(Alu.cmp, true, a, b);
+    asm.setcc(cond, dst);
+    if (dst !== d) asm.movRR(true, d, dst);
+  }
+
+  /**
+   * The dynamic jump of instruction `i` to the address in ecx: one bounds check, then one
+   * indexed jump through the native jump table. Rotating right by one turns an odd address
+   * into a huge index and the subtraction turns address 0 into 2^32 − 1, so misaligned, zero
+   * and too-large addresses (the halt address among them) all fail the one comparison.
+   */
+  #dynamicJump(i: number): void {
+    const asm = this.#asm;
+    asm.shiftRI(Shift.ror, false, Reg.rcx, 1);
+    asm.aluRI(Alu.sub, false, Reg.rcx, 1);
+    asm.aluRI(Alu.cmp, false, Reg.rcx, this.#p.jumpTargets.length);
+    asm.jcc(Cond.ae, this.#stub(Stub.Dynamic, i));
+    if (this.#recordPcOnJump) asm.storeImm(4, this.#p.pc[i], Addr.base64, this.#vm, this.#off.pc);
+    asm.aluRI(Alu.add, true, Reg.rcx, this.#tableBase);
+    asm.jmpMem(Addr.scaled8, Reg.rcx, 0);
+  }
+
+  /**
+   * D = number of set bits of A (its low 32 bits when not `w`), in software (popcnt is not in
+   * the x86-64 baseline): the SWAR sum in rcx, with D and one pushed register as temporaries.
+   */
+  #popcount(w: boolean, d: number, a: number): void {
+    const asm = this.#asm;
+    const t = this.#g[0] === d ? this.#g[1] : this.#g[0];
+    asm.movRR(w, Reg.rcx, a);
+    asm.push(t);
+    // rcx -= (rcx >> 1) & 0x5555…
+    asm.movRR(true, d, Reg.rcx);
+    asm.shiftRI(Shift.shr, true, d, 1);
+    asm.movRI64(t, 0x55555555, 0x55555555);
+    asm.aluRR(Alu.and, true, d, t);
+    asm.aluRR(Alu.sub, true, Reg.rcx, d);
+    // rcx = (rcx & 0x3333…) + ((rcx >> 2) & 0x3333…)
+    asm.movRI64(t, 0x33333333, 0x33333333);
+    asm.movRR(true, d, Reg.rcx);
+    asm.aluRR(Alu.and, true, d, t);
+    asm.shiftRI(Shift.shr, true, Reg.rcx, 2);
+    asm.aluRR(Alu.and, true, Reg.rcx, t);
+    asm.aluRR(Alu.add, true, Reg.rcx, d);
+    // rcx = (rcx + (rcx >> 4)) & 0x0f0f…
+    asm.movRR(true, d, Reg.rcx);
+    asm.shiftRI(Shift.shr, true, d, 4);
+    asm.aluRR(Alu.add, true, Reg.rcx, d);
+    asm.movRI64(t, 0x0f0f0f0f, 0x0f0f0f0f);
+    asm.aluRR(Alu.and, true, Reg.rcx, t);
+    // Sum of the bytes in the top byte.
+    asm.movRI64(t, 0x01010101, 0x01010101);
+    asm.imulRR(true, Reg.rcx, t);
+    asm.shiftRI(Shift.shr, true, Reg.rcx, 56);
+    asm.pop(t);
+    asm.movRR(true, d, Reg.rcx);
+  }
+
+  /** Loads the value guest register `reg` had before rax and rdx were pushed (rdx first). */
+  #original(dst: number, reg: number): void {
+    if (reg === Reg.rax) this.#asm.load(Load.u64, dst, Addr.base64, Reg.rsp, 0);
+    else if (reg === Reg.rdx) this.#asm.load(Load.u64, dst, Addr.base64, Reg.rsp, 8);
+    else if (reg !== dst) this.#asm.movRR(true, dst, reg);
+  }
+
+  /** D = upper 64 bits of the 128-bit product A × B (signedness by instruction). */
+  #mulUpper(op: number, d: number, a: number, b: number): void {
+    const asm = this.#asm;
+    asm.push(Reg.rdx);
+    asm.push(Reg.rax);
+    asm.movRR(true, Reg.rcx, b);
+    if (a !== Reg.rax) asm.movRR(true, Reg.rax, a);
+    asm.unary(op === Op.mul_upper_s_s ? Unary.imul : Unary.mul, true, Reg.rcx);
+    if (op === Op.mul_upper_s_u) {
+      // Signed A: the unsigned product counted A as A + 2^64 when negative; subtract B then.
+      this.#original(Reg.rax, a);
+      asm.shiftRI(Shift.sar, true, Reg.rax, 63);
+      asm.aluRR(Alu.and, true, Reg.rax, Reg.rcx);
+      asm.aluRR(Alu.sub, true, Reg.rdx, Reg.rax);
+    }
+    asm.movRR(true, Reg.rcx, Reg.rdx);
+    asm.pop(Reg.rax);
+    asm.pop(Reg.rdx);
+    asm.movRR(true, d, Reg.rcx);
+  }
+
+  /**
+   * D = A / B or A rem B without host faults: division by zero gives all ones (quotient) or
+   * A (remainder); a signed divisor of −1 gives −A (wrapping, so INT_MIN / −1 = INT_MIN) or 0.
+   * 32-bit forms work on the low halves and sign-extend the result.
+   */
+  #divide(op: number, d: number, a: number, b: number): void {
+    const asm = this.#asm;
+    const w = op >= Op.div_u_64;
+    const signed = op === Op.div_s_32 || op === Op.rem_s_32 || op === Op.div_s_64 ||
+      op === Op.rem_s_64;
+    const remainder = op === Op.rem_u_32 || op === Op.rem_s_32 || op === Op.rem_u_64 ||
+      op === Op.rem_s_64;
+    asm.testRR(w, b, b);
+    const nonZero = asm.jccShort(Cond.ne);
+    if (remainder) this.#extend(w, d, a);
+    else asm.movRI(true, d, -1);
+    const zeroDone = asm.jmpShort();
+    asm.bindShort(nonZero);
+    let minusOneDone = -1;
+    if (signed) {
+      asm.aluRI(Alu.cmp, w, b, -1);
+      const general = asm.jccShort(Cond.ne);
+      if (remainder) asm.aluRR(Alu.xor, false, d, d);
+      else {
+        if (d !== a) asm.movRR(w, d, a);
+        asm.unary(Unary.neg, w, d);
+        if (!w) asm.movsxd(d, d);
+      }
+      minusOneDone = asm.jmpShort();
+      asm.bindShort(general);
+    }
+    asm.push(Reg.rdx);
+    asm.push(Reg.rax);
+    asm.movRR(w, Reg.rcx, b);
+    if (a !== Reg.rax) asm.movRR(w, Reg.rax, a);
+    if (signed) asm.signExtendAccumulator(w);
+    else asm.aluRR(Alu.xor, false, Reg.rdx, Reg.rdx);
+    asm.unary(signed ? Unary.idiv : Unary.div, w, Reg.rcx);
+    asm.movRR(w, Reg.rcx, remainder ? Reg.rdx : Reg.rax);
+    asm.pop(Reg.rax);
+    asm.pop(Reg.rdx);
+    this.#extend(w, d, Reg.rcx);
+    asm.bindShort(zeroDone);
+    if (minusOneDone >= 0) asm.bindShort(minusOneDone);
+  }
+
+  /** D = src (64-bit), or src's low 32 bits sign-extended. */
+  #extend(w: boolean, d: number, src: number): void {
+    if (!w) this.#asm.movsxd(d, src);
+    else if (d !== src) this.#asm.movRR(true, d, src);
+  }
+}
+
+/** Access size of store variant k (u8, u16, u32, u64). */
+function sizeOf(k: number): 1 | 2 | 4 | 8 {
+  return (1 << k) as 1 | 2 | 4 | 8;
+}
+
+/** Conditions of branch_eq_imm … branch_gt_s_imm, in id order. */
+const BRANCH_IMM_COND = [
+  Cond.e,
+  Cond.ne,
+  Cond.b,
+  Cond.be,
+  Cond.ae,
+  Cond.a,
+  Cond.l,
+  Cond.le,
+  Cond.ge,
+  Cond.g,
+];
+/** Conditions of branch_eq … branch_ge_s, in id order. */
+const BRANCH_COND = [Cond.e, Cond.ne, Cond.b, Cond.l, Cond.ae, Cond.ge];
+/** and_imm, xor_imm, or_imm. */
+const IMM_ALU = [Alu.and, Alu.xor, Alu.or];
+/** set_lt_u_imm, set_lt_s_imm, then (after 138…141) set_gt_u_imm, set_gt_s_imm. */
+const SET_IMM_COND: number[] = [];
+SET_IMM_COND[Op.set_lt_u_imm - Op.set_lt_u_imm] = Cond.b;
+SET_IMM_COND[Op.set_lt_s_imm - Op.set_lt_u_imm] = Cond.l;
+SET_IMM_COND[Op.set_gt_u_imm - Op.set_lt_u_imm] = Cond.a;
+SET_IMM_COND[Op.set_gt_s_imm - Op.set_lt_u_imm] = Cond.g;
+/** Logical left, logical right, arithmetic right (the order of every PVM shift triple). */
+const SHIFTS = [Shift.shl, Shift.shr, Shift.sar];
+/** shlo_l_32 … shar_r_32, then (ids +10) the 64-bit forms, then the rotates at 220 … 223. */
+const SHIFT_BY_REG: number[] = [];
+for (
+  const [id, shift] of [
+    [Op.shlo_l_32, Shift.shl],
+    [Op.shlo_r_32, Shift.shr],
+    [Op.shar_r_32, Shift.sar],
+    [Op.shlo_l_64, Shift.shl],
+    [Op.shlo_r_64, Shift.shr],
+    [Op.shar_r_64, Shift.sar],
+    [Op.rot_l_64, Shift.rol],
+    [Op.rot_l_32, Shift.rol],
+    [Op.rot_r_64, Shift.ror],
+    [Op.rot_r_32, Shift.ror],
+  ] as const
+) SHIFT_BY_REG[id - Op.shlo_l_32] = shift;
+/** The ALU operation of sub_32, sub_64, and, xor and or, by id − sub_32. */
+const BINARY_ALU: number[] = [];
+BINARY_ALU[Op.sub_32 - Op.sub_32] = Alu.sub;
+BINARY_ALU[Op.sub_64 - Op.sub_32] = Alu.sub;
+BINARY_ALU[Op.and - Op.sub_32] = Alu.and;
+BINARY_ALU[Op.xor - Op.sub_32] = Alu.xor;
+BINARY_ALU[Op.or - Op.sub_32] = Alu.or;
+/** Which condition makes B the result: max, max_u, min, min_u. */
+const MINMAX_COND = [Cond.l, Cond.b, Cond.g, Cond.a];
+
+/** Throws unless the target and program fit the code generator's assumptions. */
+function checkTarget(program: ProgramAnalysis, target: CodeTarget): void {
+  const regs = target.guestRegisters;
+  const reserved = new Set([Reg.rsp, Reg.rcx, target.vmctxRegister]);
+  const problems: string[] = [];
+  if (target.scratchRegister !== Reg.rcx) problems.push("the scratch register must be rcx");
+  if (target.vmctxRegister === Reg.rax || target.vmctxRegister === Reg.rdx) {
+    problems.push("the VmCtx register must not be rax or rdx");
+  }
+  if (regs.length !== 13 || new Set(regs).size !== 13 || regs.some((r) => reserved.has(r))) {
+    problems.push("13 distinct guest registers other than rsp, rcx and the VmCtx register");
+  }
+  const table = target.jumpTableAddress;
+  if (
+    table % BigInt(JUMP_TABLE_ENTRY) !== 0n ||
+    table / BigInt(JUMP_TABLE_ENTRY) + BigInt(program.jumpTargets.length) >= 1n << 31n
+  ) {
+    problems.push("the jump table must be 8-byte aligned and below 16 GiB");
+  }
+  if (program.jumpTargets.length >= HALT_INDEX) problems.push("the jump table is too large");
+  if (problems.length > 0) {
+    throw new Error(`cannot compile for this target: ${problems.join("; ")}`);
+  }
+}

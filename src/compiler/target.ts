@@ -1,0 +1,55 @@
+/**
+ * What the compiler is told about the process its code runs in, and what it produces.
+ * @module
+ */
+
+/** Byte offsets inside the VmCtx page that generated code reads and writes. */
+export interface VmCtxOffsets {
+  /** Remaining gas (i64). */
+  readonly gas: number;
+  /** Guest pc of an exit (u32). */
+  readonly pc: number;
+  /** Host-call id of an exit (u32). */
+  readonly exitArg: number;
+  /** Trampoline `jmp`ed to on halt. */
+  readonly returnToHost: number;
+  /** Trampoline `call`ed for a host call; returns when the host resumes. */
+  readonly hostCall: number;
+  /** Trampoline `jmp`ed to on a trap (panic). */
+  readonly trap: number;
+  /** Trampoline `jmp`ed to when a block's gas cannot be paid. */
+  readonly outOfGas: number;
+}
+
+/** Where generated code runs: supplied by the native backend from the ffi/ mirror of zygote/abi.zig. */
+export interface CodeTarget {
+  /** Where the code is mapped, read+execute. */
+  readonly codeAddress: bigint;
+  /** Where the jump table of dynamic jumps is mapped (8-byte absolute native addresses). */
+  readonly jumpTableAddress: bigint;
+  /** x86 register number holding the VmCtx address (r13 = 13). */
+  readonly vmctxRegister: number;
+  /** x86 register number generated code may clobber (rcx = 1). */
+  readonly scratchRegister: number;
+  /** x86 register number of PVM register i (abi.zig GUEST_REGISTERS). */
+  readonly guestRegisters: readonly number[];
+  /** Byte offsets inside the VmCtx. */
+  readonly offsets: VmCtxOffsets;
+}
+
+/** A compiled program: machine code, its jump table, and the maps between pcs and code. */
+export interface CompiledCode {
+  /** Machine code, loaded at `codeAddress`. */
+  readonly code: Uint8Array;
+  /** Entry k (for dynamic address 2(k+1)) = the native address of its block's entry. */
+  readonly jumpTable: Uint8Array;
+  /**
+   * Per instruction number: native offset of the gas-charging entry of the block starting
+   * there, -1 if none starts there.
+   */
+  readonly blockEntry: Int32Array;
+  /** Per instruction number: native offset of its code without any charge (resume point). */
+  readonly instructionEntry: Int32Array;
+  /** Instruction number whose code holds native offset `nativeOffset` (-1 if none does). */
+  instructionAt(nativeOffset: number): number;
+}

@@ -1,0 +1,443 @@
+/**
+ * An x86-64 encoder with only the instructions the PVM code generator emits. Code goes into one
+ * growing byte buffer; labels are small integers whose offsets and pending rel32 fixups live in
+ * typed arrays, so encoding allocates nothing per instruction.
+ *
+ * Registers are ISA numbers (rax 0 … r15 15). `w` selects 64-bit operand size (REX.W); without
+ * it the operation is 32-bit and zero-extends its destination, as the hardware does.
+ * @module
+ */
+import { type AccessSize, Addr, Load } from "./registers.ts";
+
+/** Longest instruction this encoder emits, with room to spare. */
+const MAX_INSTRUCTION = 16;
+const TWO_BYTE = 0x0f00;
+
+/** Machine code under construction. */
+export class X64 {
+  /** The code buffer; only the first `length` bytes are code. */
+  bytes: Uint8Array;
+  /** Bytes emitted so far (the offset of the next instruction). */
+  length = 0;
+  #labelOffset: Int32Array = new Int32Array(64).fill(-1);
+  #labelCount = 0;
+  #fixupAt: Int32Array = new Int32Array(64);
+  #fixupLabel: Int32Array = new Int32Array(64);
+  #fixupCount = 0;
+
+  /** Starts with room for `capacity` bytes; the buffer grows as needed. */
+  constructor(capacity = 4096) {
+    this.bytes = new Uint8Array(Math.max(capacity, 64));
+  }
+
+  // ---- Labels. ----
+
+  /** Reserves `count` consecutive unbound labels and returns the first one's number. */
+  newLabels(count: number): number {
+    const first = this.#labelCount;
+    this.#labelCount += count;
+    if (this.#labelCount > this.#labelOffset.length) {
+      const grown = new Int32Array(Math.max(this.#labelCount, this.#labelOffset.length * 2));
+      grown.fill(-1);
+      grown.set(this.#labelOffset);
+      this.#labelOffset = grown;
+    }
+    return first;
+  }
+
+  /** Binds `label` to the current offset. */
+  bind(label: number): void {
+    this.#labelOffset[label] = this.length;
+  }
+
+  /** Offset of `label`, or -1 while unbound. */
+  labelOffset(label: number): number {
+    return this.#labelOffset[label];
+  }
+
+  /** Patches every rel32 that refers to a label; throws if one is still unbound. */
+  resolveFixups(): void {
+    const bytes = this.bytes;
+    for (let k = 0; k < this.#fixupCount; k++) {
+      const at = this.#fixupAt[k];
+      const target = this.#labelOffset[this.#fixupLabel[k]];
+      if (target < 0) throw new Error(`label ${this.#fixupLabel[k]} is used but never bound`);
+      const rel = target - (at + 4);
+      bytes[at] = rel;
+      bytes[at + 1] = rel >> 8;
+      bytes[at + 2] = rel >> 16;
+      bytes[at + 3] = rel >> 24;
+    }
+    this.#fixupCount = 0;
+  }
+
+  /** The finished code (a copy of exactly `length` bytes). */
+  code(): Uint8Array {
+    return this.bytes.slice(0, this.length);
+  }
+
+  // ---- Control flow. ----
+
+  /** `jcc rel32` to `label`. */
+  jcc(cond: number, label: number): void {
+    this.#reserve();
+    this.#b(0x0f);
+    this.#b(0x80 | cond);
+    this.#rel32(label);
+  }
+
+  /** `jmp rel32` to `label`. */
+  jmp(label: number): void {
+    this.#reserve();
+    this.#b(0xe9);
+    this.#rel32(label);
+  }
+
+  /** `jcc rel8` forward; returns the position to pass to `bindShort` at the target. */
+  jccShort(cond: number): number {
+    this.#reserve();
+    this.#b(0x70 | cond);
+    this.#b(0);
+    return this.length - 1;
+  }
+
+  /** Points the short jump whose displacement byte is at `at` to the current offset. */
+  bindShort(at: number): void {
+    const rel = this.length - (at + 1);
+    if (rel > 127) throw new Error(`short jump of ${rel} bytes`);
+    this.bytes[at] = rel;
+  }
+
+  /** `jmp rel8` forward; returns the position to pass to `bindShort` at the target. */
+  jmpShort(): number {
+    this.#reserve();
+    this.#b(0xeb);
+    this.#b(0);
+    return this.length - 1;
+  }
+
+  /** `jmp qword [memory]`. */
+  jmpMem(mode: number, base: number, disp: number): void {
+    this.#mem(false, false, 0xff, 4, mode, base, disp, false);
+  }
+
+  /** `call qword [memory]`. */
+  callMem(mode: number, base: number, disp: number): void {
+    this.#mem(false, false, 0xff, 2, mode, base, disp, false);
+  }
+
+  /** `push reg` (64-bit). */
+  push(reg: number): void {
+    this.#reserve();
+    if (reg >= 8) this.#b(0x41);
+    this.#b(0x50 | (reg & 7));
+  }
+
+  /** `pop reg` (64-bit). */
+  pop(reg: number): void {
+    this.#reserve();
+    if (reg >= 8) this.#b(0x41);
+    this.#b(0x58 | (reg & 7));
+  }
+
+  // ---- Register and immediate operations. ----
+
+  /** `op dst, src` for an `Alu` operation. */
+  aluRR(op: number, w: boolean, dst: number, src: number): void {
+    this.#rr(w, op * 8 + 1, src, dst, false);
+  }
+
+  /** `op dst, imm` for an `Alu` operation (imm8 form when it fits). */
+  aluRI(op: number, w: boolean, dst: number, imm: number): void {
+    const short = imm >= -128 && imm <= 127;
+    this.#rr(w, short ? 0x83 : 0x81, op, dst, false);
+    if (short) this.#b(imm);
+    else this.#imm32(imm);
+  }
+
+  /** `op qword/dword [memory], imm` for an `Alu` operation (imm8 form when it fits). */
+  aluMI(op: number, w: boolean, mode: number, base: number, disp: number, imm: number): void {
+    const short = imm >= -128 && imm <= 127;
+    this.#mem(false, w, short ? 0x83 : 0x81, op, mode, base, disp, false);
+    if (short) this.#b(imm);
+    else this.#imm32(imm);
+  }
+
+  /** `test a, b`. */
+  testRR(w: boolean, a: number, b: number): void {
+    this.#rr(w, 0x85, b, a, false);
+  }
+
+  /** `mov dst, src`. */
+  movRR(w: boolean, dst: number, src: number): void {
+    this.#rr(w, 0x89, src, dst, false);
+  }
+
+  /** `mov dst, imm32`: 32-bit zero-extending, or with `w` the sign-extended 64-bit form. */
+  movRI(w: boolean, dst: number, imm: number): void {
+    if (w) {
+      this.#rr(true, 0xc7, 0, dst, false);
+    } else {
+      this.#reserve();
+      if (dst >= 8) this.#b(0x41);
+      this.#b(0xb8 | (dst & 7));
+    }
+    this.#imm32(imm);
+  }
+
+  /** `mov dst, imm64` (movabs) from the value's low and high 32-bit halves. */
+  movRI64(dst: number, low: number, high: number): void {
+    this.#reserve();
+    this.#b(0x48 | (dst >> 3));
+    this.#b(0xb8 | (dst & 7));
+    this.#imm32(low);
+    this.#imm32(high);
+  }
+
+  /** Loads the 64-bit value (low, high) into `dst` with the shortest form that holds it. */
+  loadConstant(dst: number, low: number, high: number): void {
+    if (high === 0) this.movRI(false, dst, low);
+    else if (high === low >> 31) this.movRI(true, dst, low);
+    else this.movRI64(dst, low, high);
+  }
+
+  /** `op dst, imm8` for a `Shift` operation. */
+  shiftRI(op: number, w: boolean, dst: number, count: number): void {
+    this.#rr(w, 0xc1, op, dst, false);
+    this.#b(count);
+  }
+
+  /** `op dst, cl` for a `Shift` operation. */
+  shiftRCl(op: number, w: boolean, dst: number): void {
+    this.#rr(w, 0xd3, op, dst, false);
+  }
+
+  /** `op reg` for a `Unary` operation (not, neg, mul, imul, div, idiv). */
+  unary(op: number, w: boolean, reg: number): void {
+    this.#rr(w, 0xf7, op, reg, false);
+  }
+
+  /** `cqo` (64-bit) or `cdq` (32-bit): sign-extends rax into rdx. */
+  signExtendAccumulator(w: boolean): void {
+    this.#reserve();
+    if (w) this.#b(0x48);
+    this.#b(0x99);
+  }
+
+  /** `imul dst, src`. */
+  imulRR(w: boolean, dst: number, src: number): void {
+    this.#rr(w, 0x0faf, dst, src, false);
+  }
+
+  /** `imul dst, src, imm` (imm8 form when it fits). */
+  imulRRI(w: boolean, dst: number, src: number, imm: number): void {
+    const short = imm >= -128 && imm <= 127;
+    this.#rr(w, short ? 0x6b : 0x69, dst, src, false);
+    if (short) this.#b(imm);
+    else this.#imm32(imm);
+  }
+
+  /** `movsxd dst, src32` (sign-extends the low 32 bits into 64). */
+  movsxd(dst: number, src: number): void {
+    this.#rr(true, 0x63, dst, src, false);
+  }
+
+  /** `movsx dst64, src8`. */
+  movsx8(dst: number, src: number): void {
+    this.#rr(true, 0x0fbe, dst, src, true);
+  }
+
+  /** `movsx dst64, src16`. */
+  movsx16(dst: number, src: number): void {
+    this.#rr(true, 0x0fbf, dst, src, false);
+  }
+
+  /** `movzx dst32, src8`. */
+  movzx8(dst: number, src: number): void {
+    this.#rr(false, 0x0fb6, dst, src, true);
+  }
+
+  /** `movzx dst32, src16`. */
+  movzx16(dst: number, src: number): void {
+    this.#rr(false, 0x0fb7, dst, src, false);
+  }
+
+  /** `setcc reg8`. */
+  setcc(cond: number, reg: number): void {
+    this.#rr(false, TWO_BYTE | 0x90 | cond, 0, reg, true);
+  }
+
+  /** `cmovcc dst, src`. */
+  cmov(cond: number, w: boolean, dst: number, src: number): void {
+    this.#rr(w, TWO_BYTE | 0x40 | cond, dst, src, false);
+  }
+
+  /** `bsr dst, src` (index of the highest set bit; ZF when src is zero). */
+  bsr(w: boolean, dst: number, src: number): void {
+    this.#rr(w, 0x0fbd, dst, src, false);
+  }
+
+  /** `bsf dst, src` (index of the lowest set bit; ZF when src is zero). */
+  bsf(w: boolean, dst: number, src: number): void {
+    this.#rr(w, 0x0fbc, dst, src, false);
+  }
+
+  /** `bswap reg`. */
+  bswap(w: boolean, reg: number): void {
+    this.#reserve();
+    const rex = (w ? 8 : 0) | (reg >> 3);
+    if (rex !== 0) this.#b(0x40 | rex);
+    this.#b(0x0f);
+    this.#b(0xc8 | (reg & 7));
+  }
+
+  /** `lea dst, [base + index]` (64-bit address arithmetic; `w` false keeps 32 bits). */
+  leaRR(w: boolean, dst: number, base: number, index: number): void {
+    this.#reserve();
+    const rex = (w ? 8 : 0) | ((dst >> 3) << 2) | ((index >> 3) << 1) | (base >> 3);
+    if (rex !== 0) this.#b(0x40 | rex);
+    this.#b(0x8d);
+    const b = base & 7;
+    // rbp/r13 as a base have no mod=00 form: they take a zero disp8.
+    this.#b((b === 5 ? 0x40 : 0) | ((dst & 7) << 3) | 4);
+    this.#b(((index & 7) << 3) | b);
+    if (b === 5) this.#b(0);
+  }
+
+  /** `lea dst, [base + disp]` (64-bit address arithmetic; `w` false keeps 32 bits). */
+  leaRD(w: boolean, dst: number, base: number, disp: number): void {
+    this.#mem(false, w, 0x8d, dst, Addr.base64, base, disp, false);
+  }
+
+  // ---- Memory accesses. ----
+
+  /** Loads a `Load` kind from memory into `dst`, extended to 64 bits as the kind says. */
+  load(kind: number, dst: number, mode: number, base: number, disp: number): void {
+    switch (kind) {
+      case Load.u8:
+        return this.#mem(false, false, 0x0fb6, dst, mode, base, disp, false);
+      case Load.i8:
+        return this.#mem(false, true, 0x0fbe, dst, mode, base, disp, false);
+      case Load.u16:
+        return this.#mem(false, false, 0x0fb7, dst, mode, base, disp, false);
+      case Load.i16:
+        return this.#mem(false, true, 0x0fbf, dst, mode, base, disp, false);
+      case Load.u32:
+        return this.#mem(false, false, 0x8b, dst, mode, base, disp, false);
+      case Load.i32:
+        return this.#mem(false, true, 0x63, dst, mode, base, disp, false);
+      default:
+        return this.#mem(false, true, 0x8b, dst, mode, base, disp, false);
+    }
+  }
+
+  /** Stores the low `size` bytes of `src` to memory. */
+  store(size: AccessSize, src: number, mode: number, base: number, disp: number): void {
+    this.#mem(size === 2, size === 8, size === 1 ? 0x88 : 0x89, src, mode, base, disp, size === 1);
+  }
+
+  /** Stores the low `size` bytes of `imm` (sign-extended to 64 bits for size 8) to memory. */
+  storeImm(size: AccessSize, imm: number, mode: number, base: number, disp: number): void {
+    this.#mem(size === 2, size === 8, size === 1 ? 0xc6 : 0xc7, 0, mode, base, disp, false);
+    if (size === 1) this.#b(imm);
+    else if (size === 2) {
+      this.#b(imm);
+      this.#b(imm >> 8);
+    } else this.#imm32(imm);
+  }
+
+  // ---- Encoding core. ----
+
+  #reserve(): void {
+    if (this.length + MAX_INSTRUCTION > this.bytes.length) {
+      const grown = new Uint8Array(this.bytes.length * 2);
+      grown.set(this.bytes.subarray(0, this.length));
+      this.bytes = grown;
+    }
+  }
+
+  #b(value: number): void {
+    this.bytes[this.length++] = value;
+  }
+
+  #imm32(value: number): void {
+    const bytes = this.bytes;
+    let at = this.length;
+    bytes[at++] = value;
+    bytes[at++] = value >> 8;
+    bytes[at++] = value >> 16;
+    bytes[at++] = value >> 24;
+    this.length = at;
+  }
+
+  #opcode(op: number): void {
+    if (op > 0xff) this.#b(op >> 8);
+    this.#b(op & 0xff);
+  }
+
+  #rel32(label: number): void {
+    if (this.#fixupCount === this.#fixupAt.length) {
+      const at = new Int32Array(this.#fixupCount * 2);
+      const to = new Int32Array(this.#fixupCount * 2);
+      at.set(this.#fixupAt);
+      to.set(this.#fixupLabel);
+      this.#fixupAt = at;
+      this.#fixupLabel = to;
+    }
+    this.#fixupAt[this.#fixupCount] = this.length;
+    this.#fixupLabel[this.#fixupCount++] = label;
+    this.length += 4;
+  }
+
+  /**
+   * Register-direct form: `op` with ModRM reg = `reg` (a register or a /digit) and rm = `rm`.
+   * `byteRm` marks rm as an 8-bit register, which needs a REX prefix to reach sil, dil, bpl
+   * and spl instead of dh, bh, ch and ah.
+   */
+  #rr(w: boolean, op: number, reg: number, rm: number, byteRm: boolean): void {
+    this.#reserve();
+    const rex = (w ? 8 : 0) | ((reg >> 3) << 2) | (rm >> 3);
+    if (rex !== 0 || (byteRm && rm >= 4 && rm < 8)) this.#b(0x40 | rex);
+    this.#opcode(op);
+    this.#b(0xc0 | ((reg & 7) << 3) | (rm & 7));
+  }
+
+  /**
+   * Memory form: optional operand-size prefix (`p66`), the address-size prefix for 32-bit
+   * addressing modes, REX, `op`, ModRM with reg = `reg`, SIB and displacement. `byteReg` marks
+   * `reg` as an 8-bit register.
+   */
+  #mem(
+    p66: boolean,
+    w: boolean,
+    op: number,
+    reg: number,
+    mode: number,
+    base: number,
+    disp: number,
+    byteReg: boolean,
+  ): void {
+    this.#reserve();
+    if (p66) this.#b(0x66);
+    if (mode === Addr.base32 || mode === Addr.absolute32) this.#b(0x67);
+    const hasBase = mode === Addr.base64 || mode === Addr.base32;
+    const index = mode === Addr.scaled8 ? base : 0;
+    const rex = (w ? 8 : 0) | ((reg >> 3) << 2) | ((index >> 3) << 1) |
+      (hasBase ? base >> 3 : 0);
+    if (rex !== 0 || (byteReg && reg >= 4 && reg < 8)) this.#b(0x40 | rex);
+    this.#opcode(op);
+    const r = (reg & 7) << 3;
+    if (!hasBase) {
+      this.#b(r | 4);
+      this.#b(mode === Addr.scaled8 ? 0xc5 | ((index & 7) << 3) : 0x25);
+      this.#imm32(disp);
+      return;
+    }
+    const b = base & 7;
+    const mod = disp === 0 && b !== 5 ? 0 : disp >= -128 && disp <= 127 ? 0x40 : 0x80;
+    this.#b(mod | r | b);
+    if (b === 4) this.#b(0x24); // rsp/r12 as a base need a SIB byte
+    if (mod === 0x40) this.#b(disp);
+    else if (mod === 0x80) this.#imm32(disp);
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * Runs a program compiled by `compileProgram` in a real zygote side by side with the
+ * interpreter (the oracle) and compares every exit, the registers, gas and memory after it.
+ * The host policy is the same on both sides: host calls resume (optionally writing ω7), page
+ * faults map the page read-write and resume, out-of-gas adds gas and resumes, as the scenario
+ * asks.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { ABI, VMCTX_FIELDS } from "../ffi/vmctx.ts";
+import { compileProgram } from "../src/compiler/mod.ts";
+import type { CodeTarget, CompiledCode } from "../src/compiler/mod.ts";
+import { Interpreter } from "../src/interpreter/interpreter.ts";
+import { predecode, type PredecodedProgram } from "../src/interpreter/predecode.ts";
+import { DEFAULT_PROFILE } from "../src/program/isa/index.ts";
+import type { Exit } from "../src/sandbox/backend.ts";
+import { Zygote } from "../src/sandbox/native/mod.ts";
+import type { TestBlob } from "./interpreter_asm_util.ts";
+import { GUEST_REGISTER } from "./native/x86.ts";
+
+/** The zygote's code target, from the ffi mirror of abi.zig. */
+export function zygoteTarget(): CodeTarget {
+  const at = (name: string): number => VMCTX_FIELDS[name][0];
+  return {
+    codeAddress: BigInt(ABI.CODE_ADDR),
+    jumpTableAddress: BigInt(ABI.JUMP_TABLE_ADDR),
+    vmctxRegister: 13,
+    scratchRegister: 1,
+    guestRegisters: GUEST_REGISTER,
+    offsets: {
+      gas: at("gas"),
+      pc: at("pc"),
+      exitArg: at("exit_arg"),
+      returnToHost: at("trampolines.return_to_host"),
+      hostCall: at("trampolines.host_call"),
+      trap: at("trampolines.trap"),
+      outOfGas: at("trampolines.out_of_gas"),
+    },
+  };
+}
+
+/** A page range mapped before the run, optionally with contents. */
+export interface PageSetup {
+  readonly address: number;
+  readonly length: number;
+  readonly access: "read" | "read-write";
+  readonly bytes?: Uint8Array;
+}
+
+/** The starting state of a differential run. */
+export interface Scenario {
+  readonly registers?: readonly bigint[];
+  readonly gas?: bigint;
+  readonly pages?: readonly PageSetup[];
+  /** Gas added after each out-of-gas exit (default: stop there). */
+  readonly refill?: bigint;
+  /** Map the faulting page read-write and resume after a page fault (default: stop there). */
+  readonly mapOnFault?: boolean;
+  /** Value written to ω7 at every host call (default: registers stay as they are). */
+  readonly hostCallResult?: bigint;
+  /** Exits to follow before giving up (default 20). */
+  readonly maxExits?: number;
+}
+
+/** The exits both sides took, in order (the interpreter's form). */
+export type ExitTrace = Exit[];
+
+/** One shared zygote per test process. */
+let shared: Zygote | undefined;
+function zygote(): Zygote {
+  if (shared === undefined || !shared.usable) {
+    shared = Zygote.spawn();
+    const z = shared;
+    addEventListener("unload", () => z[Symbol.dispose]());
+  }
+  return shared;
+}
+
+/** A program compiled for the zygote, with its analysis. */
+export interface CompiledProgram {
+  readonly analysis: PredecodedProgram;
+  readonly compiled: CompiledCode;
+}
+
+/** Predecodes and compiles `blob`. */
+export function compileBlob(blob: TestBlob): CompiledProgram {
+  const analysis = predecode(blob, DEFAULT_PROFILE);
+  return { analysis, compiled: compileProgram(analysis, zygoteTarget()) };
+}
+
+/** What the native side reports, translated to the interpreter's exits. */
+function nativeExit(z: Zygote, program: CompiledProgram): { exit: Exit; index: number } {
+  return translate(z.run(program.compiled.blockEntry[0]), z, program);
+}
+
+function translate(
+  raw: ReturnType<Zygote["run"]>,
+  z: Zygote,
+  { analysis, compiled }: CompiledProgram,
+): { exit: Exit; index: number } {
+  const indexAt = (pc: number): number => analysis.indexOfPc[pc];
+  switch (raw.kind) {
+    case "return":
+      // The halt trampoline reports no pc through Zygote; the pc is checked by callers' traces.
+      return { exit: { kind: "halt", pc: -1 }, index: -1 };
+    case "trap":
+      return { exit: { kind: "panic", pc: raw.pc }, index: indexAt(raw.pc) };
+    case "out-of-gas":
+      return { exit: { kind: "out-of-gas", pc: raw.pc }, index: indexAt(raw.pc) };
+    case "host-call":
+      return { exit: { kind: "host-call", pc: raw.pc, id: raw.id }, index: indexAt(raw.pc) };
+    case "page-fault": {
+      const index = compiled.instructionAt(raw.nativeAddress - ABI.CODE_ADDR);
+      assert.ok(index >= 0, `fault at native ${raw.nativeAddress.toString(16)} outside code`);
+      const pc = analysis.pc[index];
+      if (raw.address < 0x10000) return { exit: { kind: "panic", pc }, index };
+      return { exit: { kind: "page-fault", pc, address: raw.address & ~0xfff }, index };
+    }
+    default:
+      throw new Error(`unexpected native exit ${JSON.stringify(raw)} (zygote ${z.pid})`);
+  }
+}
+
+function assertSameState(
+  interpreter: Interpreter,
+  z: Zygote,
+  pages: Set<number>,
+  where: string,
+): void {
+  const native = z.getRegisters();
+  for (let r = 0; r < 13; r++) {
+    assert.equal(
+      native[r].toString(16),
+      interpreter.getRegister(r).toString(16),
+      `${where}: ω${r} (native vs interpreter)`,
+    );
+  }
+  assert.equal(z.gas, interpreter.gas, `${where}: gas`);
+  for (const page of pages) {
+    const a = interpreter.memory.read(page, 4096);
+    const b = z.memory.read(page, 4096);
+    assert.ok(
+      a.every((v, k) => v === b[k]),
+      `${where}: memory of page ${page.toString(16)} differs`,
+    );
+  }
+}
+
+/**
+ * Runs `blob` on both backends from pc 0 under `scenario`, asserting after every exit that both
+ * took the same exit with the same registers, gas and memory. Returns the exits.
+ */
+export function runBoth(blob: TestBlob, scenario: Scenario = {}): ExitTrace {
+  const program = compileBlob(blob);
+  const z = zygote();
+  z.reset();
+  z.loadCode(program.compiled.code, program.compiled.jumpTable);
+  using interpreter = new Interpreter(blob);
+  const pages = new Set<number>();
+  for (const setup of scenario.pages ?? []) {
+    for (const memory of [interpreter.memory, z.memory]) {
+      memory.map(setup.address, setup.length, "read-write");
+      if (setup.bytes) memory.write(setup.address, setup.bytes);
+      if (setup.access === "read") memory.protect(setup.address, setup.length, "read");
+    }
+    for (let p = setup.address; p < setup.address + setup.length; p += 4096) pages.add(p);
+  }
+  const registers = scenario.registers ?? [];
+  const initial = Array.from({ length: 13 }, (_, r) => BigInt.asUintN(64, registers[r] ?? 0n));
+  initial.forEach((v, r) => interpreter.setRegister(r, v));
+  z.setRegisters(initial);
+  const gas = scenario.gas ?? 1_000_000n;
+  interpreter.gas = gas;
+  z.gas = gas;
+
+  const trace: ExitTrace = [];
+  let native = nativeExit(z, program);
+  for (let n = 0; n < (scenario.maxExits ?? 20); n++) {
+    const expected = interpreter.run();
+    const got = native.exit;
+    const where = `exit ${n} (${JSON.stringify(expected)})`;
+    if (got.kind === "halt") assert.equal(expected.kind, "halt", where);
+    else assert.deepEqual(got, expected, where);
+    trace.push(expected);
+    assertSameState(interpreter, z, pages, where);
+    if (expected.kind === "host-call") {
+      if (scenario.hostCallResult !== undefined) {
+        interpreter.setRegister(7, scenario.hostCallResult);
+        z.setRegister(7, scenario.hostCallResult);
+      }
+      native = translate(z.resume(), z, program);
+    } else if (expected.kind === "page-fault" && scenario.mapOnFault) {
+      interpreter.memory.map(expected.address, 4096, "read-write");
+      z.memory.map(expected.address, 4096, "read-write");
+      pages.add(expected.address);
+      native = translate(z.run(program.compiled.instructionEntry[native.index]), z, program);
+    } else if (expected.kind === "out-of-gas" && scenario.refill !== undefined) {
+      interpreter.gas += scenario.refill;
+      z.gas += scenario.refill;
+      native = translate(z.run(program.compiled.blockEntry[native.index]), z, program);
+    } else {
+      return trace;
+    }
+  }
+  return trace;
+}
