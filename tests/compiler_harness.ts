@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ABI, VMCTX_FIELDS } from "../ffi/vmctx.ts";
+import { ABI, ABI_LISTS, VMCTX_FIELDS } from "../ffi/vmctx.ts";
 import { compileProgram } from "../src/compiler/mod.ts";
 import type { CodeTarget, CompiledCode } from "../src/compiler/mod.ts";
 import { Interpreter } from "../src/interpreter/interpreter.ts";
@@ -16,7 +16,6 @@ import { DEFAULT_PROFILE } from "../src/program/isa/index.ts";
 import type { Exit } from "../src/sandbox/backend.ts";
 import { Zygote } from "../src/sandbox/native/mod.ts";
 import type { TestBlob } from "./interpreter_asm_util.ts";
-import { GUEST_REGISTER } from "./native/x86.ts";
 
 /** The zygote's code target, from the ffi mirror of abi.zig. */
 export function zygoteTarget(): CodeTarget {
@@ -24,9 +23,9 @@ export function zygoteTarget(): CodeTarget {
   return {
     codeAddress: BigInt(ABI.CODE_ADDR),
     jumpTableAddress: BigInt(ABI.JUMP_TABLE_ADDR),
-    vmctxRegister: 13,
-    scratchRegister: 1,
-    guestRegisters: GUEST_REGISTER,
+    vmctxRegister: ABI.VMCTX_REGISTER,
+    scratchRegister: ABI.SCRATCH_REGISTER,
+    guestRegisters: ABI_LISTS.GUEST_REGISTERS,
     offsets: {
       gas: at("gas"),
       pc: at("pc"),
@@ -54,7 +53,7 @@ export interface Scenario {
   readonly pages?: readonly PageSetup[];
   /** Gas added after each out-of-gas exit (default: stop there). */
   readonly refill?: bigint;
-  /** Map the faulting page read-write and resume after a page fault (default: stop there). */
+  /** Make the faulting page read-write and resume after a page fault (default: stop there). */
   readonly mapOnFault?: boolean;
   /** Value written to ω7 at every host call (default: registers stay as they are). */
   readonly hostCallResult?: bigint;
@@ -65,9 +64,10 @@ export interface Scenario {
 /** The exits both sides took, in order (the interpreter's form). */
 export type ExitTrace = Exit[];
 
-/** One shared zygote per test process. */
 let shared: Zygote | undefined;
-function zygote(): Zygote {
+
+/** One zygote shared by the tests of a process (respawned if it died). */
+export function sharedZygote(): Zygote {
   if (shared === undefined || !shared.usable) {
     shared = Zygote.spawn();
     const z = shared;
@@ -100,9 +100,10 @@ function translate(
 ): { exit: Exit; index: number } {
   const indexAt = (pc: number): number => analysis.indexOfPc[pc];
   switch (raw.kind) {
-    case "return":
-      // The halt trampoline reports no pc through Zygote; the pc is checked by callers' traces.
-      return { exit: { kind: "halt", pc: -1 }, index: -1 };
+    case "return": {
+      const pc = z.vmctx.exitDetails().pc;
+      return { exit: { kind: "halt", pc }, index: indexAt(pc) };
+    }
     case "trap":
       return { exit: { kind: "panic", pc: raw.pc }, index: indexAt(raw.pc) };
     case "out-of-gas":
@@ -114,7 +115,7 @@ function translate(
       assert.ok(index >= 0, `fault at native ${raw.nativeAddress.toString(16)} outside code`);
       const pc = analysis.pc[index];
       if (raw.address < 0x10000) return { exit: { kind: "panic", pc }, index };
-      return { exit: { kind: "page-fault", pc, address: raw.address & ~0xfff }, index };
+      return { exit: { kind: "page-fault", pc, address: (raw.address & ~0xfff) >>> 0 }, index };
     }
     default:
       throw new Error(`unexpected native exit ${JSON.stringify(raw)} (zygote ${z.pid})`);
@@ -152,7 +153,7 @@ function assertSameState(
  */
 export function runBoth(blob: TestBlob, scenario: Scenario = {}): ExitTrace {
   const program = compileBlob(blob);
-  const z = zygote();
+  const z = sharedZygote();
   z.reset();
   z.loadCode(program.compiled.code, program.compiled.jumpTable);
   using interpreter = new Interpreter(blob);
@@ -179,8 +180,7 @@ export function runBoth(blob: TestBlob, scenario: Scenario = {}): ExitTrace {
     const expected = interpreter.run();
     const got = native.exit;
     const where = `exit ${n} (${JSON.stringify(expected)})`;
-    if (got.kind === "halt") assert.equal(expected.kind, "halt", where);
-    else assert.deepEqual(got, expected, where);
+    assert.deepEqual(got, expected, where);
     trace.push(expected);
     assertSameState(interpreter, z, pages, where);
     if (expected.kind === "host-call") {
@@ -190,8 +190,11 @@ export function runBoth(blob: TestBlob, scenario: Scenario = {}): ExitTrace {
       }
       native = translate(z.resume(), z, program);
     } else if (expected.kind === "page-fault" && scenario.mapOnFault) {
-      interpreter.memory.map(expected.address, 4096, "read-write");
-      z.memory.map(expected.address, 4096, "read-write");
+      for (const memory of [interpreter.memory, z.memory]) {
+        if (memory.accessAt(expected.address) === "none") {
+          memory.map(expected.address, 4096, "read-write");
+        } else memory.protect(expected.address, 4096, "read-write");
+      }
       pages.add(expected.address);
       native = translate(z.run(program.compiled.instructionEntry[native.index]), z, program);
     } else if (expected.kind === "out-of-gas" && scenario.refill !== undefined) {
