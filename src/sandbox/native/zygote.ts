@@ -93,6 +93,18 @@ const leaked = new FinalizationRegistry<Leaked>((held) => {
 });
 
 /** One sandbox process. Create with `Zygote.spawn()`; dispose to kill it and free everything. */
+/**
+ * Runs `first`, then `second`. Built outside the constructor on purpose: a closure created there
+ * shares its context with the constructor's arrow functions that use `this`, and would keep the
+ * zygote alive from the finalization registry that is meant to reclaim it.
+ */
+function both(first: () => void, second: () => void): () => void {
+  return () => {
+    first();
+    second();
+  };
+}
+
 export class Zygote implements Disposable {
   readonly #library: NativeLibrary;
   readonly #handle: number;
@@ -126,11 +138,7 @@ export class Zygote implements Disposable {
       (code) => this.#fail(code),
       () => this.#usable(),
     );
-    const detachMemory = this.memory.detacher(), detachVmCtx = this.vmctx.detacher();
-    const detach = () => {
-      detachMemory();
-      detachVmCtx();
-    };
+    const detach = both(this.memory.detacher(), this.vmctx.detacher());
     leaked.register(this, { library, handle, detach }, this);
   }
 
