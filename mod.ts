@@ -4,8 +4,24 @@
  *
  * @module
  */
-export { ProgramError } from "./src/program/errors.ts";
-export { SandboxError, type SandboxErrorCause } from "./src/sandbox/errors.ts";
+export {
+  ARGS_START,
+  type Backend,
+  type Exit,
+  type ExitKind,
+  type GuestMemory,
+  HALT_ADDRESS,
+  MAX_ARGS_LENGTH,
+  type MemoryRegion,
+  type PageAccess,
+  ProgramError,
+  type ProgramMemory,
+  SandboxError,
+  type SandboxErrorKind,
+  STACK_TOP,
+  type StandardLayout,
+  standardLayout,
+} from "./src/pvm/mod.ts";
 export {
   DEFAULT_PROFILE,
   type GasModel,
@@ -35,7 +51,6 @@ export {
   type ParseOptions,
   Program,
   type ProgramExport,
-  type ProgramMemory,
   type ProgramParts,
   type ProgramSummary,
 } from "./src/program/program.ts";
@@ -100,16 +115,6 @@ export type {
   PageFaultHandler,
 } from "./src/sandbox/invoke.ts";
 export { SandboxMemory } from "./src/sandbox/memory.ts";
-export {
-  ARGS_START,
-  HALT_ADDRESS,
-  MAX_ARGS_LENGTH,
-  type MemoryRegion,
-  STACK_TOP,
-  type StandardLayout,
-  standardLayout,
-} from "./src/sandbox/standard_init.ts";
-export type { Backend, Exit, ExitKind, GuestMemory, PageAccess } from "./src/sandbox/backend.ts";
 export { PagedMemory } from "./src/interpreter/memory.ts";
 export {
   type ImageSegment,

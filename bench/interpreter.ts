@@ -275,7 +275,7 @@ async function main(): Promise<number> {
   console.log("─".repeat(header.length));
   for (const c of all) {
     const instructions = Number(c.expected.gasUsed) * c.invocations;
-    // The first run is cold: it predecodes and translates the code, which later runs of the same
+    // The first run is cold: it analyses and translates the code, which later runs of the same
     // bytes reuse (the interpreter caches by content, as an embedder running a service again would).
     const cold = runPvmbox(c);
     problems.push(verify(c, "pvmbox", cold));

@@ -5,7 +5,7 @@
  * `--allow-ffi` is unscoped.
  * @module
  */
-import { SandboxError } from "../src/sandbox/errors.ts";
+import { SandboxError } from "../src/pvm/mod.ts";
 import { libraryPath } from "./location.ts";
 import { verifyAbi } from "./vmctx.ts";
 

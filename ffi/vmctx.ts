@@ -4,7 +4,7 @@
  * refuses to run on any difference.
  * @module
  */
-import { SandboxError } from "../src/sandbox/errors.ts";
+import { LOWEST_FAULT_ADDRESS, PAGE_SIZE, SandboxError } from "../src/pvm/mod.ts";
 
 /** ABI version this mirror describes. */
 export const ABI_VERSION = 5;
@@ -13,8 +13,8 @@ export const ABI_VERSION = 5;
 export const ABI = {
   ABI_VERSION: 5,
   VMCTX_MAGIC: 0x70766d62,
-  PAGE_SIZE: 4096,
-  GUEST_START: 0x1_0000,
+  PAGE_SIZE,
+  GUEST_START: LOWEST_FAULT_ADDRESS,
   GUEST_END: 0xFFFF_0000,
   CODE_ADDR: 0x1_0000_0000,
   CODE_MAX: 64 << 20,

@@ -1,15 +1,11 @@
 /** The assembly syntax feature by feature, checked against the decoder and the container parsers. */
 import assert from "node:assert/strict";
-import {
-  assemble,
-  assembleDetailed,
-  disassemble,
-  rwDataAddress,
-} from "../src/program/asm/index.ts";
+import { assemble, assembleDetailed, disassemble } from "../src/program/asm/index.ts";
 import { parseBlob } from "../src/program/blob.ts";
 import { decodeCode, type Instruction } from "../src/program/decoder.ts";
 import { Op } from "../src/program/isa/index.ts";
 import { Program } from "../src/program/program.ts";
+import { rwDataStart } from "../src/pvm/mod.ts";
 import { parseStandardProgram } from "../src/program/standard.ts";
 import { invokeProgram } from "../src/sandbox/sandbox.ts";
 
@@ -171,7 +167,7 @@ Deno.test("data sections: values, strings, alignment, labels as addresses", () =
   assert.deepEqual([...ro.subarray(12, 20)], new Array(8).fill(0xff));
   assert.equal(ro.length, 20 + 0x10000 - 0x10 + 4);
   assert.deepEqual([...ro.subarray(ro.length - 4)], [1, 0x61, 0x62, 0xff]);
-  const rwBase = rwDataAddress(ro.length);
+  const rwBase = rwDataStart(ro.length);
   assert.equal(rwBase, 0x40000, "ro data over 64 KiB pushes rw data to the next zone");
   assert.equal(out.labels.get("pointer")!.value, rwBase);
   assert.deepEqual(

@@ -6,7 +6,7 @@
  */
 import { Interpreter } from "../src/interpreter/interpreter.ts";
 import { Program } from "../src/program/program.ts";
-import type { Backend } from "../src/sandbox/backend.ts";
+import type { Backend } from "../src/pvm/mod.ts";
 import { type BackendName, BACKENDS, createBackend } from "../src/sandbox/backends.ts";
 import { Sandbox } from "../src/sandbox/sandbox.ts";
 

@@ -11,9 +11,9 @@ import { ABI, ABI_LISTS, VMCTX_FIELDS } from "../ffi/vmctx.ts";
 import { compileProgram } from "../src/compiler/mod.ts";
 import type { CodeTarget, CompiledCode } from "../src/compiler/mod.ts";
 import { Interpreter } from "../src/interpreter/interpreter.ts";
-import { predecode, type PredecodedProgram } from "../src/interpreter/predecode.ts";
+import { analyzeProgram, type ProgramAnalysis } from "../src/program/analysis.ts";
 import { DEFAULT_PROFILE } from "../src/program/isa/index.ts";
-import type { Exit } from "../src/sandbox/backend.ts";
+import type { Exit } from "../src/pvm/mod.ts";
 import { Zygote } from "../src/sandbox/native/mod.ts";
 import type { TestBlob } from "./interpreter_asm_util.ts";
 
@@ -78,13 +78,13 @@ export function sharedZygote(): Zygote {
 
 /** A program compiled for the zygote, with its analysis. */
 export interface CompiledProgram {
-  readonly analysis: PredecodedProgram;
+  readonly analysis: ProgramAnalysis;
   readonly compiled: CompiledCode;
 }
 
 /** Predecodes and compiles `blob`. */
 export function compileBlob(blob: TestBlob): CompiledProgram {
-  const analysis = predecode(blob, DEFAULT_PROFILE);
+  const analysis = analyzeProgram(blob, DEFAULT_PROFILE);
   return { analysis, compiled: compileProgram(analysis, zygoteTarget()) };
 }
 

@@ -6,8 +6,7 @@
 import assert from "node:assert/strict";
 import { Interpreter } from "../src/interpreter/interpreter.ts";
 import { parseStandardProgram } from "../src/program/standard.ts";
-import { HALT_ADDRESS } from "../src/sandbox/standard_init.ts";
-import { applyLayout, standardLayout } from "../src/sandbox/standard_init.ts";
+import { applyLayout, HALT_ADDRESS, standardLayout } from "../src/pvm/mod.ts";
 import { benchProgram } from "./fixtures.ts";
 
 /** Expected φ7 and gas used at halt, from the bench programs' README. */

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { Interpreter, type InterpreterOptions } from "../src/interpreter/interpreter.ts";
 import { Op } from "../src/program/isa/index.ts";
-import { SandboxError } from "../src/sandbox/errors.ts";
+import { SandboxError } from "../src/pvm/mod.ts";
 import { Asm, type TestBlob } from "./interpreter_asm_util.ts";
 
 const M64 = (1n << 64n) - 1n;

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { Interpreter } from "../src/interpreter/interpreter.ts";
 import { INSTRUCTIONS, Op } from "../src/program/isa/index.ts";
-import type { Exit } from "../src/sandbox/backend.ts";
+import type { Exit } from "../src/pvm/mod.ts";
 import { rngU32 } from "./fixtures.ts";
 import { Asm, type TestBlob } from "./interpreter_asm_util.ts";
 

@@ -10,7 +10,7 @@ import {
   VMCTX_FIELDS,
   VMCTX_STRUCT_SIZE,
 } from "../ffi/vmctx.ts";
-import { SandboxError } from "../src/sandbox/errors.ts";
+import { SandboxError } from "../src/pvm/mod.ts";
 
 const library = nativeLibrary();
 const description = parseAbiDescription(describeAbi(library));

@@ -3,7 +3,7 @@
  * end with the zygote killed (seccomp) or the call denied, and a typed error or exit in the host.
  */
 import assert from "node:assert/strict";
-import { SandboxError } from "../src/sandbox/errors.ts";
+import { SandboxError } from "../src/pvm/mod.ts";
 import { Zygote, type ZygoteOptions, ZygotePool } from "../src/sandbox/native/mod.ts";
 import { Asm, field, R } from "./native/x86.ts";
 import { VMCTX_STRUCT_SIZE } from "../ffi/vmctx.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { encodeBlob, jumpTableEntrySizeFor, parseBlob } from "../src/program/blob.ts";
-import { ProgramError } from "../src/program/errors.ts";
+import { ProgramError } from "../src/pvm/mod.ts";
 import {
   decodeServiceMetadata,
   encodeServiceCode,

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { bitmaskLength, concatBytes, encodeBlob, parseBlob } from "../src/program/blob.ts";
-import { ProgramError } from "../src/program/errors.ts";
+import { ProgramError } from "../src/pvm/mod.ts";
 import { encodePolkaVm, hasPolkaVmMagic } from "../src/program/polkavm.ts";
 import { AUTODETECT_ORDER, type ContainerKind, Program } from "../src/program/program.ts";
 import { encodeServiceCode, encodeServiceMetadata } from "../src/program/service.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { encodeBlob } from "../src/program/blob.ts";
-import { ProgramError } from "../src/program/errors.ts";
+import { ProgramError } from "../src/pvm/mod.ts";
 import { encodePolkaVm, parsePolkaVm, type PolkaVmParts } from "../src/program/polkavm.ts";
 import { Program } from "../src/program/program.ts";
 import { parseStandardProgram } from "../src/program/standard.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { encodeBlob, parseBlob } from "../src/program/blob.ts";
-import { ProgramError } from "../src/program/errors.ts";
+import { ProgramError } from "../src/pvm/mod.ts";
 import { encodePolkaVm } from "../src/program/polkavm.ts";
 import { type ContainerKind, Program } from "../src/program/program.ts";
 import { encodeServiceCode, encodeServiceMetadata } from "../src/program/service.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ProgramError } from "../src/program/errors.ts";
+import { ProgramError } from "../src/pvm/mod.ts";
 import {
   decodeFixed,
   decodeFixedBig,

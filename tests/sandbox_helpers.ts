@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { assemble } from "../src/program/asm/index.ts";
 import { Program } from "../src/program/program.ts";
-import { SandboxError, type SandboxErrorCause } from "../src/sandbox/errors.ts";
+import { SandboxError, type SandboxErrorKind } from "../src/pvm/mod.ts";
 
 /** Assembles `source` and parses the result as a program. */
 export function program(source: string): Program {
@@ -15,7 +15,7 @@ export function program(source: string): Program {
  */
 export function assertSandboxError(
   fn: () => unknown,
-  kind: SandboxErrorCause,
+  kind: SandboxErrorKind,
   message?: RegExp,
 ): SandboxError {
   try {

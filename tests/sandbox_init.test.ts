@@ -4,7 +4,7 @@ import { Program } from "../src/program/program.ts";
 import { encodeServiceCode, encodeServiceMetadata } from "../src/program/service.ts";
 import { parseStandardProgram } from "../src/program/standard.ts";
 import { Sandbox } from "../src/sandbox/sandbox.ts";
-import { standardLayout } from "../src/sandbox/standard_init.ts";
+import { standardLayout } from "../src/pvm/mod.ts";
 import { assertSandboxError } from "./sandbox_helpers.ts";
 import { forEachBackend } from "./backends.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { type ContainerKind, Program, type ProgramSummary } from "../program/program.ts";
-import { standardLayout } from "../sandbox/standard_init.ts";
+import { standardLayout } from "../pvm/mod.ts";
 import { type Command, UsageError } from "./command.ts";
 import { parseOptions } from "./parse_options.ts";
 import { containerOption, ISA_NAMES, isaOption, readProgramFile } from "./program_file.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import { Program } from "../program/program.ts";
-import type { Exit } from "../sandbox/backend.ts";
+import type { Exit } from "../pvm/mod.ts";
 import { BACKENDS } from "../sandbox/backends.ts";
 import { hostCallName, JAM_HOST_CALLS, readLogMessage } from "../sandbox/host_calls.ts";
 import type { InvokeResult, InvokeStatus } from "../sandbox/invoke.ts";

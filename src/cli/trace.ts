@@ -9,7 +9,7 @@ import { minImmediateWidth } from "../program/asm/encoding.ts";
 import { renderInstruction } from "../program/asm/render.ts";
 import { operandSlots, REGISTER_NAMES } from "../program/asm/syntax.ts";
 import type { Program } from "../program/program.ts";
-import { type Exit, REGISTER_COUNT } from "../sandbox/backend.ts";
+import { type Exit, REGISTER_COUNT } from "../pvm/mod.ts";
 
 /** A register value: decimal below 2^16, hex above. */
 export function formatRegister(value: bigint): string {

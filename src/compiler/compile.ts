@@ -3,7 +3,7 @@
  * jump table of dynamic jumps and the maps between instruction numbers and native offsets.
  * @module
  */
-import type { PredecodedProgram as ProgramAnalysis } from "../interpreter/predecode.ts";
+import type { ProgramAnalysis } from "../program/analysis.ts";
 import { CodeGenerator, type GeneratedCode } from "./generator.ts";
 import type { CodeTarget, CompiledCode } from "./target.ts";
 

@@ -11,8 +11,8 @@
  * @module
  */
 import { Op } from "../program/isa/index.ts";
-import { HALT_ADDRESS } from "../sandbox/standard_init.ts";
-import type { PredecodedProgram as ProgramAnalysis } from "../interpreter/predecode.ts";
+import { HALT_ADDRESS } from "../pvm/mod.ts";
+import type { ProgramAnalysis } from "../program/analysis.ts";
 import type { CodeTarget } from "./target.ts";
 import { X64 } from "./x64/assembler.ts";
 import { Addr, Alu, Cond, Load, Reg, Shift, Unary } from "./x64/registers.ts";

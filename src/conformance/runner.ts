@@ -4,7 +4,7 @@
  * @module
  */
 import { Program } from "../program/program.ts";
-import { type Exit, type GuestMemory, PAGE_SIZE, type PageAccess } from "../sandbox/backend.ts";
+import { type Exit, type GuestMemory, PAGE_SIZE, type PageAccess } from "../pvm/mod.ts";
 import type { BackendName } from "../sandbox/backends.ts";
 import { Sandbox } from "../sandbox/sandbox.ts";
 import {

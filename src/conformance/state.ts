@@ -5,7 +5,7 @@
  * compares a vector's expectation with a backend; the differential tests compare two backends.
  * @module
  */
-import { type ExitKind, PAGE_SIZE, type PageAccess, REGISTER_COUNT } from "../sandbox/backend.ts";
+import { type ExitKind, PAGE_SIZE, type PageAccess, REGISTER_COUNT } from "../pvm/mod.ts";
 
 /** Which part of a state differs first. */
 export type DifferenceKind =

@@ -4,7 +4,7 @@
  * @module
  */
 import { type JsonValue, parseJson } from "./json.ts";
-import { type ExitKind, REGISTER_COUNT } from "../sandbox/backend.ts";
+import { type ExitKind, REGISTER_COUNT } from "../pvm/mod.ts";
 
 /** A run of bytes at a guest address. */
 export interface MemoryChunk {

@@ -1,9 +1,9 @@
 /**
  * The portable backend: a PVM interpreter in plain TypeScript, with no permissions needed.
  *
- * Code is predecoded once into flat arrays. Hot paths run as basic blocks translated to
+ * Code is analysed once into flat arrays (`src/program/analysis.ts`). Hot paths run as basic blocks translated to
  * JavaScript (`translate.ts`), which V8 compiles to machine code; a switch-dispatched loop over
- * the predecoded arrays runs everything else (tracing, the rest of a block after a host call or
+ * the analysis arrays runs everything else (tracing, the rest of a block after a host call or
  * page fault, blocks too long to translate) with identical results.
  *
  * Registers are 13 pairs of int32 halves, so 64-bit arithmetic allocates nothing. Gas is charged
@@ -12,13 +12,24 @@
  * @module
  */
 import { DEFAULT_PROFILE, type IsaProfile, Op } from "../program/isa/index.ts";
-import type { Backend, Exit } from "../sandbox/backend.ts";
-import { PAGE_SIZE, REGISTER_COUNT } from "../sandbox/backend.ts";
-import { SandboxError } from "../sandbox/errors.ts";
-import { HALT_ADDRESS } from "../sandbox/standard_init.ts";
-import { ADDRESS_SPACE, LOWEST_FAULTABLE_ADDRESS, PagedMemory } from "./memory.ts";
+import {
+  ADDRESS_SPACE_SIZE,
+  type Backend,
+  type Exit,
+  HALT_ADDRESS,
+  LOWEST_FAULT_ADDRESS,
+  PAGE_SIZE,
+  REGISTER_COUNT,
+  SandboxError,
+} from "../pvm/mod.ts";
+import { PagedMemory } from "./memory.ts";
 import { compareImm, compareRegs, load, store, threeRegs, unary, withImmediate } from "./ops.ts";
-import { type CodeBlob, costFrom, predecode, type PredecodedProgram } from "./predecode.ts";
+import {
+  analyzeProgram,
+  type CodeBlob,
+  costFrom,
+  type ProgramAnalysis,
+} from "../program/analysis.ts";
 import { type ChunkState, chunkState, StopKind, Translation } from "./translate.ts";
 
 /** Options of an `Interpreter`. */
@@ -39,10 +50,10 @@ export interface InterpreterOptions {
   compile?: boolean;
 }
 
-const translations = new WeakMap<PredecodedProgram, Translation>();
+const translations = new WeakMap<ProgramAnalysis, Translation>();
 
 /** The block translation of `program`, shared by every interpreter running it. */
-function translationOf(program: PredecodedProgram): Translation {
+function translationOf(program: ProgramAnalysis): Translation {
   let t = translations.get(program);
   if (t === undefined) {
     t = new Translation(program);
@@ -78,7 +89,7 @@ export class Interpreter implements Backend {
    */
   onInstruction: ((pc: number) => void) | undefined = undefined;
 
-  readonly #program: PredecodedProgram;
+  readonly #program: ProgramAnalysis;
   readonly #lo = new Int32Array(REGISTER_COUNT);
   readonly #hi = new Int32Array(REGISTER_COUNT);
   /** Gas not in the hot loop's budget. */
@@ -96,9 +107,9 @@ export class Interpreter implements Backend {
   /** Exchange area with translated chunks. */
   readonly #state: ChunkState = chunkState((low, high) => this.#sbrk(low, high));
 
-  /** Predecodes `blob` (cached per blob object) for the chosen ISA profile. */
+  /** Analyses `blob` (cached per content) for the chosen ISA profile. */
   constructor(blob: CodeBlob, options: InterpreterOptions = {}) {
-    this.#program = predecode(blob, options.isa ?? DEFAULT_PROFILE);
+    this.#program = analyzeProgram(blob, options.isa ?? DEFAULT_PROFILE);
     const chunk = options.gasChunk ?? DEFAULT_GAS_SLICE;
     if (!Number.isInteger(chunk) || chunk < 1 || chunk > BUDGET_LIMIT) {
       throw new SandboxError("invalid-argument", `gasChunk ${chunk} is not an integer in 1 … 2^52`);
@@ -156,7 +167,7 @@ export class Interpreter implements Backend {
   }
 
   set heapTop(value: number) {
-    if (!Number.isInteger(value) || value < 0 || value > ADDRESS_SPACE) {
+    if (!Number.isInteger(value) || value < 0 || value > ADDRESS_SPACE_SIZE) {
       throw new SandboxError("invalid-argument", `heap top ${value} is not an integer in 0 … 2^32`);
     }
     this.#heapTop = value;
@@ -168,7 +179,7 @@ export class Interpreter implements Backend {
   }
 
   set pc(value: number) {
-    if (!Number.isInteger(value) || value < 0 || value >= ADDRESS_SPACE) {
+    if (!Number.isInteger(value) || value < 0 || value >= ADDRESS_SPACE_SIZE) {
       throw new SandboxError("invalid-argument", `pc ${value} is not an integer in 0 … 2^32 − 1`);
     }
     this.#pc = value;
@@ -304,18 +315,18 @@ export class Interpreter implements Backend {
 
   /** A denied access at `address`: panic below 64 KiB, else a resumable page fault. */
   #fault(i: number, budget: number, address: number): Exit {
-    if (address < LOWEST_FAULTABLE_ADDRESS) return this.#panic(i, budget);
+    if (address < LOWEST_FAULT_ADDRESS) return this.#panic(i, budget);
     const pc = this.#stop(i, budget, false, false);
     return { kind: "page-fault", pc, address: (address & -PAGE_SIZE) >>> 0 };
   }
 
   /** `sbrk`: grows the heap by `amount` bytes, returning the old top (0 when it cannot). */
   #sbrk(amountLow: number, amountHigh: number): number {
-    const amount = (amountLow >>> 0) + (amountHigh >>> 0) * ADDRESS_SPACE;
+    const amount = (amountLow >>> 0) + (amountHigh >>> 0) * ADDRESS_SPACE_SIZE;
     const top = this.#heapTop;
     if (amount === 0) return top;
     const newTop = top + amount;
-    if (amountHigh !== 0 || newTop > ADDRESS_SPACE) return 0;
+    if (amountHigh !== 0 || newTop > ADDRESS_SPACE_SIZE) return 0;
     if (!this.memory.growReadWrite(Math.floor(top / PAGE_SIZE), Math.ceil(newTop / PAGE_SIZE))) {
       return 0;
     }
@@ -475,7 +486,7 @@ export class Interpreter implements Backend {
           const a = ra[cur], d = rd[cur];
           const r = this.#sbrk(lo[a], hi[a]);
           lo[d] = r | 0;
-          hi[d] = r >= ADDRESS_SPACE ? 1 : 0;
+          hi[d] = r >= ADDRESS_SPACE_SIZE ? 1 : 0;
           // Growing the heap may replace the page tables and the store.
           readBase = mem.readBase;
           writeBase = mem.writeBase;

@@ -6,31 +6,31 @@
  * read, one compare and one `DataView` access.
  * @module
  */
-import { type GuestMemory, PAGE_SIZE, type PageAccess } from "../sandbox/backend.ts";
-import { SandboxError } from "../sandbox/errors.ts";
+import {
+  ADDRESS_SPACE_SIZE,
+  type GuestMemory,
+  PAGE_SIZE,
+  type PageAccess,
+  SandboxError,
+} from "../pvm/mod.ts";
 
 /** Number of pages in the 32-bit guest address space. */
-const PAGE_COUNT = 1 << 20;
-
-/** Addresses below this one are never mapped by a fault: an access there panics. */
-export const LOWEST_FAULTABLE_ADDRESS = 0x10000;
+const PAGE_COUNT = ADDRESS_SPACE_SIZE / PAGE_SIZE;
 
 /** Largest store the slots may occupy: slot offsets must stay int32. */
 const MAX_STORE_BYTES = 2 ** 31 - PAGE_SIZE;
 
-/** Bytes of the 32-bit guest address space. */
-export const ADDRESS_SPACE = 2 ** 32;
 const PAGE_SHIFT = 12;
 const PAGE_MASK = PAGE_SIZE - 1;
 
 function checkRange(address: number, length: number): void {
-  if (!Number.isInteger(address) || address < 0 || address >= ADDRESS_SPACE) {
+  if (!Number.isInteger(address) || address < 0 || address >= ADDRESS_SPACE_SIZE) {
     throw new SandboxError(
       "invalid-argument",
       `address ${address} is not a guest address (an integer in 0…0xFFFFFFFF)`,
     );
   }
-  if (!Number.isInteger(length) || length < 0 || address + length > ADDRESS_SPACE) {
+  if (!Number.isInteger(length) || length < 0 || address + length > ADDRESS_SPACE_SIZE) {
     throw new SandboxError(
       "invalid-argument",
       `length ${length} at 0x${address.toString(16)} is negative, fractional or runs past 4 GiB`,

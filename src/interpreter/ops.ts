@@ -22,6 +22,7 @@ import {
   shl64,
   shr64,
 } from "./arith64.ts";
+import { PAGE_SIZE } from "../pvm/mod.ts";
 import type { PagedMemory } from "./memory.ts";
 
 /**
@@ -40,7 +41,7 @@ export function load(
   const base = readBase[address >>> 12];
   const offset = address & 0xfff;
   let l: number;
-  if (base !== 0 && offset <= 4096 - size) {
+  if (base !== 0 && offset <= PAGE_SIZE - size) {
     const at = base + offset;
     switch (kind) {
       case 0:
@@ -91,7 +92,7 @@ export function store(
   const size = 1 << k;
   const base = writeBase[address >>> 12];
   const offset = address & 0xfff;
-  if (base !== 0 && offset <= 4096 - size) {
+  if (base !== 0 && offset <= PAGE_SIZE - size) {
     const at = base + offset;
     switch (k) {
       case 0:

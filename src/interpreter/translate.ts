@@ -1,5 +1,5 @@
 /**
- * Translates predecoded PVM code into JavaScript, a chunk of consecutive basic blocks at a time,
+ * Translates analysed PVM code into JavaScript, a chunk of consecutive basic blocks at a time,
  * so V8 compiles guest code to machine code. Inside a chunk the registers live in local
  * variables (int32 halves), each block is a `case` of a `switch` in a loop, and control flow
  * between blocks of the chunk never leaves the function; leaving the chunk or stopping writes
@@ -8,15 +8,15 @@
  * The generated code has exactly the interpreter's semantics: gas is checked and charged on
  * block entry, and every exit names the instruction it happened at, so the caller can finish
  * the bookkeeping (fault address rule, resumable state, executed-instruction count). Only
- * integers from the predecoded arrays are written into the generated source, so a program
+ * integers from the analysis arrays are written into the generated source, so a program
  * cannot inject code.
  * @module
  */
 import { Op } from "../program/isa/index.ts";
 import { bswap32, ctz32, divS64, divU64, mulUpper, popcount32, remS64, remU64 } from "./arith64.ts";
-import { HALT_ADDRESS } from "../sandbox/standard_init.ts";
+import { HALT_ADDRESS, PAGE_SIZE } from "../pvm/mod.ts";
 import type { PagedMemory } from "./memory.ts";
-import type { PredecodedProgram } from "./predecode.ts";
+import type { ProgramAnalysis } from "../program/analysis.ts";
 
 /** Why a chunk returned -1: the kinds of stop it reports through `ChunkState.kind`. */
 export const StopKind = {
@@ -97,7 +97,7 @@ const MAX_LOOP_BLOCKS = 8;
  */
 const CHUNK_INSTRUCTIONS = 400;
 
-/** Basic-block numbering and the chunks over it, for one predecoded program. */
+/** Basic-block numbering and the chunks over it, for one analysed program. */
 export class Translation {
   /** Block ordinal of each instruction that starts a block; -1 elsewhere. */
   readonly blockOf: Int32Array;
@@ -109,10 +109,10 @@ export class Translation {
   readonly #chunks: (Chunk | undefined)[] = [];
   readonly #untranslatable = new Set<number>();
   readonly #jumpBlocks: Int32Array;
-  readonly #program: PredecodedProgram;
+  readonly #program: ProgramAnalysis;
 
   /** Numbers the blocks of `program` and splits them into chunks (translated lazily). */
-  constructor(program: PredecodedProgram) {
+  constructor(program: ProgramAnalysis) {
     this.#program = program;
     const { count, blockStart, toEnd, jumpTargets } = program;
     this.blockOf = new Int32Array(count).fill(-1);
@@ -188,7 +188,7 @@ function isStaticControl(op: number): boolean {
 }
 
 /** Generates the source of the factory for the chunk of block ordinals [first, end). */
-function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: number): string {
+function chunkSource(p: ProgramAnalysis, t: Translation, first: number, end: number): string {
   const used = new Set<number>();
   const L = (r: number): string => {
     used.add(r);
@@ -349,7 +349,7 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
       `${L(a)} = sc[0]; ${H(a)} = sc[1];`,
     ][k];
     return `{ const ad = ${addr}; const bs = rb[ad >>> 12], o = ad & 4095;
-      if (bs !== 0 && o <= ${4096 - size}) { const at = bs + o; ${fast} }
+      if (bs !== 0 && o <= ${PAGE_SIZE - size}) { const at = bs + o; ${fast} }
       else { const f = mem.loadSlow(ad, ${size}); if (f >= 0) ${
       stop(StopKind.Fault, i, "f")
     } ${slow} } }`;
@@ -365,7 +365,7 @@ function chunkSource(p: PredecodedProgram, t: Translation, first: number, end: n
       `dv.setInt32(at, ${vl}, true); dv.setInt32(at + 4, ${vh}, true);`,
     ][k];
     return `{ const ad = ${addr}; const bs = wb[ad >>> 12], o = ad & 4095;
-      if (bs !== 0 && o <= ${4096 - size}) { const at = bs + o; ${fast} }
+      if (bs !== 0 && o <= ${PAGE_SIZE - size}) { const at = bs + o; ${fast} }
       else { const f = mem.storeSlow(ad, ${size}, ${vl}, ${vh}); if (f >= 0) ${
       stop(StopKind.Fault, i, "f")
     } } }`;

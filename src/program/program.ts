@@ -7,7 +7,7 @@
  */
 import { parseBlob, type RawBlob } from "./blob.ts";
 import { decodeCode, type DecodedCode } from "./decoder.ts";
-import { ProgramError } from "./errors.ts";
+import { PAGE_SIZE, ProgramError, type ProgramMemory } from "../pvm/mod.ts";
 import { DEFAULT_PROFILE, type IsaName, type IsaProfile, PROFILES } from "./isa/index.ts";
 import { hasPolkaVmMagic, parsePolkaVm, type PolkaVmIsa } from "./polkavm.ts";
 import {
@@ -23,18 +23,6 @@ export type ContainerKind = "raw" | "standard" | "service" | "polkavm";
 
 /** The order in which autodetection tries containers (`.polkavm` is recognized by its magic). */
 export const AUTODETECT_ORDER: readonly ContainerKind[] = ["service", "standard", "raw"];
-
-/** What a JAM standard initialization needs: the data sections, heap pages and stack size. */
-export interface ProgramMemory {
-  /** Read-only data o. */
-  readonly roData: Uint8Array;
-  /** Read-write data w. */
-  readonly rwData: Uint8Array;
-  /** z: zeroed heap pages after the read-write data. */
-  readonly heapPages: number;
-  /** s: stack size in bytes. */
-  readonly stackSize: number;
-}
 
 /** An exported entry point of a `.polkavm` program. */
 export interface ProgramExport {
@@ -123,8 +111,6 @@ function fromStandard(s: StandardProgram): { blob: RawBlob; memory: ProgramMemor
   return { blob, memory: { roData, rwData, heapPages, stackSize } };
 }
 
-const PAGE = 4096;
-
 /** Reads `bytes` as the given container into program parts. */
 function parseContainer(bytes: Uint8Array, container: ContainerKind): ProgramParts {
   switch (container) {
@@ -142,7 +128,7 @@ function parseContainer(bytes: Uint8Array, container: ContainerKind): ProgramPar
       // heap pages, which the standard layout maps right after the data, page aligned.
       const roData = new Uint8Array(p.roDataSize);
       roData.set(p.roData);
-      const rwPages = Math.ceil(p.rwDataSize / PAGE) - Math.ceil(p.rwData.length / PAGE);
+      const rwPages = Math.ceil(p.rwDataSize / PAGE_SIZE) - Math.ceil(p.rwData.length / PAGE_SIZE);
       return {
         container,
         blob: p.blob,

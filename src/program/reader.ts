@@ -4,7 +4,7 @@
  * `ProgramError` at the absolute offset of the field that was being read.
  * @module
  */
-import { ProgramError } from "./errors.ts";
+import { ProgramError } from "../pvm/mod.ts";
 import { decodeFixed, decodeFixedBig, decodeVarU64 } from "./varint.ts";
 
 /** Reads the fields of a binary format front to back. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { concatBytes } from "./blob.ts";
-import { ProgramError } from "./errors.ts";
+import { ProgramError } from "../pvm/mod.ts";
 import { ByteReader } from "./reader.ts";
 import {
   encodeStandardProgram,

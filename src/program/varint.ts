@@ -7,7 +7,7 @@
  * ⌊x / 2^(8l)⌋. Values from 2^56 up to 2^64 − 1 are the byte 0xFF followed by 8 bytes.
  * @module
  */
-import { ProgramError } from "./errors.ts";
+import { ProgramError } from "../pvm/mod.ts";
 
 /** The largest value `E` can encode: 2^64 − 1. */
 export const MAX_U64: bigint = (1n << 64n) - 1n;

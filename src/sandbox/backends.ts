@@ -5,7 +5,7 @@
  */
 import { Interpreter } from "../interpreter/interpreter.ts";
 import type { Program } from "../program/program.ts";
-import type { Backend } from "./backend.ts";
+import type { Backend } from "../pvm/mod.ts";
 
 /** Names of the backends a sandbox can run on. */
 export type BackendName = "interpreter";

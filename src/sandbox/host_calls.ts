@@ -3,6 +3,7 @@
  * for embedders writing handlers, plus a reader for JIP-1 `log` calls.
  * @module
  */
+import { ADDRESS_SPACE_SIZE } from "../pvm/mod.ts";
 import type { Sandbox } from "./sandbox.ts";
 
 /** JAM host-call ids by name. */
@@ -65,7 +66,9 @@ const MAX_LOG_BYTES = 1 << 16;
  */
 export function readLogMessage(sandbox: Sandbox): LogMessage | undefined {
   const text = (pointer: bigint, length: bigint): string | undefined => {
-    if (pointer + length > 0x1_0000_0000n || length > BigInt(MAX_LOG_BYTES)) return undefined;
+    if (pointer + length > BigInt(ADDRESS_SPACE_SIZE) || length > BigInt(MAX_LOG_BYTES)) {
+      return undefined;
+    }
     const bytes = sandbox.memory.tryRead(Number(pointer), Number(length));
     return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
   };

@@ -3,8 +3,7 @@
  * optionally, page faults), and report a typed result.
  * @module
  */
-import type { Exit } from "./backend.ts";
-import { SandboxError } from "./errors.ts";
+import { type Exit, SandboxError } from "../pvm/mod.ts";
 import type { Sandbox } from "./sandbox.ts";
 
 /** What a host-call handler returns. */

@@ -3,14 +3,18 @@
  * address, length or access name fails with a `SandboxError` that says what was wrong.
  * @module
  */
-import { type GuestMemory, PAGE_SIZE, type PageAccess } from "./backend.ts";
-import { SandboxError } from "./errors.ts";
+import {
+  ADDRESS_SPACE_SIZE,
+  type GuestMemory,
+  PAGE_SIZE,
+  type PageAccess,
+  SandboxError,
+} from "../pvm/mod.ts";
 
-const ADDRESS_SPACE = 2 ** 32;
 const ACCESSES: readonly PageAccess[] = ["none", "read", "read-write"];
 
 function checkAddress(address: number): void {
-  if (!Number.isInteger(address) || address < 0 || address >= ADDRESS_SPACE) {
+  if (!Number.isInteger(address) || address < 0 || address >= ADDRESS_SPACE_SIZE) {
     throw new SandboxError(
       "invalid-argument",
       `address ${address} is not a guest address (an integer in 0…0xFFFFFFFF)`,
@@ -23,7 +27,7 @@ function checkRange(address: number, length: number): void {
   if (!Number.isInteger(length) || length < 0) {
     throw new SandboxError("invalid-argument", `length ${length} is not a non-negative integer`);
   }
-  if (address + length > ADDRESS_SPACE) {
+  if (address + length > ADDRESS_SPACE_SIZE) {
     throw new SandboxError(
       "invalid-argument",
       `range 0x${address.toString(16)} + ${length} runs past the 4 GiB address space`,

@@ -3,10 +3,17 @@
  * by JAM standard initialization or left bare for the caller to prepare.
  * @module
  */
-import { type Backend, type Exit, REGISTER_COUNT } from "./backend.ts";
+import {
+  ADDRESS_SPACE_SIZE,
+  applyLayout,
+  type Backend,
+  type Exit,
+  REGISTER_COUNT,
+  SandboxError,
+  standardLayout,
+} from "../pvm/mod.ts";
 import type { Program } from "../program/program.ts";
 import { type BackendName, BACKENDS, createBackend } from "./backends.ts";
-import { SandboxError } from "./errors.ts";
 import {
   invoke,
   invokeAsync,
@@ -15,7 +22,6 @@ import {
   type InvokeResult,
 } from "./invoke.ts";
 import { SandboxMemory } from "./memory.ts";
-import { applyLayout, standardLayout } from "./standard_init.ts";
 
 const I64_MAX = (1n << 63n) - 1n;
 
@@ -244,7 +250,7 @@ export class Sandbox implements Disposable {
    */
   output(): Uint8Array | undefined {
     const address = this.regs[7], length = this.regs[8];
-    if (address + length > 0x1_0000_0000n) return undefined;
+    if (address + length > BigInt(ADDRESS_SPACE_SIZE)) return undefined;
     return this.memory.tryRead(Number(address), Number(length));
   }
 

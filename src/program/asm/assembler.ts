@@ -7,6 +7,7 @@
 import { encodeBlob, jumpTableEntrySizeFor } from "../blob.ts";
 import { decodeCode } from "../decoder.ts";
 import { DEFAULT_PROFILE, type IsaProfile } from "../isa/index.ts";
+import { RO_DATA_START, rwDataStart } from "../../pvm/mod.ts";
 import { encodeServiceCode } from "../service.ts";
 import { encodeStandardProgram } from "../standard.ts";
 import {
@@ -74,9 +75,6 @@ export type Section = "code" | DataSection;
 /** Sections that hold bytes rather than instructions. */
 export type DataSection = "ro_data" | "rw_data" | "metadata";
 
-/** Where read-only data is mapped. */
-export const RO_DATA_ADDRESS = 0x10000;
-const ZONE = 0x10000;
 const DEFAULT_STACK_SIZE = 0x10000;
 
 /** Assembles `source`; throws `AssemblyError` (with line and column) on any problem. */
@@ -87,11 +85,6 @@ export function assemble(source: string, options: AssembleOptions = {}): Uint8Ar
 /** Assembles `source` and also returns labels, jump table and output kind. */
 export function assembleDetailed(source: string, options: AssembleOptions = {}): AssemblyOutput {
   return new Assembler(options.profile ?? DEFAULT_PROFILE).run(source, options.kind);
-}
-
-/** Read-write data address for a read-only section of `roLength` bytes. */
-export function rwDataAddress(roLength: number): number {
-  return 0x20000 + Math.ceil(roLength / ZONE) * ZONE;
 }
 
 type SymbolDef =
@@ -417,7 +410,7 @@ class Assembler {
     if (context === "target") {
       throw errorAt(pos, `'${name}' is a data label, not a place in the code`);
     }
-    const base = def.section === "ro_data" ? RO_DATA_ADDRESS : rwDataAddress(this.sizes.ro_data);
+    const base = def.section === "ro_data" ? RO_DATA_START : rwDataStart(this.sizes.ro_data);
     return BigInt(base + def.offset);
   }
 

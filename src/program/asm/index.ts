@@ -13,8 +13,6 @@ export {
   type DataSection,
   type LabelValue,
   type OutputKind,
-  RO_DATA_ADDRESS,
-  rwDataAddress,
   type Section,
 } from "./assembler.ts";
 export { disassemble, type DisassembleOptions, type DisassemblyInput } from "./disassembler.ts";

@@ -3,7 +3,7 @@
  * what to do about it.
  * @module
  */
-import { SandboxError } from "../errors.ts";
+import { SandboxError } from "../../pvm/mod.ts";
 
 /** Spawn steps of `zig-native/spawn.zig` (`Step`), by number. */
 const SPAWN_STEPS: Readonly<Record<number, string>> = {

@@ -5,8 +5,13 @@
  * host is the authority) and mirrored into the zygote through queued memory operations.
  * @module
  */
-import { type GuestMemory, PAGE_SIZE, type PageAccess } from "../backend.ts";
-import { SandboxError } from "../errors.ts";
+import {
+  ADDRESS_SPACE_SIZE,
+  type GuestMemory,
+  PAGE_SIZE,
+  type PageAccess,
+  SandboxError,
+} from "../../pvm/mod.ts";
 import type { NativeLibrary } from "../../../ffi/library.ts";
 import { ABI } from "../../../ffi/vmctx.ts";
 
@@ -17,8 +22,7 @@ const READ_WRITE = 3;
 /** Pages backed by a read-only memory image (immutable for guest and host alike). */
 const IMAGE_READ = 4;
 const IMAGE_NONE = 5;
-const PAGE_COUNT = 2 ** 32 / PAGE_SIZE;
-const GUEST_SPACE = 2 ** 32;
+const PAGE_COUNT = ADDRESS_SPACE_SIZE / PAGE_SIZE;
 
 function nativeAccess(access: PageAccess): number {
   return access === "read-write"
@@ -112,7 +116,7 @@ export class NativeMemory implements GuestMemory {
     if (zeroCopy) {
       const pointer = library.symbols.pvmbox_memory_address(handle);
       if (pointer !== null) {
-        this.#buffer = Deno.UnsafePointerView.getArrayBuffer(pointer, GUEST_SPACE);
+        this.#buffer = Deno.UnsafePointerView.getArrayBuffer(pointer, ADDRESS_SPACE_SIZE);
         this.#view = new Uint8Array(this.#buffer);
       }
     }
@@ -315,7 +319,7 @@ export class NativeMemory implements GuestMemory {
     this.#guard();
     if (
       !Number.isInteger(address) || !Number.isInteger(length) || address < 0 || length < 0 ||
-      address + length > GUEST_SPACE
+      address + length > ADDRESS_SPACE_SIZE
     ) {
       throw new SandboxError(
         "invalid-argument",

@@ -4,7 +4,7 @@
  * likely still spinning and cache-warm.
  * @module
  */
-import { SandboxError } from "../errors.ts";
+import { SandboxError } from "../../pvm/mod.ts";
 import { Zygote, type ZygoteOptions } from "./zygote.ts";
 
 /** Options of a pool. */

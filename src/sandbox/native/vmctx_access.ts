@@ -7,7 +7,7 @@
  */
 import type { NativeLibrary } from "../../../ffi/library.ts";
 import { ABI, VMCTX_FIELDS } from "../../../ffi/vmctx.ts";
-import { REGISTER_COUNT } from "../backend.ts";
+import { REGISTER_COUNT } from "../../pvm/mod.ts";
 
 /** Exit details of the latest report, as the zygote left them. */
 export interface ExitDetails {

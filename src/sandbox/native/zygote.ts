@@ -3,8 +3,7 @@
  * shared VmCtx page by the native library.
  * @module
  */
-import { SandboxError } from "../errors.ts";
-import { REGISTER_COUNT } from "../backend.ts";
+import { REGISTER_COUNT, SandboxError } from "../../pvm/mod.ts";
 import { type NativeLibrary, nativeLibrary, pointerAccessGranted } from "../../../ffi/library.ts";
 import { ABI, FACTS_SIZE, factsOffset } from "../../../ffi/vmctx.ts";
 import type { NativeExit } from "./exit.ts";

@@ -3,9 +3,21 @@
  * guest memory, and the registers a program starts with (Gray Paper, appendix A.7).
  * @module
  */
-import type { ProgramMemory } from "../program/program.ts";
-import { type GuestMemory, PAGE_SIZE, REGISTER_COUNT } from "./backend.ts";
+import type { GuestMemory } from "./contract.ts";
 import { SandboxError } from "./errors.ts";
+import { ADDRESS_SPACE_SIZE, HALT_ADDRESS, PAGE_SIZE, REGISTER_COUNT } from "./machine.ts";
+
+/** The memory a standard program asks for (its header): data sections, heap and stack sizes. */
+export interface ProgramMemory {
+  /** Read-only data o. */
+  readonly roData: Uint8Array;
+  /** Read-write data w. */
+  readonly rwData: Uint8Array;
+  /** z: zeroed heap pages after the read-write data. */
+  readonly heapPages: number;
+  /** s: stack size in bytes. */
+  readonly stackSize: number;
+}
 
 /** Size of a memory zone: data sections are placed on 64 KiB boundaries. */
 export const ZONE_SIZE = 0x10000;
@@ -17,8 +29,6 @@ export const RO_DATA_START = 0x10000;
 export const STACK_TOP = 0xfefe0000;
 /** Where the argument buffer starts; φ7 starts here. */
 export const ARGS_START = 0xfeff0000;
-/** Returning to this address halts; φ0 starts here. */
-export const HALT_ADDRESS = 0xffff0000;
 
 /** One mapped region of the standard layout. */
 export interface MemoryRegion {
@@ -54,6 +64,11 @@ export function zoneAlign(n: number): number {
   return Math.ceil(n / ZONE_SIZE) * ZONE_SIZE;
 }
 
+/** Where read-write data starts for read-only data of `roLength` bytes. */
+export function rwDataStart(roLength: number): number {
+  return 2 * ZONE_SIZE + zoneAlign(roLength);
+}
+
 /**
  * Computes the standard layout for `memory` and argument `args`. Throws `SandboxError`
  * (`invalid-argument`) when the argument exceeds 2^24 bytes or the sections do not fit in the
@@ -72,14 +87,14 @@ export function standardLayout(memory: ProgramMemory, args: Uint8Array): Standar
   // GP A.7: 5·Z_Z + Z(|o|) + Z(|w| + z·Z_P) + Z(s) + Z_I ≤ 2^32, with Z_I = 2^24.
   const total = 5 * ZONE_SIZE + zoneAlign(roData.length) + zoneAlign(rwLength) +
     zoneAlign(stackSize) + MAX_ARGS_LENGTH;
-  if (total > 2 ** 32) {
+  if (total > ADDRESS_SPACE_SIZE) {
     throw new SandboxError(
       "invalid-argument",
       `the program's memory (${roData.length} B read-only, ${rwLength} B read-write and heap, ` +
         `${stackSize} B stack) does not fit the 4 GiB standard layout`,
     );
   }
-  const rwStart = 2 * ZONE_SIZE + zoneAlign(roData.length);
+  const rwStart = rwDataStart(roData.length);
   const stackLength = pageAlign(stackSize);
   const registers = new Array<bigint>(REGISTER_COUNT).fill(0n);
   registers[0] = BigInt(HALT_ADDRESS);

@@ -1,6 +1,6 @@
 /**
- * Decodes a program once into flat typed arrays indexed by instruction number, so the dispatch
- * loop never decodes: operands, immediates, branch targets already translated to instruction
+ * The one analysis of a program every backend reads: decoded once into flat typed arrays indexed
+ * by instruction number, so no backend decodes or finds blocks on its own: operands, immediates, branch targets already translated to instruction
  * numbers (or -1 when the target is no basic-block start), jump-table entries likewise, and the
  * gas each basic block costs on entry.
  *
@@ -16,8 +16,8 @@ import {
   isTerminatorOp,
   MAX_SKIP,
   skipAt,
-} from "../program/decoder.ts";
-import { instructionById, type IsaProfile, Op } from "../program/isa/index.ts";
+} from "./decoder.ts";
+import { instructionById, type IsaProfile, Op } from "./isa/index.ts";
 
 /** The code-related input of a backend: what a parsed raw blob provides. */
 export interface CodeBlob {
@@ -29,8 +29,8 @@ export interface CodeBlob {
   readonly jumpTable: ArrayLike<number>;
 }
 
-/** A program decoded into parallel arrays, one slot per instruction, in pc order. */
-export interface PredecodedProgram {
+/** A program analysed into parallel arrays, one slot per instruction, in pc order. */
+export interface ProgramAnalysis {
   /** Number of instructions (synthetic traps included). */
   readonly count: number;
   /** Instruction id (`Op`); invalid opcodes are `Op.trap`. */
@@ -59,11 +59,11 @@ export interface PredecodedProgram {
   readonly jumpTargets: Int32Array;
   /** Instruction number at each pc in 0 … code length + 25; -1 where none starts. */
   readonly indexOfPc: Int32Array;
-  /** The ISA profile the program was decoded with. */
+  /** The ISA profile the program was analysed with. */
   readonly profile: IsaProfile;
 }
 
-const byObject = new WeakMap<object, Map<IsaProfile, PredecodedProgram>>();
+const byObject = new WeakMap<object, Map<IsaProfile, ProgramAnalysis>>();
 
 /** Most programs kept by content; the least recently used are dropped beyond this… */
 const CONTENT_CACHE_SIZE = 32;
@@ -73,7 +73,7 @@ const CONTENT_CACHE_BYTES = 64 << 20;
 interface ContentEntry {
   readonly blob: CodeBlob;
   readonly profile: IsaProfile;
-  readonly program: PredecodedProgram;
+  readonly program: ProgramAnalysis;
 }
 
 /** Recently decoded programs by content hash, so re-parsed copies of a program share work. */
@@ -82,11 +82,11 @@ let contentEntries = 0;
 let contentBytes = 0;
 
 /**
- * Predecodes `blob` for `profile`. The result is shared by every blob object with the same
- * code, bitmask and jump table (recent ones by content), and so is its block translation; a
- * blob's arrays must not change once it has been predecoded.
+ * Analyses `blob` for `profile`. The result is shared by every blob object with the same code,
+ * bitmask and jump table (recent ones by content), and so is everything backends derive from it;
+ * a blob's arrays must not change once it has been analysed.
  */
-export function predecode(blob: CodeBlob, profile: IsaProfile): PredecodedProgram {
+export function analyzeProgram(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   let perProfile = byObject.get(blob);
   if (perProfile === undefined) {
     perProfile = new Map();
@@ -100,7 +100,7 @@ export function predecode(blob: CodeBlob, profile: IsaProfile): PredecodedProgra
   return program;
 }
 
-function byContentLookup(blob: CodeBlob, profile: IsaProfile): PredecodedProgram {
+function byContentLookup(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   const key = contentHash(blob);
   const bucket = byContent.get(key) ?? [];
   const k = bucket.findIndex((e) => e.profile === profile && sameContent(e.blob, blob));
@@ -166,7 +166,7 @@ function staticTarget(ins: Instruction): number | undefined {
  * synthetic trap) and marks block starts from the opcode bytes alone; the second decodes into
  * the arrays, resolving branch targets against the block starts.
  */
-function build(blob: CodeBlob, profile: IsaProfile): PredecodedProgram {
+function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   const { code, bitmask } = blob;
   const n = code.length;
   const isStart = (at: number): boolean => isOpcodeStart(bitmask, n, at);

@@ -1,16 +1,16 @@
 /**
- * The interpreter's flat predecoded tables against the reference decoder (`decodeCode`,
+ * The program analysis's flat tables against the reference decoder (`decodeCode`,
  * `decodeAt`) on random code and bitmasks: every instruction, operand, block start, branch
  * target and jump-table entry, plus the synthetic traps where execution can fall off decoded
  * code.
  */
 import assert from "node:assert/strict";
-import { predecode } from "../src/interpreter/predecode.ts";
+import { analyzeProgram } from "../src/program/analysis.ts";
 import { decodeAt, decodeCode, isOpcodeStart, isTerminator } from "../src/program/decoder.ts";
 import { instructionById, JAM_0_7, Op } from "../src/program/isa/index.ts";
 import { rngU32 } from "./fixtures.ts";
 
-Deno.test("predecoded tables match the reference decoder on random code and bitmasks", () => {
+Deno.test("analysis tables match the reference decoder on random code and bitmasks", () => {
   for (let seed = 1; seed <= 1500; seed++) {
     const next = rngU32(seed);
     const n = next() % 120;
@@ -21,7 +21,7 @@ Deno.test("predecoded tables match the reference decoder on random code and bitm
     );
     const jumpTable = Array.from({ length: next() % 6 }, () => next() % (n + 30));
     const blob = { code, bitmask, jumpTable };
-    const p = predecode(blob, JAM_0_7);
+    const p = analyzeProgram(blob, JAM_0_7);
     const ref = decodeCode(code, bitmask, JAM_0_7);
     const isBlockStart = (pc: number) =>
       pc === 0 || (pc < ref.blockStart.length && ref.blockStart[pc] === 1);

@@ -18,12 +18,6 @@ export type ExitKind = Exit["kind"];
 /** Access rights of a guest page. */
 export type PageAccess = "none" | "read" | "read-write";
 
-/** Size of a guest page in bytes. */
-export const PAGE_SIZE = 4096;
-
-/** Number of PVM registers. */
-export const REGISTER_COUNT = 13;
-
 /** Guest memory as the host sees it. Addresses are 32-bit; ranges may not wrap past 2^32. */
 export interface GuestMemory {
   /** Copies `length` bytes from `address`; throws `SandboxError` if any byte is inaccessible. */

@@ -1,0 +1,19 @@
+/**
+ * The constants of the PVM machine itself, independent of any program or backend.
+ * @module
+ */
+
+/** Size of a guest page in bytes. */
+export const PAGE_SIZE = 4096;
+
+/** Number of PVM registers. */
+export const REGISTER_COUNT = 13;
+
+/** Bytes of the 32-bit guest address space (2^32). */
+export const ADDRESS_SPACE_SIZE = 2 ** 32;
+
+/** A dynamic jump to this address halts the program (φ0 of a standard program starts here). */
+export const HALT_ADDRESS = 0xffff0000;
+
+/** Accesses below this address panic instead of raising a resumable page fault. */
+export const LOWEST_FAULT_ADDRESS = 0x10000;

@@ -1,0 +1,30 @@
+/**
+ * The machine contract every layer of pvmbox builds on: machine constants, the exits and the
+ * backend and guest-memory contracts, the JAM standard layout and the error classes. Nothing here
+ * imports anything else of the project.
+ * @module
+ */
+export {
+  ADDRESS_SPACE_SIZE,
+  HALT_ADDRESS,
+  LOWEST_FAULT_ADDRESS,
+  PAGE_SIZE,
+  REGISTER_COUNT,
+} from "./machine.ts";
+export type { Backend, Exit, ExitKind, GuestMemory, PageAccess } from "./contract.ts";
+export { ProgramError, SandboxError, type SandboxErrorKind } from "./errors.ts";
+export {
+  applyLayout,
+  ARGS_START,
+  MAX_ARGS_LENGTH,
+  type MemoryRegion,
+  pageAlign,
+  type ProgramMemory,
+  RO_DATA_START,
+  rwDataStart,
+  STACK_TOP,
+  type StandardLayout,
+  standardLayout,
+  ZONE_SIZE,
+  zoneAlign,
+} from "./layout.ts";
