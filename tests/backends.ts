@@ -80,6 +80,12 @@ export interface PerBackendOptions {
   readonly ignore?: string;
 }
 
+/** Options of `forEachEngine`. */
+export interface PerEngineOptions extends PerBackendOptions {
+  /** The engines to register the suite for (default: all). */
+  readonly engines?: readonly Engine[];
+}
+
 function register<T>(
   name: string,
   label: string,
@@ -110,9 +116,9 @@ export function forEachBackend(
 export function forEachEngine(
   name: string,
   fn: (engine: Engine) => void | Promise<void>,
-  options: PerBackendOptions = {},
+  options: PerEngineOptions = {},
 ): void {
-  for (const engine of ENGINES) {
+  for (const engine of options.engines ?? ENGINES) {
     register(name, engine.name, options.ignore ?? prefixed(engine.unavailable), engine, fn);
   }
 }

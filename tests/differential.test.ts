@@ -1,0 +1,95 @@
+/**
+ * Differential testing: seeded random programs (structured bare and standard programs, byte
+ * soups; see tests/differential/generate.ts) run on each engine in lockstep with the reference
+ * engine (the interpreter with translated blocks); the complete state must agree after every
+ * exit, with host calls, page faults and out-of-gas answered identically and resumed.
+ * `deno task fuzz` runs the same for as long as asked.
+ */
+import assert from "node:assert/strict";
+import { JAM_0_7 } from "../src/program/isa/index.ts";
+import { profileInstructions } from "../src/program/isa/profile.ts";
+import type { DifferenceKind } from "../src/conformance/state.ts";
+import type { Backend, ExitKind } from "../src/pvm/mod.ts";
+import { type Engine, ENGINES, forEachEngine } from "./backends.ts";
+import { generateCase } from "./differential/generate.ts";
+import { type Mismatch, runOnEngines } from "./differential/run.ts";
+
+/** Seeds of the default run. */
+const SEEDS = 2000;
+
+const [REFERENCE, ...OTHERS] = ENGINES;
+
+forEachEngine(`differential: ${SEEDS} seeded programs agree with ${REFERENCE.name}`, (engine) => {
+  const exits = new Map<string, number>();
+  const kinds = new Map<string, number>();
+  const opcodes = new Set<number>();
+  const mismatches: string[] = [];
+  for (let seed = 1; seed <= SEEDS; seed++) {
+    const generated = generateCase(seed);
+    const report = runOnEngines(generated, [REFERENCE, engine], seed);
+    if (report.mismatch !== undefined) {
+      const { exitNumber, difference } = report.mismatch;
+      mismatches.push(
+        `seed ${seed} (${generated.kind}), exit ${exitNumber}: ${difference.message}`,
+      );
+    }
+    kinds.set(generated.kind, (kinds.get(generated.kind) ?? 0) + 1);
+    for (const kind of report.exits) exits.set(kind, (exits.get(kind) ?? 0) + 1);
+    if (generated.kind !== "soup") {
+      for (const instruction of generated.program.decoded.instructions) opcodes.add(instruction.op);
+    }
+  }
+  assert.deepEqual(mismatches, [], "reproduce one with: deno task fuzz --seed <seed>");
+  // The comparison proves little unless the programs reach every kind of exit and instruction.
+  for (const kind of ["halt", "panic", "page-fault", "host-call", "out-of-gas"]) {
+    assert.ok((exits.get(kind) ?? 0) >= 100, `only ${exits.get(kind) ?? 0} ${kind} exits`);
+  }
+  for (const kind of ["bare", "standard", "soup"]) {
+    assert.ok((kinds.get(kind) ?? 0) >= 100, `only ${kinds.get(kind) ?? 0} ${kind} programs`);
+  }
+  const missing = profileInstructions(JAM_0_7).filter((i) => !opcodes.has(i.id)).map((i) => i.name);
+  assert.deepEqual(missing, [], "instructions no generated program contains");
+}, { engines: OTHERS });
+
+/** The reference with `corrupt` applied to the machine after every exit of kind `kind`. */
+function corrupted(kind: ExitKind, corrupt: (machine: Backend) => void): Engine {
+  return {
+    ...REFERENCE,
+    name: `${REFERENCE.name} corrupted after ${kind}`,
+    create(program) {
+      const machine = REFERENCE.create(program);
+      const run = machine.run.bind(machine);
+      machine.run = () => {
+        const exit = run();
+        if (exit.kind === kind) corrupt(machine);
+        return exit;
+      };
+      return machine;
+    },
+  };
+}
+
+Deno.test("differential: an engine that goes wrong after some exit is caught and described", () => {
+  const cases: [Engine, DifferenceKind, RegExp][] = [
+    [corrupted("host-call", (m) => m.setRegister(3, m.getRegister(3) ^ 4n)), "register", /^φ3: /],
+    [corrupted("out-of-gas", (m) => m.gas += 1n), "gas", /^gas: expected \d+, got \d+$/],
+    [
+      corrupted("page-fault", (m) => m.memory.write(0x20010, Uint8Array.of(0xa5))),
+      "memory",
+      /^memory\[0x20010\]: expected 0x[0-9a-f]+, got 0x[0-9a-f]+$/,
+    ],
+    [corrupted("host-call", (m) => m.pc += 1), "resume-pc", /^resume pc: expected \d+, got \d+$/],
+  ];
+  for (const [engine, kind, message] of cases) {
+    let caught: Mismatch | undefined;
+    for (let seed = 1; seed <= 300 && caught === undefined; seed++) {
+      const generated = generateCase(seed);
+      if (generated.kind !== "bare") continue;
+      caught = runOnEngines(generated, [REFERENCE, engine], seed).mismatch;
+    }
+    assert.ok(caught !== undefined, `${engine.name}: never caught`);
+    assert.equal(caught.engine, engine.name);
+    assert.equal(caught.difference.kind, kind, caught.difference.message);
+    assert.match(caught.difference.message, message);
+  }
+});

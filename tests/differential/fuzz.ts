@@ -1,0 +1,126 @@
+/**
+ * `deno task fuzz`: differential testing for as long as asked. Runs generated programs from a
+ * starting seed on every available engine in lockstep and prints the seed of every mismatch;
+ * `--seed <n>` runs that one case again and prints the program and the difference.
+ *
+ *   deno task fuzz --seconds 600            run for ten minutes
+ *   deno task fuzz --count 100000 --from 7  run seeds 7 … 100006
+ *   deno task fuzz --seed 123456            reproduce one case
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { disassemble } from "../../src/program/asm/index.ts";
+import { availableEngines, ENGINES } from "../backends.ts";
+import { type DiffCase, generateCase } from "./generate.ts";
+import { runOnEngines } from "./run.ts";
+
+const USAGE = "usage: deno task fuzz [--seconds <s> | --count <n>] [--from <seed>] | --seed <seed>";
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function describeCase(generated: DiffCase): string {
+  const regions = generated.regions.map((r) =>
+    `  0x${r.address.toString(16)} +0x${r.length.toString(16)} ${r.access}` +
+    ` (${r.contents.length} bytes of contents)`
+  );
+  return [
+    `kind: ${generated.kind}, gas ${generated.gas}, pc ${generated.pc}, ` +
+    `heap top 0x${generated.heapTop.toString(16)}`,
+    `registers: ${generated.registers.map((r) => `0x${r.toString(16)}`).join(" ")}`,
+    `regions:\n${regions.join("\n")}`,
+    `program (${generated.program.container}, hex): ${hex(generated.bytes)}`,
+    disassemble(generated.program.blob),
+  ].join("\n");
+}
+
+/** Runs seed `seed` and prints everything about it; returns true when the engines agree. */
+function reproduce(seed: number): boolean {
+  const engines = availableEngines();
+  const generated = generateCase(seed);
+  console.log(`seed ${seed} on ${engines.map((e) => e.name).join(", ")}`);
+  console.log(describeCase(generated));
+  const report = runOnEngines(generated, engines, seed);
+  console.log(`exits of ${engines[0].name}: ${report.exits.join(", ")}`);
+  if (report.mismatch === undefined) {
+    console.log("all engines agree");
+    return true;
+  }
+  const { engine, reference, exitNumber, difference } = report.mismatch;
+  console.log(`MISMATCH at exit ${exitNumber}: ${engine} vs ${reference}: ${difference.message}`);
+  return false;
+}
+
+function main(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      seconds: { type: "string" },
+      count: { type: "string" },
+      from: { type: "string" },
+      seed: { type: "string" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const number = (text: string | undefined, fallback: number): number => {
+    const n = text === undefined ? fallback : Number(text);
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a natural number: ${text}`);
+    return n;
+  };
+  if (values.seed !== undefined) return reproduce(number(values.seed, 0)) ? 0 : 1;
+  const engines = availableEngines();
+  for (const engine of ENGINES) {
+    if (engine.unavailable !== undefined) {
+      console.log(`${engine.name}: not run (${engine.unavailable})`);
+    }
+  }
+  if (engines.length < 2) {
+    console.error("fewer than two engines can run here: nothing to compare");
+    return 1;
+  }
+  const seconds = values.seconds === undefined ? undefined : number(values.seconds, 0);
+  const count = number(values.count, seconds === undefined ? 10_000 : Number.MAX_SAFE_INTEGER);
+  const from = number(values.from, Date.now() % 1_000_000_000);
+  const deadline = performance.now() + (seconds ?? Infinity) * 1000;
+  console.log(
+    `comparing ${engines.map((e) => e.name).join(", ")} from seed ${from}` +
+      (seconds === undefined ? `, ${count} programs` : `, for ${seconds} s`),
+  );
+  const started = performance.now();
+  const mismatches: number[] = [];
+  let done = 0;
+  let lastReport = started;
+  while (done < count && performance.now() < deadline) {
+    const seed = from + done;
+    const generated = generateCase(seed);
+    const report = runOnEngines(generated, engines, seed);
+    done++;
+    if (report.mismatch !== undefined) {
+      mismatches.push(seed);
+      const { engine, reference, exitNumber, difference } = report.mismatch;
+      console.log(
+        `MISMATCH seed ${seed} (${generated.kind}) at exit ${exitNumber}: ${engine} vs ` +
+          `${reference}: ${difference.message}`,
+      );
+    }
+    if (performance.now() - lastReport > 10_000) {
+      lastReport = performance.now();
+      const rate = done / ((lastReport - started) / 1000);
+      console.log(`${done} programs, ${rate.toFixed(0)}/s, ${mismatches.length} mismatches`);
+    }
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  console.log(
+    `${done} programs (seeds ${from} … ${from + done - 1}) in ${elapsed.toFixed(1)} s ` +
+      `(${(done / elapsed).toFixed(0)}/s): ${mismatches.length} mismatches` +
+      (mismatches.length > 0 ? `; reproduce with --seed ${mismatches[0]}` : ""),
+  );
+  return mismatches.length === 0 ? 0 : 1;
+}
+
+if (import.meta.main) Deno.exit(main(Deno.args));

@@ -1,0 +1,108 @@
+/**
+ * How the differential runner answers exits, identically on every machine: a deterministic
+ * host-call stub (the same register results, gas charge and memory writes), mapping the page of
+ * a page fault, adding gas after out-of-gas. Each answer is decided once, from the reference
+ * machine and a seeded random source, then applied to every machine.
+ * @module
+ */
+import {
+  type Backend,
+  type Exit,
+  HALT_ADDRESS,
+  LOWEST_FAULT_ADDRESS,
+  PAGE_SIZE,
+} from "../../src/pvm/mod.ts";
+import type { Random } from "./random.ts";
+
+/** What the host does to a machine before resuming it. */
+export interface Answer {
+  /** Registers to set. */
+  readonly registers: ReadonlyMap<number, bigint>;
+  /** Gas afterwards, when it changes. */
+  readonly gas?: bigint;
+  /** A page to map (or re-protect) read-write or read-only. */
+  readonly map?: { readonly page: number; readonly access: "read" | "read-write" };
+  /** Bytes to write (after mapping). */
+  readonly writes: readonly { readonly address: number; readonly bytes: Uint8Array }[];
+}
+
+/** True when every byte of [address, address + length) is in a read-write page of `machine`. */
+function writable(machine: Backend, address: number, length: number): boolean {
+  if (address + length > 2 ** 32) return false;
+  for (let page = address - (address % PAGE_SIZE); page < address + length; page += PAGE_SIZE) {
+    if (machine.memory.accessAt(page) !== "read-write") return false;
+  }
+  return true;
+}
+
+/**
+ * The host-call stub: φ7 gets a result (a small status or a random word), φ8 sometimes too; gas
+ * is charged 10 as a JAM host call would; calls with an even id write up to 64 bytes to the
+ * buffer φ7 (pointer) and φ8 (length) name, when that buffer is writable.
+ */
+export function answerHostCall(reference: Backend, id: number, random: Random): Answer {
+  const registers = new Map<number, bigint>();
+  const pointer = Number(reference.getRegister(7) & 0xffffffffn);
+  const length = Math.min(Number(reference.getRegister(8) & 0xffffn), 64);
+  const writes = id % 2 === 0 && length > 0 && writable(reference, pointer, length)
+    ? [{ address: pointer, bytes: random.bytes(length) }]
+    : [];
+  registers.set(7, random.chance(0.5) ? BigInt(random.below(8)) : random.u64());
+  if (random.chance(0.3)) registers.set(8, BigInt(random.below(1000)));
+  const gas = reference.gas;
+  return { registers, gas: gas > 10n ? gas - 10n : 0n, writes };
+}
+
+/**
+ * After a page fault: the page is mapped read-write (sometimes read-only first, so a store faults
+ * again), or re-protected read-write when it was read-only, with a few bytes written. Faults
+ * outside the pages a guest may use are not answered.
+ */
+export function answerPageFault(
+  reference: Backend,
+  address: number,
+  random: Random,
+): Answer | undefined {
+  const page = address - (address % PAGE_SIZE);
+  if (page < LOWEST_FAULT_ADDRESS || page >= HALT_ADDRESS) return undefined;
+  const mapped = reference.memory.accessAt(page) !== "none";
+  const access = mapped || random.chance(0.7) ? "read-write" : "read";
+  const offset = random.below(PAGE_SIZE - 16);
+  return {
+    registers: new Map(),
+    map: { page, access },
+    writes: mapped ? [] : [{ address: page + offset, bytes: random.bytes(16) }],
+  };
+}
+
+/** After out-of-gas: a little gas (so the next block may not fit either), sometimes more. */
+export function answerOutOfGas(reference: Backend, random: Random): Answer {
+  const more = random.chance(0.8) ? random.between(1, 40) : random.between(100, 2000);
+  return { registers: new Map(), gas: reference.gas + BigInt(more), writes: [] };
+}
+
+/** The answer to `exit` on `reference`, or undefined when the run is over. */
+export function answerExit(reference: Backend, exit: Exit, random: Random): Answer | undefined {
+  switch (exit.kind) {
+    case "host-call":
+      return answerHostCall(reference, exit.id, random);
+    case "page-fault":
+      return answerPageFault(reference, exit.address, random);
+    case "out-of-gas":
+      return answerOutOfGas(reference, random);
+    default:
+      return undefined;
+  }
+}
+
+/** Applies `answer` to `machine`. */
+export function applyAnswer(machine: Backend, answer: Answer): void {
+  for (const [index, value] of answer.registers) machine.setRegister(index, value);
+  if (answer.gas !== undefined) machine.gas = answer.gas;
+  if (answer.map !== undefined) {
+    const { page, access } = answer.map;
+    if (machine.memory.accessAt(page) === "none") machine.memory.map(page, PAGE_SIZE, access);
+    else machine.memory.protect(page, PAGE_SIZE, access);
+  }
+  for (const { address, bytes } of answer.writes) machine.memory.write(address, bytes);
+}
