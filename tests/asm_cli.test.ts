@@ -1,6 +1,7 @@
 /** `pvmbox asm` and `pvmbox disasm` as a user runs them: files, exit codes and messages. */
 import assert from "node:assert/strict";
-import { benchProgramPath, repoFile, runCliProcess } from "./fixtures.ts";
+import { repoFile, runCliProcess } from "./fixtures.ts";
+import { ownProgram } from "./own_programs.ts";
 
 /** Runs `pvmbox <args>` in a child process with every permission. */
 const pvmbox = (...args: string[]) => runCliProcess("-A", ...args);
@@ -28,15 +29,20 @@ Deno.test("asm writes a program; disasm of it reassembles to the same bytes", as
   }
 });
 
-Deno.test("disasm shows pc, bytes, block labels and layout directives of a bench program", async () => {
-  const file = benchProgramPath("sort");
-  const { code, stdout } = await pvmbox("disasm", file);
-  assert.equal(code, 0);
-  assert.match(stdout, /^; pvmbox disassembly \(jam-0\.7\) of a JAM standard program$/m);
-  assert.match(stdout, /^\.stack_size 0x[0-9a-f]+$/m);
-  assert.match(stdout, /^L0:\n {4}\S.*; +0: [0-9a-f]{2}( [0-9a-f]{2})*$/m);
-  const plain = await pvmbox("disasm", "--plain", file);
-  assert.doesNotMatch(plain.stdout, /;/);
+Deno.test("disasm shows pc, bytes, block labels and layout directives of a standard program", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".pvm" });
+  try {
+    await Deno.writeFile(file, ownProgram("sort"));
+    const { code, stdout } = await pvmbox("disasm", file);
+    assert.equal(code, 0);
+    assert.match(stdout, /^; pvmbox disassembly \(jam-0\.7\) of a JAM standard program$/m);
+    assert.match(stdout, /^\.stack_size 0x[0-9a-f]+$/m);
+    assert.match(stdout, /^L0:\n {4}\S.*; +0: [0-9a-f]{2}( [0-9a-f]{2})*$/m);
+    const plain = await pvmbox("disasm", "--plain", file);
+    assert.doesNotMatch(plain.stdout, /;/);
+  } finally {
+    await Deno.remove(file);
+  }
 });
 
 Deno.test("asm reports errors with file:line:column and the source line", async () => {

@@ -1,7 +1,7 @@
 /**
- * Byte-exact round trips: every official vector program, the bench programs and random
- * instruction soups must come back unchanged from `assemble(disassemble(bytes))`, in both the
- * annotated and the plain listing.
+ * Byte-exact round trips: the project's own programs, every official vector program, the bench
+ * programs and random instruction soups must come back unchanged from
+ * `assemble(disassemble(bytes))`, in both the annotated and the plain listing.
  */
 import assert from "node:assert/strict";
 import { assemble, disassemble } from "../src/program/asm/index.ts";
@@ -10,7 +10,8 @@ import { encodePolkaVm } from "../src/program/polkavm.ts";
 import { encodeServiceCode, encodeServiceMetadata } from "../src/program/service.ts";
 import { INSTRUCTIONS } from "../src/program/isa/index.ts";
 import { Program } from "../src/program/program.ts";
-import { BENCH_PROGRAMS, benchProgram, rng, vectorPrograms } from "./fixtures.ts";
+import { BENCH_PROGRAMS, benchProgram, rng, sharedTest, vectorPrograms } from "./fixtures.ts";
+import { OWN_PROGRAMS, ownProgram, ownRawPrograms } from "./own_programs.ts";
 
 /** Both listings of `program` (a raw blob) assemble back to its exact bytes. */
 function assertRoundTrip(program: Program, bytes: Uint8Array, what: string): void {
@@ -20,7 +21,13 @@ function assertRoundTrip(program: Program, bytes: Uint8Array, what: string): voi
   }
 }
 
-Deno.test("every conformance vector program round-trips byte for byte", () => {
+Deno.test("every own raw program (every opcode, edge immediates) round-trips byte for byte", () => {
+  for (const [name, bytes] of ownRawPrograms()) {
+    assertRoundTrip(Program.parse(bytes, { container: "raw" }), bytes, name);
+  }
+});
+
+sharedTest("every conformance vector program round-trips byte for byte", () => {
   const programs = [...vectorPrograms()];
   assert.equal(programs.length, 251);
   let exact = 0;
@@ -31,15 +38,21 @@ Deno.test("every conformance vector program round-trips byte for byte", () => {
   assert.equal(exact, 251);
 });
 
-Deno.test("the bench programs (JAM standard programs) round-trip byte for byte", () => {
-  for (const name of BENCH_PROGRAMS) {
-    const bytes = benchProgram(name);
-    for (const annotate of [true, false]) {
-      const text = disassemble(bytes, { annotate });
-      assert.match(text, /^\.stack_size /m);
-      assert.deepEqual(assemble(text), bytes, `${name} (annotate: ${annotate})`);
-    }
+/** Both listings of a JAM standard program assemble back to its exact bytes. */
+function assertStandardRoundTrip(bytes: Uint8Array, name: string): void {
+  for (const annotate of [true, false]) {
+    const text = disassemble(bytes, { annotate });
+    assert.match(text, /^\.stack_size /m);
+    assert.deepEqual(assemble(text), bytes, `${name} (annotate: ${annotate})`);
   }
+}
+
+Deno.test("own JAM standard programs round-trip byte for byte", () => {
+  for (const name of OWN_PROGRAMS) assertStandardRoundTrip(ownProgram(name), name);
+});
+
+sharedTest("the bench programs (JAM standard programs) round-trip byte for byte", () => {
+  for (const name of BENCH_PROGRAMS) assertStandardRoundTrip(benchProgram(name), name);
 });
 
 const OPCODES = INSTRUCTIONS.map((i) => i.id).filter((id) => id !== 2);
@@ -84,9 +97,9 @@ Deno.test("random instruction soups round-trip byte for byte (seeded)", () => {
 });
 
 Deno.test("service code round-trips byte for byte, metadata included", () => {
-  const program = benchProgram("matmul");
+  const program = ownProgram("memory");
   const conventional = encodeServiceMetadata({
-    name: "matmul",
+    name: "memory",
     version: "0.1.0",
     licence: "Apache-2.0",
     authors: ["pvmbox\nauthors"],
@@ -101,9 +114,7 @@ Deno.test("service code round-trips byte for byte, metadata included", () => {
 });
 
 Deno.test(".polkavm programs come back as a standard program with the same code and memory", () => {
-  const bench = Program.parse(
-    benchProgram("sort"),
-  );
+  const own = Program.parse(ownProgram("crc32"));
   const bytes = encodePolkaVm({
     version: 3,
     roData: Uint8Array.of(1, 2, 3),
@@ -111,7 +122,7 @@ Deno.test(".polkavm programs come back as a standard program with the same code 
     rwDataSize: 3 * 4096,
     stackSize: 8192,
     exports: [{ name: "main", pc: 0 }],
-    blob: bench.blob,
+    blob: own.blob,
   });
   const original = Program.parse(bytes);
   assert.equal(original.container, "polkavm");

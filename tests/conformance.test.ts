@@ -5,26 +5,18 @@ import { runVector, runVectorDirectory } from "../src/conformance/runner.ts";
 import type { DifferenceKind } from "../src/conformance/state.ts";
 import { parseVector, type PvmVector } from "../src/conformance/vector.ts";
 import { forEachBackend } from "./backends.ts";
-import { VECTOR_DIR } from "./fixtures.ts";
-
-const haveVectors = (() => {
-  try {
-    return Deno.statSync(VECTOR_DIR).isDirectory;
-  } catch {
-    return false;
-  }
-})();
+import { NEEDS_SHARED, vectorDir } from "./fixtures.ts";
 
 forEachBackend(
   "conformance: every official jam-0.7.2 vector passes through the runner",
   async (backend) => {
-    const suite = await runVectorDirectory(fileURLToPath(VECTOR_DIR), { backend });
+    const suite = await runVectorDirectory(fileURLToPath(vectorDir()), { backend });
     const failures = suite.results.filter((r) => r.difference !== undefined)
       .map((r) => `${r.name}: ${r.difference!.message}`);
     assert.deepEqual(failures, []);
     assert.equal(suite.passed, 251);
   },
-  { ignore: haveVectors ? undefined : "needs ../shared/vectors" },
+  { ignore: NEEDS_SHARED },
 );
 
 Deno.test("json: integers beyond 2^53 stay exact, small ones are numbers", () => {

@@ -8,26 +8,17 @@ import { runVectorOn } from "../src/conformance/runner.ts";
 import { parseVector } from "../src/conformance/vector.ts";
 import { Program } from "../src/program/program.ts";
 import { forEachEngine } from "./backends.ts";
-import { VECTOR_DIR, vectorFileNames } from "./fixtures.ts";
-
-function vectorFiles(): string[] {
-  try {
-    return vectorFileNames();
-  } catch {
-    return [];
-  }
-}
-
-const files = vectorFiles();
+import { NEEDS_SHARED, vectorDir, vectorFileNames } from "./fixtures.ts";
 
 forEachEngine("every jam-0.7.2 conformance vector passes exactly", (engine) => {
+  const files = vectorFileNames();
   const failures: string[] = [];
   for (const file of files) {
-    const vector = parseVector(Deno.readTextFileSync(new URL(file, VECTOR_DIR)), file);
+    const vector = parseVector(Deno.readTextFileSync(new URL(file, vectorDir())), file);
     using machine = engine.create(Program.parse(vector.program, { container: "raw" }));
     const difference = runVectorOn(vector, machine);
     if (difference !== undefined) failures.push(`${file}: ${difference.message}`);
   }
   assert.deepEqual(failures, []);
   assert.ok(files.length >= 251, `only ${files.length} vectors found`);
-}, { ignore: files.length === 0 ? "needs ../shared/vectors" : undefined });
+}, { ignore: NEEDS_SHARED });

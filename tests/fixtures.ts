@@ -1,18 +1,73 @@
 /**
  * What many tests share: the official conformance vectors and the bench programs (both in
  * `../shared/`), and a seeded random number generator.
+ *
+ * `../shared/` is not part of the repository: a clone without it, or a run with
+ * `PVMBOX_NO_SHARED=1`, registers every test that needs it as ignored (see `sharedTest`).
  * @module
  */
 import { fileURLToPath } from "node:url";
 
 const SHARED_DIR = new URL("../../shared/", import.meta.url);
 
-/** The jam-0.7.2 conformance vectors' directory. */
-export const VECTOR_DIR: URL = new URL("vectors/jam-0.7.2/", SHARED_DIR);
+/** Why `../shared` cannot be used now, or undefined when it can. */
+function sharedUnavailableReason(): string | undefined {
+  let hidden: string | undefined;
+  try {
+    hidden = Deno.env.get("PVMBOX_NO_SHARED");
+  } catch {
+    // Without --allow-env the variable cannot be read: the fixtures count as reachable.
+  }
+  if (hidden !== undefined && hidden !== "" && hidden !== "0") return "PVMBOX_NO_SHARED is set";
+  try {
+    if (Deno.statSync(SHARED_DIR).isDirectory) return undefined;
+  } catch {
+    // Absent or unreadable: same outcome.
+  }
+  return "../shared is absent";
+}
+
+const UNAVAILABLE = sharedUnavailableReason();
+
+/** Whether the test data in `../shared/` can be used (present and not hidden). */
+export const SHARED_AVAILABLE: boolean = UNAVAILABLE === undefined;
+
+/**
+ * Why tests needing `../shared/` are ignored now (`needs ../shared: <why>`), or undefined when
+ * they can run: the `ignore` reason for `forEachBackend` and `forEachEngine`.
+ */
+export const NEEDS_SHARED: string | undefined = UNAVAILABLE === undefined
+  ? undefined
+  : `needs ../shared: ${UNAVAILABLE}`;
+
+/** Where a shared file lives; throws when the fixtures are unavailable, so no test reads them by accident. */
+function sharedUrl(relative: string): URL {
+  if (UNAVAILABLE !== undefined) {
+    throw new Error(`test data ../shared/${relative} is unavailable (${UNAVAILABLE})`);
+  }
+  return new URL(relative, SHARED_DIR);
+}
+
+/**
+ * Registers a test that needs `../shared/`. When the data is unavailable the test is still
+ * registered, as ignored, with the reason in its name, so the report shows what did not run.
+ */
+export function sharedTest(name: string, fn: () => void | Promise<void>): void {
+  Deno.test({
+    name: NEEDS_SHARED === undefined ? name : `${name} [${NEEDS_SHARED}]`,
+    ignore: !SHARED_AVAILABLE,
+    fn,
+  });
+}
+
+/** The jam-0.7.2 conformance vectors' directory (throws when `../shared` is unavailable). */
+export function vectorDir(): URL {
+  return sharedUrl("vectors/jam-0.7.2/");
+}
 
 /** Names of the conformance vector files (`*.json`), sorted. */
 export function vectorFileNames(): string[] {
-  return [...Deno.readDirSync(VECTOR_DIR)]
+  return [...Deno.readDirSync(vectorDir())]
     .filter((e) => e.isFile && e.name.endsWith(".json"))
     .map((e) => e.name)
     .sort();
@@ -23,7 +78,7 @@ export function vectorPrograms(): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   for (const name of vectorFileNames()) {
     // Only `program` is used, a list of bytes, which plain JSON.parse reads exactly.
-    const vector = JSON.parse(Deno.readTextFileSync(new URL(name, VECTOR_DIR)));
+    const vector = JSON.parse(Deno.readTextFileSync(new URL(name, vectorDir())));
     out.set(name, new Uint8Array(vector.program));
   }
   return out;
@@ -34,7 +89,7 @@ export const BENCH_PROGRAMS = ["crc32", "matmul", "sort"] as const;
 
 /** Path of a bench program file. */
 export function benchProgramPath(name: string): string {
-  return fileURLToPath(new URL(`bench-programs/${name}.jam07.spi`, SHARED_DIR));
+  return fileURLToPath(sharedUrl(`bench-programs/${name}.jam07.spi`));
 }
 
 /** Bytes of a bench program. */

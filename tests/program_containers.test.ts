@@ -9,7 +9,8 @@ import {
 } from "../src/program/service.ts";
 import { encodeStandardProgram, parseStandardProgram } from "../src/program/standard.ts";
 import { encodeVarU64 } from "../src/program/varint.ts";
-import { BENCH_PROGRAMS, benchProgram, vectorPrograms } from "./fixtures.ts";
+import { BENCH_PROGRAMS, benchProgram, sharedTest, vectorPrograms } from "./fixtures.ts";
+import { OWN_PROGRAMS, ownProgram, ownRawPrograms } from "./own_programs.ts";
 
 /** Asserts that `fn` throws a ProgramError at `offset` whose reason matches `pattern`. */
 function assertProgramError(fn: () => unknown, offset: number, pattern: RegExp): void {
@@ -108,16 +109,33 @@ Deno.test("raw blob: every truncation of a real blob is rejected", () => {
   }
 });
 
-Deno.test("raw blob: every vector program parses and re-encodes to the same bytes", () => {
+/** Each raw blob parses and re-encodes to the same bytes. */
+function assertBlobsReencode(programs: Map<string, Uint8Array>): void {
+  for (const [name, bytes] of programs) {
+    assert.deepEqual(encodeBlob(parseBlob(bytes)), bytes, name);
+  }
+}
+
+Deno.test("raw blob: every own raw program parses and re-encodes to the same bytes", () => {
+  assertBlobsReencode(ownRawPrograms());
+});
+
+sharedTest("raw blob: every vector program parses and re-encodes to the same bytes", () => {
   const programs = vectorPrograms();
   assert.ok(programs.size >= 250, `found ${programs.size} vectors`);
-  for (const [name, bytes] of programs) {
-    const blob = parseBlob(bytes);
-    assert.deepEqual(encodeBlob(blob), bytes, name);
+  assertBlobsReencode(programs);
+});
+
+Deno.test("standard program: own programs parse and re-encode to the same bytes", () => {
+  for (const name of OWN_PROGRAMS) {
+    const bytes = ownProgram(name);
+    const p = parseStandardProgram(bytes);
+    assert.ok(p.blob.code.length > 0, name);
+    assert.deepEqual(encodeStandardProgram(p), bytes, name);
   }
 });
 
-Deno.test("standard program: bench programs parse and re-encode to the same bytes", () => {
+sharedTest("standard program: bench programs parse and re-encode to the same bytes", () => {
   for (const name of BENCH_PROGRAMS) {
     const bytes = benchProgram(name);
     const p = parseStandardProgram(bytes);
@@ -166,7 +184,7 @@ Deno.test("service code: JIP-6 metadata and the standard program after it", () =
   const info = { name: "fib", version: "1.2.3", licence: "Apache-2.0", authors: ["A", "Bö"] };
   const metadata = encodeServiceMetadata(info);
   assert.deepEqual(decodeServiceMetadata(metadata), info);
-  const program = benchProgram("matmul");
+  const program = ownProgram("sort");
   const bytes = encodeServiceCode(metadata, program);
   const parsed = parseServiceCode(bytes);
   assert.deepEqual(parsed.metadata, metadata);

@@ -12,37 +12,46 @@ import { AUTODETECT_ORDER, type ContainerKind, Program } from "../src/program/pr
 import { encodeServiceCode, encodeServiceMetadata } from "../src/program/service.ts";
 import { encodeStandardProgram, parseStandardProgram } from "../src/program/standard.ts";
 import { encodeVarU64 } from "../src/program/varint.ts";
-import { BENCH_PROGRAMS, benchProgram, rng, vectorPrograms } from "./fixtures.ts";
+import { BENCH_PROGRAMS, benchProgram, rng, SHARED_AVAILABLE, vectorPrograms } from "./fixtures.ts";
+import { OWN_PROGRAMS, ownProgram, ownRawPrograms } from "./own_programs.ts";
 
 const ITERATIONS = Number(Deno.env.get("PVMBOX_FUZZ_ITERATIONS") ?? 20000);
 const SEED = Number(Deno.env.get("PVMBOX_FUZZ_SEED") ?? 0x5eed2026);
 
-/** Valid programs in every container, to be mutated. */
+/**
+ * Valid programs in every container, to be mutated: the project's own programs, and the
+ * conformance vectors' and bench programs when `../shared` is available.
+ */
 function corpus(): Uint8Array[] {
-  const out: Uint8Array[] = [...vectorPrograms().values()];
+  const raw = [...ownRawPrograms().values()];
+  const standard = OWN_PROGRAMS.map(ownProgram);
+  if (SHARED_AVAILABLE) {
+    raw.push(...vectorPrograms().values());
+    standard.push(...BENCH_PROGRAMS.map(benchProgram));
+  }
+  const out: Uint8Array[] = [...raw];
   const metadata = encodeServiceMetadata({
     name: "fuzz",
     version: "1",
     licence: "MIT",
     authors: ["a", "b"],
   });
-  const wrapSome = [...out.slice(0, 40)];
-  for (const raw of wrapSome) {
-    const standard = encodeStandardProgram({
+  const wrapSome = out.slice(0, 40);
+  for (const blob of wrapSome) {
+    const wrapped = encodeStandardProgram({
       roData: Uint8Array.of(1, 2),
       rwData: Uint8Array.of(3),
       heapPages: 2,
       stackSize: 4096,
-      blob: raw,
+      blob,
     });
-    out.push(standard, encodeServiceCode(metadata, standard));
-    out.push(encodePolkaVm({ version: 3, blob: parseBlob(raw), stackSize: 4096 }));
+    out.push(wrapped, encodeServiceCode(metadata, wrapped));
+    out.push(encodePolkaVm({ version: 3, blob: parseBlob(blob), stackSize: 4096 }));
   }
-  for (const name of BENCH_PROGRAMS) {
-    const standard = benchProgram(name);
-    const p = parseStandardProgram(standard);
-    out.push(standard, encodeBlob(p.blob), encodeServiceCode(metadata, standard));
-    out.push(encodeServiceCode(Uint8Array.of(9, 9, 9), standard));
+  for (const program of standard) {
+    const p = parseStandardProgram(program);
+    out.push(program, encodeBlob(p.blob), encodeServiceCode(metadata, program));
+    out.push(encodeServiceCode(Uint8Array.of(9, 9, 9), program));
     for (const version of [0, 2, 3]) {
       out.push(encodePolkaVm({
         version,

@@ -3,14 +3,32 @@ import { formatInfo, programInfo } from "../src/cli/info.ts";
 import { encodePolkaVm } from "../src/program/polkavm.ts";
 import { Program } from "../src/program/program.ts";
 import { encodeServiceCode, encodeServiceMetadata } from "../src/program/service.ts";
-import { benchProgram, benchProgramPath, runCliProcess, vectorPrograms } from "./fixtures.ts";
+import { assemble } from "../src/program/asm/index.ts";
+import { runCliProcess } from "./fixtures.ts";
+import { ownProgram } from "./own_programs.ts";
 
 /** Runs `pvmbox <args>` in a child process that may only read. */
 const runCli = (...args: string[]) => runCliProcess("--allow-read", ...args);
 
-Deno.test("info: standard layout of a bench program follows the JAM table", () => {
-  const bytes = benchProgram("sort");
-  const info = programInfo(Program.parse(bytes), "sort.jam07.spi", bytes.length);
+/** A standard program of two blocks, with heap pages and a stack but no data. */
+const WITH_HEAP = assemble(
+  ".heap_pages 3\n.stack_size 0x10000\n    load_imm a0, 1\n    jump end\nend:\n    trap\n",
+);
+
+/** Writes `bytes` to a temporary file for the duration of `use`. */
+async function withFile(bytes: Uint8Array, use: (path: string) => Promise<void>): Promise<void> {
+  const path = await Deno.makeTempFile({ suffix: ".pvm" });
+  try {
+    await Deno.writeFile(path, bytes);
+    await use(path);
+  } finally {
+    await Deno.remove(path);
+  }
+}
+
+Deno.test("info: standard layout of a program with heap pages follows the JAM table", () => {
+  const bytes = WITH_HEAP;
+  const info = programInfo(Program.parse(bytes), "heap.pvm", bytes.length);
   assert.equal(info.container, "standard");
   assert.equal(info.fileBytes, bytes.length);
   const byName = Object.fromEntries(info.layout!.regions.map((r) => [r.name, r]));
@@ -37,7 +55,7 @@ Deno.test("info: standard layout of a bench program follows the JAM table", () =
 });
 
 Deno.test("info: raw blobs have no layout; service metadata and .polkavm exports are shown", () => {
-  const raw = vectorPrograms().get("inst_add_32.json")!;
+  const raw = assemble("    add_32 t2, a0, a1\n", { kind: "raw" });
   const rawInfo = programInfo(Program.parse(raw), "add.bin", raw.length);
   assert.equal(rawInfo.layout, undefined);
   assert.match(formatInfo(rawInfo), /memory: none defined/);
@@ -48,12 +66,12 @@ Deno.test("info: raw blobs have no layout; service metadata and .polkavm exports
     licence: "GPL-3.0",
     authors: ["X", "Y"],
   });
-  const service = encodeServiceCode(metadata, benchProgram("matmul"));
+  const service = encodeServiceCode(metadata, ownProgram("memory"));
   const serviceText = formatInfo(programInfo(Program.parse(service), "s", service.length));
   assert.match(serviceText, /name\s+demo/);
   assert.match(serviceText, /authors\s+X, Y/);
 
-  const program = Program.parse(benchProgram("crc32"));
+  const program = Program.parse(ownProgram("crc32"));
   const polkavm = encodePolkaVm({
     version: 2,
     blob: program.blob,
@@ -67,21 +85,22 @@ Deno.test("info: raw blobs have no layout; service metadata and .polkavm exports
   assert.match(pvmText, /0\s+log/);
 });
 
-Deno.test("info CLI: text and --json on a bench program", async () => {
-  const text = await runCli("info", benchProgramPath("matmul"));
-  assert.equal(text.code, 0, text.stderr);
-  assert.match(text.stdout, /container\s+JAM standard program/);
-  const json = await runCli("info", "--json", benchProgramPath("matmul"));
-  assert.equal(json.code, 0, json.stderr);
-  const parsed = JSON.parse(json.stdout);
-  assert.equal(parsed.container, "standard");
-  assert.equal(parsed.codeBytes, Program.parse(benchProgram("matmul")).blob.code.length);
+Deno.test("info CLI: text and --json on a standard program", async () => {
+  const bytes = ownProgram("sort");
+  await withFile(bytes, async (path) => {
+    const text = await runCli("info", path);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /container\s+JAM standard program/);
+    const json = await runCli("info", "--json", path);
+    assert.equal(json.code, 0, json.stderr);
+    const parsed = JSON.parse(json.stdout);
+    assert.equal(parsed.container, "standard");
+    assert.equal(parsed.codeBytes, Program.parse(bytes).blob.code.length);
+  });
 });
 
 Deno.test("info CLI: a malformed file prints offset and reason, exit 1, no stack trace", async () => {
-  const path = await Deno.makeTempFile({ suffix: ".pvm" });
-  try {
-    await Deno.writeFile(path, benchProgram("sort").subarray(0, 100));
+  await withFile(ownProgram("sort").subarray(0, 100), async (path) => {
     const result = await runCli("info", path);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /ProgramError: .*at byte/);
@@ -89,9 +108,7 @@ Deno.test("info CLI: a malformed file prints offset and reason, exit 1, no stack
     const usage = await runCli("info", "--container", "zip", path);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /unknown container 'zip'/);
-  } finally {
-    await Deno.remove(path);
-  }
+  });
 });
 
 Deno.test("info CLI: assembly source is assembled first", async () => {

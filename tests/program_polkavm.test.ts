@@ -6,7 +6,7 @@ import { Program } from "../src/program/program.ts";
 import { parseStandardProgram } from "../src/program/standard.ts";
 import { concatBytes } from "../src/program/blob.ts";
 import { encodeVarU64 } from "../src/program/varint.ts";
-import { benchProgram } from "./fixtures.ts";
+import { ownProgram } from "./own_programs.ts";
 
 function assertProgramError(fn: () => unknown, pattern: RegExp, offset?: number): void {
   assert.throws(fn, (e: unknown) => {
@@ -17,7 +17,7 @@ function assertProgramError(fn: () => unknown, pattern: RegExp, offset?: number)
   });
 }
 
-const sort = parseStandardProgram(benchProgram("sort"));
+const sort = parseStandardProgram(ownProgram("sort"));
 
 function parts(overrides: Partial<PolkaVmParts> = {}): PolkaVmParts {
   return {
@@ -74,7 +74,7 @@ Deno.test(".polkavm: maps to a Program with JAM memory sizes and exports", () =>
   assert.deepEqual([...memory.rwData], [9]);
   assert.equal(memory.heapPages, 3);
   assert.equal(memory.stackSize, 32768);
-  assert.equal(program.instructionCount, Program.parse(benchProgram("sort")).instructionCount);
+  assert.equal(program.instructionCount, Program.parse(ownProgram("sort")).instructionCount);
 });
 
 Deno.test(".polkavm: minimal file with only code", () => {

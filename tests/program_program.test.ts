@@ -5,20 +5,44 @@ import { encodePolkaVm } from "../src/program/polkavm.ts";
 import { type ContainerKind, Program } from "../src/program/program.ts";
 import { encodeServiceCode, encodeServiceMetadata } from "../src/program/service.ts";
 import { encodeStandardProgram } from "../src/program/standard.ts";
-import { BENCH_PROGRAMS, benchProgram, vectorPrograms } from "./fixtures.ts";
+import { assemble } from "../src/program/asm/index.ts";
+import { BENCH_PROGRAMS, benchProgram, sharedTest, vectorPrograms } from "./fixtures.ts";
+import { OWN_PROGRAMS, ownProgram, ownRawPrograms } from "./own_programs.ts";
 
-Deno.test("Program: every vector program autodetects as a raw blob", () => {
-  for (const [name, bytes] of vectorPrograms()) {
+/** A raw blob of one instruction. */
+const ADD_32 = assemble("    add_32 t2, a0, a1\n", { kind: "raw" });
+
+/** Each program autodetects as a raw blob, the same one as when the container is named. */
+function assertAutodetectedRaw(programs: Map<string, Uint8Array>): void {
+  for (const [name, bytes] of programs) {
     const program = Program.parse(bytes);
     assert.equal(program.container, "raw", name);
     assert.equal(program.memory, undefined, name);
     assert.equal(program.metadata, undefined, name);
-    // Parsing with the container named gives the same blob.
     assert.deepEqual(Program.parse(bytes, { container: "raw" }).blob, program.blob, name);
   }
+}
+
+Deno.test("Program: every own raw program autodetects as a raw blob", () => {
+  assertAutodetectedRaw(ownRawPrograms());
 });
 
-Deno.test("Program: bench programs autodetect as standard programs", () => {
+sharedTest("Program: every vector program autodetects as a raw blob", () => {
+  assertAutodetectedRaw(vectorPrograms());
+});
+
+Deno.test("Program: own standard programs autodetect as standard programs", () => {
+  for (const name of OWN_PROGRAMS) {
+    const program = Program.parse(ownProgram(name));
+    assert.equal(program.container, "standard", name);
+    assert.ok(program.instructionCount > 5, name);
+    // Jump-table entries made by the assembler (`&label`) are block starts.
+    assert.equal(program.describe().jumpTableEntriesNotBlockStarts, 0, name);
+  }
+  assert.ok(Program.parse(ownProgram("crc32")).blob.jumpTable.length > 0);
+});
+
+sharedTest("Program: bench programs autodetect as standard programs", () => {
   for (const name of BENCH_PROGRAMS) {
     const program = Program.parse(benchProgram(name));
     assert.equal(program.container, "standard", name);
@@ -32,15 +56,15 @@ Deno.test("Program: bench programs autodetect as standard programs", () => {
 
 Deno.test("Program: service code autodetects and decodes JIP-6 metadata", () => {
   const info = { name: "sort", version: "0.1.0", licence: "MIT", authors: ["pvmbox"] };
-  for (const name of BENCH_PROGRAMS) {
-    const bytes = encodeServiceCode(encodeServiceMetadata(info), benchProgram(name));
+  for (const name of OWN_PROGRAMS) {
+    const bytes = encodeServiceCode(encodeServiceMetadata(info), ownProgram(name));
     const program = Program.parse(bytes);
     assert.equal(program.container, "service", name);
     assert.deepEqual(program.metadataInfo, info);
     assert.deepEqual(program.describe().metadata, info);
   }
   // Free-form metadata keeps its bytes and has no decoded view.
-  const opaque = Program.parse(encodeServiceCode(Uint8Array.of(0xde, 0xad), benchProgram("sort")));
+  const opaque = Program.parse(encodeServiceCode(Uint8Array.of(0xde, 0xad), ownProgram("sort")));
   assert.equal(opaque.container, "service");
   assert.deepEqual([...opaque.metadata!], [0xde, 0xad]);
   assert.equal(opaque.metadataInfo, undefined);
@@ -48,11 +72,11 @@ Deno.test("Program: service code autodetects and decodes JIP-6 metadata", () => 
 });
 
 Deno.test("Program: a named container that does not fit is a ProgramError", () => {
-  const raw = vectorPrograms().get("inst_add_32.json")!;
+  const raw = ADD_32;
   for (const container of ["standard", "service", "polkavm"] as ContainerKind[]) {
     assert.throws(() => Program.parse(raw, { container }), ProgramError, container);
   }
-  assert.throws(() => Program.parse(benchProgram("sort"), { container: "raw" }), ProgramError);
+  assert.throws(() => Program.parse(ownProgram("sort"), { container: "raw" }), ProgramError);
 });
 
 Deno.test("Program: when nothing parses, the error names every container and reason", () => {
@@ -67,14 +91,14 @@ Deno.test("Program: when nothing parses, the error names every container and rea
 });
 
 Deno.test("Program: unknown ISA names are rejected", () => {
-  const raw = vectorPrograms().get("inst_add_32.json")!;
+  const raw = ADD_32;
   assert.equal(Program.parse(raw, { isa: "jam-0.7" }).isa.name, "jam-0.7");
   // deno-lint-ignore no-explicit-any
   assert.throws(() => Program.parse(raw, { isa: "jam-9" as any }), RangeError);
 });
 
 Deno.test("Program: decoded code is computed once and matches the blob", () => {
-  const program = Program.parse(benchProgram("matmul"));
+  const program = Program.parse(ownProgram("sort"));
   const decoded = program.decoded;
   assert.equal(program.decoded, decoded);
   let marked = 0;
@@ -97,7 +121,7 @@ Deno.test("Program: jump-table entries that are no block start stay valid (run-t
 });
 
 Deno.test("Program.fromParts: builds raw and standard programs", () => {
-  const blob = parseBlob(vectorPrograms().get("inst_add_32.json")!);
+  const blob = parseBlob(ADD_32);
   assert.equal(Program.fromParts({ blob }).container, "raw");
   const memory = {
     roData: new Uint8Array(1),
@@ -117,7 +141,7 @@ Deno.test("Program.fromParts: builds raw and standard programs", () => {
 });
 
 Deno.test("Program: the same code in every container gives the same blob", () => {
-  const standard = benchProgram("sort");
+  const standard = ownProgram("crc32");
   const base = Program.parse(standard);
   const raw = encodeBlob(base.blob);
   const service = encodeServiceCode(new Uint8Array(0), standard);
@@ -138,7 +162,7 @@ Deno.test("Program: the same code in every container gives the same blob", () =>
 });
 
 Deno.test("Program.parse keeps its own copy of the input", () => {
-  const bytes = vectorPrograms().get("inst_add_32.json")!.slice();
+  const bytes = ADD_32.slice();
   const program = Program.parse(bytes);
   const code = [...program.blob.code];
   bytes.fill(0xee);
@@ -146,7 +170,7 @@ Deno.test("Program.parse keeps its own copy of the input", () => {
 });
 
 Deno.test("Program.fromParts rejects inconsistent parts", () => {
-  const blob = parseBlob(vectorPrograms().get("inst_add_32.json")!);
+  const blob = parseBlob(ADD_32);
   assert.throws(
     () => Program.fromParts({ blob: { ...blob, bitmask: new Uint8Array(0) } }),
     RangeError,
