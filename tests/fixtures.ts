@@ -97,6 +97,15 @@ export function benchProgram(name: string): Uint8Array {
   return Deno.readFileSync(benchProgramPath(name));
 }
 
+/** Bytes of a file of `../shared/real-programs/`, or undefined when it is absent. */
+export function realProgram(name: string): Uint8Array | undefined {
+  try {
+    return Deno.readFileSync(new URL(`real-programs/${name}`, SHARED_DIR));
+  } catch {
+    return undefined;
+  }
+}
+
 /** A seeded generator of uniform 32-bit words (mulberry32: small, fast, good enough for tests). */
 export function rngU32(seed: number): () => number {
   let a = seed >>> 0;

@@ -35,22 +35,27 @@ function writable(machine: Backend, address: number, length: number): boolean {
   return true;
 }
 
+/** The `NONE` result of JAM host calls, 2^64 − 1. */
+const NONE = (1n << 64n) - 1n;
+
 /**
- * The host-call stub: φ7 gets a result (a small status or a random word), φ8 sometimes too; gas
- * is charged 10 as a JAM host call would; calls with an even id write up to 64 bytes to the
- * buffer φ7 (pointer) and φ8 (length) name, when that buffer is writable.
+ * The host-call stub, shaped like JAM's `fetch`: the call has an item of up to 256 random bytes;
+ * φ7 names an output buffer, φ8 an offset into the item and φ9 a length, and the bytes from the
+ * offset are written to the buffer when it is writable. φ7 gets the item's length (sometimes
+ * `NONE` or a small status instead), and gas is charged 10 as a JAM host call would be.
  */
-export function answerHostCall(reference: Backend, id: number, random: Random): Answer {
-  const registers = new Map<number, bigint>();
+export function answerHostCall(reference: Backend, random: Random): Answer {
+  const item = random.bytes(random.below(257));
   const pointer = Number(reference.getRegister(7) & 0xffffffffn);
-  const length = Math.min(Number(reference.getRegister(8) & 0xffffn), 64);
-  const writes = id % 2 === 0 && length > 0 && writable(reference, pointer, length)
-    ? [{ address: pointer, bytes: random.bytes(length) }]
+  const offset = Math.min(Number(reference.getRegister(8) & 0xffffn), item.length);
+  const length = Math.min(Number(reference.getRegister(9) & 0xffffn), item.length - offset);
+  const writes = length > 0 && writable(reference, pointer, length)
+    ? [{ address: pointer, bytes: item.subarray(offset, offset + length) }]
     : [];
-  registers.set(7, random.chance(0.5) ? BigInt(random.below(8)) : random.u64());
-  if (random.chance(0.3)) registers.set(8, BigInt(random.below(1000)));
+  const roll = random.below(10);
+  const result = roll < 7 ? BigInt(item.length) : roll < 9 ? NONE : BigInt(random.below(8));
   const gas = reference.gas;
-  return { registers, gas: gas > 10n ? gas - 10n : 0n, writes };
+  return { registers: new Map([[7, result]]), gas: gas > 10n ? gas - 10n : 0n, writes };
 }
 
 /**
@@ -85,7 +90,7 @@ export function answerOutOfGas(reference: Backend, random: Random): Answer {
 export function answerExit(reference: Backend, exit: Exit, random: Random): Answer | undefined {
   switch (exit.kind) {
     case "host-call":
-      return answerHostCall(reference, exit.id, random);
+      return answerHostCall(reference, random);
     case "page-fault":
       return answerPageFault(reference, exit.address, random);
     case "out-of-gas":
