@@ -9,7 +9,7 @@ import { Program } from "../src/program/program.ts";
 import { HALT_ADDRESS, STACK_TOP, standardLayout } from "../src/pvm/mod.ts";
 import { type Engine, ENGINES, forEachEngine } from "./backends.ts";
 import { runOnEngines, type Start } from "./differential/run.ts";
-import { realProgram } from "./fixtures.ts";
+import { NEEDS_SHARED, realProgram } from "./fixtures.ts";
 
 const SERVICES = [
   "test-service-0.1.25.service-code.bin",
@@ -20,7 +20,6 @@ const RUNS_PER_ENTRY = 8;
 const EMULATOR = "pinky.jam07.bin";
 
 const [REFERENCE, ...OTHERS] = ENGINES;
-const present = [...SERVICES, EMULATOR].every((name) => realProgram(name) !== undefined);
 
 /** Runs `start` on the reference and `engine`; returns the reference's exits, asserting agreement. */
 function agree(engine: Engine, start: Start, seed: number, what: string): readonly string[] {
@@ -36,7 +35,7 @@ function agree(engine: Engine, start: Start, seed: number, what: string): readon
 forEachEngine("real services from every entry point: every exit agrees", (engine) => {
   let hostCalls = 0;
   for (const name of SERVICES) {
-    const program = Program.parse(realProgram(name)!);
+    const program = Program.parse(realProgram(name));
     for (const entry of SERVICE_ENTRIES) {
       for (let seed = 1; seed <= RUNS_PER_ENTRY; seed++) {
         const args = Uint8Array.from({ length: 8 * seed }, (_, i) => (i * 31 + seed) & 0xff);
@@ -55,10 +54,10 @@ forEachEngine("real services from every entry point: every exit agrees", (engine
     }
   }
   assert.ok(hostCalls >= 100, `only ${hostCalls} host calls: the services barely ran`);
-}, { engines: OTHERS, ignore: present ? undefined : "needs ../shared/real-programs" });
+}, { engines: OTHERS, ignore: NEEDS_SHARED });
 
 forEachEngine("the emulator from every jump-table entry: every exit agrees", (engine) => {
-  const program = Program.parse(realProgram(EMULATOR)!, { container: "raw" });
+  const program = Program.parse(realProgram(EMULATOR), { container: "raw" });
   const endings = new Map<string, number>();
   for (const entry of program.blob.jumpTable) {
     const start = {
@@ -97,4 +96,4 @@ forEachEngine("the emulator from every jump-table entry: every exit agrees", (en
     endings.set(last, (endings.get(last) ?? 0) + 1);
   }
   assert.ok((endings.get("halt") ?? 0) >= 20, `only ${endings.get("halt") ?? 0} entries returned`);
-}, { engines: OTHERS, ignore: present ? undefined : "needs ../shared/real-programs" });
+}, { engines: OTHERS, ignore: NEEDS_SHARED });

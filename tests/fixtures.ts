@@ -97,13 +97,9 @@ export function benchProgram(name: string): Uint8Array {
   return Deno.readFileSync(benchProgramPath(name));
 }
 
-/** Bytes of a file of `../shared/real-programs/`, or undefined when it is absent. */
-export function realProgram(name: string): Uint8Array | undefined {
-  try {
-    return Deno.readFileSync(new URL(`real-programs/${name}`, SHARED_DIR));
-  } catch {
-    return undefined;
-  }
+/** Bytes of a file of `../shared/real-programs/` (throws when `../shared` is unavailable). */
+export function realProgram(name: string): Uint8Array {
+  return Deno.readFileSync(sharedUrl(`real-programs/${name}`));
 }
 
 /** A seeded generator of uniform 32-bit words (mulberry32: small, fast, good enough for tests). */
