@@ -6,13 +6,14 @@
  * `deno task fuzz` runs the same for as long as asked.
  */
 import assert from "node:assert/strict";
-import { JAM_0_7 } from "../src/program/isa/index.ts";
+import { JAM_0_7, Op } from "../src/program/isa/index.ts";
 import { profileInstructions } from "../src/program/isa/profile.ts";
 import type { DifferenceKind } from "../src/conformance/state.ts";
 import type { Backend, ExitKind } from "../src/pvm/mod.ts";
 import { type Engine, ENGINES, forEachEngine } from "./backends.ts";
 import { generateCase } from "./differential/generate.ts";
-import { type Mismatch, runOnEngines } from "./differential/run.ts";
+import { minimize } from "./differential/minimize.ts";
+import { type Mismatch, runOnEngines, type Start } from "./differential/run.ts";
 
 /** Seeds of the default run. */
 const SEEDS = 2000;
@@ -92,4 +93,20 @@ Deno.test("differential: an engine that goes wrong after some exit is caught and
     assert.equal(caught.difference.kind, kind, caught.difference.message);
     assert.match(caught.difference.message, message);
   }
+});
+
+Deno.test("differential: minimization keeps the instruction that shows the disagreement", () => {
+  const broken = corrupted("host-call", (m) => m.setRegister(3, m.getRegister(3) ^ 4n));
+  const engines = [REFERENCE, broken];
+  let seed = 1;
+  while (runOnEngines(generateCase(seed), engines, seed).mismatch === undefined) seed++;
+  const generated = generateCase(seed);
+  const small = minimize(generated, engines, seed);
+  assert.equal(runOnEngines(small, engines, seed).mismatch?.difference.kind, "register");
+  const essential = (start: Start) =>
+    start.program.decoded.instructions.filter((i) => !(i.op === Op.move_reg && i.a === i.d));
+  const left = essential(small);
+  assert.ok(left.some((i) => i.op === Op.ecalli), "the host call stays");
+  assert.ok(left.length < essential(generated).length, "something was removed");
+  assert.equal(small.program.blob.code.length, generated.program.blob.code.length, "layout kept");
 });

@@ -6,15 +6,18 @@
  *   deno task fuzz --seconds 600            run for ten minutes
  *   deno task fuzz --count 100000 --from 7  run seeds 7 … 100006
  *   deno task fuzz --seed 123456            reproduce one case
+ *   deno task fuzz --seed 123456 --minimize  and shrink it to the instructions that matter
  * @module
  */
 import { parseArgs } from "node:util";
 import { disassemble } from "../../src/program/asm/index.ts";
 import { availableEngines, ENGINES } from "../backends.ts";
 import { type DiffCase, generateCase } from "./generate.ts";
-import { runOnEngines } from "./run.ts";
+import { minimize } from "./minimize.ts";
+import { runOnEngines, type Start } from "./run.ts";
 
-const USAGE = "usage: deno task fuzz [--seconds <s> | --count <n>] [--from <seed>] | --seed <seed>";
+const USAGE =
+  "usage: deno task fuzz [--seconds <s> | --count <n>] [--from <seed>] | --seed <seed> [--minimize]";
 
 function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -35,8 +38,29 @@ function describeCase(generated: DiffCase): string {
   ].join("\n");
 }
 
+/** The code of `start` without the `move_reg rX, rX` no-ops minimization leaves. */
+function essentialCode(start: Start): string {
+  return disassemble(start.program.blob).split("\n")
+    .filter((line) => !/\bmove_reg (\w+), \1\b/.test(line))
+    .join("\n");
+}
+
+/** Prints the smallest start found that still disagrees like seed `seed`'s case. */
+function printMinimized(generated: DiffCase, seed: number): void {
+  const small = minimize(generated, availableEngines(), seed);
+  const report = runOnEngines(small, availableEngines(), seed);
+  console.log(`\nminimized (other instructions replaced by no-ops of the same length):`);
+  console.log(`gas ${small.gas}, pc ${small.pc}, heap top 0x${small.heapTop.toString(16)}`);
+  console.log(`registers: ${small.registers.map((r) => `0x${r.toString(16)}`).join(" ")}`);
+  for (const r of small.regions) {
+    console.log(`region 0x${r.address.toString(16)} +0x${r.length.toString(16)} ${r.access}`);
+  }
+  console.log(essentialCode(small));
+  console.log(`exits: ${report.exits.join(", ")}; ${report.mismatch?.difference.message}`);
+}
+
 /** Runs seed `seed` and prints everything about it; returns true when the engines agree. */
-function reproduce(seed: number): boolean {
+function reproduce(seed: number, shrink: boolean): boolean {
   const engines = availableEngines();
   const generated = generateCase(seed);
   console.log(`seed ${seed} on ${engines.map((e) => e.name).join(", ")}`);
@@ -49,6 +73,7 @@ function reproduce(seed: number): boolean {
   }
   const { engine, reference, exitNumber, difference } = report.mismatch;
   console.log(`MISMATCH at exit ${exitNumber}: ${engine} vs ${reference}: ${difference.message}`);
+  if (shrink) printMinimized(generated, seed);
   return false;
 }
 
@@ -60,6 +85,7 @@ function main(args: string[]): number {
       count: { type: "string" },
       from: { type: "string" },
       seed: { type: "string" },
+      minimize: { type: "boolean" },
       help: { type: "boolean" },
     },
   });
@@ -72,7 +98,9 @@ function main(args: string[]): number {
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a natural number: ${text}`);
     return n;
   };
-  if (values.seed !== undefined) return reproduce(number(values.seed, 0)) ? 0 : 1;
+  if (values.seed !== undefined) {
+    return reproduce(number(values.seed, 0), values.minimize === true) ? 0 : 1;
+  }
   const engines = availableEngines();
   for (const engine of ENGINES) {
     if (engine.unavailable !== undefined) {
