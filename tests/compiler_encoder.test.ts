@@ -229,6 +229,13 @@ function cases(): Case[] {
         }
       }
     }
+    for (const [w, size] of [[true, 8], [false, 4]] as const) {
+      const bits = (size * 8) as 32 | 64;
+      add(
+        `add ${mem(size, mode, base, disp)},${reg(value, bits)}`,
+        (x) => x.aluMR(Alu.add, w, mode, base, disp, value),
+      );
+    }
     add(`jmp ${mem(8, mode, base, disp)}`, (x) => x.jmpMem(mode, base, disp));
     add(`call ${mem(8, mode, base, disp)}`, (x) => x.callMem(mode, base, disp));
   }

@@ -103,6 +103,14 @@ Deno.test("out-of-gas stops at the unpaid block with gas unchanged and resumes a
   }
 });
 
+Deno.test("out-of-gas of a block costing more than 255 (the unpacked stub) restores gas too", () => {
+  const asm = new Asm();
+  for (let k = 0; k < 300; k++) asm.regRegImm(Op.add_imm_64, k % 13, k % 13, k);
+  asm.none(Op.trap);
+  const exits = runBoth(asm.build(), { gas: 299n, refill: 2n });
+  assert.deepEqual(exits.map((e) => e.kind), ["out-of-gas", "panic"]);
+});
+
 Deno.test("host calls resume after the ecalli with the registers the host wrote", () => {
   const asm = new Asm().loadImm64(7, 5n).ecalli(0).reg3(Op.add_64, 1, 7, 7);
   asm.ecalli(0xffffffff).regRegImm(Op.add_imm_64, 7, 7, 1).ecalli(42).none(Op.trap);

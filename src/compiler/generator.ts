@@ -27,6 +27,10 @@ const Stub = { OutOfGas: 0, Panic: 1, Dynamic: 2 } as const;
 /** Jump-table index (address / 2 − 1, rotated as the dynamic-jump check does) of the halt address. */
 const HALT_INDEX = HALT_ADDRESS / 2 - 1;
 const JUMP_TABLE_ENTRY = 8;
+/** An out-of-gas stub packs its block's pc (low 24 bits) and cost (high 8 bits) in ecx. */
+const PACKED_PC_BITS = 24;
+const PACKED_PC_LIMIT = 1 << PACKED_PC_BITS;
+const PACKED_COST_LIMIT = 1 << (32 - PACKED_PC_BITS);
 
 /** Generated code and where each instruction and stub landed in it. */
 export interface GeneratedCode {
@@ -59,6 +63,7 @@ export class CodeGenerator {
   #stubLabel = new Int32Array(64);
   #stubCount = 0;
   #invalidEntryLabel = -1;
+  #outOfGasTail = -1;
 
   /** Prepares to compile `program` for `target`; throws when the target breaks an assumption. */
   constructor(program: ProgramAnalysis, target: CodeTarget) {
@@ -75,16 +80,18 @@ export class CodeGenerator {
   /** Generates the code: instructions in pc order, then the stubs. */
   generate(): GeneratedCode {
     const p = this.#p, asm = this.#asm, n = p.count;
+    const { blockStart, entryCost } = p;
+    const vm = this.#vm, gas = this.#off.gas;
     const blockEntry = new Int32Array(n).fill(-1);
     const instructionEntry = new Int32Array(n);
     asm.newLabels(n); // label i = block entry of instruction i
     for (let i = 0; i < n; i++) {
-      if (p.blockStart[i] === 1) {
+      if (blockStart[i] === 1) {
         asm.bind(i);
         blockEntry[i] = asm.length;
-        const cost = p.entryCost[i];
+        const cost = entryCost[i];
         if (cost > 0) {
-          asm.aluMI(Alu.sub, true, Addr.base64, this.#vm, this.#off.gas, cost);
+          asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, cost);
           asm.jcc(Cond.s, this.#stub(Stub.OutOfGas, i));
         }
       }
@@ -142,11 +149,20 @@ export class CodeGenerator {
       owner[n + k] = i;
       asm.bind(this.#stubLabel[k]);
       switch (this.#stubKind[k]) {
-        case Stub.OutOfGas:
-          // Gas was already reduced: give it back so it is unchanged at the exit.
-          asm.aluMI(Alu.add, true, Addr.base64, vm, off.gas, p.entryCost[i]);
-          this.#exit(p.pc[i], off.outOfGas);
+        case Stub.OutOfGas: {
+          // Gas was already reduced: give it back so it is unchanged at the exit. Most blocks
+          // pass their pc and cost packed in ecx to one shared tail.
+          const cost = p.entryCost[i], pc = p.pc[i];
+          if (pc < PACKED_PC_LIMIT && cost < PACKED_COST_LIMIT) {
+            if (this.#outOfGasTail < 0) this.#outOfGasTail = asm.newLabels(1);
+            asm.movRI(false, Reg.rcx, (cost * PACKED_PC_LIMIT + pc) | 0);
+            asm.jmp(this.#outOfGasTail);
+          } else {
+            asm.aluMI(Alu.add, true, Addr.base64, vm, off.gas, cost);
+            this.#exit(pc, off.outOfGas);
+          }
           break;
+        }
         case Stub.Panic:
           this.#exit(p.pc[i], off.trap);
           break;
@@ -160,12 +176,21 @@ export class CodeGenerator {
         }
       }
     }
-    // Jump-table entries that start no block: the jump recorded its pc already.
+    // Shared code of no instruction: jump-table entries that start no block (the jump recorded
+    // its pc already), then the tail of the packed out-of-gas stubs.
     this.#invalidEntryLabel = asm.newLabels(1);
     start[regions - 1] = asm.length;
     owner[regions - 1] = -1;
     asm.bind(this.#invalidEntryLabel);
     asm.jmpMem(Addr.base64, vm, off.trap);
+    if (this.#outOfGasTail >= 0) {
+      asm.bind(this.#outOfGasTail);
+      asm.store(4, Reg.rcx, Addr.base64, vm, off.pc);
+      asm.aluMI(Alu.and, false, Addr.base64, vm, off.pc, PACKED_PC_LIMIT - 1);
+      asm.shiftRI(Shift.shr, false, Reg.rcx, PACKED_PC_BITS);
+      asm.aluMR(Alu.add, true, Addr.base64, vm, off.gas, Reg.rcx);
+      asm.jmpMem(Addr.base64, vm, off.outOfGas);
+    }
     return { start, owner };
   }
 
@@ -194,97 +219,97 @@ export class CodeGenerator {
     const a = g[p.ra[i]], b = g[p.rb[i]], d = g[p.rd[i]];
     const x = p.x[i], y = p.y[i];
     switch (op) {
-      case Op.trap:
+      case 0: // trap
         return this.#exit(p.pc[i], this.#off.trap);
-      case Op.fallthrough:
+      case 1: // fallthrough
         return;
-      case Op.ecalli:
+      case 10: // ecalli
         asm.storeImm(4, p.pc[i], Addr.base64, this.#vm, this.#off.pc);
         asm.storeImm(4, x, Addr.base64, this.#vm, this.#off.exitArg);
         return asm.callMem(Addr.base64, this.#vm, this.#off.hostCall);
-      case Op.sbrk: // performed by the host, like a host call at this pc
+      case 101: // sbrk // performed by the host, like a host call at this pc
         asm.storeImm(4, p.pc[i], Addr.base64, this.#vm, this.#off.pc);
         return asm.callMem(Addr.base64, this.#vm, this.#off.hostCall);
-      case Op.load_imm_64:
+      case 20: // load_imm_64
         return asm.loadConstant(a, x, y);
-      case Op.load_imm:
+      case 51: // load_imm
         return asm.loadConstant(a, x, x >> 31);
-      case Op.store_imm_u8:
-      case Op.store_imm_u16:
-      case Op.store_imm_u32:
-      case Op.store_imm_u64:
+      case 30: // store_imm_u8
+      case 31: // store_imm_u16
+      case 32: // store_imm_u32
+      case 33: // store_imm_u64
         return asm.storeImm(sizeOf(op - Op.store_imm_u8), y, Addr.absolute32, 0, x);
-      case Op.load_u8:
-      case Op.load_i8:
-      case Op.load_u16:
-      case Op.load_i16:
-      case Op.load_u32:
-      case Op.load_i32:
-      case Op.load_u64:
+      case 52: // load_u8
+      case 53: // load_i8
+      case 54: // load_u16
+      case 55: // load_i16
+      case 56: // load_u32
+      case 57: // load_i32
+      case 58: // load_u64
         return asm.load(op - Op.load_u8, a, Addr.absolute32, 0, x);
-      case Op.store_u8:
-      case Op.store_u16:
-      case Op.store_u32:
-      case Op.store_u64:
+      case 59: // store_u8
+      case 60: // store_u16
+      case 61: // store_u32
+      case 62: // store_u64
         return asm.store(sizeOf(op - Op.store_u8), a, Addr.absolute32, 0, x);
-      case Op.store_imm_ind_u8:
-      case Op.store_imm_ind_u16:
-      case Op.store_imm_ind_u32:
-      case Op.store_imm_ind_u64:
+      case 70: // store_imm_ind_u8
+      case 71: // store_imm_ind_u16
+      case 72: // store_imm_ind_u32
+      case 73: // store_imm_ind_u64
         return asm.storeImm(sizeOf(op - Op.store_imm_ind_u8), y, Addr.base32, a, x);
-      case Op.store_ind_u8:
-      case Op.store_ind_u16:
-      case Op.store_ind_u32:
-      case Op.store_ind_u64:
+      case 120: // store_ind_u8
+      case 121: // store_ind_u16
+      case 122: // store_ind_u32
+      case 123: // store_ind_u64
         return asm.store(sizeOf(op - Op.store_ind_u8), a, Addr.base32, b, x);
-      case Op.load_ind_u8:
-      case Op.load_ind_i8:
-      case Op.load_ind_u16:
-      case Op.load_ind_i16:
-      case Op.load_ind_u32:
-      case Op.load_ind_i32:
-      case Op.load_ind_u64:
+      case 124: // load_ind_u8
+      case 125: // load_ind_i8
+      case 126: // load_ind_u16
+      case 127: // load_ind_i16
+      case 128: // load_ind_u32
+      case 129: // load_ind_i32
+      case 130: // load_ind_u64
         return asm.load(op - Op.load_ind_u8, a, Addr.base32, b, x);
-      case Op.jump:
+      case 40: // jump
         return this.#jumpTo(i, p.target[i]);
-      case Op.load_imm_jump:
+      case 80: // load_imm_jump
         asm.loadConstant(a, x, x >> 31);
         return this.#jumpTo(i, p.target[i]);
-      case Op.jump_ind:
+      case 50: // jump_ind
         asm.leaRD(false, Reg.rcx, a, x);
         return this.#dynamicJump(i);
-      case Op.load_imm_jump_ind:
+      case 180: // load_imm_jump_ind
         asm.leaRD(false, Reg.rcx, b, y); // the address from B before A changes
         asm.loadConstant(a, x, x >> 31);
         return this.#dynamicJump(i);
-      case Op.branch_eq_imm:
-      case Op.branch_ne_imm:
-      case Op.branch_lt_u_imm:
-      case Op.branch_le_u_imm:
-      case Op.branch_ge_u_imm:
-      case Op.branch_gt_u_imm:
-      case Op.branch_lt_s_imm:
-      case Op.branch_le_s_imm:
-      case Op.branch_ge_s_imm:
-      case Op.branch_gt_s_imm:
+      case 81: // branch_eq_imm
+      case 82: // branch_ne_imm
+      case 83: // branch_lt_u_imm
+      case 84: // branch_le_u_imm
+      case 85: // branch_ge_u_imm
+      case 86: // branch_gt_u_imm
+      case 87: // branch_lt_s_imm
+      case 88: // branch_le_s_imm
+      case 89: // branch_ge_s_imm
+      case 90: // branch_gt_s_imm
         asm.aluRI(Alu.cmp, true, a, x);
         return this.#branchTo(BRANCH_IMM_COND[op - Op.branch_eq_imm], i, p.target[i]);
-      case Op.branch_eq:
-      case Op.branch_ne:
-      case Op.branch_lt_u:
-      case Op.branch_lt_s:
-      case Op.branch_ge_u:
-      case Op.branch_ge_s:
+      case 170: // branch_eq
+      case 171: // branch_ne
+      case 172: // branch_lt_u
+      case 173: // branch_lt_s
+      case 174: // branch_ge_u
+      case 175: // branch_ge_s
         asm.aluRR(Alu.cmp, true, a, b);
         return this.#branchTo(BRANCH_COND[op - Op.branch_eq], i, p.target[i]);
-      case Op.move_reg:
+      case 100: // move_reg
         if (d !== a) asm.movRR(true, d, a);
         return;
-      case Op.count_set_bits_64:
-      case Op.count_set_bits_32:
+      case 102: // count_set_bits_64
+      case 103: // count_set_bits_32
         return this.#popcount(op === Op.count_set_bits_64, d, a);
-      case Op.leading_zero_bits_64:
-      case Op.leading_zero_bits_32: {
+      case 104: // leading_zero_bits_64
+      case 105: { // leading_zero_bits_32
         const w = op === Op.leading_zero_bits_64;
         asm.bsr(w, Reg.rcx, a);
         const found = asm.jccShort(Cond.ne);
@@ -294,8 +319,8 @@ export class CodeGenerator {
         asm.aluRI(Alu.add, w, Reg.rcx, w ? 63 : 31);
         return asm.movRR(true, d, Reg.rcx);
       }
-      case Op.trailing_zero_bits_64:
-      case Op.trailing_zero_bits_32: {
+      case 106: // trailing_zero_bits_64
+      case 107: { // trailing_zero_bits_32
         const w = op === Op.trailing_zero_bits_64;
         asm.bsf(w, Reg.rcx, a);
         const found = asm.jccShort(Cond.ne);
@@ -303,43 +328,43 @@ export class CodeGenerator {
         asm.bindShort(found);
         return asm.movRR(true, d, Reg.rcx);
       }
-      case Op.sign_extend_8:
+      case 108: // sign_extend_8
         return asm.movsx8(d, a);
-      case Op.sign_extend_16:
+      case 109: // sign_extend_16
         return asm.movsx16(d, a);
-      case Op.zero_extend_16:
+      case 110: // zero_extend_16
         return asm.movzx16(d, a);
-      case Op.reverse_bytes:
+      case 111: // reverse_bytes
         if (d !== a) asm.movRR(true, d, a);
         return asm.bswap(true, d);
-      case Op.add_imm_32:
+      case 131: // add_imm_32
         asm.leaRD(false, a, b, x);
         return asm.movsxd(a, a);
-      case Op.add_imm_64:
+      case 149: // add_imm_64
         return asm.leaRD(true, a, b, x);
-      case Op.and_imm:
-      case Op.xor_imm:
-      case Op.or_imm:
+      case 132: // and_imm
+      case 133: // xor_imm
+      case 134: // or_imm
         if (a !== b) asm.movRR(true, a, b);
         return asm.aluRI(IMM_ALU[op - Op.and_imm], true, a, x);
-      case Op.mul_imm_32:
+      case 135: // mul_imm_32
         asm.imulRRI(false, a, b, x);
         return asm.movsxd(a, a);
-      case Op.mul_imm_64:
+      case 150: // mul_imm_64
         return asm.imulRRI(true, a, b, x);
-      case Op.set_lt_u_imm:
-      case Op.set_lt_s_imm:
-      case Op.set_gt_u_imm:
-      case Op.set_gt_s_imm:
+      case 136: // set_lt_u_imm
+      case 137: // set_lt_s_imm
+      case 142: // set_gt_u_imm
+      case 143: // set_gt_s_imm
         return this.#setImm(SET_IMM_COND[op - Op.set_lt_u_imm], a, b, x);
-      case Op.shlo_l_imm_32:
-      case Op.shlo_r_imm_32:
-      case Op.shar_r_imm_32:
+      case 138: // shlo_l_imm_32
+      case 139: // shlo_r_imm_32
+      case 140: // shar_r_imm_32
         if (a !== b) asm.movRR(false, a, b);
         asm.shiftRI(SHIFTS[op - Op.shlo_l_imm_32], false, a, x & 31);
         return asm.movsxd(a, a);
-      case Op.neg_add_imm_32:
-      case Op.neg_add_imm_64: {
+      case 141: // neg_add_imm_32
+      case 154: { // neg_add_imm_64
         const w = op === Op.neg_add_imm_64;
         if (a === b) {
           asm.unary(Unary.neg, w, a);
@@ -351,113 +376,113 @@ export class CodeGenerator {
         if (!w) asm.movsxd(a, a);
         return;
       }
-      case Op.shlo_l_imm_alt_32:
-      case Op.shlo_r_imm_alt_32:
-      case Op.shar_r_imm_alt_32:
+      case 144: // shlo_l_imm_alt_32
+      case 145: // shlo_r_imm_alt_32
+      case 146: // shar_r_imm_alt_32
         asm.movRR(false, Reg.rcx, b);
         asm.movRI(false, a, x);
         asm.shiftRCl(SHIFTS[op - Op.shlo_l_imm_alt_32], false, a);
         return asm.movsxd(a, a);
-      case Op.cmov_iz_imm:
-      case Op.cmov_nz_imm:
+      case 147: // cmov_iz_imm
+      case 148: // cmov_nz_imm
         asm.loadConstant(Reg.rcx, x, x >> 31);
         asm.testRR(true, b, b);
         return asm.cmov(op === Op.cmov_iz_imm ? Cond.e : Cond.ne, true, a, Reg.rcx);
-      case Op.shlo_l_imm_64:
-      case Op.shlo_r_imm_64:
-      case Op.shar_r_imm_64:
+      case 151: // shlo_l_imm_64
+      case 152: // shlo_r_imm_64
+      case 153: // shar_r_imm_64
         if (a !== b) asm.movRR(true, a, b);
         return asm.shiftRI(SHIFTS[op - Op.shlo_l_imm_64], true, a, x & 63);
-      case Op.shlo_l_imm_alt_64:
-      case Op.shlo_r_imm_alt_64:
-      case Op.shar_r_imm_alt_64:
+      case 155: // shlo_l_imm_alt_64
+      case 156: // shlo_r_imm_alt_64
+      case 157: // shar_r_imm_alt_64
         asm.movRR(false, Reg.rcx, b);
         asm.loadConstant(a, x, x >> 31);
         return asm.shiftRCl(SHIFTS[op - Op.shlo_l_imm_alt_64], true, a);
-      case Op.rot_r_64_imm:
+      case 158: // rot_r_64_imm
         if (a !== b) asm.movRR(true, a, b);
         return asm.shiftRI(Shift.ror, true, a, x & 63);
-      case Op.rot_r_64_imm_alt:
+      case 159: // rot_r_64_imm_alt
         asm.movRR(false, Reg.rcx, b);
         asm.loadConstant(a, x, x >> 31);
         return asm.shiftRCl(Shift.ror, true, a);
-      case Op.rot_r_32_imm:
+      case 160: // rot_r_32_imm
         if (a !== b) asm.movRR(false, a, b);
         asm.shiftRI(Shift.ror, false, a, x & 31);
         return asm.movsxd(a, a);
-      case Op.rot_r_32_imm_alt:
+      case 161: // rot_r_32_imm_alt
         asm.movRR(false, Reg.rcx, b);
         asm.movRI(false, a, x);
         asm.shiftRCl(Shift.ror, false, a);
         return asm.movsxd(a, a);
-      case Op.add_32:
+      case 190: // add_32
         asm.leaRR(false, d, a, b);
         return asm.movsxd(d, d);
-      case Op.add_64:
+      case 200: // add_64
         if (d === a) asm.aluRR(Alu.add, true, d, b);
         else if (d === b) asm.aluRR(Alu.add, true, d, a);
         else asm.leaRR(true, d, a, b);
         return;
-      case Op.sub_32:
-      case Op.sub_64:
-      case Op.and:
-      case Op.xor:
-      case Op.or:
-      case Op.mul_32:
-      case Op.mul_64:
+      case 191: // sub_32
+      case 201: // sub_64
+      case 210: // and
+      case 211: // xor
+      case 212: // or
+      case 192: // mul_32
+      case 202: // mul_64
         return this.#binary(op, d, a, b);
-      case Op.div_u_32:
-      case Op.div_s_32:
-      case Op.rem_u_32:
-      case Op.rem_s_32:
-      case Op.div_u_64:
-      case Op.div_s_64:
-      case Op.rem_u_64:
-      case Op.rem_s_64:
+      case 193: // div_u_32
+      case 194: // div_s_32
+      case 195: // rem_u_32
+      case 196: // rem_s_32
+      case 203: // div_u_64
+      case 204: // div_s_64
+      case 205: // rem_u_64
+      case 206: // rem_s_64
         return this.#divide(op, d, a, b);
-      case Op.shlo_l_32:
-      case Op.shlo_r_32:
-      case Op.shar_r_32:
-      case Op.rot_l_32:
-      case Op.rot_r_32:
+      case 197: // shlo_l_32
+      case 198: // shlo_r_32
+      case 199: // shar_r_32
+      case 221: // rot_l_32
+      case 223: // rot_r_32
         asm.movRR(false, Reg.rcx, b);
         if (d !== a) asm.movRR(false, d, a);
         asm.shiftRCl(SHIFT_BY_REG[op - Op.shlo_l_32], false, d);
         return asm.movsxd(d, d);
-      case Op.shlo_l_64:
-      case Op.shlo_r_64:
-      case Op.shar_r_64:
-      case Op.rot_l_64:
-      case Op.rot_r_64:
+      case 207: // shlo_l_64
+      case 208: // shlo_r_64
+      case 209: // shar_r_64
+      case 220: // rot_l_64
+      case 222: // rot_r_64
         asm.movRR(false, Reg.rcx, b);
         if (d !== a) asm.movRR(true, d, a);
         return asm.shiftRCl(SHIFT_BY_REG[op - Op.shlo_l_32], true, d);
-      case Op.mul_upper_s_s:
-      case Op.mul_upper_u_u:
-      case Op.mul_upper_s_u:
+      case 213: // mul_upper_s_s
+      case 214: // mul_upper_u_u
+      case 215: // mul_upper_s_u
         return this.#mulUpper(op, d, a, b);
-      case Op.set_lt_u:
-      case Op.set_lt_s:
+      case 216: // set_lt_u
+      case 217: // set_lt_s
         return this.#setLess(op === Op.set_lt_u ? Cond.b : Cond.l, d, a, b);
-      case Op.cmov_iz:
-      case Op.cmov_nz:
+      case 218: // cmov_iz
+      case 219: // cmov_nz
         asm.testRR(true, b, b);
         return asm.cmov(op === Op.cmov_iz ? Cond.e : Cond.ne, true, d, a);
-      case Op.and_inv:
-      case Op.or_inv:
+      case 224: // and_inv
+      case 225: // or_inv
         asm.movRR(true, Reg.rcx, b);
         asm.unary(Unary.not, true, Reg.rcx);
         asm.aluRR(op === Op.and_inv ? Alu.and : Alu.or, true, Reg.rcx, a);
         return asm.movRR(true, d, Reg.rcx);
-      case Op.xnor:
+      case 226: // xnor
         asm.movRR(true, Reg.rcx, a);
         asm.aluRR(Alu.xor, true, Reg.rcx, b);
         asm.unary(Unary.not, true, Reg.rcx);
         return asm.movRR(true, d, Reg.rcx);
-      case Op.max:
-      case Op.max_u:
-      case Op.min:
-      case Op.min_u:
+      case 227: // max
+      case 228: // max_u
+      case 229: // min
+      case 230: // min_u
         // rcx = a, replaced by b when b wins.
         asm.movRR(true, Reg.rcx, a);
         asm.aluRR(Alu.cmp, true, Reg.rcx, b);

@@ -163,6 +163,11 @@ export class X64 {
     else this.#imm32(imm);
   }
 
+  /** `op qword/dword [memory], src` for an `Alu` operation. */
+  aluMR(op: number, w: boolean, mode: number, base: number, disp: number, src: number): void {
+    this.#mem(false, w, op * 8 + 1, src, mode, base, disp, false);
+  }
+
   /** `test a, b`. */
   testRR(w: boolean, a: number, b: number): void {
     this.#rr(w, 0x85, b, a, false);

@@ -1,0 +1,132 @@
+/**
+ * Compile throughput of the native backend's compiler, in MB of PVM code per second, on a
+ * program of at least 512 KiB of code: the real programs of `../shared/real-programs/` (an NES
+ * emulator and two JAM services) laid end to end until the code is that long, so the
+ * instruction mix is what real toolchains emit. Measured twice: the first compile in a fresh
+ * process (cold JIT), and warm (median of repeated compiles). The program analysis the compiler
+ * reads is timed separately (it is shared with the interpreter and cached per program).
+ *
+ * Run: deno run -A bench/compile.ts
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { ABI, ABI_LISTS, VMCTX_FIELDS } from "../ffi/vmctx.ts";
+import { type CodeTarget, compileProgram } from "../src/compiler/mod.ts";
+import { type CodeBlob, predecode } from "../src/interpreter/predecode.ts";
+import { DEFAULT_PROFILE } from "../src/program/isa/index.ts";
+import { Program } from "../src/program/program.ts";
+
+const REAL_PROGRAMS = new URL("../../shared/real-programs/", import.meta.url);
+const SOURCES = [
+  "pinky.jam07.bin",
+  "jam-null-authorizer-0.1.25.service-code.bin",
+  "test-service-0.1.25.service-code.bin",
+];
+const MIN_CODE_BYTES = 512 << 10;
+const TARGET_MB_PER_S = 74;
+const WARM_RUNS = 15;
+
+/** The zygote's code target (what the native backend passes). */
+function target(): CodeTarget {
+  const at = (name: string): number => VMCTX_FIELDS[name][0];
+  return {
+    codeAddress: BigInt(ABI.CODE_ADDR),
+    jumpTableAddress: BigInt(ABI.JUMP_TABLE_ADDR),
+    vmctxRegister: ABI.VMCTX_REGISTER,
+    scratchRegister: ABI.SCRATCH_REGISTER,
+    guestRegisters: ABI_LISTS.GUEST_REGISTERS,
+    offsets: {
+      gas: at("gas"),
+      pc: at("pc"),
+      exitArg: at("exit_arg"),
+      returnToHost: at("trampolines.return_to_host"),
+      hostCall: at("trampolines.host_call"),
+      trap: at("trampolines.trap"),
+      outOfGas: at("trampolines.out_of_gas"),
+    },
+  };
+}
+
+/** The real programs' code, concatenated (bitmasks and jump tables shifted) to ≥ 512 KiB. */
+function bigProgram(): CodeBlob {
+  const parts = SOURCES.map((name) =>
+    Program.parse(Deno.readFileSync(new URL(name, REAL_PROGRAMS)), { isa: "jam-0.7" }).blob
+  );
+  const pieces: typeof parts = [];
+  let total = 0;
+  while (total < MIN_CODE_BYTES) {
+    const part = parts[pieces.length % parts.length];
+    pieces.push(part);
+    total += part.code.length;
+  }
+  const code = new Uint8Array(total);
+  const bitmask = new Uint8Array(Math.ceil(total / 8));
+  const jumpTable: number[] = [];
+  let at = 0;
+  for (const part of pieces) {
+    code.set(part.code, at);
+    for (let k = 0; k < part.code.length; k++) {
+      if ((part.bitmask[k >> 3] >> (k & 7)) & 1) bitmask[(at + k) >> 3] |= 1 << ((at + k) & 7);
+    }
+    for (const entry of part.jumpTable) jumpTable.push(entry + at);
+    at += part.code.length;
+  }
+  return { code, bitmask, jumpTable };
+}
+
+function megabytesPerSecond(bytes: number, ms: number): number {
+  return bytes / 1e6 / (ms / 1e3);
+}
+
+/** One analysis and one compile, timed: what a fresh process does first. */
+function firstCompile(blob: CodeBlob): { analysisMs: number; compileMs: number; out: number } {
+  let start = performance.now();
+  const analysis = predecode(blob, DEFAULT_PROFILE);
+  const analysisMs = performance.now() - start;
+  start = performance.now();
+  const compiled = compileProgram(analysis, target());
+  return { analysisMs, compileMs: performance.now() - start, out: compiled.code.length };
+}
+
+const { values } = parseArgs({ options: { first: { type: "boolean" } } });
+if (values.first) {
+  // Child mode: report the cold figures as JSON.
+  console.log(JSON.stringify(firstCompile(bigProgram())));
+  Deno.exit(0);
+}
+
+const blob = bigProgram();
+const child = new Deno.Command(Deno.execPath(), {
+  args: ["run", "-A", import.meta.filename!, "--first"],
+  stdout: "piped",
+  stderr: "inherit",
+}).outputSync();
+if (!child.success) throw new Error("the fresh-process compile failed");
+const cold = JSON.parse(new TextDecoder().decode(child.stdout));
+
+const analysis = predecode(blob, DEFAULT_PROFILE);
+const times: number[] = [];
+let nativeBytes = 0;
+for (let run = 0; run < WARM_RUNS; run++) {
+  const start = performance.now();
+  nativeBytes = compileProgram(analysis, target()).code.length;
+  times.push(performance.now() - start);
+}
+times.sort((a, b) => a - b);
+const warmMs = times[times.length >> 1];
+
+const bytes = blob.code.length;
+const line = (what: string, ms: number) =>
+  console.log(
+    `${what.padEnd(34)} ${ms.toFixed(2).padStart(8)} ms  ${
+      megabytesPerSecond(bytes, ms).toFixed(1).padStart(7)
+    } MB/s  (${(megabytesPerSecond(bytes, ms) / TARGET_MB_PER_S).toFixed(2)}× the 74 MB/s target)`,
+  );
+console.log(
+  `compile throughput: ${bytes} bytes of PVM code (${analysis.count} instructions, ` +
+    `${SOURCES.length} real programs end to end) → ${nativeBytes} bytes of x86-64`,
+);
+line("compile, first in a fresh process", cold.compileMs);
+line(`compile, warm (median of ${WARM_RUNS})`, warmMs);
+line("analysis, first in a fresh process", cold.analysisMs);
+line("analysis + compile, fresh process", cold.analysisMs + cold.compileMs);
