@@ -186,3 +186,27 @@ Deno.test("dynamic jumps: valid entries, halt, zero, misaligned, out of range, n
   }
   assert.deepEqual([...seen].sort(), ["halt", "panic"]);
 });
+
+Deno.test("instructionAt maps block entries, instruction code and stubs back to the instruction", () => {
+  const asm = new Asm().regImm(Op.load_imm, 1, 4).none(Op.fallthrough).label("loop");
+  asm.regRegImm(Op.add_imm_64, 1, 1, -1).regImmOff(Op.branch_ne_imm, 1, 0, "loop");
+  asm.regImm(Op.jump_ind, 1, 0).none(Op.trap);
+  const { analysis, compiled } = compileBlob(asm.build(["loop"]));
+  const { blockEntry, instructionEntry, code } = compiled;
+  for (let i = 0; i < analysis.count; i++) {
+    if (blockEntry[i] >= 0) assert.equal(compiled.instructionAt(blockEntry[i]), i, `block ${i}`);
+    const end = i + 1 < analysis.count
+      ? (blockEntry[i + 1] >= 0 ? blockEntry[i + 1] : instructionEntry[i + 1])
+      : instructionEntry[i] + 1;
+    for (let at = instructionEntry[i]; at < end; at++) {
+      assert.equal(compiled.instructionAt(at), i, `offset ${at} of instruction ${i}`);
+    }
+  }
+  // Stubs (out of gas, invalid dynamic target) belong to their instruction; shared code to none.
+  const owners = new Set<number>();
+  for (let at = instructionEntry[analysis.count - 1] + 1; at < code.length; at++) {
+    owners.add(compiled.instructionAt(at));
+  }
+  assert.deepEqual([...owners].sort(), [-1, 0, 2, 4, 5, 6]);
+  assert.equal(compiled.instructionAt(code.length), -1);
+});

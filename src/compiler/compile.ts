@@ -13,24 +13,32 @@ const ADDRESS_HALF = 2 ** 32;
 export function compileProgram(analysis: ProgramAnalysis, target: CodeTarget): CompiledCode {
   const generated = new CodeGenerator(analysis, target).generate();
   const jumpTable = nativeJumpTable(analysis.jumpTargets, generated, target.codeAddress);
-  const { regionStart, regionOwner } = generated;
+  const { blockEntry, instructionEntry, stubStart, stubOwner } = generated;
   return {
     code: generated.code,
     jumpTable,
-    blockEntry: generated.blockEntry,
-    instructionEntry: generated.instructionEntry,
+    blockEntry,
+    instructionEntry,
     instructionAt(nativeOffset: number): number {
       if (nativeOffset < 0 || nativeOffset >= generated.code.length) return -1;
-      // The last region that starts at or before the offset.
-      let lo = 0, hi = regionStart.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (regionStart[mid] <= nativeOffset) lo = mid;
-        else hi = mid - 1;
-      }
-      return regionOwner[lo];
+      if (nativeOffset >= stubStart[0]) return stubOwner[lastAtOrBefore(stubStart, nativeOffset)];
+      const i = lastAtOrBefore(instructionEntry, nativeOffset);
+      // The gas charge of block i + 1 lies between instruction i's code and its own.
+      const next = i + 1 < blockEntry.length ? blockEntry[i + 1] : -1;
+      return next >= 0 && nativeOffset >= next ? i + 1 : i;
     },
   };
+}
+
+/** Index of the last element of ascending `starts` that is ≤ `offset` (0 if none is). */
+function lastAtOrBefore(starts: Int32Array, offset: number): number {
+  let lo = 0, hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** Entry k: the absolute native address of the block entry of jump-table target k. */

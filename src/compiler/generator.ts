@@ -40,13 +40,47 @@ export interface GeneratedCode {
   readonly blockEntry: Int32Array;
   /** Per instruction: offset of its own code. */
   readonly instructionEntry: Int32Array;
-  /** Ascending offsets where the code of an owner (instruction or stub) begins. */
-  readonly regionStart: Int32Array;
-  /** Instruction number owning each region (-1: shared code of no instruction). */
-  readonly regionOwner: Int32Array;
+  /**
+   * Ascending offsets where each stub begins, after all instructions' code; the last entry is
+   * where the shared code of no instruction begins.
+   */
+  readonly stubStart: Int32Array;
+  /** Instruction number owning each stub (-1 for the shared code). */
+  readonly stubOwner: Int32Array;
   /** Offset of the stub that traps for jump-table entries that start no block. */
   readonly invalidEntry: number;
 }
+
+/** Out-of-line stubs requested while emitting instructions, in request order. */
+class StubList {
+  kind: Uint8Array = new Uint8Array(256);
+  owner: Int32Array = new Int32Array(256);
+  label: Int32Array = new Int32Array(256);
+  count = 0;
+
+  add(kind: number, owner: number, label: number): void {
+    if (this.count === this.kind.length) {
+      const kinds = new Uint8Array(this.count * 2), owners = new Int32Array(this.count * 2);
+      const labels = new Int32Array(this.count * 2);
+      kinds.set(this.kind);
+      owners.set(this.owner);
+      labels.set(this.label);
+      this.kind = kinds;
+      this.owner = owners;
+      this.label = labels;
+    }
+    this.kind[this.count] = kind;
+    this.owner[this.count] = owner;
+    this.label[this.count++] = label;
+  }
+}
+
+/**
+ * Working storage reused by every compilation (compiling is synchronous), so a compile allocates
+ * little more than its results.
+ */
+const reusable = new X64(1 << 16);
+const stubs = new StubList();
 
 /** Emits the code of a whole program. */
 export class CodeGenerator {
@@ -58,10 +92,6 @@ export class CodeGenerator {
   readonly #tableBase: number;
   /** Whether a dynamic jump must record its pc before the indexed jump (some entry is invalid). */
   readonly #recordPcOnJump: boolean;
-  #stubKind = new Uint8Array(64);
-  #stubOwner = new Int32Array(64);
-  #stubLabel = new Int32Array(64);
-  #stubCount = 0;
   #invalidEntryLabel = -1;
   #outOfGasTail = -1;
 
@@ -69,7 +99,9 @@ export class CodeGenerator {
   constructor(program: ProgramAnalysis, target: CodeTarget) {
     checkTarget(program, target);
     this.#p = program;
-    this.#asm = new X64(program.count * 12 + 256);
+    reusable.reset();
+    stubs.count = 0;
+    this.#asm = reusable;
     this.#g = Int8Array.from(target.guestRegisters);
     this.#vm = target.vmctxRegister;
     this.#off = target.offsets;
@@ -98,14 +130,14 @@ export class CodeGenerator {
       instructionEntry[i] = asm.length;
       this.#instruction(i);
     }
-    const regions = this.#emitStubs(blockEntry, instructionEntry);
+    const { start, owner } = this.#emitStubs();
     asm.resolveFixups();
     return {
       code: asm.code(),
       blockEntry,
       instructionEntry,
-      regionStart: regions.start,
-      regionOwner: regions.owner,
+      stubStart: start,
+      stubOwner: owner,
       invalidEntry: asm.labelOffset(this.#invalidEntryLabel),
     };
   }
@@ -114,41 +146,21 @@ export class CodeGenerator {
 
   /** A label for a stub of `kind` owned by instruction `owner`, emitted after all code. */
   #stub(kind: number, owner: number): number {
-    if (this.#stubCount === this.#stubKind.length) {
-      const size = this.#stubCount * 2;
-      const kinds = new Uint8Array(size), owners = new Int32Array(size);
-      const labels = new Int32Array(size);
-      kinds.set(this.#stubKind);
-      owners.set(this.#stubOwner);
-      labels.set(this.#stubLabel);
-      this.#stubKind = kinds;
-      this.#stubOwner = owners;
-      this.#stubLabel = labels;
-    }
     const label = this.#asm.newLabels(1);
-    this.#stubKind[this.#stubCount] = kind;
-    this.#stubOwner[this.#stubCount] = owner;
-    this.#stubLabel[this.#stubCount++] = label;
+    stubs.add(kind, owner, label);
     return label;
   }
 
-  #emitStubs(
-    blockEntry: Int32Array,
-    instructionEntry: Int32Array,
-  ): { start: Int32Array; owner: Int32Array } {
-    const asm = this.#asm, p = this.#p, n = p.count, vm = this.#vm, off = this.#off;
-    const regions = n + this.#stubCount + 1;
-    const start = new Int32Array(regions), owner = new Int32Array(regions);
-    for (let i = 0; i < n; i++) {
-      start[i] = blockEntry[i] >= 0 ? blockEntry[i] : instructionEntry[i];
-      owner[i] = i;
-    }
-    for (let k = 0; k < this.#stubCount; k++) {
-      const i = this.#stubOwner[k];
-      start[n + k] = asm.length;
-      owner[n + k] = i;
-      asm.bind(this.#stubLabel[k]);
-      switch (this.#stubKind[k]) {
+  #emitStubs(): { start: Int32Array; owner: Int32Array } {
+    const asm = this.#asm, p = this.#p, vm = this.#vm, off = this.#off;
+    const count = stubs.count;
+    const start = new Int32Array(count + 1), owner = new Int32Array(count + 1);
+    for (let k = 0; k < count; k++) {
+      const i = stubs.owner[k];
+      start[k] = asm.length;
+      owner[k] = i;
+      asm.bind(stubs.label[k]);
+      switch (stubs.kind[k]) {
         case Stub.OutOfGas: {
           // Gas was already reduced: give it back so it is unchanged at the exit. Most blocks
           // pass their pc and cost packed in ecx to one shared tail.
@@ -179,8 +191,8 @@ export class CodeGenerator {
     // Shared code of no instruction: jump-table entries that start no block (the jump recorded
     // its pc already), then the tail of the packed out-of-gas stubs.
     this.#invalidEntryLabel = asm.newLabels(1);
-    start[regions - 1] = asm.length;
-    owner[regions - 1] = -1;
+    start[count] = asm.length;
+    owner[count] = -1;
     asm.bind(this.#invalidEntryLabel);
     asm.jmpMem(Addr.base64, vm, off.trap);
     if (this.#outOfGasTail >= 0) {

@@ -30,6 +30,13 @@ export class X64 {
     this.bytes = new Uint8Array(Math.max(capacity, 64));
   }
 
+  /** Empties the code, labels and fixups, keeping every buffer for the next use. */
+  reset(): void {
+    this.length = 0;
+    this.#labelCount = 0;
+    this.#fixupCount = 0;
+  }
+
   // ---- Labels. ----
 
   /** Reserves `count` consecutive unbound labels and returns the first one's number. */
@@ -38,10 +45,10 @@ export class X64 {
     this.#labelCount += count;
     if (this.#labelCount > this.#labelOffset.length) {
       const grown = new Int32Array(Math.max(this.#labelCount, this.#labelOffset.length * 2));
-      grown.fill(-1);
-      grown.set(this.#labelOffset);
+      grown.set(this.#labelOffset.subarray(0, first));
       this.#labelOffset = grown;
     }
+    this.#labelOffset.fill(-1, first, this.#labelCount);
     return first;
   }
 
