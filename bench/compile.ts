@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import { ABI, ABI_LISTS, VMCTX_FIELDS } from "../ffi/vmctx.ts";
 import { type CodeTarget, compileProgram } from "../src/compiler/mod.ts";
-import { type CodeBlob, predecode } from "../src/interpreter/predecode.ts";
+import { analyzeProgram, type CodeBlob } from "../src/program/analysis.ts";
 import { DEFAULT_PROFILE } from "../src/program/isa/index.ts";
 import { Program } from "../src/program/program.ts";
 
@@ -81,7 +81,7 @@ function megabytesPerSecond(bytes: number, ms: number): number {
 /** One analysis and one compile, timed: what a fresh process does first. */
 function firstCompile(blob: CodeBlob): { analysisMs: number; compileMs: number; out: number } {
   let start = performance.now();
-  const analysis = predecode(blob, DEFAULT_PROFILE);
+  const analysis = analyzeProgram(blob, DEFAULT_PROFILE);
   const analysisMs = performance.now() - start;
   start = performance.now();
   const compiled = compileProgram(analysis, target());
@@ -95,6 +95,12 @@ if (values.first) {
   Deno.exit(0);
 }
 
+try {
+  Deno.statSync(REAL_PROGRAMS);
+} catch {
+  console.log(`compile throughput: skipped, ${REAL_PROGRAMS.pathname} is absent`);
+  Deno.exit(0);
+}
 const blob = bigProgram();
 const child = new Deno.Command(Deno.execPath(), {
   args: ["run", "-A", import.meta.filename!, "--first"],
@@ -104,7 +110,7 @@ const child = new Deno.Command(Deno.execPath(), {
 if (!child.success) throw new Error("the fresh-process compile failed");
 const cold = JSON.parse(new TextDecoder().decode(child.stdout));
 
-const analysis = predecode(blob, DEFAULT_PROFILE);
+const analysis = analyzeProgram(blob, DEFAULT_PROFILE);
 const times: number[] = [];
 let nativeBytes = 0;
 for (let run = 0; run < WARM_RUNS; run++) {
