@@ -408,10 +408,14 @@ export class X64 {
    */
   #rr(w: boolean, op: number, reg: number, rm: number, byteRm: boolean): void {
     this.#reserve();
+    const bytes = this.bytes;
+    let at = this.length;
     const rex = (w ? 8 : 0) | ((reg >> 3) << 2) | (rm >> 3);
-    if (rex !== 0 || (byteRm && rm >= 4 && rm < 8)) this.#b(0x40 | rex);
-    this.#opcode(op);
-    this.#b(0xc0 | ((reg & 7) << 3) | (rm & 7));
+    if (rex !== 0 || (byteRm && rm >= 4 && rm < 8)) bytes[at++] = 0x40 | rex;
+    if (op > 0xff) bytes[at++] = op >> 8;
+    bytes[at++] = op;
+    bytes[at++] = 0xc0 | ((reg & 7) << 3) | (rm & 7);
+    this.length = at;
   }
 
   /**
@@ -430,26 +434,36 @@ export class X64 {
     byteReg: boolean,
   ): void {
     this.#reserve();
-    if (p66) this.#b(0x66);
-    if (mode === Addr.base32 || mode === Addr.absolute32) this.#b(0x67);
+    const bytes = this.bytes;
+    let at = this.length;
+    if (p66) bytes[at++] = 0x66;
+    if (mode === Addr.base32 || mode === Addr.absolute32) bytes[at++] = 0x67;
     const hasBase = mode === Addr.base64 || mode === Addr.base32;
     const index = mode === Addr.scaled8 ? base : 0;
     const rex = (w ? 8 : 0) | ((reg >> 3) << 2) | ((index >> 3) << 1) |
       (hasBase ? base >> 3 : 0);
-    if (rex !== 0 || (byteReg && reg >= 4 && reg < 8)) this.#b(0x40 | rex);
-    this.#opcode(op);
+    if (rex !== 0 || (byteReg && reg >= 4 && reg < 8)) bytes[at++] = 0x40 | rex;
+    if (op > 0xff) bytes[at++] = op >> 8;
+    bytes[at++] = op;
     const r = (reg & 7) << 3;
+    let mod = 0x80; // disp32
     if (!hasBase) {
-      this.#b(r | 4);
-      this.#b(mode === Addr.scaled8 ? 0xc5 | ((index & 7) << 3) : 0x25);
-      this.#imm32(disp);
-      return;
+      bytes[at++] = r | 4;
+      bytes[at++] = mode === Addr.scaled8 ? 0xc5 | ((index & 7) << 3) : 0x25;
+    } else {
+      const b = base & 7;
+      if (disp === 0 && b !== 5) mod = 0;
+      else if (disp >= -128 && disp <= 127) mod = 0x40;
+      bytes[at++] = mod | r | b;
+      if (b === 4) bytes[at++] = 0x24; // rsp/r12 as a base need a SIB byte
     }
-    const b = base & 7;
-    const mod = disp === 0 && b !== 5 ? 0 : disp >= -128 && disp <= 127 ? 0x40 : 0x80;
-    this.#b(mod | r | b);
-    if (b === 4) this.#b(0x24); // rsp/r12 as a base need a SIB byte
-    if (mod === 0x40) this.#b(disp);
-    else if (mod === 0x80) this.#imm32(disp);
+    if (mod === 0x40) bytes[at++] = disp;
+    else if (mod === 0x80) {
+      bytes[at++] = disp;
+      bytes[at++] = disp >> 8;
+      bytes[at++] = disp >> 16;
+      bytes[at++] = disp >> 24;
+    }
+    this.length = at;
   }
 }
