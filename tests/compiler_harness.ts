@@ -11,11 +11,10 @@ import { ABI, ABI_LISTS, VMCTX_FIELDS } from "../ffi/vmctx.ts";
 import { compileProgram } from "../src/compiler/mod.ts";
 import type { CodeTarget, CompiledCode } from "../src/compiler/mod.ts";
 import { Interpreter } from "../src/interpreter/interpreter.ts";
-import { analyzeProgram, type ProgramAnalysis } from "../src/program/analysis.ts";
+import { analyzeProgram, type CodeBlob, type ProgramAnalysis } from "../src/program/analysis.ts";
 import { DEFAULT_PROFILE } from "../src/program/isa/index.ts";
 import type { Exit } from "../src/pvm/mod.ts";
 import { Zygote } from "../src/sandbox/native/mod.ts";
-import type { TestBlob } from "./interpreter_asm_util.ts";
 
 /** The zygote's code target, from the ffi mirror of abi.zig. */
 export function zygoteTarget(): CodeTarget {
@@ -50,6 +49,8 @@ export interface PageSetup {
 export interface Scenario {
   readonly registers?: readonly bigint[];
   readonly gas?: bigint;
+  /** Start pc (default 0); it must start a basic block. */
+  readonly pc?: number;
   readonly pages?: readonly PageSetup[];
   /** Gas added after each out-of-gas exit (default: stop there). */
   readonly refill?: bigint;
@@ -83,14 +84,9 @@ export interface CompiledProgram {
 }
 
 /** Predecodes and compiles `blob`. */
-export function compileBlob(blob: TestBlob): CompiledProgram {
+export function compileBlob(blob: CodeBlob): CompiledProgram {
   const analysis = analyzeProgram(blob, DEFAULT_PROFILE);
   return { analysis, compiled: compileProgram(analysis, zygoteTarget()) };
-}
-
-/** What the native side reports, translated to the interpreter's exits. */
-function nativeExit(z: Zygote, program: CompiledProgram): { exit: Exit; index: number } {
-  return translate(z.run(program.compiled.blockEntry[0]), z, program);
 }
 
 function translate(
@@ -151,7 +147,7 @@ function assertSameState(
  * Runs `blob` on both backends from pc 0 under `scenario`, asserting after every exit that both
  * took the same exit with the same registers, gas and memory. Returns the exits.
  */
-export function runBoth(blob: TestBlob, scenario: Scenario = {}): ExitTrace {
+export function runBoth(blob: CodeBlob, scenario: Scenario = {}): ExitTrace {
   const program = compileBlob(blob);
   const z = sharedZygote();
   z.reset();
@@ -174,8 +170,12 @@ export function runBoth(blob: TestBlob, scenario: Scenario = {}): ExitTrace {
   interpreter.gas = gas;
   z.gas = gas;
 
+  const start = scenario.pc ?? 0;
+  const index = program.analysis.indexOfPc[start];
+  assert.ok(index >= 0 && program.compiled.blockEntry[index] >= 0, `pc ${start} starts no block`);
+  interpreter.pc = start;
   const trace: ExitTrace = [];
-  let native = nativeExit(z, program);
+  let native = translate(z.run(program.compiled.blockEntry[index]), z, program);
   for (let n = 0; n < (scenario.maxExits ?? 20); n++) {
     const expected = interpreter.run();
     const got = native.exit;
