@@ -7,23 +7,14 @@ import assert from "node:assert/strict";
 import { parseVector } from "../src/conformance/vector.ts";
 import { parseBlob } from "../src/program/blob.ts";
 import { type PageSetup, runBoth } from "./compiler_harness.ts";
-import { VECTOR_DIR, vectorFileNames } from "./fixtures.ts";
+import { sharedTest, vectorDir, vectorFileNames } from "./fixtures.ts";
 
-const haveVectors = (() => {
-  try {
-    return Deno.statSync(VECTOR_DIR).isDirectory;
-  } catch {
-    return false;
-  }
-})();
-
-Deno.test({
-  name: "compiled conformance-vector programs match the interpreter from the vectors' states",
-  ignore: !haveVectors,
-  fn() {
+sharedTest(
+  "compiled conformance-vector programs match the interpreter from the vectors' states",
+  () => {
     let runs = 0;
     for (const name of vectorFileNames()) {
-      const vector = parseVector(Deno.readTextFileSync(new URL(name, VECTOR_DIR)), name);
+      const vector = parseVector(Deno.readTextFileSync(new URL(name, vectorDir())), name);
       const pages: PageSetup[] = vector.initialPageMap.map((entry) => {
         const bytes = new Uint8Array(entry.length);
         for (const chunk of vector.initialMemory) {
@@ -50,4 +41,4 @@ Deno.test({
     }
     assert.ok(runs >= 251, `${runs} vectors`);
   },
-});
+);
