@@ -27,9 +27,10 @@ import { compareImm, compareRegs, load, store, threeRegs, unary, withImmediate }
 import {
   analyzeProgram,
   type CodeBlob,
-  costFrom,
+  entryCharge,
   type ProgramAnalysis,
 } from "../program/analysis.ts";
+import { sbrk } from "../pvm/heap.ts";
 import { type ChunkState, chunkState, StopKind, Translation } from "./translate.ts";
 
 /** Options of an `Interpreter`. */
@@ -196,7 +197,7 @@ export class Interpreter implements Backend {
     let budget = 0;
     if (this.#chargeOnEntry && p.blockStart[index] === 0) {
       // Entered mid-block from outside: pay for the rest of the block here.
-      const cost = BigInt(costFrom(p.op, p.toEnd, index, p.profile));
+      const cost = BigInt(entryCharge(p, index));
       if (cost > this.#reserve) return { kind: "out-of-gas", pc };
       this.#reserve -= cost;
       this.#executed += p.toEnd[index];
@@ -290,7 +291,7 @@ export class Interpreter implements Backend {
   /** A pc with no instruction (past the code or a non-opcode byte) executes as `trap`. */
   #trapOutsideCode(pc: number): Exit {
     if (this.#chargeOnEntry) {
-      const cost = BigInt(this.#program.profile.gas.blockCost([Op.trap]));
+      const cost = BigInt(entryCharge(this.#program, -1));
       if (cost > this.#reserve) return { kind: "out-of-gas", pc };
       this.#reserve -= cost;
     }
@@ -322,16 +323,10 @@ export class Interpreter implements Backend {
 
   /** `sbrk`: grows the heap by `amount` bytes, returning the old top (0 when it cannot). */
   #sbrk(amountLow: number, amountHigh: number): number {
-    const amount = (amountLow >>> 0) + (amountHigh >>> 0) * ADDRESS_SPACE_SIZE;
-    const top = this.#heapTop;
-    if (amount === 0) return top;
-    const newTop = top + amount;
-    if (amountHigh !== 0 || newTop > ADDRESS_SPACE_SIZE) return 0;
-    if (!this.memory.growReadWrite(Math.floor(top / PAGE_SIZE), Math.ceil(newTop / PAGE_SIZE))) {
-      return 0;
-    }
-    this.#heapTop = newTop;
-    return top;
+    const amount = BigInt(amountLow >>> 0) | (BigInt(amountHigh >>> 0) << 32n);
+    const grown = sbrk(this.memory, this.#heapTop, amount);
+    this.#heapTop = grown.heapTop;
+    return grown.result;
   }
 
   /**

@@ -257,3 +257,12 @@ export function costFrom(
   for (let k = 0; k < toEnd[i]; k++) ids.push(op[i + k]);
   return profile.gas.blockCost(ids);
 }
+
+/**
+ * Gas charged when execution enters at instruction `index` from outside (a pc set by the host):
+ * the rest of its block; `index` -1 (a pc without an instruction) executes as one `trap`.
+ */
+export function entryCharge(program: ProgramAnalysis, index: number): number {
+  if (index < 0) return program.profile.gas.blockCost([Op.trap]);
+  return costFrom(program.op, program.toEnd, index, program.profile);
+}

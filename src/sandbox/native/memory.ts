@@ -197,6 +197,31 @@ export class NativeMemory implements GuestMemory {
     this.#highPage = Math.max(this.#highPage, first + count);
   }
 
+  /**
+   * Maps every unmapped page in `[firstPage, endPage)` read-write (the heap growth of `sbrk`),
+   * leaving mapped pages as they are; false, changing nothing, when the range leaves guest memory.
+   */
+  growReadWrite(firstPage: number, endPage: number): boolean {
+    if (firstPage * PAGE_SIZE < ABI.GUEST_START || endPage * PAGE_SIZE > ABI.GUEST_END) {
+      return firstPage >= endPage;
+    }
+    const pages = this.#pages;
+    let page = firstPage;
+    while (page < endPage) {
+      if (pages[page] !== UNMAPPED) {
+        page++;
+        continue;
+      }
+      let end = page + 1;
+      while (end < endPage && pages[end] === UNMAPPED) end++;
+      this.#queue(ABI.MEMOP_MAP, page, end - page, ABI.ACCESS_READ_WRITE);
+      pages.fill(READ_WRITE, page, end);
+      this.#noteMapped(page, end - page);
+      page = end;
+    }
+    return true;
+  }
+
   /** Unmaps the pages covering the range; their contents are lost. */
   unmap(address: number, length: number): void {
     const [first, count] = this.#pageRange(address, length);

@@ -11,6 +11,8 @@ import { Zygote, type ZygoteOptions } from "./zygote.ts";
 export interface ZygotePoolOptions extends ZygoteOptions {
   /** Zygotes spawned up front and kept idle (default 4). */
   readonly size?: number;
+  /** Most idle zygotes kept for reuse (default `size`); released ones beyond it are disposed. */
+  readonly capacity?: number;
 }
 
 /** A set of idle zygotes; `acquire()` resets one, `release()` returns it. */
@@ -24,11 +26,17 @@ export class ZygotePool implements Disposable {
   /** Spawns `size` zygotes now. */
   constructor(options: ZygotePoolOptions = {}) {
     const size = options.size ?? 4;
-    if (!Number.isInteger(size) || size < 0) {
-      throw new SandboxError("invalid-argument", `pool size ${size} is not a non-negative integer`);
+    const capacity = options.capacity ?? size;
+    for (const [what, value] of [["size", size], ["capacity", capacity]] as const) {
+      if (!Number.isInteger(value) || value < 0) {
+        throw new SandboxError(
+          "invalid-argument",
+          `pool ${what} ${value} is not a non-negative integer`,
+        );
+      }
     }
     this.#options = options;
-    this.#capacity = size;
+    this.#capacity = capacity;
     try {
       for (let i = 0; i < size; i++) this.#idle.push(Zygote.spawn(options));
     } catch (error) {
