@@ -11,7 +11,7 @@
  * gas waits as a BigInt and refills the budget when a block does not fit.
  * @module
  */
-import { DEFAULT_PROFILE, type IsaProfile, Op } from "../program/isa/index.ts";
+import { DEFAULT_PROFILE, type IsaProfile } from "../program/isa/index.ts";
 import {
   ADDRESS_SPACE_SIZE,
   type Backend,
