@@ -167,14 +167,28 @@ Deno.test("memory: images map read-only segments immutably and copy read-write o
   assert.equal(guestLoad(0xd0000).value, 0x0807060504030201n);
   assert.equal(guestStore(0xc0000, 1n).kind, "page-fault");
   assert.equal(guestStore(0xd0000, 9n).kind, "return");
-  // The host cannot write image pages either, nor get a writable view of them.
-  assertSandboxError(() => zygote.memory.write(0xc0000, new Uint8Array([1])), "invalid-argument");
-  assertSandboxError(() => zygote.memory.view(0xc0000, 8), "invalid-argument");
-  assertSandboxError(() => zygote.memory.protect(0xc0000, 4096, "read-write"), "invalid-argument");
   zygote.memory.protect(0xc0000, 4096, "none");
   assert.equal(guestLoad(0xc0000).exit.kind, "page-fault");
   zygote.memory.protect(0xc0000, 4096, "read");
   assert.equal(guestLoad(0xc0000).value, expected);
+});
+
+Deno.test("memory: host writes to image pages go to a private copy; the image stays intact", () => {
+  zygote.reset();
+  zygote.memory.applyImage(IMAGE);
+  zygote.memory.write(0xc0001, new Uint8Array([0xee]));
+  assert.equal(zygote.memory.accessAt(0xc0000), "read", "the access is kept");
+  const patched = RODATA.slice(0, 8);
+  patched[1] = 0xee;
+  assert.equal(guestLoad(0xc0000).value, new DataView(patched.buffer).getBigUint64(0, true));
+  assert.equal(guestStore(0xc0000, 1n).kind, "page-fault", "still read-only for the guest");
+  assert.deepEqual(zygote.memory.read(0xc1000, 4), new Uint8Array(4), "the next page is shared");
+  zygote.memory.protect(0xc1000, 4096, "read-write");
+  assert.equal(guestStore(0xc1000, 5n).kind, "return");
+  zygote.reset();
+  zygote.memory.applyImage(IMAGE);
+  assert.deepEqual(zygote.memory.read(0xc0000, RODATA.length), RODATA, "the image is unchanged");
+  assert.equal(guestLoad(0xc1000).value, 0n);
 });
 
 Deno.test("memory: the guest cannot make image pages writable", () => {

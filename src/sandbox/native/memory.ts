@@ -140,13 +140,9 @@ export class NativeMemory implements GuestMemory {
         "zero-copy views need unscoped --allow-ffi; use read() and write()",
       );
     }
-    // Writes through a view must reach the guest: only mapped pages outside images qualify.
-    this.#checkPages(
-      address,
-      length,
-      (code) => code !== UNMAPPED && code < IMAGE_READ,
-      "mapped outside read-only images",
-    );
+    // Writes through a view must reach the guest: image pages get a private copy first.
+    this.#checkPages(address, length, (code) => code !== UNMAPPED, "mapped");
+    this.#privatize(address, length);
     return this.#view.subarray(address, address + length);
   }
 
@@ -154,6 +150,10 @@ export class NativeMemory implements GuestMemory {
   read(address: number, length: number): Uint8Array {
     this.#checkRange(address, length);
     this.#checkPages(address, length, (code) => code >= READ && code !== IMAGE_NONE, "readable");
+    return this.#readRaw(address, length);
+  }
+
+  #readRaw(address: number, length: number): Uint8Array {
     if (this.#view !== undefined) return this.#view.slice(address, address + length);
     const out = new Uint8Array(length);
     this.#check(
@@ -165,12 +165,12 @@ export class NativeMemory implements GuestMemory {
   /** Copies `bytes` to `address` whatever the page protection; the pages must be mapped. */
   write(address: number, bytes: Uint8Array): void {
     this.#checkRange(address, bytes.length);
-    this.#checkPages(
-      address,
-      bytes.length,
-      (code) => code !== UNMAPPED && code < IMAGE_READ,
-      "mapped outside read-only images",
-    );
+    this.#checkPages(address, bytes.length, (code) => code !== UNMAPPED, "mapped");
+    this.#privatize(address, bytes.length);
+    this.#writeRaw(address, bytes);
+  }
+
+  #writeRaw(address: number, bytes: Uint8Array): void {
     if (this.#view !== undefined) this.#view.set(bytes, address);
     else {
       this.#check(
@@ -229,24 +229,53 @@ export class NativeMemory implements GuestMemory {
     this.#pages.fill(UNMAPPED, first, first + count);
   }
 
-  /** Changes the access of mapped pages covering the range (image pages: "read" or "none"). */
+  /**
+   * Changes the access of mapped pages covering the range. Image pages stay shared for "read"
+   * and "none"; making them writable, or mixing them with ordinary pages, gives them a private
+   * copy first.
+   */
   protect(address: number, length: number, access: PageAccess): void {
     const [first, count] = this.#pageRange(address, length);
     const codes = this.#pages.subarray(first, first + count);
-    const at = (page: number) => `page 0x${(page * PAGE_SIZE).toString(16)}`;
     const unmapped = codes.indexOf(UNMAPPED);
     if (unmapped >= 0) {
-      throw new SandboxError("invalid-argument", `${at(first + unmapped)} is not mapped`);
+      const at = ((first + unmapped) * PAGE_SIZE).toString(16);
+      throw new SandboxError("invalid-argument", `page 0x${at} is not mapped`);
     }
     const image = codes[0] >= IMAGE_READ;
-    if (codes.some((code) => (code >= IMAGE_READ) !== image)) {
-      throw new SandboxError("invalid-argument", "protect() cannot mix image and ordinary pages");
-    }
-    if (image && access === "read-write") {
-      throw new SandboxError("invalid-argument", `${at(first)} belongs to a read-only image`);
+    if (access === "read-write" || codes.some((code) => (code >= IMAGE_READ) !== image)) {
+      this.#privatize(address, length);
     }
     this.#queue(ABI.MEMOP_PROTECT, first, count, nativeAccess(access));
-    codes.fill(image ? (access === "read" ? IMAGE_READ : IMAGE_NONE) : pageCode(access));
+    const shared = codes[0] >= IMAGE_READ;
+    codes.fill(shared ? (access === "read" ? IMAGE_READ : IMAGE_NONE) : pageCode(access));
+  }
+
+  /**
+   * Replaces the image pages covering the range by ordinary guest pages with the same contents
+   * and access, so the host can change them without touching the shared image.
+   */
+  #privatize(address: number, length: number): void {
+    if (length === 0) return;
+    const pages = this.#pages;
+    const end = Math.ceil((address + length) / PAGE_SIZE);
+    let page = Math.floor(address / PAGE_SIZE);
+    while (page < end) {
+      const code = pages[page];
+      if (code < IMAGE_READ) {
+        page++;
+        continue;
+      }
+      let stop = page + 1;
+      while (stop < end && pages[stop] === code) stop++;
+      const start = page * PAGE_SIZE, size = (stop - page) * PAGE_SIZE;
+      const contents = this.#readRaw(start, size);
+      this.#queue(ABI.MEMOP_MAP, page, stop - page, ABI.ACCESS_READ);
+      this.#writeRaw(start, contents);
+      if (code === IMAGE_NONE) this.#queue(ABI.MEMOP_PROTECT, page, stop - page, ABI.ACCESS_NONE);
+      pages.fill(code === IMAGE_READ ? READ : MAPPED_NONE, page, stop);
+      page = stop;
+    }
   }
 
   /** The access of the page holding `address`. */
