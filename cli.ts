@@ -37,7 +37,7 @@ function usage(): string {
     ...lines,
     "",
     "global options:",
-    "  --verbose   show stack traces for errors",
+    "  --verbose   show stack traces for errors, and (run) which backend runs and why",
   ].join("\n");
 }
 
@@ -60,7 +60,7 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   try {
-    return await command.run(commandArgs);
+    return await command.run(commandArgs, { verbose });
   } catch (error) {
     if (verbose) console.error(error);
     else if (error instanceof UsageError) console.error(`pvmbox ${name}: ${error.message}`);

@@ -87,7 +87,7 @@ Deno.test("run: bad usage exits 2 with a message", async () => {
     [["run", FIB, "--gas=-5"], /--gas must be a non-negative integer/],
     [["run", FIB, "--gas"], /argument missing/],
     [["run", FIB, "--colour"], /Unknown option '--colour'/],
-    [["run", FIB, "--backend", "native"], /unknown backend 'native'/],
+    [["run", FIB, "--backend", "wasm"], /unknown backend 'wasm'/],
     [["run", FIB, "--on-host-call", "maybe"], /--on-host-call must be/],
     [["run", "/nonexistent.pvm"], /no such file/],
     [["run", "/"], /\/ is a directory; give a program file/],

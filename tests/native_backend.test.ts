@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { Interpreter } from "../src/interpreter/interpreter.ts";
-import { predecode } from "../src/interpreter/predecode.ts";
+import { analyzeProgram } from "../src/program/analysis.ts";
 import { DEFAULT_PROFILE, Op } from "../src/program/isa/index.ts";
-import type { Backend, Exit } from "../src/sandbox/backend.ts";
+import type { Backend, Exit } from "../src/pvm/mod.ts";
 import { NativeBackend, type NativeCode } from "../src/sandbox/native/backend.ts";
 import { Zygote } from "../src/sandbox/native/mod.ts";
 import { Asm as PvmAsm } from "./interpreter_asm_util.ts";
@@ -20,7 +20,7 @@ const BLOB = new PvmAsm()
   .regRegImm(Op.load_ind_u32, 9, 10, 0)
   .none(Op.trap)
   .build();
-const PROGRAM = predecode(BLOB, DEFAULT_PROFILE);
+const PROGRAM = analyzeProgram(BLOB, DEFAULT_PROFILE);
 const PCS = [...PROGRAM.pc];
 
 /** What the compiler would emit for BLOB, written by hand. */

@@ -7,7 +7,13 @@ export interface Command {
   /** Full usage text shown by `--help`. */
   readonly help: string;
   /** Runs the command with the arguments after its name; resolves to the exit code. */
-  run(args: string[]): Promise<number> | number;
+  run(args: string[], options: GlobalOptions): Promise<number> | number;
+}
+
+/** Options given before or after any command. */
+export interface GlobalOptions {
+  /** `--verbose`: stack traces for errors, and what a command chose and why. */
+  readonly verbose: boolean;
 }
 
 /** An error the CLI reports as a plain message (no stack trace) with a non-zero exit code. */

@@ -12,7 +12,7 @@ import {
   type VectorResult,
 } from "../conformance/runner.ts";
 import { parseVector } from "../conformance/vector.ts";
-import { type BackendName, BACKENDS } from "../sandbox/backends.ts";
+import { BACKEND_CHOICES, type BackendChoice, DEFAULT_BACKEND } from "../sandbox/backends.ts";
 
 const HELP = `usage: pvmbox conformance <dir | file.json> [--backend <name>] [--json]
 
@@ -23,21 +23,21 @@ Prints one line per failing vector with its first difference (status, pc, page-f
 a register, gas, or a memory byte), then "N passed, M failed".
 
 options:
-  --backend <name>   ${BACKENDS.join(" | ")} (default interpreter)
+  --backend <name>   ${BACKEND_CHOICES.join(" | ")} (default ${DEFAULT_BACKEND})
   --json             print {passed, failed, failures: [{name, kind, message}]} instead
 
 exit code: 0 when every vector passed, 1 when any failed, 2 for bad usage.`;
 
-/** Parses `--backend`, rejecting names that are not backends. */
-export function parseBackend(value: string | undefined): BackendName {
-  const name = value ?? "interpreter";
-  if (!BACKENDS.includes(name as BackendName)) {
-    throw new UsageError(`unknown backend '${name}'; available: ${BACKENDS.join(", ")}`);
+/** Parses `--backend`, rejecting names that are not backend choices. */
+export function parseBackend(value: string | undefined): BackendChoice {
+  const name = value ?? DEFAULT_BACKEND;
+  if (!BACKEND_CHOICES.includes(name as BackendChoice)) {
+    throw new UsageError(`unknown backend '${name}'; available: ${BACKEND_CHOICES.join(", ")}`);
   }
-  return name as BackendName;
+  return name as BackendChoice;
 }
 
-async function runPath(path: string, backend: BackendName): Promise<SuiteResult> {
+async function runPath(path: string, backend: BackendChoice): Promise<SuiteResult> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path);

@@ -5,11 +5,11 @@
  */
 import { Program } from "../program/program.ts";
 import type { Exit } from "../pvm/mod.ts";
-import { BACKENDS } from "../sandbox/backends.ts";
+import { BACKEND_CHOICES, DEFAULT_BACKEND } from "../sandbox/backends.ts";
 import { hostCallName, JAM_HOST_CALLS, readLogMessage } from "../sandbox/host_calls.ts";
 import type { InvokeResult, InvokeStatus } from "../sandbox/invoke.ts";
 import { Sandbox } from "../sandbox/sandbox.ts";
-import { type Command, UsageError } from "./command.ts";
+import { type Command, type GlobalOptions, UsageError } from "./command.ts";
 import { parseOptions } from "./parse_options.ts";
 import {
   containerOption,
@@ -47,7 +47,9 @@ options:
   --args <hex | @file>        argument bytes, as hex (0x optional) or read from a file
   --entry <pc | export>       start pc, or an export name of a .polkavm file (default 0; JAM
                               accumulate is 5)
-  --backend <name>            ${BACKENDS.join(" | ")} (default interpreter)
+  --backend <name>            ${BACKEND_CHOICES.join(" | ")} (default ${DEFAULT_BACKEND}); auto
+                              takes native where it runs (Linux x86-64, --allow-ffi, the
+                              library built, user namespaces), else the interpreter
   --container <kind>          force the container: ${CONTAINERS.join(" | ")}
   --isa <name>                instruction set: ${ISA_NAMES} (default jam-0.7)
   --on-host-call <stop|ignore>
@@ -56,6 +58,8 @@ options:
                               ignore it and continue with registers unchanged
   --trace                     one line per executed instruction: pc, instruction, changed
                               registers
+  --verbose                   say which backend runs the program and why (and show stack
+                              traces for errors)
   --json                      print the final state as JSON (exit, pc, gas, regs as decimal
                               strings, output as hex, host calls); other text goes to stderr
 
@@ -144,7 +148,7 @@ export const runCommand: Command = {
   name: "run",
   summary: "run a program and report its exit, registers and output",
   help: HELP,
-  async run(args: string[]): Promise<number> {
+  async run(args: string[], { verbose }: GlobalOptions): Promise<number> {
     const { values, positionals } = parseOptions(args, {
       gas: { type: "string" },
       args: { type: "string" },
@@ -185,6 +189,7 @@ export const runCommand: Command = {
       args: argBytes,
       onInstruction: tracer === undefined ? undefined : (pc) => tracer.executed(pc),
     });
+    if (verbose) say(`backend: ${sb.backend} (${sb.backendReason})`);
     tracer?.resync();
     const hostCalls: SeenHostCall[] = [];
 

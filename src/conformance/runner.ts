@@ -5,7 +5,7 @@
  */
 import { Program } from "../program/program.ts";
 import { type Exit, type GuestMemory, PAGE_SIZE, type PageAccess } from "../pvm/mod.ts";
-import type { BackendName } from "../sandbox/backends.ts";
+import type { BackendChoice } from "../sandbox/backends.ts";
 import { Sandbox } from "../sandbox/sandbox.ts";
 import {
   captureState,
@@ -28,7 +28,7 @@ export interface VectorResult {
 /** Options of the runner. */
 export interface RunnerOptions {
   /** Backend to run the vectors on. Default `interpreter`. */
-  readonly backend?: BackendName;
+  readonly backend?: BackendChoice;
 }
 
 /** Pages (base addresses) a vector's memory comparison covers: every initially mapped page. */

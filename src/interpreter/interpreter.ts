@@ -21,6 +21,7 @@ import {
   PAGE_SIZE,
   REGISTER_COUNT,
   SandboxError,
+  sbrk,
 } from "../pvm/mod.ts";
 import { PagedMemory } from "./memory.ts";
 import { compareImm, compareRegs, load, store, threeRegs, unary, withImmediate } from "./ops.ts";
@@ -30,7 +31,6 @@ import {
   entryCharge,
   type ProgramAnalysis,
 } from "../program/analysis.ts";
-import { sbrk } from "../pvm/heap.ts";
 import { type ChunkState, chunkState, StopKind, Translation } from "./translate.ts";
 
 /** Options of an `Interpreter`. */
@@ -141,6 +141,24 @@ export class Interpreter implements Backend {
     WORD[0] = value; // BigUint64Array stores take the value modulo 2^64
     this.#lo[index] = WORD_HALVES[0];
     this.#hi[index] = WORD_HALVES[1];
+  }
+
+  /** Copies φ0…φ12 into `out`. */
+  getRegisters(out: BigUint64Array): void {
+    for (let i = 0; i < REGISTER_COUNT; i++) {
+      WORD_HALVES[0] = this.#lo[i];
+      WORD_HALVES[1] = this.#hi[i];
+      out[i] = WORD[0];
+    }
+  }
+
+  /** Sets φ0…φ12 from `values`. */
+  setRegisters(values: BigUint64Array): void {
+    for (let i = 0; i < REGISTER_COUNT; i++) {
+      WORD[0] = values[i];
+      this.#lo[i] = WORD_HALVES[0];
+      this.#hi[i] = WORD_HALVES[1];
+    }
   }
 
   /** Remaining gas (signed 64-bit, never negative here). */

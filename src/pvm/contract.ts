@@ -3,6 +3,7 @@
  * exits they report. `Sandbox` is built on this; backends differ in speed, never in results.
  * @module
  */
+import type { StandardLayout } from "./layout.ts";
 
 /** Why `run()` returned. `pc` is always the pc of the instruction that ended execution. */
 export type Exit =
@@ -44,6 +45,10 @@ export interface Backend extends Disposable {
   getRegister(index: number): bigint;
   /** Writes register `index` (0..12); the value is taken modulo 2^64. */
   setRegister(index: number, value: bigint): void;
+  /** Copies φ0…φ12 into `out` (one call per run, however many registers). */
+  getRegisters(out: BigUint64Array): void;
+  /** Sets φ0…φ12 from `values`. */
+  setRegisters(values: BigUint64Array): void;
   /** Remaining gas (signed 64-bit). */
   gas: bigint;
   /**
@@ -56,4 +61,11 @@ export interface Backend extends Disposable {
   heapTop: number;
   /** Runs until the next exit. */
   run(): Exit;
+  /** Like `run`, without blocking the JS thread; backends that run in-thread omit it. */
+  runAsync?(): Promise<Exit>;
+  /**
+   * Maps and fills a JAM standard layout into fresh memory, sharing read-only regions between
+   * instances where the backend can (memory images); without it `applyLayout` maps and copies.
+   */
+  applyLayout?(layout: StandardLayout): void;
 }

@@ -29,7 +29,9 @@ export interface SbrkResult {
 export function sbrk(memory: GrowableMemory, heapTop: number, amount: bigint): SbrkResult {
   if (amount === 0n) return { result: heapTop, heapTop };
   const newTop = heapTop + Number(BigInt.asUintN(33, amount));
-  if (amount >= BigInt(ADDRESS_SPACE_SIZE) || newTop > ADDRESS_SPACE_SIZE) return { result: 0, heapTop };
+  if (amount >= BigInt(ADDRESS_SPACE_SIZE) || newTop > ADDRESS_SPACE_SIZE) {
+    return { result: 0, heapTop };
+  }
   if (!memory.growReadWrite(Math.floor(heapTop / PAGE_SIZE), Math.ceil(newTop / PAGE_SIZE))) {
     return { result: 0, heapTop };
   }

@@ -13,6 +13,7 @@ export {
 } from "./machine.ts";
 export type { Backend, Exit, ExitKind, GuestMemory, PageAccess } from "./contract.ts";
 export { ProgramError, SandboxError, type SandboxErrorKind } from "./errors.ts";
+export { type GrowableMemory, sbrk, type SbrkResult } from "./heap.ts";
 export {
   applyLayout,
   ARGS_START,

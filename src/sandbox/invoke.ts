@@ -100,17 +100,19 @@ export interface InvokeResult {
 }
 
 type Request =
+  | { readonly kind: "run" }
   | { readonly kind: "host-call"; readonly id: number; readonly pc: number }
   | { readonly kind: "page-fault"; readonly pc: number; readonly address: number };
 
 /**
- * The invocation loop as a generator: yields each exit a handler must see and receives the
- * handler's (resolved) outcome, so the sync and async drivers share one loop.
+ * The invocation loop as a generator: yields each run it needs (and receives its exit) and each
+ * exit a handler must see (and receives the handler's resolved outcome), so the sync and async
+ * drivers share one loop.
  */
 function* invocation(
   sandbox: Sandbox,
   options: InvokeOptions | InvokeAsyncOptions,
-): Generator<Request, InvokeResult, HostCallOutcome | "retry"> {
+): Generator<Request, InvokeResult, Exit | HostCallOutcome | "retry"> {
   if (options.gas !== undefined) sandbox.gas = options.gas;
   if (options.entry !== undefined) sandbox.pc = options.entry;
   const startGas = sandbox.gas;
@@ -129,11 +131,11 @@ function* invocation(
     };
   };
   while (true) {
-    const exit = sandbox.run();
+    const exit = (yield RUN) as Exit;
     if (exit.kind !== "page-fault") retried = undefined;
     if (exit.kind === "host-call") {
       if (handlerFor(options, exit.id) === undefined) return finish("unknown-host-call", exit);
-      const outcome = yield exit;
+      const outcome = (yield exit) as HostCallOutcome;
       serviced++;
       if (outcome === "stop") return finish("host-call-stopped", exit);
       if (typeof outcome === "bigint") sandbox.regs[7] = BigInt.asUintN(64, outcome);
@@ -149,6 +151,8 @@ function* invocation(
     }
   }
 }
+
+const RUN: Request = { kind: "run" };
 
 /** The handler for host call `id`: its own entry, else the default, else `undefined`. */
 function handlerFor<H>(
@@ -176,6 +180,10 @@ export function invoke(sandbox: Sandbox, options: InvokeOptions = {}): InvokeRes
   let step = loop.next();
   while (!step.done) {
     const request = step.value;
+    if (request.kind === "run") {
+      step = loop.next(sandbox.run());
+      continue;
+    }
     if (request.kind === "page-fault") {
       step = loop.next(options.onPageFault!(sandbox, request));
       continue;
@@ -201,6 +209,10 @@ export async function invokeAsync(
   let step = loop.next();
   while (!step.done) {
     const request = step.value;
+    if (request.kind === "run") {
+      step = loop.next(await sandbox.runAsync());
+      continue;
+    }
     if (request.kind === "page-fault") {
       step = loop.next(options.onPageFault!(sandbox, request));
       continue;

@@ -45,6 +45,14 @@ function checkAccess(access: string, allowNone: boolean): void {
   }
 }
 
+/** The first address of `[address, address + length)` on a page the guest cannot read. */
+function firstUnreadable(memory: GuestMemory, address: number, length: number): number | undefined {
+  for (let page = address - (address % PAGE_SIZE); page < address + length; page += PAGE_SIZE) {
+    if (memory.accessAt(page) === "none") return Math.max(page, address);
+  }
+  return undefined;
+}
+
 /** Guest memory with every argument checked before it reaches the backend. */
 export class SandboxMemory implements GuestMemory {
   readonly #inner: () => GuestMemory;
@@ -57,16 +65,22 @@ export class SandboxMemory implements GuestMemory {
   /** Copies `length` bytes from `address`; throws `SandboxError` if any byte is inaccessible. */
   read(address: number, length: number): Uint8Array {
     checkRange(address, length);
-    return this.#inner().read(address, length);
+    const memory = this.#inner();
+    const denied = firstUnreadable(memory, address, length);
+    if (denied !== undefined) {
+      throw new SandboxError(
+        "invalid-argument",
+        `cannot read guest address 0x${denied.toString(16)}: its page is not readable`,
+      );
+    }
+    return memory.read(address, length);
   }
 
   /** Like `read`, but returns `undefined` instead of throwing when a byte is inaccessible. */
   tryRead(address: number, length: number): Uint8Array | undefined {
     checkRange(address, length);
     const memory = this.#inner();
-    for (let page = address - (address % PAGE_SIZE); page < address + length; page += PAGE_SIZE) {
-      if (memory.accessAt(page) === "none") return undefined;
-    }
+    if (firstUnreadable(memory, address, length) !== undefined) return undefined;
     return memory.read(address, length);
   }
 

@@ -13,7 +13,13 @@ import {
   standardLayout,
 } from "../pvm/mod.ts";
 import type { Program } from "../program/program.ts";
-import { type BackendName, BACKENDS, createBackend } from "./backends.ts";
+import {
+  BACKEND_CHOICES,
+  type BackendChoice,
+  type BackendName,
+  chooseBackend,
+  DEFAULT_BACKEND,
+} from "./backends.ts";
 import {
   invoke,
   invokeAsync,
@@ -30,8 +36,12 @@ export type InitMode = "standard" | "bare";
 
 /** Options of `Sandbox.create`. */
 export interface SandboxOptions {
-  /** Which backend runs the code; only `interpreter` exists so far. Default `interpreter`. */
-  readonly backend?: BackendName;
+  /**
+   * Which backend runs the code: `native` (compiled to x86-64, in a locked-down process; Linux
+   * x86-64 with `--allow-ffi`), `interpreter` (anywhere, no permissions), or `auto` (native where
+   * it runs, otherwise the interpreter; `backendReason` says why). Default `DEFAULT_BACKEND`.
+   */
+  readonly backend?: BackendChoice;
   /** Initial gas (0 … 2^63 − 1). Default 0: set `gas` before running. */
   readonly gas?: bigint;
   /**
@@ -96,6 +106,8 @@ export class Sandbox implements Disposable {
   readonly program: Program;
   /** Name of the backend running the program. */
   readonly backend: BackendName;
+  /** Why this backend runs the program (what `auto` found, or that it was asked for). */
+  readonly backendReason: string;
   /** φ0…φ12, synced with the backend around every `run()`. */
   readonly regs: BigUint64Array = new BigUint64Array(REGISTER_COUNT);
   /** Guest memory with checked arguments. */
@@ -106,9 +118,10 @@ export class Sandbox implements Disposable {
   #machine: Backend | undefined;
   #running = false;
 
-  private constructor(program: Program, backend: BackendName, machine: Backend) {
+  private constructor(program: Program, backend: BackendName, reason: string, machine: Backend) {
     this.program = program;
     this.backend = backend;
+    this.backendReason = reason;
     this.#machine = machine;
     this.memory = new SandboxMemory(() => this.#live().memory);
   }
@@ -119,11 +132,11 @@ export class Sandbox implements Disposable {
    * standard initialization of a raw blob (which has no memory layout).
    */
   static create(program: Program, options: SandboxOptions = {}): Sandbox {
-    const backend = options.backend ?? "interpreter";
-    if (!BACKENDS.includes(backend)) {
+    const backend = options.backend ?? DEFAULT_BACKEND;
+    if (!BACKEND_CHOICES.includes(backend)) {
       throw new SandboxError(
         "invalid-argument",
-        `unknown backend '${backend}'; available: ${BACKENDS.join(", ")}`,
+        `unknown backend '${backend}'; available: ${BACKEND_CHOICES.join(", ")}`,
       );
     }
     const gas = checkGas(options.gas ?? 0n);
@@ -151,11 +164,13 @@ export class Sandbox implements Disposable {
     const layout = init === "standard"
       ? standardLayout(program.memory!, options.args ?? new Uint8Array(0))
       : undefined;
-    const machine = createBackend(backend, program, options.onInstruction);
-    const sandbox = new Sandbox(program, backend, machine);
+    const chosen = chooseBackend(backend, program, options.onInstruction);
+    const machine = chosen.machine;
+    const sandbox = new Sandbox(program, chosen.name, chosen.reason, machine);
     try {
       if (layout !== undefined) {
-        applyLayout(machine.memory, layout);
+        if (machine.applyLayout !== undefined) machine.applyLayout(layout);
+        else applyLayout(machine.memory, layout);
         machine.heapTop = layout.heapTop;
         sandbox.regs.set(layout.registers);
       }
@@ -232,14 +247,33 @@ export class Sandbox implements Disposable {
   run(): Exit {
     const machine = this.#live();
     if (this.#running) throw new SandboxError("invalid-argument", "run() is not re-entrant");
-    const regs = this.regs;
-    for (let i = 0; i < REGISTER_COUNT; i++) machine.setRegister(i, regs[i]);
+    machine.setRegisters(this.regs);
     this.#running = true;
     try {
       this.lastExit = machine.run();
     } finally {
       this.#running = false;
-      for (let i = 0; i < REGISTER_COUNT; i++) regs[i] = machine.getRegister(i);
+      machine.getRegisters(this.regs);
+    }
+    return this.lastExit;
+  }
+
+  /**
+   * Like `run()`, without blocking the JS thread on the native backend (all sandboxes of the
+   * process share one native waiter); the interpreter runs synchronously. The sandbox is busy
+   * until the promise settles.
+   */
+  async runAsync(): Promise<Exit> {
+    const machine = this.#live();
+    if (this.#running) throw new SandboxError("invalid-argument", "run() is not re-entrant");
+    if (machine.runAsync === undefined) return this.run();
+    machine.setRegisters(this.regs);
+    this.#running = true;
+    try {
+      this.lastExit = await machine.runAsync();
+    } finally {
+      this.#running = false;
+      if (this.#machine !== undefined) machine.getRegisters(this.regs);
     }
     return this.lastExit;
   }

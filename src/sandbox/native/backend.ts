@@ -6,14 +6,22 @@
  * gas count and memory byte equals the interpreter's.
  * @module
  */
-import { type Backend, type Exit, PAGE_SIZE } from "../backend.ts";
-import { LOWEST_FAULTABLE_ADDRESS as LOWEST_FAULT_ADDRESS } from "../../interpreter/memory.ts";
-import { SandboxError } from "../errors.ts";
+import {
+  applyLayout,
+  type Backend,
+  type Exit,
+  LOWEST_FAULT_ADDRESS,
+  type MemoryRegion,
+  PAGE_SIZE,
+  SandboxError,
+  sbrk,
+  type StandardLayout,
+} from "../../pvm/mod.ts";
 import { instructionById, Op } from "../../program/isa/index.ts";
-import { entryCharge, type PredecodedProgram } from "../../interpreter/predecode.ts";
-import { sbrk } from "../../pvm/heap.ts";
+import { entryCharge, type ProgramAnalysis } from "../../program/analysis.ts";
 import { ABI } from "../../../ffi/vmctx.ts";
 import type { NativeExit } from "./exit.ts";
+import { MemoryImage } from "./memory.ts";
 import type { Zygote } from "./zygote.ts";
 
 /** Compiled code as the backend needs it (what the compiler's `CompiledCode` provides). */
@@ -47,6 +55,20 @@ for (let id = 0; id < 256; id++) {
   if (match !== null) ACCESS_WIDTH[id] = Number(match[2]) / 8;
 }
 
+/** The read-only data of each program as a memory image, shared by all its sandboxes. */
+const images = new WeakMap<Uint8Array, MemoryImage>();
+
+/** The image of a read-only region (cached by its contents' identity, checked by length). */
+function imageOf(region: MemoryRegion): MemoryImage {
+  let image = images.get(region.contents);
+  if (image === undefined || image.segments[0].length !== region.length) {
+    const { address, contents: bytes, length } = region;
+    image = new MemoryImage([{ address, bytes, length, access: "read" }]);
+    images.set(region.contents, image);
+  }
+  return image;
+}
+
 /** Marks an `sbrk` serviced on the host: the guest resumes without the caller seeing it. */
 const SERVICED = Symbol("serviced");
 
@@ -55,7 +77,7 @@ export class NativeBackend implements Backend {
   /** Backend name. */
   readonly name: "native" = "native";
   readonly #zygote: Zygote;
-  readonly #program: PredecodedProgram;
+  readonly #program: ProgramAnalysis;
   readonly #code: NativeCode;
   readonly #release: (zygote: Zygote) => void;
   #pc = 0;
@@ -71,7 +93,7 @@ export class NativeBackend implements Backend {
    */
   constructor(
     zygote: Zygote,
-    program: PredecodedProgram,
+    program: ProgramAnalysis,
     code: NativeCode,
     release: (zygote: Zygote) => void,
   ) {
@@ -162,6 +184,15 @@ export class NativeBackend implements Backend {
     let exit: Exit | typeof SERVICED;
     while ((exit = this.#translate(report)) === SERVICED) report = await zygote.resumeAsync();
     return exit;
+  }
+
+  /** Standard initialization with the read-only data as the program's shared image. */
+  applyLayout(layout: StandardLayout): void {
+    const [readOnly, ...rest] = layout.regions;
+    if (readOnly?.name === "ro-data" && readOnly.length > 0) {
+      this.#zygote.memory.applyImage(imageOf(readOnly));
+      applyLayout(this.memory, { ...layout, regions: rest });
+    } else applyLayout(this.memory, layout);
   }
 
   /** Gives the zygote back (to its pool, or kills it). */

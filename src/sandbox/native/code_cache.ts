@@ -4,7 +4,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { CodeBlob, PredecodedProgram } from "../../interpreter/predecode.ts";
+import type { CodeBlob, ProgramAnalysis } from "../../program/analysis.ts";
 
 /** Most compilations kept; the least recently used are dropped beyond this… */
 const CACHE_ENTRIES = 64;
@@ -12,7 +12,7 @@ const CACHE_ENTRIES = 64;
 const CACHE_BYTES = 256 << 20;
 
 /** SHA-256 of everything compilation depends on. */
-function contentHash(blob: CodeBlob, program: PredecodedProgram): string {
+function contentHash(blob: CodeBlob, program: ProgramAnalysis): string {
   const hash = createHash("sha256");
   const header = new Uint32Array([blob.code.length, blob.bitmask.length, blob.jumpTable.length]);
   hash.update(new Uint8Array(header.buffer));
@@ -25,14 +25,14 @@ function contentHash(blob: CodeBlob, program: PredecodedProgram): string {
 
 /** A process-wide cache of compilations `C` of programs, by content hash. */
 export class CodeCache<C extends { readonly code: Uint8Array }> {
-  readonly #compile: (program: PredecodedProgram) => C;
+  readonly #compile: (program: ProgramAnalysis) => C;
   readonly #byHash = new Map<string, C>();
-  readonly #byProgram = new WeakMap<PredecodedProgram, string>();
+  readonly #byProgram = new WeakMap<ProgramAnalysis, string>();
   #bytes = 0;
   #compilations = 0;
 
   /** A cache that compiles with `compile` on a miss. */
-  constructor(compile: (program: PredecodedProgram) => C) {
+  constructor(compile: (program: ProgramAnalysis) => C) {
     this.#compile = compile;
   }
 
@@ -42,7 +42,7 @@ export class CodeCache<C extends { readonly code: Uint8Array }> {
   }
 
   /** The compilation of `program` (decoded from `blob`), compiled now only on a miss. */
-  get(blob: CodeBlob, program: PredecodedProgram): C {
+  get(blob: CodeBlob, program: ProgramAnalysis): C {
     let key = this.#byProgram.get(program);
     if (key === undefined) {
       key = contentHash(blob, program);

@@ -3,36 +3,13 @@
  * assignment and VmCtx offsets, all read from the `ffi/` mirror of `zygote/abi.zig`.
  * @module
  */
+import type { CodeTarget } from "../../compiler/mod.ts";
 import { ABI, ABI_LISTS, VMCTX_FIELDS } from "../../../ffi/vmctx.ts";
-
-/** The target description handed to the compiler (its `CodeTarget`). */
-export interface ZygoteCodeTarget {
-  /** Where the code is mapped, read+execute. */
-  readonly codeAddress: bigint;
-  /** Where the jump table of dynamic jumps is mapped. */
-  readonly jumpTableAddress: bigint;
-  /** x86 register number holding the VmCtx address. */
-  readonly vmctxRegister: number;
-  /** x86 register number generated code may clobber. */
-  readonly scratchRegister: number;
-  /** x86 register number of PVM register i. */
-  readonly guestRegisters: readonly number[];
-  /** Byte offsets inside the VmCtx. */
-  readonly offsets: {
-    readonly gas: number;
-    readonly pc: number;
-    readonly exitArg: number;
-    readonly returnToHost: number;
-    readonly hostCall: number;
-    readonly trap: number;
-    readonly outOfGas: number;
-  };
-}
 
 const at = (name: string): number => VMCTX_FIELDS[name][0];
 
 /** The code target of every zygote of this ABI. */
-export const ZYGOTE_CODE_TARGET: ZygoteCodeTarget = Object.freeze({
+export const ZYGOTE_CODE_TARGET: CodeTarget = Object.freeze({
   codeAddress: BigInt(ABI.CODE_ADDR),
   jumpTableAddress: BigInt(ABI.JUMP_TABLE_ADDR),
   vmctxRegister: ABI.VMCTX_REGISTER,
