@@ -4,7 +4,7 @@
  * modes). A backend that cannot run here still gets its test, ignored, with the reason in its name.
  * @module
  */
-import { Interpreter } from "../src/interpreter/interpreter.ts";
+import { Interpreter, type InterpreterOptions } from "../src/interpreter/interpreter.ts";
 import { Program } from "../src/program/program.ts";
 import type { Backend } from "../src/pvm/mod.ts";
 import { type BackendName, BACKENDS, createBackend } from "../src/sandbox/backends.ts";
@@ -18,6 +18,8 @@ export interface Engine {
   readonly backend: BackendName;
   /** Why it cannot run here; undefined when it can. */
   readonly unavailable: string | undefined;
+  /** For the interpreter's modes: the options that select the mode. */
+  readonly interpreterOptions?: InterpreterOptions;
   /** A fresh machine for `program`: memory inaccessible; registers, gas and pc zero. */
   create(program: Program): Backend;
 }
@@ -48,6 +50,7 @@ function interpreterMode(compile: boolean): Engine {
     name: compile ? "interpreter" : "interpreter (dispatch loop)",
     backend: "interpreter",
     unavailable: undefined,
+    interpreterOptions: { compile },
     create: (program) => new Interpreter(program.blob, { isa: program.isa, compile }),
   };
 }
@@ -68,6 +71,11 @@ export const ENGINES: readonly Engine[] = [
     create: (program) => createBackend(backend, program),
   })),
 ];
+
+/** The interpreter's modes. */
+export const INTERPRETER_MODES: readonly Engine[] = ENGINES.filter((e) =>
+  e.backend === "interpreter"
+);
 
 /** The engines that can run here. */
 export function availableEngines(): Engine[] {

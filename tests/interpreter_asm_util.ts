@@ -2,7 +2,9 @@
  * A tiny instruction encoder for the interpreter tests: each helper emits one instruction with
  * full-width (4-byte) immediates, and labels resolve branch offsets in a second pass.
  */
+import { jumpTableEntrySizeFor } from "../src/program/blob.ts";
 import { Op } from "../src/program/isa/index.ts";
+import { Program } from "../src/program/program.ts";
 
 /** A program ready for `new Interpreter(...)`. */
 export interface TestBlob {
@@ -126,4 +128,16 @@ export class Asm {
       jumpTable: jumpTable.map((e) => typeof e === "number" ? e : at(e)),
     };
   }
+}
+
+/** `blob` as a raw-blob `Program`, for backends that take programs. */
+export function programOf(blob: TestBlob): Program {
+  return Program.fromParts({
+    blob: {
+      code: blob.code,
+      bitmask: blob.bitmask,
+      jumpTable: Uint32Array.from(blob.jumpTable),
+      jumpTableEntrySize: jumpTableEntrySizeFor(blob.jumpTable),
+    },
+  });
 }
