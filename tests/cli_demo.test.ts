@@ -17,3 +17,34 @@ Deno.test("demo: runs with read permission only and every check passes", async (
   assert.doesNotMatch(text, /MISMATCH/);
   assert.match(text, /All checks passed/);
 });
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of Deno.readDirSync(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) out.push(...filesUnder(path));
+    else out.push(path);
+  }
+  return out;
+}
+
+Deno.test("demo: `deno task demo` on an empty Deno cache fetches no npm package", async () => {
+  // `deno task` installs npm packages it knows of (import map, lockfile) before any task; the
+  // Zig toolchain must only come with the build.
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const denoDir = await Deno.makeTempDir();
+  try {
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "demo"],
+      cwd: root,
+      env: { DENO_DIR: denoDir, NO_COLOR: "1" },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    assert.deepEqual(filesUnder(denoDir).filter((f) => f.includes("/npm/")), []);
+  } finally {
+    await Deno.remove(denoDir, { recursive: true });
+  }
+});
