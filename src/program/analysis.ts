@@ -16,6 +16,7 @@ import {
   isTerminatorOp,
   MAX_SKIP,
   skipAt,
+  trapAt,
 } from "./decoder.ts";
 import { instructionById, type IsaProfile, Op } from "./isa/index.ts";
 
@@ -53,6 +54,13 @@ export interface ProgramAnalysis {
   readonly blockStart: Uint8Array;
   /** Gas charged on entering the block that starts here; 0 at other instructions. */
   readonly entryCost: Int32Array;
+  /**
+   * Gas charged when a run starts at this instruction with nothing paid yet (a user-set pc): at a
+   * block start its entry cost, elsewhere what the profile charges for entering mid-block.
+   */
+  readonly startCost: Int32Array;
+  /** Gas charged when a run starts at a pc where no instruction is (it executes as `trap`). */
+  readonly outsideCost: number;
   /** Instructions from this one to the end of its block, itself included. */
   readonly toEnd: Int32Array;
   /** Jump-table entry k as an instruction number; -1 when it is no block start. */
@@ -188,7 +196,8 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   const rd = new Uint8Array(count), x = new Int32Array(count), y = new Int32Array(count);
   const target = new Int32Array(count).fill(-1), pc = new Uint32Array(count);
   const blockStart = new Uint8Array(count), toEnd = new Int32Array(count);
-  const entryCost = new Int32Array(count);
+  const entryCost = new Int32Array(count), startCost = new Int32Array(count);
+  const decoded: Instruction[] = new Array(count);
 
   // A pc is a valid branch target when it starts a block (an instruction always sits there).
   const indexOfBlock = (targetPc: number): number =>
@@ -201,8 +210,12 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
     if (i < 0) continue;
     pc[i] = at;
     blockStart[i] = blockStartAt[at];
-    if (at >= n || !isStart(at)) continue; // synthetic trap: op 0, no operands
+    if (at >= n || !isStart(at)) { // synthetic trap: op 0, no operands
+      decoded[i] = trapAt(at);
+      continue;
+    }
     const ins = decodeAt(code, bitmask, at, profile);
+    decoded[i] = ins;
     op[i] = ins.op;
     ra[i] = ins.a;
     rb[i] = ins.b;
@@ -220,8 +233,16 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   for (let i = count - 1; i >= 0; i--) {
     toEnd[i] = isTerminatorOp(op[i]) || i === count - 1 ? 1 : 1 + toEnd[i + 1];
   }
+  let enclosing = 0;
   for (let i = 0; i < count; i++) {
-    if (blockStart[i] === 1) entryCost[i] = costFrom(op, toEnd, i, profile);
+    if (blockStart[i] === 1) {
+      enclosing = i;
+      entryCost[i] = startCost[i] = profile.gas.blockCost(decoded.slice(i, i + toEnd[i]), code);
+    } else {
+      startCost[i] = profile.midBlockStart === "enclosing-block"
+        ? entryCost[enclosing]
+        : profile.gas.blockCost(decoded.slice(i, i + toEnd[i]), code);
+    }
   }
 
   const jumpTargets = new Int32Array(blob.jumpTable.length);
@@ -239,6 +260,8 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
     pc,
     blockStart,
     entryCost,
+    startCost,
+    outsideCost: profile.gas.blockCost([trapAt(n)], code),
     toEnd,
     jumpTargets,
     indexOfPc,
@@ -246,23 +269,11 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   };
 }
 
-/** Gas of a block entered at instruction `i`: the instructions from `i` to its block's end. */
-export function costFrom(
-  op: Uint8Array,
-  toEnd: Int32Array,
-  i: number,
-  profile: IsaProfile,
-): number {
-  const ids: number[] = [];
-  for (let k = 0; k < toEnd[i]; k++) ids.push(op[i + k]);
-  return profile.gas.blockCost(ids);
-}
-
 /**
- * Gas charged when execution enters at instruction `index` from outside (a pc set by the host):
- * the rest of its block; `index` -1 (a pc without an instruction) executes as one `trap`.
+ * Gas charged when execution enters at instruction `index` from outside (a pc set by the host)
+ * with nothing paid: what the profile charges there (`startCost`); `index` -1 (a pc without an
+ * instruction) executes as one `trap`.
  */
 export function entryCharge(program: ProgramAnalysis, index: number): number {
-  if (index < 0) return program.profile.gas.blockCost([Op.trap]);
-  return costFrom(program.op, program.toEnd, index, program.profile);
+  return index < 0 ? program.outsideCost : program.startCost[index];
 }

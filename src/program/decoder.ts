@@ -198,6 +198,11 @@ export function decodeAt(
   return { op: info.id, pc, length: 1 + skip, a, b, d, x, y, wide, invalid: false };
 }
 
+/** The `trap` that execution meets at `pc` when no instruction starts there (e.g. past the code). */
+export function trapAt(pc: number): Instruction {
+  return { op: Op.trap, pc, length: 1, a: 0, b: 0, d: 0, x: 0, y: 0, wide: 0n, invalid: false };
+}
+
 /** True when the instruction ends a basic block (invalid opcodes are traps, so they do). */
 export function isTerminator(instruction: Instruction): boolean {
   return isTerminatorOp(instruction.op);

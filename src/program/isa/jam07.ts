@@ -2,12 +2,13 @@
  * The `jam-0.7` profile: Gray Paper 0.5.4 … 0.7.2 opcode numbering, one gas per instruction.
  * @module
  */
+import type { Instruction } from "../decoder.ts";
 import { INSTRUCTIONS, Op } from "./instructions.ts";
 import { defineProfile, type GasModel, type IsaProfile } from "./profile.ts";
 
 /** One gas per instruction, charged for the whole block on entry. */
 export const UNIT_GAS: GasModel = Object.freeze({
-  blockCost: (instructionIds: readonly number[]): number => instructionIds.length,
+  blockCost: (block: readonly Instruction[]): number => block.length,
 });
 
 /** Gray Paper 0.7.2 numbering: internal ids are the 0.7 opcodes; `unlikely` does not exist. */

@@ -3,15 +3,19 @@
  * profile (e.g. Gray Paper 0.8) is a new opcode map and gas model, not a new decoder.
  * @module
  */
+import type { Instruction } from "../decoder.ts";
 import { type InstructionInfo, INSTRUCTIONS } from "./instructions.ts";
 
 /** Names of the ISA profiles pvmbox knows. */
-export type IsaName = "jam-0.7";
+export type IsaName = "jam-0.7" | "jam-0.8";
 
 /** Charges gas for basic blocks. */
 export interface GasModel {
-  /** Gas charged on entry to a block made of the given instruction ids, in order. */
-  blockCost(instructionIds: readonly number[]): number;
+  /**
+   * Gas charged on entry to a basic block: `block` holds its decoded instructions from the first
+   * to the terminator (or the trap past the end of the code), `code` the program's code bytes.
+   */
+  blockCost(block: readonly Instruction[], code: Uint8Array): number;
 }
 
 /** An instruction set as a concrete opcode numbering plus a gas model. */
@@ -24,6 +28,11 @@ export interface IsaProfile {
   readonly encodeTable: Int16Array;
   /** The gas model of this profile. */
   readonly gas: GasModel;
+  /**
+   * What a run that starts inside a basic block with nothing paid is charged: the rest of the
+   * block from there, or the whole enclosing block (Gray Paper 0.8's L(ı)).
+   */
+  readonly midBlockStart: "rest-of-block" | "enclosing-block";
   /** What an opcode byte that is no instruction means. */
   readonly invalidOpcode: "trap";
 }
@@ -33,6 +42,7 @@ export function defineProfile(
   name: IsaName,
   opcodes: Iterable<readonly [number, number]>,
   gas: GasModel,
+  midBlockStart: IsaProfile["midBlockStart"] = "rest-of-block",
 ): IsaProfile {
   const decodeTable = new Int16Array(256).fill(-1);
   const encodeTable = new Int16Array(256).fill(-1);
@@ -40,7 +50,14 @@ export function defineProfile(
     decodeTable[byte] = id;
     encodeTable[id] = byte;
   }
-  return Object.freeze({ name, decodeTable, encodeTable, gas, invalidOpcode: "trap" as const });
+  return Object.freeze({
+    name,
+    decodeTable,
+    encodeTable,
+    gas,
+    midBlockStart,
+    invalidOpcode: "trap" as const,
+  });
 }
 
 /** The instructions a profile can encode, in opcode order. */

@@ -1,0 +1,166 @@
+/**
+ * The 0.8 pipeline gas model on blocks built here: each rule of the model (decode slots and the
+ * P/Ps rules, the branch cost, execution units, dependencies, renaming by `move_reg`, in-order
+ * retirement, the reorder-buffer limit) and the timeline notation.
+ */
+import assert from "node:assert/strict";
+import { predecode } from "../src/interpreter/predecode.ts";
+import { assemble } from "../src/program/asm/index.ts";
+import { parseBlob } from "../src/program/blob.ts";
+import { decodeAt, type Instruction, isTerminatorOp } from "../src/program/decoder.ts";
+import { explainBlock } from "../src/program/isa/gas/pipeline.ts";
+import { JAM_0_8 } from "../src/program/isa/index.ts";
+
+/** The cost of every basic block of `source` (jam-0.8), by pc. */
+function costs(source: string): Map<number, number> {
+  const blob = parseBlob(assemble(source, { profile: JAM_0_8 }));
+  const analysis = predecode(blob, JAM_0_8);
+  const out = new Map<number, number>();
+  for (let i = 0; i < analysis.count; i++) {
+    if (analysis.blockStart[i] === 1 && analysis.pc[i] < blob.code.length) {
+      out.set(analysis.pc[i], analysis.entryCost[i]);
+    }
+  }
+  return out;
+}
+
+/** The cost of the block at pc 0. */
+function firstCost(source: string): number {
+  return costs(source).get(0)!;
+}
+
+/** The timeline rows of the block at pc 0. */
+function timeline(source: string): string[] {
+  const { code, bitmask } = parseBlob(assemble(source, { profile: JAM_0_8 }));
+  const block: Instruction[] = [];
+  for (let pc = 0;;) {
+    const ins = decodeAt(code, bitmask, pc, JAM_0_8);
+    block.push(ins);
+    if (isTerminatorOp(ins.op)) break;
+    pc += ins.length;
+  }
+  return explainBlock(block, code).rows.map((r) => r.cells);
+}
+
+const lines = (...text: string[]): string => text.join("\n");
+
+Deno.test("pipeline gas: the smallest blocks", () => {
+  assert.equal(firstCost("trap"), 2);
+  assert.equal(firstCost(lines("move_reg ra, ra", "trap")), 2);
+  assert.equal(firstCost(lines("load_imm a0, 2", "trap")), 2);
+  assert.equal(firstCost(lines("unlikely", "load_imm a0, 2", "trap")), 40);
+  assert.deepEqual(timeline("trap"), ["DeeER"]);
+});
+
+Deno.test("pipeline gas: four decode slots per cycle; move_reg takes one and no ROB entry", () => {
+  const moves = lines(...Array(4).fill("move_reg a0, a1"), "trap");
+  assert.equal(firstCost(moves), 3);
+  assert.deepEqual(timeline(moves), ["D.....", "D.....", "D.....", "D.....", ".DeeER"]);
+});
+
+Deno.test("pipeline gas: the worked example of the specification (cost 28)", () => {
+  const source = lines(
+    "load_ind_i16 a2, [a0 + 6]",
+    "and_imm a1, a1, 7",
+    "load_imm a3, 1",
+    "shlo_l_imm_64 a1, a1, 8",
+    "and_imm a2, a2, -0x701",
+    "or a1, a1, a2",
+    "add_64 a2, a1, a3",
+    "store_ind_u8 [a0 + 2], a3",
+    "trap",
+  );
+  assert.equal(firstCost(source), 28);
+  assert.deepEqual(timeline(source), [
+    "DeeeeeeeeeeeeeeeeeeeeeeeeeER...",
+    "DeE------------------------R...",
+    "DeE------------------------R...",
+    "D=eE-----------------------R...",
+    ".D========================eER..",
+    ".D=========================eER.",
+    ".D==========================eER",
+    "..DeeeeeeeeeeeeeeeeeeeeeeeeeE-R",
+    "..DeeE------------------------R",
+  ]);
+});
+
+Deno.test("pipeline gas: P rule — a destination that is also a source decodes in fewer slots", () => {
+  // add_64 a2 = a1 + a3 takes 2 slots, add_64 a1 = a1 + a3 takes 1: four of the first fill two
+  // cycles of decoding, four of the second one.
+  const disjoint = timeline(lines(...Array(4).fill("add_64 a2, a1, a3"), "trap"));
+  const shared = timeline(lines(...Array(4).fill("add_64 a1, a1, a3"), "trap"));
+  assert.deepEqual(disjoint.map((row) => row.indexOf("D")), [0, 0, 1, 1, 2]);
+  assert.deepEqual(shared.map((row) => row.indexOf("D")), [0, 0, 0, 0, 1]);
+});
+
+Deno.test("pipeline gas: Ps rule compares register A with D, not B", () => {
+  const decodeCycles = (ins: string) =>
+    timeline(lines(ins, ins, "trap")).map((row) => row.indexOf("D"));
+  // shlo_l_64 d, a, b: 2 slots when a = d, else 3.
+  assert.deepEqual(decodeCycles("shlo_l_64 a0, a0, a1"), [0, 0, 1]);
+  assert.deepEqual(decodeCycles("shlo_l_64 a0, a1, a0"), [0, 1, 1]);
+});
+
+Deno.test("pipeline gas: a branch is cheap when its target or fall-through is trap or unlikely", () => {
+  const branch = (fallThrough: string, atTarget: string) =>
+    firstCost(lines(
+      "branch_eq_imm a0, 0, there",
+      fallThrough,
+      "jump there",
+      "there:",
+      atTarget,
+      "trap",
+    ));
+  assert.equal(branch("unlikely", "load_imm a0, 1"), 1);
+  assert.equal(branch("load_imm a0, 1", "unlikely"), 1);
+  assert.equal(branch("trap", "load_imm a0, 1"), 1);
+  assert.equal(branch("load_imm a0, 1", "load_imm a0, 1"), 20);
+  // A target outside the code reads as a zero byte: trap.
+  assert.equal(firstCost(lines("branch_eq_imm a0, 0, 1000", "load_imm a0, 1", "trap")), 1);
+  // The byte is read raw: a 2 inside another instruction's operands counts as unlikely.
+  assert.equal(
+    firstCost(lines("branch_eq_imm a0, 0, 8", "load_imm a0, 1", "load_imm a2, 2", "trap")),
+    1,
+  );
+});
+
+Deno.test("pipeline gas: one divider — independent divisions run one after the other", () => {
+  const one = firstCost(lines("div_u_64 a0, a1, a2", "trap"));
+  const two = firstCost(lines("div_u_64 a0, a1, a2", "div_u_64 a3, a1, a2", "trap"));
+  assert.equal(two - one, 60);
+  // Four ALUs: of five adds ready in cycle 2 (all wait for a5), four start then, one later.
+  const adds = timeline(lines(
+    "load_imm a5, 1",
+    ...["a0", "a1", "a2", "a3", "a4"].map((r) => `add_64 ${r}, ${r}, a5`),
+    "trap",
+  ));
+  assert.deepEqual(adds.slice(1, 6).map((row) => row.indexOf("e")), [2, 2, 2, 2, 3]);
+});
+
+Deno.test("pipeline gas: dependencies through move_reg follow the renamed producer", () => {
+  // a1 is loaded (25 cycles); a2 = a1 by renaming; the add reading a2 waits for the load.
+  const rows = timeline(
+    lines("load_u64 a1, [0x20000]", "move_reg a2, a1", "add_64 a3, a2, a2", "trap"),
+  );
+  assert.ok(rows[2].indexOf("e") > rows[0].lastIndexOf("e"));
+  // Overwriting a2 afterwards removes the dependency.
+  const free = timeline(lines(
+    "load_u64 a1, [0x20000]",
+    "move_reg a2, a1",
+    "load_imm a2, 3",
+    "add_64 a3, a2, a2",
+    "trap",
+  ));
+  assert.ok(free[3].indexOf("e") < free[0].lastIndexOf("e"));
+});
+
+Deno.test("pipeline gas: the reorder buffer holds 32 entries behind a stalled head", () => {
+  const block = (n: number) =>
+    timeline(lines("load_u64 a1, [0x20000]", ...Array(n).fill("load_imm a0, 1"), "trap"));
+  // 31 more entries fit while the load is in flight; the 33rd entry (the trap after 31 loads,
+  // then the 32nd load) must wait for the load to retire.
+  const rows = block(32);
+  const retire = rows[0].indexOf("R");
+  assert.ok(rows[31].indexOf("D") < retire);
+  assert.ok(rows[32].indexOf("D") > retire);
+});

@@ -1,0 +1,130 @@
+/**
+ * The 0.8 pipeline gas model against the published data in ../shared: every block cost of the
+ * jam-0.8.0 vectors and of pinky, computed by the program analysis, and every pipeline timeline of
+ * the vectors' TESTCASES.md, cell for cell.
+ */
+import assert from "node:assert/strict";
+import { parseBlob } from "../src/program/blob.ts";
+import { decodeAt, type Instruction, isTerminatorOp } from "../src/program/decoder.ts";
+import { explainBlock } from "../src/program/isa/gas/pipeline.ts";
+import { JAM_0_8 } from "../src/program/isa/index.ts";
+import { predecode } from "../src/interpreter/predecode.ts";
+import { haveShared, REAL_PROGRAMS_DIR, VECTOR_DIR_08 } from "./fixtures.ts";
+
+const haveVectors = haveShared("vectors/jam-0.8.0/TESTCASES.md");
+const havePinky = haveShared("real-programs/pinky.jam08.block-gas-costs.json");
+
+interface BlockCost {
+  readonly pc: number;
+  readonly cost: number;
+}
+
+/** The cost the analysis gives every basic block that starts inside the code, in pc order. */
+function analysedCosts(program: Uint8Array): BlockCost[] {
+  const blob = parseBlob(program);
+  const analysis = predecode(blob, JAM_0_8);
+  const costs: BlockCost[] = [];
+  for (let i = 0; i < analysis.count; i++) {
+    if (analysis.blockStart[i] === 1 && analysis.pc[i] < blob.code.length) {
+      costs.push({ pc: analysis.pc[i], cost: analysis.entryCost[i] });
+    }
+  }
+  return costs;
+}
+
+function vectorFiles(): string[] {
+  return [...Deno.readDirSync(VECTOR_DIR_08)]
+    .filter((e) => e.isFile && e.name.endsWith(".json"))
+    .map((e) => e.name)
+    .sort();
+}
+
+Deno.test({
+  name: "pipeline gas: every block cost of every jam-0.8.0 vector",
+  ignore: !haveVectors,
+  fn() {
+    const files = vectorFiles();
+    assert.equal(files.length, 289);
+    let blocks = 0;
+    for (const file of files) {
+      const vector = JSON.parse(Deno.readTextFileSync(new URL(file, VECTOR_DIR_08)));
+      const expected: BlockCost[] = vector["block-gas-costs"];
+      assert.deepEqual(analysedCosts(new Uint8Array(vector.program)), expected, file);
+      blocks += expected.length;
+    }
+    assert.ok(blocks > files.length);
+  },
+});
+
+Deno.test({
+  name: "pipeline gas: all 1,663 block costs of pinky",
+  ignore: !havePinky,
+  fn() {
+    const program = Deno.readFileSync(new URL("pinky.jam08.bin", REAL_PROGRAMS_DIR));
+    const expected: BlockCost[] = JSON.parse(
+      Deno.readTextFileSync(new URL("pinky.jam08.block-gas-costs.json", REAL_PROGRAMS_DIR)),
+    );
+    assert.equal(expected.length, 1663);
+    assert.deepEqual(analysedCosts(program), expected);
+  },
+});
+
+/** One published timeline: the block start, its cost, and the cells of each row. */
+interface PublishedTimeline {
+  readonly test: string;
+  readonly offset: number;
+  readonly cost: number;
+  readonly rows: readonly string[];
+}
+
+function publishedTimelines(): PublishedTimeline[] {
+  const text = Deno.readTextFileSync(new URL("TESTCASES.md", VECTOR_DIR_08));
+  const out: PublishedTimeline[] = [];
+  let test = "";
+  const lines = text.split("\n");
+  for (let k = 0; k < lines.length; k++) {
+    const heading = /^## (\S+)/.exec(lines[k]);
+    if (heading !== null) test = heading[1];
+    const sim = /^Gas simulation at offset (\d+) with total cost of (\d+):/.exec(lines[k]);
+    if (sim === null) continue;
+    assert.equal(lines[k + 2], "```");
+    const rows: string[] = [];
+    for (k += 3; lines[k] !== "```"; k++) rows.push(/^ {4}(\S+) {2}/.exec(lines[k])![1]);
+    out.push({ test, offset: Number(sim[1]), cost: Number(sim[2]), rows });
+  }
+  return out;
+}
+
+/** The decoded block starting at `pc`, up to its terminator. */
+function blockAt(code: Uint8Array, bitmask: Uint8Array, pc: number): Instruction[] {
+  const block: Instruction[] = [];
+  for (;;) {
+    const ins = decodeAt(code, bitmask, pc, JAM_0_8);
+    block.push(ins);
+    if (isTerminatorOp(ins.op)) return block;
+    pc += ins.length;
+  }
+}
+
+Deno.test({
+  name: "pipeline gas: every timeline of TESTCASES.md, cell for cell",
+  ignore: !haveVectors,
+  fn() {
+    const timelines = publishedTimelines();
+    assert.equal(timelines.length, 3755);
+    const programs = new Map<string, Uint8Array>();
+    for (const t of timelines) {
+      let program = programs.get(t.test);
+      if (program === undefined) {
+        const json = Deno.readTextFileSync(new URL(`${t.test}.json`, VECTOR_DIR_08));
+        program = new Uint8Array(JSON.parse(json).program);
+        programs.set(t.test, program);
+      }
+      const { code, bitmask } = parseBlob(program);
+      const timeline = explainBlock(blockAt(code, bitmask, t.offset), code);
+      const where = `${t.test} @${t.offset}`;
+      assert.equal(timeline.cost, t.cost, where);
+      assert.deepEqual(timeline.rows.map((r) => r.cells), t.rows, where);
+    }
+  },
+});
