@@ -11,19 +11,24 @@ import {
   type SuiteResult,
   type VectorResult,
 } from "../conformance/runner.ts";
-import { parseVector } from "../conformance/vector.ts";
+import { parseAnyVector } from "../conformance/steps.ts";
+import type { IsaName } from "../program/isa/index.ts";
 import { BACKEND_CHOICES, type BackendChoice, DEFAULT_BACKEND } from "../sandbox/backends.ts";
+import { ISA_NAMES, isaOption } from "./program_file.ts";
 
-const HELP = `usage: pvmbox conformance <dir | file.json> [--backend <name>] [--json]
+const HELP = `usage: pvmbox conformance <dir | file.json> [--backend <name>] [--isa <name>] [--json]
 
-Runs JAM PVM test vectors (schema v0.4: initial registers, pc, gas, page map and memory; expected
-status, registers, pc, gas, memory and page-fault address) and compares the final state.
+Runs JAM PVM test vectors and compares the results. Two schemas are read: v0.4 (Gray Paper 0.7:
+initial registers, pc, gas, page map and memory; the expected final state) and v0.5 (Gray Paper
+0.8: the cost of every basic block, then steps — set-reg, map, write, run, assert — so a vector
+can resume after host calls, page faults and out-of-gas).
 
-Prints one line per failing vector with its first difference (status, pc, page-fault address,
-a register, gas, or a memory byte), then "N passed, M failed".
+Prints one line per failing vector with its first difference (a block cost, status, pc,
+page-fault address, host-call id, a register, gas, or a memory byte), then "N passed, M failed".
 
 options:
   --backend <name>   ${BACKEND_CHOICES.join(" | ")} (default ${DEFAULT_BACKEND})
+  --isa <name>       ${ISA_NAMES} (default: jam-0.7 for v0.4 vectors, jam-0.8 for v0.5)
   --json             print {passed, failed, failures: [{name, kind, message}]} instead
 
 exit code: 0 when every vector passed, 1 when any failed, 2 for bad usage.`;
@@ -37,7 +42,11 @@ export function parseBackend(value: string | undefined): BackendChoice {
   return name as BackendChoice;
 }
 
-async function runPath(path: string, backend: BackendChoice): Promise<SuiteResult> {
+async function runPath(
+  path: string,
+  backend: BackendChoice,
+  isa: IsaName | undefined,
+): Promise<SuiteResult> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path);
@@ -45,12 +54,13 @@ async function runPath(path: string, backend: BackendChoice): Promise<SuiteResul
     throw new UsageError(`cannot read '${path}'`);
   }
   if (info.isDirectory) {
-    const suite = await runVectorDirectory(path, { backend });
+    const suite = await runVectorDirectory(path, { backend, isa });
     if (suite.results.length === 0) throw new UsageError(`no *.json vector files in '${path}'`);
     return suite;
   }
-  const result: VectorResult = runVector(parseVector(await Deno.readTextFile(path), path), {
+  const result: VectorResult = runVector(parseAnyVector(await Deno.readTextFile(path), path), {
     backend,
+    isa,
   });
   const failed = result.difference === undefined ? 0 : 1;
   return { results: [result], passed: 1 - failed, failed };
@@ -64,10 +74,15 @@ export const conformanceCommand: Command = {
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parseOptions(args, {
       backend: { type: "string" },
+      isa: { type: "string" },
       json: { type: "boolean" },
     });
     if (positionals.length !== 1) throw new UsageError("expected one directory or vector file");
-    const suite = await runPath(positionals[0], parseBackend(values.backend));
+    const suite = await runPath(
+      positionals[0],
+      parseBackend(values.backend),
+      isaOption(values.isa),
+    );
     const failures = suite.results.filter((r) => r.difference !== undefined);
     if (values.json) {
       console.log(JSON.stringify(

@@ -18,7 +18,8 @@ export type DifferenceKind =
   | "register"
   | "gas"
   | "heap-top"
-  | "memory";
+  | "memory"
+  | "block-gas-cost";
 
 /** The first difference between an expected and an actual state. */
 export interface Difference {

@@ -383,6 +383,7 @@ export class Interpreter implements Backend {
         case 0: // trap
           return this.#panic(cur, budget);
         case 1: // fallthrough
+        case 2: // unlikely
           i = cur + 1;
           break;
         case 10: // ecalli

@@ -383,6 +383,8 @@ function chunkSource(p: ProgramAnalysis, t: Translation, first: number, end: num
         return stop(StopKind.Panic, i);
       case Op.fallthrough:
         return next();
+      case Op.unlikely:
+        return "";
       case Op.ecalli:
         return stop(StopKind.HostCall, i);
       case Op.load_imm_64:

@@ -277,3 +277,18 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
 export function entryCharge(program: ProgramAnalysis, index: number): number {
   return index < 0 ? program.outsideCost : program.startCost[index];
 }
+
+/** The gas cost of every basic block that starts inside the code, in pc order. */
+export function blockGasCosts(program: {
+  readonly blob: CodeBlob;
+  readonly isa: IsaProfile;
+}): { pc: number; cost: number }[] {
+  const analysis = predecode(program.blob, program.isa);
+  const costs: { pc: number; cost: number }[] = [];
+  for (let i = 0; i < analysis.count; i++) {
+    if (analysis.blockStart[i] === 1 && analysis.pc[i] < program.blob.code.length) {
+      costs.push({ pc: analysis.pc[i], cost: analysis.entryCost[i] });
+    }
+  }
+  return costs;
+}
