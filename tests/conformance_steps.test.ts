@@ -13,7 +13,7 @@ import {
 } from "../src/conformance/runner.ts";
 import type { DifferenceKind } from "../src/conformance/state.ts";
 import { parseAnyVector, type StepVector } from "../src/conformance/steps.ts";
-import { blockGasCosts } from "../src/interpreter/predecode.ts";
+import { blockGasCosts } from "../src/program/analysis.ts";
 import { assemble } from "../src/program/asm/index.ts";
 import { JAM_0_8 } from "../src/program/isa/index.ts";
 import { Program } from "../src/program/program.ts";

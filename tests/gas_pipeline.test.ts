@@ -4,24 +4,19 @@
  * retirement, the reorder-buffer limit) and the timeline notation.
  */
 import assert from "node:assert/strict";
-import { predecode } from "../src/interpreter/predecode.ts";
 import { assemble } from "../src/program/asm/index.ts";
 import { parseBlob } from "../src/program/blob.ts";
 import { decodeAt, type Instruction, isTerminatorOp } from "../src/program/decoder.ts";
-import { explainBlock } from "../src/program/isa/gas/pipeline.ts";
+import { explainBlock } from "../src/program/isa/pipeline_gas.ts";
+import { blockGasCosts } from "../src/program/analysis.ts";
 import { JAM_0_8 } from "../src/program/isa/index.ts";
+import { Program } from "../src/program/program.ts";
 
 /** The cost of every basic block of `source` (jam-0.8), by pc. */
 function costs(source: string): Map<number, number> {
-  const blob = parseBlob(assemble(source, { profile: JAM_0_8 }));
-  const analysis = predecode(blob, JAM_0_8);
-  const out = new Map<number, number>();
-  for (let i = 0; i < analysis.count; i++) {
-    if (analysis.blockStart[i] === 1 && analysis.pc[i] < blob.code.length) {
-      out.set(analysis.pc[i], analysis.entryCost[i]);
-    }
-  }
-  return out;
+  const bytes = assemble(source, { profile: JAM_0_8 });
+  const program = Program.parse(bytes, { container: "raw", isa: "jam-0.8" });
+  return new Map(blockGasCosts(program).map(({ pc, cost }) => [pc, cost]));
 }
 
 /** The cost of the block at pc 0. */

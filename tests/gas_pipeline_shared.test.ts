@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import { parseBlob } from "../src/program/blob.ts";
 import { decodeAt, type Instruction, isTerminatorOp } from "../src/program/decoder.ts";
-import { explainBlock } from "../src/program/isa/gas/pipeline.ts";
+import { explainBlock } from "../src/program/isa/pipeline_gas.ts";
+import { blockGasCosts } from "../src/program/analysis.ts";
 import { JAM_0_8 } from "../src/program/isa/index.ts";
-import { predecode } from "../src/interpreter/predecode.ts";
+import { Program } from "../src/program/program.ts";
 import { haveShared, REAL_PROGRAMS_DIR, VECTOR_DIR_08 } from "./fixtures.ts";
 
 const haveVectors = haveShared("vectors/jam-0.8.0/TESTCASES.md");
@@ -21,15 +22,7 @@ interface BlockCost {
 
 /** The cost the analysis gives every basic block that starts inside the code, in pc order. */
 function analysedCosts(program: Uint8Array): BlockCost[] {
-  const blob = parseBlob(program);
-  const analysis = predecode(blob, JAM_0_8);
-  const costs: BlockCost[] = [];
-  for (let i = 0; i < analysis.count; i++) {
-    if (analysis.blockStart[i] === 1 && analysis.pc[i] < blob.code.length) {
-      costs.push({ pc: analysis.pc[i], cost: analysis.entryCost[i] });
-    }
-  }
-  return costs;
+  return blockGasCosts(Program.parse(program, { container: "raw", isa: "jam-0.8" }));
 }
 
 function vectorFiles(): string[] {

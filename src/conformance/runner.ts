@@ -24,7 +24,7 @@ import {
   stepsOf,
   type StepVector,
 } from "./steps.ts";
-import { blockGasCosts } from "../interpreter/predecode.ts";
+import { blockGasCosts } from "../program/analysis.ts";
 import type { IsaName } from "../program/isa/index.ts";
 
 /** The outcome of one vector. */

@@ -6,7 +6,7 @@
  * @module
  */
 import type { IsaName } from "../program/isa/index.ts";
-import { type ExitKind, REGISTER_COUNT } from "../sandbox/backend.ts";
+import { type ExitKind, REGISTER_COUNT } from "../pvm/mod.ts";
 import { type JsonValue, parseJson } from "./json.ts";
 import { type MemoryChunk, type PvmVector, VectorFormatError, vectorFromJson } from "./vector.ts";
 

@@ -283,7 +283,7 @@ export function blockGasCosts(program: {
   readonly blob: CodeBlob;
   readonly isa: IsaProfile;
 }): { pc: number; cost: number }[] {
-  const analysis = predecode(program.blob, program.isa);
+  const analysis = analyzeProgram(program.blob, program.isa);
   const costs: { pc: number; cost: number }[] = [];
   for (let i = 0; i < analysis.count; i++) {
     if (analysis.blockStart[i] === 1 && analysis.pc[i] < program.blob.code.length) {

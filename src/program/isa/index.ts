@@ -19,6 +19,7 @@ export { JAM_0_7 } from "./jam07.ts";
 export { JAM_0_8 } from "./jam08.ts";
 export type { GasModel, IsaName, IsaProfile } from "./profile.ts";
 export {
+  type Instruction,
   INSTRUCTION_ROWS,
   instructionById,
   instructionByName,

@@ -33,6 +33,33 @@ export interface InstructionInfo {
   readonly terminator: boolean;
 }
 
+/** One decoded instruction. Fields an operand format does not use are 0. */
+export interface Instruction {
+  /** Internal instruction id (see `Op`); `Op.trap` for an invalid opcode. */
+  readonly op: number;
+  /** Byte offset of the opcode in the code. */
+  readonly pc: number;
+  /** 1 + skip: the distance to the next instruction. */
+  readonly length: number;
+  /** Register A (0..12). */
+  readonly a: number;
+  /** Register B (0..12). */
+  readonly b: number;
+  /** Register D (0..12). */
+  readonly d: number;
+  /**
+   * First immediate, sign-extended to 64 bits and held as an int32; for `off`, the absolute
+   * branch target.
+   */
+  readonly x: number;
+  /** Second immediate (int32), or for `*_off` formats the absolute branch target. */
+  readonly y: number;
+  /** The 64-bit immediate of `load_imm_64` (unsigned); 0n otherwise. */
+  readonly wide: bigint;
+  /** True when the byte at `pc` is not an opcode of the profile (or its bitmask bit is 0). */
+  readonly invalid: boolean;
+}
+
 /** The instruction table as data: `[id, mnemonic, operand format, terminator?]` rows. */
 export const INSTRUCTION_ROWS = [
   [0, "trap", "none", true],

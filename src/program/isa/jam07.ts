@@ -2,8 +2,7 @@
  * The `jam-0.7` profile: Gray Paper 0.5.4 … 0.7.2 opcode numbering, one gas per instruction.
  * @module
  */
-import type { Instruction } from "../decoder.ts";
-import { INSTRUCTIONS, Op } from "./instructions.ts";
+import { type Instruction, INSTRUCTIONS, Op } from "./instructions.ts";
 import { defineProfile, type GasModel, type IsaProfile } from "./profile.ts";
 
 /** One gas per instruction, charged for the whole block on entry. */

@@ -4,7 +4,7 @@
  * pipeline gas model.
  * @module
  */
-import { pipelineBlockCost } from "./gas/pipeline.ts";
+import { pipelineBlockCost } from "./pipeline_gas.ts";
 import { INSTRUCTIONS, Op } from "./instructions.ts";
 import { defineProfile, type GasModel, type IsaProfile } from "./profile.ts";
 

@@ -3,8 +3,7 @@
  * profile (e.g. Gray Paper 0.8) is a new opcode map and gas model, not a new decoder.
  * @module
  */
-import type { Instruction } from "../decoder.ts";
-import { type InstructionInfo, INSTRUCTIONS } from "./instructions.ts";
+import { type Instruction, type InstructionInfo, INSTRUCTIONS } from "./instructions.ts";
 
 /** Names of the ISA profiles pvmbox knows. */
 export type IsaName = "jam-0.7" | "jam-0.8";

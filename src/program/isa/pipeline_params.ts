@@ -3,7 +3,7 @@
  * cycles, decode slots, execution units and the registers the model reads and writes, as data.
  * @module
  */
-import type { Mnemonic } from "../instructions.ts";
+import type { Mnemonic } from "./instructions.ts";
 
 /**
  * Execution cycles: a number, `m` (the memory latency of loads) or `b` (the branch cost, 1 when

@@ -4,8 +4,7 @@
  * simulation serves both the cost and its explanation (a per-instruction timeline).
  * @module
  */
-import type { Instruction } from "../../decoder.ts";
-import { instructionById, Op } from "../instructions.ts";
+import { type Instruction, instructionById, Op } from "./instructions.ts";
 import { type DecodeRule, PIPELINE_PARAMS, type RegisterRule } from "./pipeline_params.ts";
 
 /** Decode slots per cycle. */
