@@ -18,28 +18,25 @@ import { assemble } from "../src/program/asm/index.ts";
 import { JAM_0_8 } from "../src/program/isa/index.ts";
 import { Program } from "../src/program/program.ts";
 import { forEachBackend, forEachEngine } from "./backends.ts";
-import { haveShared, VECTOR_DIR_08 } from "./fixtures.ts";
-
-const VECTORS_08 = haveShared("vectors/jam-0.8.0/") ? "" : "needs ../shared/vectors/jam-0.8.0";
+import { NEEDS_SHARED, vectorDir08, vectorFileNames08 } from "./fixtures.ts";
 
 forEachBackend(
   "conformance: every jam-0.8.0 vector passes through the runner",
   async (backend) => {
-    const suite = await runVectorDirectory(fileURLToPath(VECTOR_DIR_08), { backend });
+    const suite = await runVectorDirectory(fileURLToPath(vectorDir08()), { backend });
     const failures = suite.results.filter((r) => r.difference !== undefined)
       .map((r) => `${r.name}: ${r.difference!.message}`);
     assert.deepEqual(failures, []);
     assert.equal(suite.passed, 289);
   },
-  { ignore: VECTORS_08 || undefined },
+  { ignore: NEEDS_SHARED },
 );
 
 forEachEngine("every jam-0.8.0 vector: block costs and every assert step", (engine) => {
   const failures: string[] = [];
-  const files = [...Deno.readDirSync(VECTOR_DIR_08)].map((e) => e.name)
-    .filter((name) => name.endsWith(".json")).sort();
+  const files = vectorFileNames08();
   for (const file of files) {
-    const vector = parseAnyVector(Deno.readTextFileSync(new URL(file, VECTOR_DIR_08)), file);
+    const vector = parseAnyVector(Deno.readTextFileSync(new URL(file, vectorDir08())), file);
     const program = vectorProgram(vector);
     using machine = engine.create(program);
     const difference = compareBlockCosts(program, vector.blockGasCosts!) ??
@@ -48,7 +45,7 @@ forEachEngine("every jam-0.8.0 vector: block costs and every assert step", (engi
   }
   assert.deepEqual(failures, []);
   assert.equal(files.length, 289);
-}, { ignore: VECTORS_08 || undefined });
+}, { ignore: NEEDS_SHARED });
 
 // Two host calls, then a dynamic jump through ra: one block, paid once.
 const SOURCE = "ecalli 3\nload_imm a0, 7\necalli 4\njump_ind ra, 0";

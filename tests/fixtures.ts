@@ -65,20 +65,22 @@ export function vectorDir(): URL {
   return sharedUrl("vectors/jam-0.7.2/");
 }
 
-/** The jam-0.8.0 (Gray Paper 0.8, v0.5 step format) vectors' directory. */
-export const VECTOR_DIR_08: URL = new URL("vectors/jam-0.8.0/", SHARED_DIR);
+/** The jam-0.8.0 (Gray Paper 0.8, v0.5 step format) vectors' directory (throws when unavailable). */
+export function vectorDir08(): URL {
+  return sharedUrl("vectors/jam-0.8.0/");
+}
 
-/** The real programs' directory (pinky and the JAM services). */
-export const REAL_PROGRAMS_DIR: URL = new URL("real-programs/", SHARED_DIR);
+/** Names of the jam-0.8.0 vector files (`*.json`), sorted. */
+export function vectorFileNames08(): string[] {
+  return [...Deno.readDirSync(vectorDir08())]
+    .filter((e) => e.isFile && e.name.endsWith(".json"))
+    .map((e) => e.name)
+    .sort();
+}
 
-/** True when `../shared/` holds `relative` (tests that need it are ignored otherwise). */
-export function haveShared(relative: string): boolean {
-  try {
-    Deno.statSync(new URL(relative, SHARED_DIR));
-    return true;
-  } catch {
-    return false;
-  }
+/** A file of `../shared/real-programs/` (throws when unavailable). */
+export function realProgramUrl(name: string): URL {
+  return sharedUrl(`real-programs/${name}`);
 }
 
 /** Names of the conformance vector files (`*.json`), sorted. */

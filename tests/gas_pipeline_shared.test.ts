@@ -10,10 +10,7 @@ import { explainBlock } from "../src/program/isa/pipeline_gas.ts";
 import { blockGasCosts } from "../src/program/analysis.ts";
 import { JAM_0_8 } from "../src/program/isa/index.ts";
 import { Program } from "../src/program/program.ts";
-import { haveShared, REAL_PROGRAMS_DIR, VECTOR_DIR_08 } from "./fixtures.ts";
-
-const haveVectors = haveShared("vectors/jam-0.8.0/TESTCASES.md");
-const havePinky = haveShared("real-programs/pinky.jam08.block-gas-costs.json");
+import { realProgramUrl, sharedTest, vectorDir08, vectorFileNames08 } from "./fixtures.ts";
 
 interface BlockCost {
   readonly pc: number;
@@ -25,41 +22,26 @@ function analysedCosts(program: Uint8Array): BlockCost[] {
   return blockGasCosts(Program.parse(program, { container: "raw", isa: "jam-0.8" }));
 }
 
-function vectorFiles(): string[] {
-  return [...Deno.readDirSync(VECTOR_DIR_08)]
-    .filter((e) => e.isFile && e.name.endsWith(".json"))
-    .map((e) => e.name)
-    .sort();
-}
-
-Deno.test({
-  name: "pipeline gas: every block cost of every jam-0.8.0 vector",
-  ignore: !haveVectors,
-  fn() {
-    const files = vectorFiles();
-    assert.equal(files.length, 289);
-    let blocks = 0;
-    for (const file of files) {
-      const vector = JSON.parse(Deno.readTextFileSync(new URL(file, VECTOR_DIR_08)));
-      const expected: BlockCost[] = vector["block-gas-costs"];
-      assert.deepEqual(analysedCosts(new Uint8Array(vector.program)), expected, file);
-      blocks += expected.length;
-    }
-    assert.ok(blocks > files.length);
-  },
+sharedTest("pipeline gas: every block cost of every jam-0.8.0 vector", () => {
+  const files = vectorFileNames08();
+  assert.equal(files.length, 289);
+  let blocks = 0;
+  for (const file of files) {
+    const vector = JSON.parse(Deno.readTextFileSync(new URL(file, vectorDir08())));
+    const expected: BlockCost[] = vector["block-gas-costs"];
+    assert.deepEqual(analysedCosts(new Uint8Array(vector.program)), expected, file);
+    blocks += expected.length;
+  }
+  assert.ok(blocks > files.length);
 });
 
-Deno.test({
-  name: "pipeline gas: all 1,663 block costs of pinky",
-  ignore: !havePinky,
-  fn() {
-    const program = Deno.readFileSync(new URL("pinky.jam08.bin", REAL_PROGRAMS_DIR));
-    const expected: BlockCost[] = JSON.parse(
-      Deno.readTextFileSync(new URL("pinky.jam08.block-gas-costs.json", REAL_PROGRAMS_DIR)),
-    );
-    assert.equal(expected.length, 1663);
-    assert.deepEqual(analysedCosts(program), expected);
-  },
+sharedTest("pipeline gas: all 1,663 block costs of pinky", () => {
+  const program = Deno.readFileSync(realProgramUrl("pinky.jam08.bin"));
+  const expected: BlockCost[] = JSON.parse(
+    Deno.readTextFileSync(realProgramUrl("pinky.jam08.block-gas-costs.json")),
+  );
+  assert.equal(expected.length, 1663);
+  assert.deepEqual(analysedCosts(program), expected);
 });
 
 /** One published timeline: the block start, its cost, and the cells of each row. */
@@ -71,7 +53,7 @@ interface PublishedTimeline {
 }
 
 function publishedTimelines(): PublishedTimeline[] {
-  const text = Deno.readTextFileSync(new URL("TESTCASES.md", VECTOR_DIR_08));
+  const text = Deno.readTextFileSync(new URL("TESTCASES.md", vectorDir08()));
   const out: PublishedTimeline[] = [];
   let test = "";
   const lines = text.split("\n");
@@ -99,25 +81,21 @@ function blockAt(code: Uint8Array, bitmask: Uint8Array, pc: number): Instruction
   }
 }
 
-Deno.test({
-  name: "pipeline gas: every timeline of TESTCASES.md, cell for cell",
-  ignore: !haveVectors,
-  fn() {
-    const timelines = publishedTimelines();
-    assert.equal(timelines.length, 3755);
-    const programs = new Map<string, Uint8Array>();
-    for (const t of timelines) {
-      let program = programs.get(t.test);
-      if (program === undefined) {
-        const json = Deno.readTextFileSync(new URL(`${t.test}.json`, VECTOR_DIR_08));
-        program = new Uint8Array(JSON.parse(json).program);
-        programs.set(t.test, program);
-      }
-      const { code, bitmask } = parseBlob(program);
-      const timeline = explainBlock(blockAt(code, bitmask, t.offset), code);
-      const where = `${t.test} @${t.offset}`;
-      assert.equal(timeline.cost, t.cost, where);
-      assert.deepEqual(timeline.rows.map((r) => r.cells), t.rows, where);
+sharedTest("pipeline gas: every timeline of TESTCASES.md, cell for cell", () => {
+  const timelines = publishedTimelines();
+  assert.equal(timelines.length, 3755);
+  const programs = new Map<string, Uint8Array>();
+  for (const t of timelines) {
+    let program = programs.get(t.test);
+    if (program === undefined) {
+      const json = Deno.readTextFileSync(new URL(`${t.test}.json`, vectorDir08()));
+      program = new Uint8Array(JSON.parse(json).program);
+      programs.set(t.test, program);
     }
-  },
+    const { code, bitmask } = parseBlob(program);
+    const timeline = explainBlock(blockAt(code, bitmask, t.offset), code);
+    const where = `${t.test} @${t.offset}`;
+    assert.equal(timeline.cost, t.cost, where);
+    assert.deepEqual(timeline.rows.map((r) => r.cells), t.rows, where);
+  }
 });
