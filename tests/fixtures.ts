@@ -78,11 +78,6 @@ export function vectorFileNames08(): string[] {
     .sort();
 }
 
-/** A file of `../shared/real-programs/` (throws when unavailable). */
-export function realProgramUrl(name: string): URL {
-  return sharedUrl(`real-programs/${name}`);
-}
-
 /** Names of the conformance vector files (`*.json`), sorted. */
 export function vectorFileNames(): string[] {
   return [...Deno.readDirSync(vectorDir())]

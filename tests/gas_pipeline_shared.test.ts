@@ -10,7 +10,7 @@ import { explainBlock } from "../src/program/isa/pipeline_gas.ts";
 import { blockGasCosts } from "../src/program/analysis.ts";
 import { JAM_0_8 } from "../src/program/isa/index.ts";
 import { Program } from "../src/program/program.ts";
-import { realProgramUrl, sharedTest, vectorDir08, vectorFileNames08 } from "./fixtures.ts";
+import { realProgram, sharedTest, vectorDir08, vectorFileNames08 } from "./fixtures.ts";
 
 interface BlockCost {
   readonly pc: number;
@@ -36,9 +36,9 @@ sharedTest("pipeline gas: every block cost of every jam-0.8.0 vector", () => {
 });
 
 sharedTest("pipeline gas: all 1,663 block costs of pinky", () => {
-  const program = Deno.readFileSync(realProgramUrl("pinky.jam08.bin"));
+  const program = realProgram("pinky.jam08.bin");
   const expected: BlockCost[] = JSON.parse(
-    Deno.readTextFileSync(realProgramUrl("pinky.jam08.block-gas-costs.json")),
+    new TextDecoder().decode(realProgram("pinky.jam08.block-gas-costs.json")),
   );
   assert.equal(expected.length, 1663);
   assert.deepEqual(analysedCosts(program), expected);
