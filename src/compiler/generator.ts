@@ -234,6 +234,7 @@ export class CodeGenerator {
       case 0: // trap
         return this.#exit(p.pc[i], this.#off.trap);
       case 1: // fallthrough
+      case 2: // unlikely (jam-0.8: a hint for the gas model, no effect)
         return;
       case 10: // ecalli
         asm.storeImm(4, p.pc[i], Addr.base64, this.#vm, this.#off.pc);
