@@ -103,6 +103,19 @@ Deno.test("out-of-gas stops at the unpaid block with gas unchanged and resumes a
   }
 });
 
+Deno.test("a lone-fallthrough block charged with the next one runs out of gas exactly", () => {
+  // The loop head is a block of a lone fallthrough; the compiler charges it with the body.
+  const asm = new Asm().regImm(Op.load_imm, 0, 0).none(Op.fallthrough).label("head");
+  asm.none(Op.fallthrough).regRegImm(Op.add_imm_64, 0, 0, 1).regRegImm(Op.add_imm_64, 1, 1, 3);
+  asm.regImmOff(Op.branch_lt_u_imm, 0, 5, "head").none(Op.fallthrough).none(Op.trap);
+  for (let gas = 0n; gas < 30n; gas++) {
+    for (const refill of [1n, 2n, 3n, 5n]) {
+      const exits = runBoth(asm.build(), { gas, refill, maxExits: 100 });
+      assert.equal(exits.at(-1)?.kind, "panic", `gas ${gas}, refill ${refill}`);
+    }
+  }
+});
+
 Deno.test("out-of-gas of a block costing more than 255 (the unpacked stub) restores gas too", () => {
   const asm = new Asm();
   for (let k = 0; k < 300; k++) asm.regRegImm(Op.add_imm_64, k % 13, k % 13, k);

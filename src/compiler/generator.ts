@@ -20,9 +20,11 @@ import { Addr, Alu, Cond, Load, Reg, Shift, Unary } from "./x64/registers.ts";
 /**
  * Kinds of out-of-line stubs: the block at the instruction cannot pay its gas; the
  * instruction's static target is no block start (panic at its pc); its dynamic target is
- * outside the jump table (halt or panic at its pc).
+ * outside the jump table (halt or panic at its pc); the lone-fallthrough block at the
+ * instruction and the next block, charged together, cannot both be paid.
  */
-const Stub = { OutOfGas: 0, Panic: 1, Dynamic: 2 } as const;
+const Stub = { OutOfGas: 0, Panic: 1, Dynamic: 2, FusedOutOfGas: 3 } as const;
+const FALLTHROUGH = 1;
 
 /** Jump-table index (address / 2 − 1, rotated as the dynamic-jump check does) of the halt address. */
 const HALT_INDEX = HALT_ADDRESS / 2 - 1;
@@ -112,7 +114,7 @@ export class CodeGenerator {
   /** Generates the code: instructions in pc order, then the stubs. */
   generate(): GeneratedCode {
     const p = this.#p, asm = this.#asm, n = p.count;
-    const { blockStart, entryCost } = p;
+    const { blockStart, entryCost, op } = p;
     const vm = this.#vm, gas = this.#off.gas;
     const blockEntry = new Int32Array(n).fill(-1);
     const instructionEntry = new Int32Array(n);
@@ -122,7 +124,21 @@ export class CodeGenerator {
         asm.bind(i);
         blockEntry[i] = asm.length;
         const cost = entryCost[i];
-        if (cost > 0) {
+        if (op[i] === FALLTHROUGH && cost > 0 && i + 1 < n && entryCost[i + 1] > 0) {
+          // A block of a lone fallthrough (a common loop head) pays for the next block too and
+          // skips its charge: one gas update per iteration instead of two. It cannot exit in
+          // between, so only running out of gas needs both charges apart (in the stub).
+          asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, cost + entryCost[i + 1]);
+          asm.jcc(Cond.s, this.#stub(Stub.FusedOutOfGas, i));
+          const skip = asm.jmpShort();
+          instructionEntry[i] = asm.length; // without a charge: enter the next block, charged
+          i++;
+          asm.bind(i);
+          blockEntry[i] = asm.length;
+          asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, entryCost[i]);
+          asm.jcc(Cond.s, this.#stub(Stub.OutOfGas, i));
+          asm.bindShort(skip);
+        } else if (cost > 0) {
           asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, cost);
           asm.jcc(Cond.s, this.#stub(Stub.OutOfGas, i));
         }
@@ -173,6 +189,20 @@ export class CodeGenerator {
             asm.aluMI(Alu.add, true, Addr.base64, vm, off.gas, cost);
             this.#exit(pc, off.outOfGas);
           }
+          break;
+        }
+        case Stub.FusedOutOfGas: {
+          // Gas g < cost(i) + cost(i + 1) after giving both back: block i fails when g is
+          // below its own cost; otherwise it runs (nothing but a fallthrough) and block i + 1
+          // fails with g − cost(i).
+          const cost = p.entryCost[i];
+          asm.aluMI(Alu.add, true, Addr.base64, vm, off.gas, cost + p.entryCost[i + 1]);
+          asm.aluMI(Alu.cmp, true, Addr.base64, vm, off.gas, cost);
+          const first = asm.jccShort(Cond.l);
+          asm.aluMI(Alu.sub, true, Addr.base64, vm, off.gas, cost);
+          this.#exit(p.pc[i + 1], off.outOfGas);
+          asm.bindShort(first);
+          this.#exit(p.pc[i], off.outOfGas);
           break;
         }
         case Stub.Panic:
