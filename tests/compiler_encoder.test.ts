@@ -220,7 +220,12 @@ function cases(): Case[] {
       );
     }
     for (const [w, size] of [[true, 8], [false, 4]] as const) {
-      for (const [op, name] of [[Alu.sub, "sub"], [Alu.add, "add"]] as const) {
+      for (
+        const [op, name] of [[Alu.sub, "sub"], [Alu.add, "add"], [Alu.cmp, "cmp"], [
+          Alu.and,
+          "and",
+        ]] as const
+      ) {
         for (const value of [3, 1000]) {
           add(
             `${name} ${mem(size, mode, base, disp)},${imm(value, size * 8)}`,
