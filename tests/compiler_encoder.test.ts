@@ -296,6 +296,7 @@ Deno.test({
     const asm = new X64();
     const starts: number[] = [];
     for (const c of all) {
+      asm.reserve(16);
       starts.push(asm.length);
       c.emit(asm);
     }
@@ -318,6 +319,7 @@ Deno.test({
   ignore: !available && !required,
   fn() {
     const asm = new X64();
+    asm.reserve(1024);
     const [back, forward] = [asm.newLabels(1), asm.newLabels(1)];
     asm.bind(back);
     const expected: string[] = [];
@@ -343,4 +345,12 @@ Deno.test({
     assert.deepEqual(listing, expected);
     assert.equal(jccForward, CC_NAMES.length * 6);
   },
+});
+
+Deno.test("x86-64 encoder: writing past the reserved room is detected, never silently lost", () => {
+  const asm = new X64(64);
+  asm.reserve(64);
+  for (let k = 0; k < 20; k++) asm.movRI64(0, k, k); // 200 bytes into room for 64
+  assert.throws(() => asm.reserve(16), /past the reserved room/);
+  assert.throws(() => asm.code(), /past the reserved room/);
 });

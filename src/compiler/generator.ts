@@ -25,6 +25,9 @@ import { Addr, Alu, Cond, Load, Reg, Shift, Unary } from "./x64/registers.ts";
  */
 const Stub = { OutOfGas: 0, Panic: 1, Dynamic: 2, FusedOutOfGas: 3 } as const;
 const FALLTHROUGH = 1;
+/** Room reserved before each instruction (with its block's charges) and each stub: the longest, software popcount, takes about 100 bytes. */
+const MAX_INSTRUCTION_BYTES = 256;
+const MAX_STUB_BYTES = 96;
 
 /** Jump-table index (address / 2 − 1, rotated as the dynamic-jump check does) of the halt address. */
 const HALT_INDEX = HALT_ADDRESS / 2 - 1;
@@ -120,6 +123,7 @@ export class CodeGenerator {
     const instructionEntry = new Int32Array(n);
     asm.newLabels(n); // label i = block entry of instruction i
     for (let i = 0; i < n; i++) {
+      asm.reserve(MAX_INSTRUCTION_BYTES);
       if (blockStart[i] === 1) {
         asm.bind(i);
         blockEntry[i] = asm.length;
@@ -175,6 +179,7 @@ export class CodeGenerator {
       const i = stubs.owner[k];
       start[k] = asm.length;
       owner[k] = i;
+      asm.reserve(MAX_STUB_BYTES);
       asm.bind(stubs.label[k]);
       switch (stubs.kind[k]) {
         case Stub.OutOfGas: {
@@ -223,6 +228,7 @@ export class CodeGenerator {
     this.#invalidEntryLabel = asm.newLabels(1);
     start[count] = asm.length;
     owner[count] = -1;
+    asm.reserve(MAX_STUB_BYTES);
     asm.bind(this.#invalidEntryLabel);
     asm.jmpMem(Addr.base64, vm, off.trap);
     if (this.#outOfGasTail >= 0) {

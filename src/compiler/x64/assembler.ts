@@ -9,8 +9,6 @@
  */
 import { type AccessSize, Addr, Load } from "./registers.ts";
 
-/** Longest instruction this encoder emits, with room to spare. */
-const MAX_INSTRUCTION = 16;
 const TWO_BYTE = 0x0f00;
 
 /** Machine code under construction. */
@@ -78,16 +76,37 @@ export class X64 {
     this.#fixupCount = 0;
   }
 
-  /** The finished code (a copy of exactly `length` bytes). */
+  /**
+   * Makes room for at least `bytes` more bytes. Encoding methods do not check for room (that
+   * would cost a test per instruction): callers reserve enough before each group they emit.
+   */
+  reserve(bytes: number): void {
+    this.#checkRoom();
+    if (this.length + bytes > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + bytes));
+      grown.set(this.bytes.subarray(0, this.length));
+      this.bytes = grown;
+    }
+  }
+
+  /** The finished code (a copy of exactly `length` bytes); throws if more was written than reserved. */
   code(): Uint8Array {
+    this.#checkRoom();
     return this.bytes.slice(0, this.length);
+  }
+
+  #checkRoom(): void {
+    if (this.length > this.bytes.length) {
+      throw new Error(
+        `${this.length - this.bytes.length} bytes were emitted past the reserved room`,
+      );
+    }
   }
 
   // ---- Control flow. ----
 
   /** `jcc rel32` to `label`. */
   jcc(cond: number, label: number): void {
-    this.#reserve();
     this.#b(0x0f);
     this.#b(0x80 | cond);
     this.#rel32(label);
@@ -95,14 +114,12 @@ export class X64 {
 
   /** `jmp rel32` to `label`. */
   jmp(label: number): void {
-    this.#reserve();
     this.#b(0xe9);
     this.#rel32(label);
   }
 
   /** `jcc rel8` forward; returns the position to pass to `bindShort` at the target. */
   jccShort(cond: number): number {
-    this.#reserve();
     this.#b(0x70 | cond);
     this.#b(0);
     return this.length - 1;
@@ -117,7 +134,6 @@ export class X64 {
 
   /** `jmp rel8` forward; returns the position to pass to `bindShort` at the target. */
   jmpShort(): number {
-    this.#reserve();
     this.#b(0xeb);
     this.#b(0);
     return this.length - 1;
@@ -135,14 +151,12 @@ export class X64 {
 
   /** `push reg` (64-bit). */
   push(reg: number): void {
-    this.#reserve();
     if (reg >= 8) this.#b(0x41);
     this.#b(0x50 | (reg & 7));
   }
 
   /** `pop reg` (64-bit). */
   pop(reg: number): void {
-    this.#reserve();
     if (reg >= 8) this.#b(0x41);
     this.#b(0x58 | (reg & 7));
   }
@@ -190,7 +204,6 @@ export class X64 {
     if (w) {
       this.#rr(true, 0xc7, 0, dst, false);
     } else {
-      this.#reserve();
       if (dst >= 8) this.#b(0x41);
       this.#b(0xb8 | (dst & 7));
     }
@@ -199,7 +212,6 @@ export class X64 {
 
   /** `mov dst, imm64` (movabs) from the value's low and high 32-bit halves. */
   movRI64(dst: number, low: number, high: number): void {
-    this.#reserve();
     this.#b(0x48 | (dst >> 3));
     this.#b(0xb8 | (dst & 7));
     this.#imm32(low);
@@ -231,7 +243,6 @@ export class X64 {
 
   /** `cqo` (64-bit) or `cdq` (32-bit): sign-extends rax into rdx. */
   signExtendAccumulator(w: boolean): void {
-    this.#reserve();
     if (w) this.#b(0x48);
     this.#b(0x99);
   }
@@ -296,7 +307,6 @@ export class X64 {
 
   /** `bswap reg`. */
   bswap(w: boolean, reg: number): void {
-    this.#reserve();
     const rex = (w ? 8 : 0) | (reg >> 3);
     if (rex !== 0) this.#b(0x40 | rex);
     this.#b(0x0f);
@@ -305,7 +315,6 @@ export class X64 {
 
   /** `lea dst, [base + index]` (64-bit address arithmetic; `w` false keeps 32 bits). */
   leaRR(w: boolean, dst: number, base: number, index: number): void {
-    this.#reserve();
     const rex = (w ? 8 : 0) | ((dst >> 3) << 2) | ((index >> 3) << 1) | (base >> 3);
     if (rex !== 0) this.#b(0x40 | rex);
     this.#b(0x8d);
@@ -360,14 +369,6 @@ export class X64 {
 
   // ---- Encoding core. ----
 
-  #reserve(): void {
-    if (this.length + MAX_INSTRUCTION > this.bytes.length) {
-      const grown = new Uint8Array(this.bytes.length * 2);
-      grown.set(this.bytes.subarray(0, this.length));
-      this.bytes = grown;
-    }
-  }
-
   #b(value: number): void {
     this.bytes[this.length++] = value;
   }
@@ -407,7 +408,6 @@ export class X64 {
    * and spl instead of dh, bh, ch and ah.
    */
   #rr(w: boolean, op: number, reg: number, rm: number, byteRm: boolean): void {
-    this.#reserve();
     const bytes = this.bytes;
     let at = this.length;
     const rex = (w ? 8 : 0) | ((reg >> 3) << 2) | (rm >> 3);
@@ -433,7 +433,6 @@ export class X64 {
     disp: number,
     byteReg: boolean,
   ): void {
-    this.#reserve();
     const bytes = this.bytes;
     let at = this.length;
     if (p66) bytes[at++] = 0x66;
