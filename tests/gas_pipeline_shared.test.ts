@@ -1,14 +1,11 @@
 /**
  * The 0.8 pipeline gas model against the published data in ../shared: every block cost of the
  * jam-0.8.0 vectors and of pinky, computed by the program analysis, and every pipeline timeline of
- * the vectors' TESTCASES.md, cell for cell.
+ * the vectors' TESTCASES.md, cell for cell, as `disasm --explain` prints it.
  */
 import assert from "node:assert/strict";
-import { parseBlob } from "../src/program/blob.ts";
-import { decodeAt, type Instruction, isTerminatorOp } from "../src/program/decoder.ts";
-import { explainBlock } from "../src/program/isa/pipeline_gas.ts";
 import { blockGasCosts } from "../src/program/analysis.ts";
-import { JAM_0_8 } from "../src/program/isa/index.ts";
+import { explainBlockAt } from "../src/program/asm/index.ts";
 import { Program } from "../src/program/program.ts";
 import { realProgram, sharedTest, vectorDir08, vectorFileNames08 } from "./fixtures.ts";
 
@@ -70,32 +67,22 @@ function publishedTimelines(): PublishedTimeline[] {
   return out;
 }
 
-/** The decoded block starting at `pc`, up to its terminator. */
-function blockAt(code: Uint8Array, bitmask: Uint8Array, pc: number): Instruction[] {
-  const block: Instruction[] = [];
-  for (;;) {
-    const ins = decodeAt(code, bitmask, pc, JAM_0_8);
-    block.push(ins);
-    if (isTerminatorOp(ins.op)) return block;
-    pc += ins.length;
-  }
-}
-
-sharedTest("pipeline gas: every timeline of TESTCASES.md, cell for cell", () => {
+sharedTest("disasm --explain: every timeline of TESTCASES.md, cell for cell", () => {
   const timelines = publishedTimelines();
   assert.equal(timelines.length, 3755);
-  const programs = new Map<string, Uint8Array>();
+  const programs = new Map<string, Program>();
   for (const t of timelines) {
     let program = programs.get(t.test);
     if (program === undefined) {
       const json = Deno.readTextFileSync(new URL(`${t.test}.json`, vectorDir08()));
-      program = new Uint8Array(JSON.parse(json).program);
+      const bytes = new Uint8Array(JSON.parse(json).program);
+      program = Program.parse(bytes, { container: "raw", isa: "jam-0.8" });
       programs.set(t.test, program);
     }
-    const { code, bitmask } = parseBlob(program);
-    const timeline = explainBlock(blockAt(code, bitmask, t.offset), code);
+    const [heading, blank, ...rows] = explainBlockAt(program, t.offset).trimEnd().split("\n");
     const where = `${t.test} @${t.offset}`;
-    assert.equal(timeline.cost, t.cost, where);
-    assert.deepEqual(timeline.rows.map((r) => r.cells), t.rows, where);
+    assert.equal(heading, `Gas simulation at offset ${t.offset} with total cost of ${t.cost}:`);
+    assert.equal(blank, "", where);
+    assert.deepEqual(rows.map((row) => /^ {4}(\S+) {2}/.exec(row)![1]), t.rows, where);
   }
 });

@@ -4,7 +4,7 @@
  * bytes.
  * @module
  */
-import { disassemble } from "../program/asm/index.ts";
+import { disassemble, explainBlockAt } from "../program/asm/index.ts";
 import { Program } from "../program/program.ts";
 import { type Command, UsageError } from "./command.ts";
 import { parseOptions } from "./parse_options.ts";
@@ -28,10 +28,28 @@ size appear as directives. The listing is valid assembly: \`pvmbox asm\` rebuild
 
 options:
   --plain              leave out the header and the pc/bytes comments
+  --gas                write each basic block's gas cost on its label line
+  --explain <pc>       instead of the listing, print the pipeline timeline (jam-0.8 gas model)
+                       of the block charged at <pc>: one row per instruction, one column per
+                       cycle (D decode, = wait, e/E execute, - done, R retire)
   -o, --output <file>  write the listing to a file instead of standard output
   --container <kind>   read the file as ${CONTAINERS.join(" | ")}
   --isa <name>         decode with this ISA profile (${ISA_NAMES})
   -h, --help           show this help`;
+
+/** The `--explain <pc>` text; a pc that is no number or no instruction is a usage error. */
+function explanation(program: Program, pcText: string): string {
+  const pc = Number(pcText);
+  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(pcText) || !Number.isSafeInteger(pc)) {
+    throw new UsageError(`--explain needs a code offset, got '${pcText}'`);
+  }
+  try {
+    return explainBlockAt(program, pc);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+}
 
 /** The `disasm` command. */
 export const disasmCommand: Command = {
@@ -41,6 +59,8 @@ export const disasmCommand: Command = {
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parseOptions(args, {
       plain: { type: "boolean" },
+      gas: { type: "boolean" },
+      explain: { type: "string" },
       output: { type: "string", short: "o" },
       container: { type: "string" },
       isa: { type: "string" },
@@ -54,7 +74,9 @@ export const disasmCommand: Command = {
       container: input.assembledKind ?? container,
       isa,
     });
-    const text = disassemble(program, { annotate: !values.plain });
+    const text = values.explain === undefined
+      ? disassemble(program, { annotate: !values.plain, gas: values.gas })
+      : explanation(program, values.explain);
     if (values.output === undefined) await writeStdout(new TextEncoder().encode(text));
     else await Deno.writeTextFile(values.output, text);
     return 0;

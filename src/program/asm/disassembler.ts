@@ -12,6 +12,7 @@ import {
   type Instruction,
   isOpcodeStart,
 } from "../decoder.ts";
+import { blockGasCosts } from "../analysis.ts";
 import { instructionById, type IsaProfile } from "../isa/index.ts";
 import { Program } from "../program.ts";
 import {
@@ -30,6 +31,8 @@ export interface DisassembleOptions {
    * With false the text is bare assembly. Either way it assembles back to the same program.
    */
   readonly annotate?: boolean;
+  /** Write the gas cost of every basic block on its label line, as a comment (default false). */
+  readonly gas?: boolean;
 }
 
 /** What `disassemble` accepts: a program, a raw blob's parts, or bytes in any container. */
@@ -56,7 +59,10 @@ export function disassemble(input: DisassemblyInput, options: DisassembleOptions
     : input instanceof Uint8Array
     ? Program.parse(input)
     : Program.fromParts({ blob: input });
-  return new Disassembler(program, options.annotate ?? true).run();
+  const costs = options.gas
+    ? new Map(blockGasCosts(program).map((b) => [b.pc, b.cost]))
+    : undefined;
+  return new Disassembler(program, options.annotate ?? true, costs).run();
 }
 
 const COMMENT_COLUMN = 44;
@@ -69,7 +75,12 @@ class Disassembler {
   private readonly instructions: readonly Instruction[];
   private readonly out: string[] = [];
 
-  constructor(private readonly program: Program, private readonly annotate: boolean) {
+  constructor(
+    private readonly program: Program,
+    private readonly annotate: boolean,
+    /** Gas of each block by start pc, when the listing shows it. */
+    private readonly costs?: ReadonlyMap<number, number>,
+  ) {
     this.blob = program.blob;
     this.profile = program.isa;
     this.instructions = program.decoded.instructions;
@@ -237,10 +248,16 @@ class Disassembler {
     const placed = new Set<number>();
     for (const line of lines) {
       const blockStart = this.program.isBlockStart(line.pc);
+      const cost = this.costs?.get(line.pc);
+      const gas = cost === undefined ? "" : `; gas ${cost}`;
       if (blockStart || this.labels.has(line.pc)) {
         placed.add(line.pc);
         if (blockStart && line.pc !== 0) this.out.push("");
-        this.out.push(`L${line.pc}:`);
+        this.out.push(
+          gas === "" ? `L${line.pc}:` : `${`L${line.pc}:`.padEnd(COMMENT_COLUMN)}${gas}`,
+        );
+      } else if (gas !== "") {
+        this.out.push(`${"".padEnd(COMMENT_COLUMN)}${gas}`);
       }
       const text = `    ${line.text}`;
       if (!this.annotate) {

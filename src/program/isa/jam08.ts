@@ -4,12 +4,15 @@
  * pipeline gas model.
  * @module
  */
-import { pipelineBlockCost } from "./pipeline_gas.ts";
+import { explainBlock, pipelineBlockCost } from "./pipeline_gas.ts";
 import { INSTRUCTIONS, Op } from "./instructions.ts";
 import { defineProfile, type GasModel, type IsaProfile } from "./profile.ts";
 
 /** Gas per basic block from the 0.8 pipeline model. */
-export const PIPELINE_GAS: GasModel = Object.freeze({ blockCost: pipelineBlockCost });
+export const PIPELINE_GAS: GasModel = Object.freeze({
+  blockCost: pipelineBlockCost,
+  explain: explainBlock,
+});
 
 /** The 0.8 opcode byte of an instruction id (ids are the 0.7 opcodes); undefined for `sbrk`. */
 function opcodeOf(id: number): number | undefined {

@@ -4,6 +4,7 @@
  * @module
  */
 import { type Instruction, type InstructionInfo, INSTRUCTIONS } from "./instructions.ts";
+import type { BlockTimeline } from "./pipeline_gas.ts";
 
 /** Names of the ISA profiles pvmbox knows. */
 export type IsaName = "jam-0.7" | "jam-0.8";
@@ -15,6 +16,8 @@ export interface GasModel {
    * to the terminator (or the trap past the end of the code), `code` the program's code bytes.
    */
   blockCost(block: readonly Instruction[], code: Uint8Array): number;
+  /** The per-cycle story behind `blockCost`, for models that simulate a pipeline. */
+  explain?(block: readonly Instruction[], code: Uint8Array): BlockTimeline;
 }
 
 /** An instruction set as a concrete opcode numbering plus a gas model. */
