@@ -13,8 +13,8 @@ import * as anan from "npm:@fluffylabs/anan-as@1.2.0";
 import { assemble } from "../src/program/asm/index.ts";
 import { Program } from "../src/program/program.ts";
 import { Sandbox } from "../src/sandbox/sandbox.ts";
+import { BENCH_PROGRAMS, median, readBenchProgram } from "./programs.ts";
 
-const PROGRAMS = new URL("../../shared/bench-programs/", import.meta.url);
 const EXAMPLES = new URL("../examples/", import.meta.url);
 const GAS = 10n ** 12n;
 const U64 = (1n << 64n) - 1n;
@@ -46,7 +46,11 @@ function runPvmbox(c: Case): Measurement {
   const start = performance.now();
   for (let i = 0; i < c.invocations; i++) {
     // Parsing is inside the timing, as anan-as parses in resetJAM.
-    using sb = Sandbox.create(Program.parse(c.bytes), { gas: GAS, args: c.args });
+    using sb = Sandbox.create(Program.parse(c.bytes), {
+      backend: "interpreter",
+      gas: GAS,
+      args: c.args,
+    });
     const exit = sb.run();
     if (exit.kind !== "halt") throw new Error(`${c.name}: pvmbox ended with ${exit.kind}`);
     phi7 = sb.regs[7];
@@ -69,11 +73,6 @@ function runAnan(c: Case): Measurement {
   return { ms: performance.now() - start, phi7, gasUsed };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 /** Checks a measurement against the case's expected result; returns a problem or "". */
 function verify(c: Case, engine: string, m: Measurement): string {
   const problems: string[] = [];
@@ -82,25 +81,17 @@ function verify(c: Case, engine: string, m: Measurement): string {
   return problems.length === 0 ? "" : `${c.name} on ${engine}: ${problems.join(", ")}`;
 }
 
-async function compiledProgram(
-  name: string,
-  what: string,
-  phi7: bigint,
-  gasUsed: bigint,
-  quoted: { anan: number; polkavm: number },
-  skipAnan?: string,
-): Promise<Case> {
-  const bytes = await Deno.readFile(new URL(`${name}.jam07.spi`, PROGRAMS));
-  return {
-    name,
-    what,
-    bytes,
+async function compiledPrograms(): Promise<Case[]> {
+  return await Promise.all(BENCH_PROGRAMS.map(async (p) => ({
+    name: p.name,
+    what: p.what,
+    bytes: await readBenchProgram(p),
     args: new Uint8Array(0),
-    expected: { phi7, gasUsed },
+    expected: { phi7: p.phi7, gasUsed: p.gasUsed },
     invocations: 1,
-    quoted,
-    skipAnan,
-  };
+    quoted: p.quoted,
+    skipAnan: p.skipAnan,
+  })));
 }
 
 const ARITH_ITERATIONS = 2_000_000;
@@ -188,29 +179,7 @@ async function cases(): Promise<Case[]> {
   const fibSource = await Deno.readTextFile(new URL("fibonacci.s", EXAMPLES));
   const fibN = 90;
   return [
-    await compiledProgram(
-      "crc32",
-      "real C, byte loads + table lookups",
-      299621408002077471n,
-      222309414n,
-      { anan: 8.7, polkavm: 290 },
-      "~25 s",
-    ),
-    await compiledProgram(
-      "matmul",
-      "real C, 64-bit multiplies",
-      9725053747418139532n,
-      25291521n,
-      { anan: 8.5, polkavm: 287 },
-    ),
-    await compiledProgram(
-      "sort",
-      "real C, branches + recursion",
-      14296620297689410770n,
-      175408308n,
-      { anan: 8.4, polkavm: 152 },
-      "~21 s",
-    ),
+    ...await compiledPrograms(),
     {
       name: "arith-loop",
       what: "tight register arithmetic",
