@@ -90,6 +90,25 @@ Deno.test("Program: when nothing parses, the error names every container and rea
   assert.throws(() => Program.parse(new Uint8Array(0)), ProgramError);
 });
 
+Deno.test("Program: a cut-off program is reported as truncated at its last byte", () => {
+  const whole = ownProgram("sort");
+  for (const length of [20, 60, whole.length - 1]) {
+    assert.throws(() => Program.parse(whole.subarray(0, length)), (e: unknown) => {
+      assert.ok(e instanceof ProgramError);
+      assert.equal(e.offset, length);
+      assert.equal(e.inputEnd, length);
+      assert.match(e.reason, new RegExp(`^truncated at byte ${length}: as standard: `));
+      return true;
+    });
+  }
+  // Twenty zero bytes: every container reads to its end, with bytes to spare, so no truncation.
+  assert.throws(() => Program.parse(new Uint8Array(20)), (e: unknown) => {
+    assert.ok(e instanceof ProgramError);
+    assert.match(e.reason, /^not a PVM program in any known container; /);
+    return true;
+  });
+});
+
 Deno.test("Program: unknown ISA names are rejected", () => {
   const raw = ADD_32;
   assert.equal(Program.parse(raw, { isa: "jam-0.7" }).isa.name, "jam-0.7");

@@ -64,7 +64,7 @@ export function parseBlob(bytes: Uint8Array, baseOffset = 0): RawBlob {
   const codeLength = r.varU64("code length");
   const tableBytes = Number(entryCount) * entrySize;
   if (tableBytes > r.remaining) {
-    throw r.error(
+    throw r.shortError(
       `jump table of ${entryCount} × ${entrySize}-byte entries needs ${tableBytes} bytes but ` +
         `only ${r.remaining} remain`,
       entryCountAt,
@@ -72,7 +72,7 @@ export function parseBlob(bytes: Uint8Array, baseOffset = 0): RawBlob {
   }
   const table = r.take(tableBytes, "jump table");
   if (codeLength > BigInt(r.remaining)) {
-    throw r.error(
+    throw r.shortError(
       `code length is ${codeLength} bytes but only ${r.remaining} remain after the jump table`,
       codeLengthAt,
     );
@@ -86,7 +86,7 @@ export function parseBlob(bytes: Uint8Array, baseOffset = 0): RawBlob {
   const code = r.take(Number(codeLength), "code");
   const maskLength = bitmaskLength(code.length);
   if (maskLength > r.remaining) {
-    throw r.error(
+    throw r.shortError(
       `opcode bitmask for ${code.length} code bytes needs ${maskLength} bytes but only ` +
         `${r.remaining} remain`,
     );

@@ -170,7 +170,10 @@ function autodetect(bytes: Uint8Array): ProgramParts {
   throw noContainerError(bytes);
 }
 
-/** The error for input no container accepts: every attempt and why it failed. */
+/**
+ * The error for input no container accepts: every attempt and why it failed. When an attempt ran
+ * out of bytes at the end of the input, the input was most likely cut short, and that leads.
+ */
 function noContainerError(bytes: Uint8Array): ProgramError {
   const failures: ProgramError[] = [];
   for (const container of AUTODETECT_ORDER) {
@@ -181,15 +184,28 @@ function noContainerError(bytes: Uint8Array): ProgramError {
       failures.push(error);
     }
   }
+  const furthestOf = (errors: ProgramError[]) =>
+    errors.reduce((a, b) => (b.offset > a.offset ? b : a));
+  const attempt = (f: ProgramError) =>
+    `as ${AUTODETECT_ORDER[failures.indexOf(f)]}: ${f.reason} (at byte ${f.offset})`;
+  const notPolkaVm = "as .polkavm: no 'PVM\\0' magic";
+  const cutShort = failures.filter((f) => f.inputEnd === bytes.length);
+  if (cutShort.length > 0) {
+    const likeliest = furthestOf(cutShort);
+    const others = failures.filter((f) => f !== likeliest).map(attempt);
+    return new ProgramError(
+      bytes.length,
+      `truncated at byte ${bytes.length}: ${attempt(likeliest)}; other containers: ` +
+        `${[...others, notPolkaVm].join("; ")}`,
+      bytes.length,
+    );
+  }
   // The attempt that read furthest is the likeliest intended format; report its offset.
-  const furthest = failures.reduce((a, b) => (b.offset > a.offset ? b : a));
-  const reasons = failures.map((f, i) =>
-    `as ${AUTODETECT_ORDER[i]}: ${f.reason} (at byte ${f.offset})`
-  );
   return new ProgramError(
-    furthest.offset,
-    `not a PVM program in any known container; ${reasons.join("; ")}; as .polkavm: no 'PVM\\0' ` +
-      "magic",
+    furthestOf(failures).offset,
+    `not a PVM program in any known container; ${
+      [...failures.map(attempt), notPolkaVm].join("; ")
+    }`,
   );
 }
 

@@ -37,10 +37,15 @@ export class ByteReader {
     return new ProgramError(this.baseOffset + at, reason);
   }
 
+  /** A `ProgramError` for bytes that ran out (`reason`), at `at` (the cursor by default). */
+  shortError(reason: string, at: number = this.position): ProgramError {
+    return new ProgramError(this.baseOffset + at, reason, this.baseOffset + this.bytes.length);
+  }
+
   /** Throws unless `n` more bytes are available for `what`. */
   need(n: number, what: string): void {
     if (n > this.remaining) {
-      throw this.error(`${what} needs ${n} bytes but only ${this.remaining} remain`);
+      throw this.shortError(`${what} needs ${n} bytes but only ${this.remaining} remain`);
     }
   }
 
@@ -87,7 +92,7 @@ export class ByteReader {
     const at = this.position;
     const value = this.varU64(what);
     if (value > BigInt(Math.floor(this.remaining / unitSize))) {
-      throw this.error(
+      throw this.shortError(
         `${what} is ${value} ${unit} but only ${this.remaining} bytes remain after it`,
         at,
       );

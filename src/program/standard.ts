@@ -36,10 +36,10 @@ export function parseStandardProgram(bytes: Uint8Array, baseOffset = 0): Standar
   const blobLengthAt = r.position;
   const blobLength = r.fixed(4, "code blob length");
   if (blobLength !== r.remaining) {
-    throw r.error(
-      `code blob length is ${blobLength} bytes but ${r.remaining} bytes follow it`,
-      blobLengthAt,
-    );
+    const reason = `code blob length is ${blobLength} bytes but ${r.remaining} bytes follow it`;
+    throw blobLength > r.remaining
+      ? r.shortError(reason, blobLengthAt)
+      : r.error(reason, blobLengthAt);
   }
   const blobAt = r.offset;
   const blob = parseBlob(r.take(blobLength, "code blob"), blobAt);

@@ -34,12 +34,18 @@ export class ProgramError extends Error {
   readonly offset: number;
   /** What is wrong, in words a person understands. */
   readonly reason: string;
+  /**
+   * Set when the bytes ran out before the structure did: the absolute offset where the bytes
+   * being read end. When it is the end of the whole input, the input was cut short.
+   */
+  readonly inputEnd?: number;
 
-  /** Creates an error for `reason` found at byte `offset`. */
-  constructor(offset: number, reason: string) {
+  /** Creates an error for `reason` found at byte `offset`; `inputEnd` when the bytes ran out. */
+  constructor(offset: number, reason: string, inputEnd?: number) {
     super(`${reason} (at byte offset ${offset})`);
     this.name = "ProgramError";
     this.offset = offset;
     this.reason = reason;
+    this.inputEnd = inputEnd;
   }
 }
