@@ -54,6 +54,20 @@ export const NATIVE_SYMBOLS = {
   pvmbox_reset: { parameters: ["i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
+/** What went wrong opening the library at `path`, once, with the path and the fix. */
+function loadFailure(path: string, error: unknown): string {
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    return `cannot load the native sandbox library ${path}: no permission; run with ` +
+      `--allow-ffi=${path}`;
+  }
+  // The system's reason, without the repeated "Could not open library" and path Deno adds.
+  const reason = (error instanceof Error ? error.message : String(error))
+    .replace(/^(Could not open library: )+/, "")
+    .replace(`${path}: `, "");
+  return `cannot load the native sandbox library ${path}: ${reason}; build it with ` +
+    "`deno task build`, or set PVMBOX_NATIVE_LIB to a built copy";
+}
+
 /** The opened library. */
 export type NativeLibrary = Deno.DynamicLibrary<typeof NATIVE_SYMBOLS>;
 
@@ -70,13 +84,7 @@ export function nativeLibrary(): NativeLibrary {
   try {
     library = Deno.dlopen(path, NATIVE_SYMBOLS);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new SandboxError(
-      "native-library",
-      `cannot load the native sandbox library ${path}: ${reason}. ` +
-        "Build it with `deno task build` (or set PVMBOX_NATIVE_LIB), and allow it with " +
-        `--allow-ffi=${path}.`,
-    );
+    throw new SandboxError("native-library", loadFailure(path, error));
   }
   try {
     verifyAbi(library.symbols.pvmbox_abi_version(), describeAbi(library));

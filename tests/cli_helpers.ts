@@ -8,17 +8,22 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `pvmbox <args>` with console output captured. */
+/** Runs `pvmbox <args>` with standard output and `console.error` captured. */
 export async function cli(...args: string[]): Promise<CliResult> {
   const out: string[] = [], err: string[] = [];
-  const { log, error } = console;
-  console.log = (...parts: unknown[]) => out.push(parts.join(" "));
+  const { error } = console;
+  const { writeSync } = Deno.stdout;
+  const decoder = new TextDecoder();
+  Deno.stdout.writeSync = (bytes: Uint8Array) => {
+    out.push(decoder.decode(bytes));
+    return bytes.length;
+  };
   console.error = (...parts: unknown[]) => err.push(parts.join(" "));
   try {
     const code = await main(args);
-    return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+    return { code, stdout: out.join("").replace(/\n$/, ""), stderr: err.join("\n") };
   } finally {
-    console.log = log;
+    Deno.stdout.writeSync = writeSync;
     console.error = error;
   }
 }

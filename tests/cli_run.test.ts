@@ -85,13 +85,13 @@ Deno.test("run: bad usage exits 2 with a message", async () => {
   const cases: [string[], RegExp][] = [
     [["run", FIB, "--args", "abc"], /--args must be hex digits/],
     [["run", FIB, "--gas=-5"], /--gas must be a non-negative integer/],
+    [["run", FIB, "--gas", "-5"], /--gas must be a non-negative integer, not '-5'/],
+    [["run", FIB, "--trace-pc", "9-3"], /--trace-pc must be pcs and ranges/],
+    [["run", FIB, "--trace-limit", "many"], /--trace-limit must be a non-negative integer/],
     [["run", FIB, "--gas"], /argument missing/],
     [["run", FIB, "--colour"], /Unknown option '--colour'/],
     [["run", FIB, "--backend", "wasm"], /unknown backend 'wasm'/],
     [["run", FIB, "--on-host-call", "maybe"], /--on-host-call must be/],
-    [["run", "/nonexistent.pvm"], /no such file/],
-    [["run", "/"], /\/ is a directory; give a program file/],
-    [["disasm", "/"], /\/ is a directory/],
     [["run", FIB, "--container", "zip"], /unknown container 'zip'/],
     [["run", FIB, "--isa", "jam-9"], /unknown ISA 'jam-9'/],
     [["run"], /expected one program file/],
@@ -100,6 +100,21 @@ Deno.test("run: bad usage exits 2 with a message", async () => {
   for (const [args, message] of cases) {
     const r = await cli(...args);
     assert.equal(r.code, 2, args.join(" "));
+    assert.match(r.stderr, message);
+  }
+  // A file that cannot be read is an error in the input (1), in every command.
+  const inputErrors: [string[], RegExp][] = [
+    [["run", "/nonexistent.pvm"], /no such file/],
+    [["info", "/nonexistent.pvm"], /no such file/],
+    [["disasm", "/nonexistent.pvm"], /no such file/],
+    [["asm", "/nonexistent.s"], /no such file/],
+    [["conformance", "/nonexistent"], /cannot read/],
+    [["run", "/"], /\/ is a directory; give a program file/],
+    [["disasm", "/"], /\/ is a directory/],
+  ];
+  for (const [args, message] of inputErrors) {
+    const r = await cli(...args);
+    assert.equal(r.code, 1, args.join(" "));
     assert.match(r.stderr, message);
   }
   const help = await cli("run", "--help");

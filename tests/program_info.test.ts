@@ -125,7 +125,7 @@ Deno.test("info CLI: assembly source is assembled first", async () => {
     await Deno.writeTextFile(path, "no_such_instruction\n");
     const bad = await runCli("info", path);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /AssemblyError: 1:1/);
+    assert.match(bad.stderr, /\.s:1:1: error: /);
   } finally {
     await Deno.remove(path);
   }

@@ -3,11 +3,12 @@
  * program. Errors are printed as `file:line:column: error: …` with the offending line.
  * @module
  */
-import { assembleDetailed, AssemblyError, type OutputKind } from "../program/asm/index.ts";
+import type { OutputKind } from "../program/asm/index.ts";
 import { PROFILES } from "../program/isa/index.ts";
 import { type Command, UsageError } from "./command.ts";
+import { printLine, writeOut } from "./output.ts";
 import { parseOptions } from "./parse_options.ts";
-import { ISA_NAMES, isaOption, readInput, writeStdout } from "./program_file.ts";
+import { assembleFile, ISA_NAMES, isaOption, readInput } from "./program_file.ts";
 
 const HELP = `usage: pvmbox asm [options] <in.s>
 
@@ -27,20 +28,6 @@ options:
 
 Problems are reported as file:line:column with the source line (exit code 1). Warnings (e.g. a
 branch to a label that starts no basic block, which panics at run time) go to standard error.`;
-
-/** `file:line:column: error: reason`, then the source line and a caret under the column. */
-function formatSourceProblem(
-  file: string,
-  source: string,
-  line: number,
-  column: number,
-  kind: "error" | "warning",
-  message: string,
-): string {
-  const text = source.split(/\r?\n/)[line - 1] ?? "";
-  const caret = text.slice(0, column - 1).replace(/[^\t]/g, " ") + "^";
-  return `${file}:${line}:${column}: ${kind}: ${message}\n  ${text}\n  ${caret}`;
-}
 
 /** The `asm` command. */
 export const asmCommand: Command = {
@@ -62,29 +49,17 @@ export const asmCommand: Command = {
     const file = positionals[0];
     const source = await readInput(file, Deno.readTextFile);
     const kind: OutputKind | undefined = kinds[0];
-    let output;
-    try {
-      output = assembleDetailed(source, { kind, profile: PROFILES[isa] });
-    } catch (error) {
-      if (!(error instanceof AssemblyError)) throw error;
-      console.error(
-        formatSourceProblem(file, source, error.line, error.column, "error", error.reason),
-      );
-      return 1;
-    }
-    for (const w of output.warnings) {
-      console.error(formatSourceProblem(file, source, w.line, w.column, "warning", w.message));
-    }
+    const output = assembleFile(file, source, { kind, profile: PROFILES[isa] });
     const out = values.output ?? file.replace(/\.s$/, "") + ".pvm";
     if (out === "-") {
-      await writeStdout(output.bytes);
+      writeOut(output.bytes);
       return 0;
     }
     await Deno.writeFile(out, output.bytes);
     const what = { raw: "raw blob", standard: "JAM standard program", service: "JAM service code" }[
       output.kind
     ];
-    console.log(`${out}: ${output.bytes.length} bytes (${what})`);
+    printLine(`${out}: ${output.bytes.length} bytes (${what})`);
     return 0;
   },
 };

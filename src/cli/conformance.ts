@@ -3,7 +3,8 @@
  * and reports each failure with its first difference.
  * @module
  */
-import { type Command, UsageError } from "./command.ts";
+import { type Command, InputError, UsageError } from "./command.ts";
+import { printLine } from "./output.ts";
 import { parseOptions } from "./parse_options.ts";
 import {
   runVector,
@@ -31,7 +32,8 @@ options:
   --isa <name>       ${ISA_NAMES} (default: jam-0.7 for v0.4 vectors, jam-0.8 for v0.5)
   --json             print {passed, failed, failures: [{name, kind, message}]} instead
 
-exit code: 0 when every vector passed, 1 when any failed, 2 for bad usage.`;
+exit code: 0 when every vector passed, 1 when any failed (or the path cannot be read), 2 bad
+usage.`;
 
 /** Parses `--backend`, rejecting names that are not backend choices. */
 export function parseBackend(value: string | undefined): BackendChoice {
@@ -51,11 +53,11 @@ async function runPath(
   try {
     info = await Deno.stat(path);
   } catch {
-    throw new UsageError(`cannot read '${path}'`);
+    throw new InputError(`cannot read '${path}'`);
   }
   if (info.isDirectory) {
     const suite = await runVectorDirectory(path, { backend, isa });
-    if (suite.results.length === 0) throw new UsageError(`no *.json vector files in '${path}'`);
+    if (suite.results.length === 0) throw new InputError(`no *.json vector files in '${path}'`);
     return suite;
   }
   const result: VectorResult = runVector(parseAnyVector(await Deno.readTextFile(path), path), {
@@ -85,7 +87,7 @@ export const conformanceCommand: Command = {
     );
     const failures = suite.results.filter((r) => r.difference !== undefined);
     if (values.json) {
-      console.log(JSON.stringify(
+      printLine(JSON.stringify(
         {
           passed: suite.passed,
           failed: suite.failed,
@@ -95,8 +97,8 @@ export const conformanceCommand: Command = {
         2,
       ));
     } else {
-      for (const r of failures) console.log(`FAIL ${r.name}: ${r.difference!.message}`);
-      console.log(`${suite.passed} passed, ${suite.failed} failed`);
+      for (const r of failures) printLine(`FAIL ${r.name}: ${r.difference!.message}`);
+      printLine(`${suite.passed} passed, ${suite.failed} failed`);
     }
     return suite.failed === 0 ? 0 : 1;
   },

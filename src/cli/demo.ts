@@ -10,6 +10,7 @@ import { Program } from "../program/program.ts";
 import { HOST_RESULT, JAM_HOST_CALLS, readLogMessage } from "../sandbox/host_calls.ts";
 import { invokeProgram, Sandbox } from "../sandbox/sandbox.ts";
 import type { Command } from "./command.ts";
+import { printLine } from "./output.ts";
 import { formatRegister, Tracer } from "./trace.ts";
 
 const EXAMPLES = new URL("../../examples/", import.meta.url);
@@ -39,24 +40,24 @@ class Checks {
   /** Prints `what` with a tick, or a cross when `ok` is false. */
   check(ok: boolean, what: string): void {
     if (!ok) this.failed++;
-    console.log(`   ${ok ? "✓" : "✗ MISMATCH:"} ${what}`);
+    printLine(`   ${ok ? "✓" : "✗ MISMATCH:"} ${what}`);
   }
 }
 
 async function fibonacciPart(checks: Checks): Promise<void> {
   const { program } = await example("fibonacci.s");
   const n = 10;
-  console.log("1. examples/fibonacci.s — a loop that computes fib(n)\n");
-  console.log(
+  printLine("1. examples/fibonacci.s — a loop that computes fib(n)\n");
+  printLine(
     `   Assembled into a ${program.blob.code.length}-byte JAM standard program. The code, as ` +
       "the disassembler\n   prints it (pc and bytes on the right):\n",
   );
-  for (const line of listing(program)) console.log(line);
+  for (const line of listing(program)) printLine(line);
   const gas = 10_000n;
   const tracer = new Tracer(
     program,
     (i) => sb.getRegister(i),
-    (line) => console.log(`   ${line}`),
+    (line) => printLine(`   ${line}`),
   );
   let traced = 0;
   using sb: Sandbox = Sandbox.create(program, {
@@ -66,17 +67,17 @@ async function fibonacciPart(checks: Checks): Promise<void> {
       if (traced++ < TRACE_LINES) tracer.executed(pc);
     },
   });
-  console.log(
+  printLine(
     `\n   Standard initialization with the argument [${n}]: it is mapped read-only at ` +
       `0x${sb.regs[7].toString(16)};\n   a0 points to it, a1 = its length, ra = ` +
       `0x${sb.regs[0].toString(16)} (returning there halts), sp = 0x${sb.regs[1].toString(16)}.`,
   );
-  console.log(`   Running with ${gas} gas; the first ${TRACE_LINES} instructions:\n`);
+  printLine(`   Running with ${gas} gas; the first ${TRACE_LINES} instructions:\n`);
   tracer.resync();
   const exit = sb.run();
-  console.log(`        … ${Math.max(0, traced - TRACE_LINES)} more instructions`);
+  printLine(`        … ${Math.max(0, traced - TRACE_LINES)} more instructions`);
   const used = gas - sb.gas;
-  console.log(`\n   Exit: ${exit.kind} at pc ${exit.pc}; gas used ${used} (1 per instruction).`);
+  printLine(`\n   Exit: ${exit.kind} at pc ${exit.pc}; gas used ${used} (1 per instruction).`);
   checks.check(exit.kind === "halt", "the program halted by returning to ra");
   checks.check(
     sb.regs[7] === fibonacci(n),
@@ -87,7 +88,7 @@ async function fibonacciPart(checks: Checks): Promise<void> {
 
 async function hostCallPart(checks: Checks): Promise<void> {
   const { program } = await example("host_calls.s");
-  console.log("\n2. examples/host_calls.s — the guest asks the host for things with `ecalli`\n");
+  printLine("\n2. examples/host_calls.s — the guest asks the host for things with `ecalli`\n");
   const serviced: string[] = [];
   let reportedGas = 0n;
   const result = invokeProgram(program, {
@@ -107,8 +108,8 @@ async function hostCallPart(checks: Checks): Promise<void> {
       },
     },
   });
-  for (const line of serviced) console.log(`   host call ${line}`);
-  console.log(`\n   Exit: ${result.status} at pc ${result.exit.pc}; gas used ${result.gasUsed}.`);
+  for (const line of serviced) printLine(`   host call ${line}`);
+  printLine(`\n   Exit: ${result.status} at pc ${result.exit.pc}; gas used ${result.gasUsed}.`);
   checks.check(result.hostCallsServiced === 2, "both host calls were serviced by TypeScript");
   checks.check(
     result.status === "halt" && result.regs[7] === reportedGas,
@@ -118,7 +119,7 @@ async function hostCallPart(checks: Checks): Promise<void> {
 
 async function memoryPart(checks: Checks): Promise<void> {
   const { program } = await example("memory.s");
-  console.log("\n3. examples/memory.s — data sections, the heap (sbrk), loads and stores\n");
+  printLine("\n3. examples/memory.s — data sections, the heap (sbrk), loads and stores\n");
   using sb = Sandbox.create(program, { gas: 10_000n });
   const heapStart = sb.heapTop;
   const result = sb.invoke();
@@ -129,11 +130,11 @@ async function memoryPart(checks: Checks): Promise<void> {
     { length: (output.length - 8) / 8 },
     (_, i) => view.getBigUint64(8 * i, true),
   );
-  console.log(
+  printLine(
     `   The heap started at 0x${heapStart.toString(16)}; sbrk moved it to ` +
       `0x${sb.heapTop.toString(16)}.`,
   );
-  console.log(
+  printLine(
     `   Exit: ${result.status}; output = memory[a0, a0 + a1) = ${output.length} bytes: ` +
       `"${title}" then ${squares.join(", ")}`,
   );
@@ -144,7 +145,7 @@ async function memoryPart(checks: Checks): Promise<void> {
     'the output is "squares:" and the first 8 squares, as TypeScript computes them',
   );
   const registers = [7, 8].map((i) => `${REGISTER_NAMES[i]}=${formatRegister(result.regs[i])}`);
-  console.log(`   (${registers.join(", ")})`);
+  printLine(`   (${registers.join(", ")})`);
 }
 
 /** The `demo` command. */
@@ -159,12 +160,12 @@ an independent computation. Needs only read access to the examples.
 
 exit code: 0 when every check passed, 1 otherwise.`,
   async run(): Promise<number> {
-    console.log("pvmbox demo: PVM programs running in the pvmbox interpreter\n");
+    printLine("pvmbox demo: PVM programs running in the pvmbox interpreter\n");
     const checks = new Checks();
     await fibonacciPart(checks);
     await hostCallPart(checks);
     await memoryPart(checks);
-    console.log(
+    printLine(
       checks.failed === 0
         ? "\nAll checks passed. Next: `deno run -A cli.ts run examples/fibonacci.s --trace`."
         : `\n${checks.failed} check(s) failed.`,

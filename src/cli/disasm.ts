@@ -14,8 +14,8 @@ import {
   ISA_NAMES,
   isaOption,
   readProgramFile,
-  writeStdout,
 } from "./program_file.ts";
+import { writeOut } from "./output.ts";
 
 const HELP = `usage: pvmbox disasm [options] <file>
 
@@ -77,7 +77,7 @@ export const disasmCommand: Command = {
     const text = values.explain === undefined
       ? disassemble(program, { annotate: !values.plain, gas: values.gas })
       : explanation(program, values.explain);
-    if (values.output === undefined) await writeStdout(new TextEncoder().encode(text));
+    if (values.output === undefined) writeOut(new TextEncoder().encode(text));
     else await Deno.writeTextFile(values.output, text);
     return 0;
   },

@@ -6,6 +6,7 @@
 import { type ContainerKind, Program, type ProgramSummary } from "../program/program.ts";
 import { standardLayout } from "../pvm/mod.ts";
 import { type Command, UsageError } from "./command.ts";
+import { printLine } from "./output.ts";
 import { parseOptions } from "./parse_options.ts";
 import { containerOption, ISA_NAMES, isaOption, readProgramFile } from "./program_file.ts";
 
@@ -173,7 +174,7 @@ export const infoCommand: Command = {
     const program = Program.parse(input.bytes, { container, isa });
     let info = programInfo(program, file, input.fileBytes);
     if (input.assembledKind !== undefined) info = { ...info, assembledBytes: input.bytes.length };
-    console.log(values.json ? JSON.stringify(info, null, 2) : formatInfo(info));
+    printLine(values.json ? JSON.stringify(info, null, 2) : formatInfo(info));
     return 0;
   },
 };

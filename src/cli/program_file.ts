@@ -1,13 +1,19 @@
 /**
  * What the commands that read a program file share: checking `--container` and `--isa`, reading
- * the file (a missing one or a directory is a usage error), assembling `.s` source first, and
- * writing output.
+ * the file (a missing one or a directory is an input error), and assembling `.s` source first,
+ * with the assembler's warnings and errors shown against the file's lines.
  * @module
  */
-import { assembleDetailed, type OutputKind } from "../program/asm/index.ts";
+import {
+  assembleDetailed,
+  type AssembleOptions,
+  AssemblyError,
+  type AssemblyOutput,
+  type OutputKind,
+} from "../program/asm/index.ts";
 import { type IsaName, PROFILES } from "../program/isa/index.ts";
 import type { ContainerKind } from "../program/program.ts";
-import { UsageError } from "./command.ts";
+import { InputError, UsageError } from "./command.ts";
 
 /** The values `--container` accepts. */
 export const CONTAINERS: readonly ContainerKind[] = ["raw", "standard", "service", "polkavm"];
@@ -33,17 +39,55 @@ export function isaOption(value: string | undefined): IsaName | undefined {
   return isa;
 }
 
-/** Reads `file` with `read`; a file that does not exist, or a directory, is a `UsageError`. */
+/** Reads `file` with `read`; a file that does not exist, or a directory, is an `InputError`. */
 export async function readInput<T>(file: string, read: (file: string) => Promise<T>): Promise<T> {
   try {
     return await read(file);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw new UsageError(`no such file: ${file}`);
+    if (error instanceof Deno.errors.NotFound) throw new InputError(`no such file: ${file}`);
     if (error instanceof Deno.errors.IsADirectory) {
-      throw new UsageError(`${file} is a directory; give a program file`);
+      throw new InputError(`${file} is a directory; give a program file`);
     }
     throw error;
   }
+}
+
+/** `file:line:column: kind: message`, then the source line and a caret under the column. */
+function formatSourceProblem(
+  file: string,
+  source: string,
+  line: number,
+  column: number,
+  kind: "error" | "warning",
+  message: string,
+): string {
+  const text = source.split(/\r?\n/)[line - 1] ?? "";
+  const caret = text.slice(0, column - 1).replace(/[^\t]/g, " ") + "^";
+  return `${file}:${line}:${column}: ${kind}: ${message}\n  ${text}\n  ${caret}`;
+}
+
+/**
+ * Assembles `source`, read from `file`: warnings go to standard error against the file's lines,
+ * and an assembly error becomes an `InputError` that names the file, line and column.
+ */
+export function assembleFile(
+  file: string,
+  source: string,
+  options: AssembleOptions,
+): AssemblyOutput {
+  let output: AssemblyOutput;
+  try {
+    output = assembleDetailed(source, options);
+  } catch (error) {
+    if (!(error instanceof AssemblyError)) throw error;
+    throw new InputError(
+      formatSourceProblem(file, source, error.line, error.column, "error", error.reason),
+    );
+  }
+  for (const w of output.warnings) {
+    console.error(formatSourceProblem(file, source, w.line, w.column, "warning", w.message));
+  }
+  return output;
 }
 
 /** The bytes of a program file, assembled first when the file is assembly source. */
@@ -61,13 +105,6 @@ export async function readProgramFile(file: string, isa?: IsaName): Promise<Prog
   const bytes = await readInput(file, Deno.readFile);
   if (!file.endsWith(".s")) return { fileBytes: bytes.length, bytes };
   const profile = PROFILES[isa ?? "jam-0.7"];
-  const assembled = assembleDetailed(new TextDecoder().decode(bytes), { profile });
+  const assembled = assembleFile(file, new TextDecoder().decode(bytes), { profile });
   return { fileBytes: bytes.length, bytes: assembled.bytes, assembledKind: assembled.kind };
-}
-
-/** Writes all of `bytes` to standard output (a single `write` may take only part of them). */
-export async function writeStdout(bytes: Uint8Array): Promise<void> {
-  for (let done = 0; done < bytes.length;) {
-    done += await Deno.stdout.write(bytes.subarray(done));
-  }
 }

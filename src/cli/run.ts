@@ -10,6 +10,7 @@ import { hostCallName, JAM_HOST_CALLS, readLogMessage } from "../sandbox/host_ca
 import type { InvokeResult, InvokeStatus } from "../sandbox/invoke.ts";
 import { Sandbox } from "../sandbox/sandbox.ts";
 import { type Command, type GlobalOptions, UsageError } from "./command.ts";
+import { printLine } from "./output.ts";
 import { parseOptions } from "./parse_options.ts";
 import {
   containerOption,
@@ -19,7 +20,7 @@ import {
   readProgramFile,
 } from "./program_file.ts";
 import { parseBackend } from "./conformance.ts";
-import { formatRegister, Tracer } from "./trace.ts";
+import { formatRegister, parsePcRanges, Tracer } from "./trace.ts";
 import { REGISTER_NAMES } from "../program/asm/syntax.ts";
 
 /** Gas given to a program when `--gas` is absent. */
@@ -58,13 +59,17 @@ options:
                               ignore it and continue with registers unchanged
   --trace                     one line per executed instruction: pc, instruction, changed
                               registers
+  --trace-limit <n>           trace at most n lines; the run goes on untraced (implies --trace)
+  --trace-pc <pcs>            trace only these pcs: a list like 12,40-80 (inclusive ranges);
+                              register changes add up between the lines shown (implies --trace)
   --verbose                   say which backend runs the program and why (and show stack
                               traces for errors)
   --json                      print the final state as JSON (exit, pc, gas, regs as decimal
                               strings, output as hex, host calls); other text goes to stderr
 
 exit code: 0 halt, 11 panic, 12 page fault, 13 stopped at a host call, 14 out of gas,
-1 error (bad program or file), 2 bad usage.`;
+1 error (a file that cannot be read, a malformed program, assembly errors), 2 bad usage,
+141 standard output closed by its reader (e.g. | head).`;
 
 /** Parses `--args`: hex digits (optionally `0x`-prefixed) or `@path`. */
 export async function parseArgsBytes(value: string): Promise<Uint8Array> {
@@ -158,6 +163,8 @@ export const runCommand: Command = {
       isa: { type: "string" },
       "on-host-call": { type: "string" },
       trace: { type: "boolean" },
+      "trace-limit": { type: "string" },
+      "trace-pc": { type: "string" },
       json: { type: "boolean" },
     });
     if (positionals.length !== 1) throw new UsageError("expected one program file");
@@ -179,9 +186,20 @@ export const runCommand: Command = {
       throw new UsageError("--args needs a program with a memory layout; this is a raw blob");
     }
     // With --json, stdout carries only the JSON document.
-    const say = values.json ? (line: string) => console.error(line) : console.log;
+    const say = values.json ? (line: string) => console.error(line) : printLine;
 
-    const tracer = values.trace ? new Tracer(program, (i) => sb.getRegister(i), say) : undefined;
+    const traceLimit = values["trace-limit"] === undefined
+      ? undefined
+      : Number(parseInteger("trace-limit", values["trace-limit"], 1n << 52n));
+    const tracePc = values["trace-pc"];
+    const showPc = tracePc === undefined ? undefined : parsePcRanges(tracePc);
+    if (tracePc !== undefined && showPc === undefined) {
+      throw new UsageError(`--trace-pc must be pcs and ranges like 12,40-80, not '${tracePc}'`);
+    }
+    const tracing = values.trace || traceLimit !== undefined || showPc !== undefined;
+    const tracer = tracing
+      ? new Tracer(program, (i) => sb.getRegister(i), say, { limit: traceLimit, showPc })
+      : undefined;
     using sb: Sandbox = Sandbox.create(program, {
       backend,
       gas,
@@ -214,7 +232,7 @@ export const runCommand: Command = {
     tracer?.exited(result.exit);
 
     if (values.json) {
-      console.log(JSON.stringify(
+      printLine(JSON.stringify(
         {
           status: result.status,
           exit: result.exit,

@@ -27,19 +27,52 @@ export function instructionText(program: Program, pc: number): string {
   return renderInstruction(ins, widths, (target) => `${target}`);
 }
 
+/** Which instructions a trace shows and how many lines it prints at most. */
+export interface TraceOptions {
+  /** At most this many lines; then one line says the trace stopped. Default: no limit. */
+  readonly limit?: number;
+  /** Only instructions whose pc passes; register changes add up between shown lines. */
+  readonly showPc?: (pc: number) => boolean;
+}
+
+/**
+ * Parses a `--trace-pc` value: pcs and inclusive ranges separated by commas (`12,40-80`), as a
+ * predicate; undefined when `value` is malformed.
+ */
+export function parsePcRanges(value: string): ((pc: number) => boolean) | undefined {
+  const ranges: [number, number][] = [];
+  for (const part of value.split(",")) {
+    const match = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (match === null) return undefined;
+    const low = Number(match[1]);
+    const high = match[2] === undefined ? low : Number(match[2]);
+    if (high < low) return undefined;
+    ranges.push([low, high]);
+  }
+  return (pc) => ranges.some(([low, high]) => pc >= low && pc <= high);
+}
+
 /** Writes trace lines for one sandbox; feed it `onInstruction` calls and each exit. */
 export class Tracer {
   readonly #program: Program;
   readonly #read: (index: number) => bigint;
   readonly #write: (line: string) => void;
+  readonly #options: TraceOptions;
   readonly #text = new Map<number, string>();
   readonly #last = new BigUint64Array(REGISTER_COUNT);
+  #lines = 0;
 
   /** `read` gives live register values; `write` prints one line. Call `resync()` before use. */
-  constructor(program: Program, read: (index: number) => bigint, write: (line: string) => void) {
+  constructor(
+    program: Program,
+    read: (index: number) => bigint,
+    write: (line: string) => void,
+    options: TraceOptions = {},
+  ) {
     this.#program = program;
     this.#read = read;
     this.#write = write;
+    this.#options = options;
   }
 
   /** Takes the current registers as the baseline: before the first run, after host changes. */
@@ -69,6 +102,13 @@ export class Tracer {
   }
 
   #line(pc: number, note: string): void {
+    if (this.#options.showPc !== undefined && !this.#options.showPc(pc)) return;
+    const limit = this.#options.limit ?? Infinity;
+    if (this.#lines >= limit) {
+      if (this.#lines++ === limit) this.#write(`… trace stopped after ${limit} lines`);
+      return;
+    }
+    this.#lines++;
     let text = this.#text.get(pc);
     if (text === undefined) {
       text = instructionText(this.#program, pc);
