@@ -9,15 +9,34 @@ import { REGISTER_NAMES } from "../program/asm/syntax.ts";
 import { Program } from "../program/program.ts";
 import { HOST_RESULT, JAM_HOST_CALLS, readLogMessage } from "../sandbox/host_calls.ts";
 import { invokeProgram, Sandbox } from "../sandbox/sandbox.ts";
-import type { Command } from "./command.ts";
+import { type Command, InputError } from "./command.ts";
 import { printLine } from "./output.ts";
 import { formatRegister, Tracer } from "./trace.ts";
 
 const EXAMPLES = new URL("../../examples/", import.meta.url);
 const TRACE_LINES = 14;
 
+/**
+ * The source of a bundled example, fetched relative to this module: a local file for a clone,
+ * the same host for `deno run <url>/cli.ts demo`.
+ */
+async function exampleSource(name: string): Promise<string> {
+  const url = new URL(name, EXAMPLES);
+  try {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+    return await response.text();
+  } catch (error) {
+    const allow = url.protocol === "file:"
+      ? `--allow-read=${decodeURIComponent(EXAMPLES.pathname)}`
+      : `--allow-net=${url.host}`;
+    const reason = error instanceof Deno.errors.NotCapable ? "no permission" : String(error);
+    throw new InputError(`cannot read the example ${url.href} (${reason}); run with ${allow}`);
+  }
+}
+
 async function example(name: string): Promise<{ source: string; program: Program }> {
-  const source = await Deno.readTextFile(new URL(name, EXAMPLES));
+  const source = await exampleSource(name);
   return { source, program: Program.parse(assemble(source)) };
 }
 
@@ -156,7 +175,8 @@ export const demoCommand: Command = {
 
 Assembles examples/fibonacci.s, host_calls.s and memory.s, runs them in the pvmbox interpreter
 (JAM standard initialization, host calls serviced by TypeScript), and checks each result against
-an independent computation. Needs only read access to the examples.
+an independent computation. The examples are read beside this module: it needs read access to
+them in a clone (--allow-read), network access to their host when run from a URL (--allow-net).
 
 exit code: 0 when every check passed, 1 otherwise.`,
   async run(): Promise<number> {
