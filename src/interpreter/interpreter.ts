@@ -210,6 +210,7 @@ export class Interpreter implements Backend {
     if (this.#disposed) throw new SandboxError("disposed", "the interpreter has been disposed");
     const p = this.#program;
     const pc = this.#pc;
+    if (p.violation !== undefined) return { kind: "panic", pc }; // an invalid blob never runs
     const index = pc < p.indexOfPc.length ? p.indexOfPc[pc] : -1;
     if (index < 0) return this.#trapOutsideCode(pc);
     let budget = 0;

@@ -19,6 +19,7 @@ import {
   trapAt,
 } from "./decoder.ts";
 import { instructionById, type IsaProfile, Op } from "./isa/index.ts";
+import { type BlobViolation, validateCode } from "./validation.ts";
 
 /** The code-related input of a backend: what a parsed raw blob provides. */
 export interface CodeBlob {
@@ -59,8 +60,13 @@ export interface ProgramAnalysis {
    * block start its entry cost, elsewhere what the profile charges for entering mid-block.
    */
   readonly startCost: Int32Array;
-  /** Gas charged when a run starts at a pc where no instruction is (it executes as `trap`). */
+  /**
+   * Gas charged when a run starts at a pc where no instruction is (it executes as `trap`; under
+   * whole-blob validation it panics unpaid).
+   */
   readonly outsideCost: number;
+  /** Why the blob is invalid under whole-blob validation (it then panics before running). */
+  readonly violation: BlobViolation | undefined;
   /** Instructions from this one to the end of its block, itself included. */
   readonly toEnd: Int32Array;
   /** Jump-table entry k as an instruction number; -1 when it is no block start. */
@@ -233,8 +239,11 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   for (let i = count - 1; i >= 0; i--) {
     toEnd[i] = isTerminatorOp(op[i]) || i === count - 1 ? 1 : 1 + toEnd[i + 1];
   }
+  // Under whole-blob validation a pc past the code is no instruction: reaching it panics, unpaid.
+  const unpaidPastEnd = profile.validation === "whole-blob";
   let enclosing = 0;
   for (let i = 0; i < count; i++) {
+    if (unpaidPastEnd && pc[i] >= n) continue;
     if (blockStart[i] === 1) {
       enclosing = i;
       entryCost[i] = startCost[i] = profile.gas.blockCost(decoded.slice(i, i + toEnd[i]), code);
@@ -261,7 +270,8 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
     blockStart,
     entryCost,
     startCost,
-    outsideCost: profile.gas.blockCost([trapAt(n)], code),
+    outsideCost: unpaidPastEnd ? 0 : profile.gas.blockCost([trapAt(n)], code),
+    violation: profile.validation === "whole-blob" ? validateCode(blob, profile) : undefined,
     toEnd,
     jumpTargets,
     indexOfPc,

@@ -8,6 +8,7 @@
 import { parseBlob, type RawBlob } from "./blob.ts";
 import { decodeCode, type DecodedCode } from "./decoder.ts";
 import { PAGE_SIZE, ProgramError, type ProgramMemory } from "../pvm/mod.ts";
+import { validateCode } from "./validation.ts";
 import { DEFAULT_PROFILE, type IsaName, type IsaProfile, PROFILES } from "./isa/index.ts";
 import { hasPolkaVmMagic, parsePolkaVm, type PolkaVmIsa } from "./polkavm.ts";
 import {
@@ -36,8 +37,17 @@ export interface ProgramExport {
 export interface ParseOptions {
   /** The container to read; autodetected when omitted. */
   readonly container?: ContainerKind;
-  /** The ISA profile to decode with; `jam-0.7` when omitted. */
+  /**
+   * The ISA profile to decode with; when omitted, the one a `.polkavm` file names (version 3,
+   * JamV1, is `jam-0.8`), else `jam-0.7`.
+   */
   readonly isa?: IsaName;
+  /**
+   * Check the whole blob as the profile requires (Gray Paper 0.8's `deblob` for `jam-0.8`) and
+   * throw a `ProgramError` naming the offset and the rule broken. Without it an invalid blob
+   * still parses, and a backend panics before running it, as the Gray Paper specifies.
+   */
+  readonly validate?: boolean;
 }
 
 /** The parts of a program, for building one without bytes (e.g. from an assembler). */
@@ -209,6 +219,25 @@ function noContainerError(bytes: Uint8Array): ProgramError {
   );
 }
 
+/** The profile a `.polkavm` instruction-set name implies, or undefined for the default. */
+function profileNamedBy(polkavmIsa: PolkaVmIsa | undefined): IsaName | undefined {
+  return polkavmIsa === "JamV1" ? "jam-0.8" : undefined;
+}
+
+/** Throws `ProgramError` when `program` breaks its profile's whole-blob rules. */
+function throwIfInvalid(program: Program, input: Uint8Array): void {
+  if (program.isa.validation !== "whole-blob") return;
+  const violation = validateCode(program.blob, program.isa);
+  if (violation === undefined) return;
+  const { code } = program.blob;
+  // The code is a view into the input (every container keeps it so): report an input offset.
+  const base = code.buffer === input.buffer ? code.byteOffset - input.byteOffset : 0;
+  throw new ProgramError(
+    base + violation.offset,
+    `invalid ${program.isa.name} blob (${violation.rule}): ${violation.message}`,
+  );
+}
+
 /** A validated PVM program: code, jump table, and (for containers that have them) memory. */
 export class Program {
   /** The container the program was read from. */
@@ -257,7 +286,9 @@ export class Program {
     const parts = options.container === undefined
       ? autodetect(own)
       : parseContainer(own, options.container);
-    return new Program({ ...parts, isa });
+    const program = new Program({ ...parts, isa: isa ?? profileNamedBy(parts.polkavmIsa) });
+    if (options.validate) throwIfInvalid(program, own);
+    return program;
   }
 
   /**

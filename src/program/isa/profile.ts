@@ -35,8 +35,20 @@ export interface IsaProfile {
    * block from there, or the whole enclosing block (Gray Paper 0.8's L(ı)).
    */
   readonly midBlockStart: "rest-of-block" | "enclosing-block";
-  /** What an opcode byte that is no instruction means. */
-  readonly invalidOpcode: "trap";
+  /**
+   * How a blob is checked: `none` (an opcode byte that is no instruction executes as `trap`), or
+   * `whole-blob` (Gray Paper 0.8: one invalid opcode or misplaced bitmask bit makes the whole
+   * blob invalid; it panics before running, and a pc with no instruction panics unpaid).
+   */
+  readonly validation: "none" | "whole-blob";
+}
+
+/** The rules a profile sets besides opcodes and gas (defaults: the jam-0.7 ones). */
+export interface ProfileRules {
+  /** See `IsaProfile.midBlockStart`. */
+  readonly midBlockStart?: IsaProfile["midBlockStart"];
+  /** See `IsaProfile.validation`. */
+  readonly validation?: IsaProfile["validation"];
 }
 
 /** Builds a profile from `[opcodeByte, instructionId]` pairs. */
@@ -44,7 +56,7 @@ export function defineProfile(
   name: IsaName,
   opcodes: Iterable<readonly [number, number]>,
   gas: GasModel,
-  midBlockStart: IsaProfile["midBlockStart"] = "rest-of-block",
+  rules: ProfileRules = {},
 ): IsaProfile {
   const decodeTable = new Int16Array(256).fill(-1);
   const encodeTable = new Int16Array(256).fill(-1);
@@ -57,8 +69,8 @@ export function defineProfile(
     decodeTable,
     encodeTable,
     gas,
-    midBlockStart,
-    invalidOpcode: "trap" as const,
+    midBlockStart: rules.midBlockStart ?? "rest-of-block",
+    validation: rules.validation ?? "none",
   });
 }
 

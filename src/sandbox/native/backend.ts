@@ -209,6 +209,7 @@ export class NativeBackend implements Backend {
    */
   #nativeEntry(): number | Exit {
     const p = this.#program;
+    if (p.violation !== undefined) return { kind: "panic", pc: this.#pc }; // never runs
     if (this.#entry === Entry.Unpaid) return this.#code.instructionEntry[this.#unpaidIndex];
     const pc = this.#pc;
     const index = pc < p.indexOfPc.length ? p.indexOfPc[pc] : -1;
