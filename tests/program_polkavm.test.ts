@@ -63,7 +63,7 @@ Deno.test(".polkavm: maps to a Program with JAM memory sizes and exports", () =>
   const program = Program.parse(encodePolkaVm(parts()));
   assert.equal(program.container, "polkavm");
   assert.equal(program.polkavmIsa, "JamV1");
-  assert.equal(program.isa.name, "jam-0.7");
+  assert.equal(program.isa.name, "jam-0.8"); // JamV1 is Gray Paper 0.8's ISA
   assert.deepEqual(program.exports, [{ name: "refine", pc: 0 }, { name: "accumulate", pc: 5 }]);
   assert.deepEqual(program.imports, ["gas", "log", ""]);
   const memory = program.memory!;
