@@ -69,6 +69,15 @@ function imageOf(region: MemoryRegion): MemoryImage {
   return image;
 }
 
+/** What a forgotten backend's finalizer needs to give its zygote back; nothing refers to it. */
+interface Lease {
+  readonly zygote: Zygote;
+  readonly release: (zygote: Zygote) => void;
+}
+
+/** Returns the zygote of a backend dropped without disposal to its pool. */
+const forgotten = new FinalizationRegistry<Lease>(({ zygote, release }) => release(zygote));
+
 /** Marks an `sbrk` serviced on the host: the guest resumes without the caller seeing it. */
 const SERVICED = Symbol("serviced");
 
@@ -101,6 +110,7 @@ export class NativeBackend implements Backend {
     this.#program = program;
     this.#code = code;
     this.#release = release;
+    forgotten.register(this, { zygote, release }, this);
   }
 
   /** Guest memory of the zygote. */
@@ -199,6 +209,7 @@ export class NativeBackend implements Backend {
   [Symbol.dispose](): void {
     if (this.#released) return;
     this.#released = true;
+    forgotten.unregister(this);
     this.#release(this.#zygote);
   }
 
