@@ -1,10 +1,18 @@
 /**
  * Native sandbox figures: cold spawn, warm instantiate from the pool, host-call round trip and
- * idle zygote RSS, each against its target. Run with `deno run -A bench/native.ts`; the numbers
- * are medians (and p99) of many samples taken in one run, since machines here are noisy.
+ * idle zygote RSS, each against its target; then the same through `Sandbox` with compiled PVM
+ * code (a host call through a TypeScript handler, instantiating a program from the warm pool and
+ * running it to its first exit), and the bench programs on the native backend against the
+ * interpreter, both measured in this run with φ7 and gas compared. Run with
+ * `deno run -A bench/native.ts`; the numbers are medians (and p99) of many samples taken in one
+ * run, since machines here are noisy.
  * @module
  */
+import { assemble } from "../src/program/asm/index.ts";
+import { Program } from "../src/program/program.ts";
+import type { BackendName } from "../src/sandbox/backends.ts";
 import { MemoryImage, Zygote, ZygotePool } from "../src/sandbox/native/mod.ts";
+import { Sandbox } from "../src/sandbox/sandbox.ts";
 
 /** One measured figure. */
 export interface Figure {
@@ -159,6 +167,65 @@ export function idleRss(count: number): { median: number; p99: number } {
   return summarize(samples);
 }
 
+/** Compiled PVM code that makes host call 1 forever. */
+const HOST_CALL_PROGRAM = Program.parse(assemble(`
+.stack_size 0x1000
+loop:
+    ecalli 1
+    jump loop
+`));
+
+/**
+ * Host-call round trip through `Sandbox.invoke` and a TypeScript handler: from one handler call
+ * to the next (the handler returns → registers to the guest → resume → ecalli → exit →
+ * registers back → the handler is called).
+ */
+export function sandboxHostCall(
+  backend: BackendName,
+  count: number,
+): { median: number; p99: number } {
+  using sb = Sandbox.create(HOST_CALL_PROGRAM, { backend, gas: 1n << 62n });
+  const samples = new Float64Array(count);
+  let calls = -1, last = 0;
+  sb.invoke({
+    hostCalls: {
+      1: () => {
+        const now = performance.now();
+        if (calls >= 0) samples[calls] = (now - last) * 1000;
+        last = now;
+        if (++calls === count) return "stop";
+      },
+    },
+  });
+  return summarize(samples);
+}
+
+/** A standard program with read-only data, read-write data, a stack and heap growth. */
+const MEMORY_EXAMPLE = new URL("../examples/memory.s", import.meta.url);
+
+/**
+ * Instantiate and run to the first exit: `Sandbox.create` (standard initialization; on native a
+ * reset zygote from the warm pool, code already compiled and loaded) + `run()` to the program's
+ * halt + dispose.
+ */
+export function sandboxInstantiate(
+  backend: BackendName,
+  count: number,
+): { median: number; p99: number } {
+  const program = Program.parse(assemble(Deno.readTextFileSync(MEMORY_EXAMPLE)));
+  const once = (): number => {
+    const started = performance.now();
+    using sb = Sandbox.create(program, { backend, gas: 1_000_000n });
+    const exit = sb.run();
+    if (exit.kind !== "halt") throw new Error(`memory.s ended with ${exit.kind}`);
+    return (performance.now() - started) * 1000;
+  };
+  once(); // compiles (native) or analyses (interpreter) once; every later instance reuses it
+  const samples = new Float64Array(count);
+  for (let i = 0; i < count; i++) samples[i] = once();
+  return summarize(samples);
+}
+
 /** Runs every measurement. */
 export async function benchNative(scale = 1): Promise<Figure[]> {
   const cold = coldSpawn(Math.round(60 * scale));
@@ -169,6 +236,10 @@ export async function benchNative(scale = 1): Promise<Figure[]> {
   const roundTrip = hostCallRoundTrip(Math.round(100_000 * scale));
   const roundTripAsync = await hostCallRoundTripAsync(Math.round(5_000 * scale));
   const rss = idleRss(4);
+  const sandboxCall = sandboxHostCall("native", Math.round(100_000 * scale));
+  const sandboxCallInterpreter = sandboxHostCall("interpreter", Math.round(100_000 * scale));
+  const instantiate = sandboxInstantiate("native", Math.round(5_000 * scale));
+  const instantiateInterpreter = sandboxInstantiate("interpreter", Math.round(5_000 * scale));
   return [
     { name: "cold spawn (full isolation)", unit: "ms", target: 3, ...cold },
     { name: "cold spawn (weak profile, for comparison)", unit: "ms", target: 3, ...coldWeak },
@@ -188,7 +259,115 @@ export async function benchNative(scale = 1): Promise<Figure[]> {
       ...roundTripAsync,
     },
     { name: "idle zygote RSS", unit: "kB", target: 64, ...rss },
+    {
+      name: "Sandbox host call via a TS handler, compiled PVM",
+      unit: "µs",
+      target: 0.4,
+      ...sandboxCall,
+    },
+    {
+      name: "  same on the interpreter (for comparison)",
+      unit: "µs",
+      target: 0.4,
+      ...sandboxCallInterpreter,
+    },
+    {
+      name: "Sandbox create (warm pool) + run memory.s + dispose",
+      unit: "µs",
+      target: 50,
+      ...instantiate,
+    },
+    {
+      name: "  same on the interpreter (for comparison)",
+      unit: "µs",
+      target: 50,
+      ...instantiateInterpreter,
+    },
   ];
+}
+
+/** The bench programs of `../shared/bench-programs/` (absent on a clone without it). */
+const BENCH_PROGRAMS = new URL("../../shared/bench-programs/", import.meta.url);
+const EXECUTION_GAS = 10n ** 12n;
+
+/** One bench program run to its halt: time, φ7 and gas used. */
+interface Execution {
+  readonly ms: number;
+  readonly phi7: bigint;
+  readonly gasUsed: bigint;
+}
+
+function execute(program: Program, backend: BackendName): Execution {
+  const started = performance.now();
+  using sb = Sandbox.create(program, { backend, gas: EXECUTION_GAS });
+  const exit = sb.run();
+  const ms = performance.now() - started;
+  if (exit.kind !== "halt") throw new Error(`ended with ${exit.kind} at ${exit.pc}`);
+  return { ms, phi7: sb.regs[7], gasUsed: EXECUTION_GAS - sb.gas };
+}
+
+/** Median time of `runs` warm executions, each checked against `reference`. */
+function warmExecutions(
+  program: Program,
+  backend: BackendName,
+  runs: number,
+  reference: Execution,
+): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const e = execute(program, backend);
+    if (e.phi7 !== reference.phi7 || e.gasUsed !== reference.gasUsed) {
+      throw new Error(
+        `${backend}: φ7 ${e.phi7}, gas ${e.gasUsed}; expected ${reference.phi7}, ` +
+          `${reference.gasUsed}`,
+      );
+    }
+    times.push(e.ms);
+  }
+  return times.sort((a, b) => a - b)[times.length >> 1];
+}
+
+/**
+ * The bench programs on the native backend and on the interpreter, side by side: a cold native
+ * run (compiling included), then the median of warm runs of each; every run's φ7 and gas used
+ * must equal the interpreter's.
+ */
+export function benchExecution(runs = 3): string {
+  const names = ["crc32", "matmul", "sort"];
+  const rows = [[
+    "program",
+    "instructions",
+    "native cold ms",
+    "native ms",
+    "interpreter ms",
+    "ratio",
+  ]];
+  for (const name of names) {
+    let bytes: Uint8Array;
+    try {
+      bytes = Deno.readFileSync(new URL(`${name}.jam07.spi`, BENCH_PROGRAMS));
+    } catch {
+      return "execution: ../shared/bench-programs/ is absent; skipped";
+    }
+    const program = Program.parse(bytes);
+    const reference = execute(program, "interpreter");
+    const cold = execute(program, "native");
+    if (cold.phi7 !== reference.phi7 || cold.gasUsed !== reference.gasUsed) {
+      throw new Error(`${name}: native and interpreter disagree`);
+    }
+    const native = warmExecutions(program, "native", runs, reference);
+    const interpreter = warmExecutions(program, "interpreter", runs, reference);
+    rows.push([
+      name,
+      reference.gasUsed.toLocaleString("en-US"),
+      cold.ms.toFixed(1),
+      native.toFixed(1),
+      interpreter.toFixed(1),
+      `${(interpreter / native).toFixed(2)}× faster`,
+    ]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ")).join("\n");
 }
 
 /** Formats figures as an aligned table with the ratio to each target. */
@@ -210,5 +389,9 @@ export function formatFigures(figures: readonly Figure[]): string {
 
 if (import.meta.main) {
   const scale = Number(Deno.env.get("PVMBOX_BENCH_SCALE") ?? "1");
+  const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  console.log(`load average ${load()} on ${navigator.hardwareConcurrency} CPUs`);
   console.log(formatFigures(await benchNative(scale)));
+  console.log(`\n${benchExecution()}`);
+  console.log(`\nload average ${load()}`);
 }
