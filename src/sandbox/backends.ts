@@ -20,7 +20,7 @@ export type BackendChoice = BackendName | "auto";
 export const BACKENDS: readonly BackendName[] = ["interpreter", "native"];
 
 /** The backend a sandbox runs on when none is asked for. */
-export const DEFAULT_BACKEND: BackendChoice = "interpreter";
+export const DEFAULT_BACKEND: BackendChoice = "auto";
 
 /** Every accepted backend choice. */
 export const BACKEND_CHOICES: readonly BackendChoice[] = [...BACKENDS, "auto"];
