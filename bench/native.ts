@@ -2,8 +2,8 @@
  * Native sandbox figures: cold spawn, warm instantiate from the pool, host-call round trip and
  * idle zygote RSS, each against its target; then the same through `Sandbox` with compiled PVM
  * code (a host call through a TypeScript handler, instantiating a program from the warm pool and
- * running it to its first exit), and the bench programs on the native backend against the
- * interpreter, both measured in this run with φ7 and gas compared. Run with
+ * running it to its first exit), each beside the interpreter (execution speed is
+ * `bench/execution.ts`). Run with
  * `deno run -A bench/native.ts`; the numbers are medians (and p99) of many samples taken in one
  * run, since machines here are noisy.
  * @module
@@ -286,90 +286,6 @@ export async function benchNative(scale = 1): Promise<Figure[]> {
   ];
 }
 
-/** The bench programs of `../shared/bench-programs/` (absent on a clone without it). */
-const BENCH_PROGRAMS = new URL("../../shared/bench-programs/", import.meta.url);
-const EXECUTION_GAS = 10n ** 12n;
-
-/** One bench program run to its halt: time, φ7 and gas used. */
-interface Execution {
-  readonly ms: number;
-  readonly phi7: bigint;
-  readonly gasUsed: bigint;
-}
-
-function execute(program: Program, backend: BackendName): Execution {
-  const started = performance.now();
-  using sb = Sandbox.create(program, { backend, gas: EXECUTION_GAS });
-  const exit = sb.run();
-  const ms = performance.now() - started;
-  if (exit.kind !== "halt") throw new Error(`ended with ${exit.kind} at ${exit.pc}`);
-  return { ms, phi7: sb.regs[7], gasUsed: EXECUTION_GAS - sb.gas };
-}
-
-/** Median time of `runs` warm executions, each checked against `reference`. */
-function warmExecutions(
-  program: Program,
-  backend: BackendName,
-  runs: number,
-  reference: Execution,
-): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const e = execute(program, backend);
-    if (e.phi7 !== reference.phi7 || e.gasUsed !== reference.gasUsed) {
-      throw new Error(
-        `${backend}: φ7 ${e.phi7}, gas ${e.gasUsed}; expected ${reference.phi7}, ` +
-          `${reference.gasUsed}`,
-      );
-    }
-    times.push(e.ms);
-  }
-  return times.sort((a, b) => a - b)[times.length >> 1];
-}
-
-/**
- * The bench programs on the native backend and on the interpreter, side by side: a cold native
- * run (compiling included), then the median of warm runs of each; every run's φ7 and gas used
- * must equal the interpreter's.
- */
-export function benchExecution(runs = 3): string {
-  const names = ["crc32", "matmul", "sort"];
-  const rows = [[
-    "program",
-    "instructions",
-    "native cold ms",
-    "native ms",
-    "interpreter ms",
-    "ratio",
-  ]];
-  for (const name of names) {
-    let bytes: Uint8Array;
-    try {
-      bytes = Deno.readFileSync(new URL(`${name}.jam07.spi`, BENCH_PROGRAMS));
-    } catch {
-      return "execution: ../shared/bench-programs/ is absent; skipped";
-    }
-    const program = Program.parse(bytes);
-    const reference = execute(program, "interpreter");
-    const cold = execute(program, "native");
-    if (cold.phi7 !== reference.phi7 || cold.gasUsed !== reference.gasUsed) {
-      throw new Error(`${name}: native and interpreter disagree`);
-    }
-    const native = warmExecutions(program, "native", runs, reference);
-    const interpreter = warmExecutions(program, "interpreter", runs, reference);
-    rows.push([
-      name,
-      reference.gasUsed.toLocaleString("en-US"),
-      cold.ms.toFixed(1),
-      native.toFixed(1),
-      interpreter.toFixed(1),
-      `${(interpreter / native).toFixed(2)}× faster`,
-    ]);
-  }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ")).join("\n");
-}
-
 /** Formats figures as an aligned table with the ratio to each target. */
 export function formatFigures(figures: readonly Figure[]): string {
   const rows = figures.map((f) => {
@@ -392,6 +308,5 @@ if (import.meta.main) {
   const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
   console.log(`load average ${load()} on ${navigator.hardwareConcurrency} CPUs`);
   console.log(formatFigures(await benchNative(scale)));
-  console.log(`\n${benchExecution()}`);
   console.log(`\nload average ${load()}`);
 }
