@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { X64 } from "../src/compiler/x64/assembler.ts";
-import { Addr, Alu, Cond, Load, Shift, Unary } from "../src/compiler/x64/registers.ts";
+import { Addr, Alu, Cond, Load, Shift, Unary } from "../src/compiler/x64/operands.ts";
 
 const R64 = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi"];
 const R32 = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];

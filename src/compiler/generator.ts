@@ -15,7 +15,7 @@ import { HALT_ADDRESS } from "../pvm/mod.ts";
 import type { ProgramAnalysis } from "../program/analysis.ts";
 import type { CodeTarget } from "./target.ts";
 import { X64 } from "./x64/assembler.ts";
-import { Addr, Alu, Cond, Load, Reg, Shift, Unary } from "./x64/registers.ts";
+import { Addr, Alu, Cond, Load, Reg, Shift, Unary } from "./x64/operands.ts";
 
 /**
  * Kinds of out-of-line stubs: the block at the instruction cannot pay its gas; the

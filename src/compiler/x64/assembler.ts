@@ -7,7 +7,7 @@
  * it the operation is 32-bit and zero-extends its destination, as the hardware does.
  * @module
  */
-import { type AccessSize, Addr, Load } from "./registers.ts";
+import { type AccessSize, Addr, Load } from "./operands.ts";
 
 const TWO_BYTE = 0x0f00;
 
@@ -46,7 +46,8 @@ export class X64 {
       grown.set(this.#labelOffset.subarray(0, first));
       this.#labelOffset = grown;
     }
-    this.#labelOffset.fill(-1, first, this.#labelCount);
+    const offsets = this.#labelOffset;
+    for (let label = first; label < this.#labelCount; label++) offsets[label] = -1;
     return first;
   }
 
@@ -381,11 +382,6 @@ export class X64 {
     bytes[at++] = value >> 16;
     bytes[at++] = value >> 24;
     this.length = at;
-  }
-
-  #opcode(op: number): void {
-    if (op > 0xff) this.#b(op >> 8);
-    this.#b(op & 0xff);
   }
 
   #rel32(label: number): void {
