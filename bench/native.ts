@@ -68,13 +68,14 @@ export function warmInstantiate(
   image?: MemoryImage,
 ): { median: number; p99: number } {
   using pool = new ZygotePool({ size: 2 });
-  const warm = pool.acquire();
+  // The program key: under the default "same-program" policy a zygote is reused for it only.
+  const warm = pool.acquire(RETURN);
   warm.loadCode(RETURN);
   pool.release(warm);
   const samples = new Float64Array(count);
   for (let i = 0; i < count; i++) {
     const started = performance.now();
-    const zygote = pool.acquire();
+    const zygote = pool.acquire(RETURN);
     if (image !== undefined) zygote.memory.applyImage(image);
     const exit = zygote.run(0);
     pool.release(zygote);

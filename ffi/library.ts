@@ -15,6 +15,12 @@ export const NATIVE_SYMBOLS = {
   pvmbox_abi_describe: { parameters: ["buffer", "usize"], result: "usize" },
   pvmbox_zygote_image_size: { parameters: [], result: "usize" },
   pvmbox_spawn: { parameters: ["u32", "u32", "buffer", "buffer", "usize"], result: "i32" },
+  pvmbox_spawn_nonblocking: {
+    name: "pvmbox_spawn",
+    parameters: ["u32", "u32", "buffer", "buffer", "usize"],
+    result: "i32",
+    nonblocking: true,
+  },
   pvmbox_dispose: { parameters: ["i32"], result: "i32" },
   pvmbox_kill: { parameters: ["i32"], result: "i32" },
   pvmbox_live_count: { parameters: [], result: "u32" },
@@ -35,6 +41,8 @@ export const NATIVE_SYMBOLS = {
   pvmbox_get_gas: { parameters: ["i32"], result: "i64" },
   pvmbox_set_gas: { parameters: ["i32", "i64"], result: "void" },
   pvmbox_facts: { parameters: ["i32", "buffer", "usize"], result: "usize" },
+  pvmbox_last_errno: { parameters: ["i32"], result: "u32" },
+  pvmbox_set_memory_limit: { parameters: ["i32", "u64"], result: "i32" },
   pvmbox_message: { parameters: ["i32", "buffer", "usize"], result: "usize" },
   pvmbox_load_code: {
     parameters: ["i32", "buffer", "usize", "buffer", "usize"],

@@ -7,18 +7,19 @@
 import { LOWEST_FAULT_ADDRESS, PAGE_SIZE, SandboxError } from "../src/pvm/mod.ts";
 
 /** ABI version this mirror describes. */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 /** Constants of `zygote/abi.zig`, by name. */
 export const ABI = {
-  ABI_VERSION: 5,
+  ABI_VERSION: 6,
   VMCTX_MAGIC: 0x70766d62,
   PAGE_SIZE,
   GUEST_START: LOWEST_FAULT_ADDRESS,
   GUEST_END: 0xFFFF_0000,
-  CODE_ADDR: 0x1_0000_0000,
+  GUARD_GAP: 4 * 2 ** 30,
+  CODE_ADDR: 0x2_0000_0000,
   CODE_MAX: 64 << 20,
-  JUMP_TABLE_ADDR: 0x2_0000_0000,
+  JUMP_TABLE_ADDR: 0x3_0000_0000,
   JUMP_TABLE_MAX: 16 << 20,
   JUMP_TABLE_OFFSET: 64 << 20,
   CODE_FILE_SIZE: 80 << 20,
@@ -29,6 +30,10 @@ export const ABI = {
   STACK_SIZE: 256 << 10,
   SIGSTACK_ADDR: 0x6_1000_0000,
   SIGSTACK_SIZE: 64 << 10,
+  REGIONS_END: 0x6_1001_0000,
+  ADDRESS_SPACE_LIMIT: 4 * 2 ** 30 + (256 << 20),
+  DATA_LIMIT: 2 << 20,
+  XSTATE_IMAGE_SIZE: 4096,
   FD_VMCTX: 3,
   FD_MEMORY: 4,
   FD_CODE: 5,
@@ -69,7 +74,7 @@ export const ABI_LISTS: Readonly<Record<string, readonly number[]>> = {
 };
 
 /** Size of the VmCtx struct in bytes. */
-export const VMCTX_STRUCT_SIZE = 1144;
+export const VMCTX_STRUCT_SIZE = 1168;
 
 /** VmCtx fields: name → [offset, size] in bytes. Nested structs are flattened with dots. */
 export const VMCTX_FIELDS: Readonly<Record<string, readonly [number, number]>> = {
@@ -115,14 +120,18 @@ export const VMCTX_FIELDS: Readonly<Record<string, readonly [number, number]>> =
   "facts.rlimit_fsize": [824, 8],
   "facts.rlimit_memlock": [832, 8],
   "facts.rlimit_core": [840, 8],
-  "facts.open_fds": [848, 8],
-  "facts.root_entries": [856, 4],
-  "facts.root_mkdir_errno": [860, 4],
-  "counter_commands": [864, 8],
-  "counter_host_calls": [872, 8],
-  "message": [880, 256],
-  "host_cpu": [1136, 4],
-  "zygote_cpu": [1140, 4],
+  "facts.rlimit_as": [848, 8],
+  "facts.rlimit_data": [856, 8],
+  "facts.speculation_store_bypass": [864, 4],
+  "facts.speculation_errno": [868, 4],
+  "facts.open_fds": [872, 8],
+  "facts.root_entries": [880, 4],
+  "facts.root_mkdir_errno": [884, 4],
+  "counter_commands": [888, 8],
+  "counter_host_calls": [896, 8],
+  "message": [904, 256],
+  "host_cpu": [1160, 4],
+  "zygote_cpu": [1164, 4],
 };
 
 /** Offset of a field within the `Facts` struct (the part `pvmbox_facts` copies out). */

@@ -1,17 +1,21 @@
 import assert from "node:assert/strict";
+import { ABI } from "../ffi/vmctx.ts";
 import { Zygote } from "../src/sandbox/native/mod.ts";
 import { Asm, R } from "./native/x86.ts";
 import { assertSandboxError } from "./sandbox_helpers.ts";
 
 const FUTEX_WAIT = 0;
 
-/** Guest code that sleeps `ms` inside the kernel (futex wait on its own stack) and returns. */
+/**
+ * Guest code that sleeps `ms` inside the kernel and returns: a futex wait on the VmCtx state
+ * word (the only futex the filter allows) while it still holds CMD_RUN.
+ */
 function sleeper(ms: number): Asm {
-  // timespec { 0, ms * 1e6 } at 0x10000; futex(0x10010, FUTEX_WAIT, 0, &ts)
+  // timespec { 0, ms * 1e6 } at 0x10000; futex(&state, FUTEX_WAIT, CMD_RUN, &ts)
   return new Asm()
     .movImm(R.rax, 0).store64(0x10000, R.rax)
     .movImm(R.rax, ms * 1_000_000).store64(0x10008, R.rax)
-    .syscall(202, 0x10010, FUTEX_WAIT, 0, 0x10000)
+    .syscall(202, ABI.VMCTX_ADDR, FUTEX_WAIT, ABI.CMD_RUN, 0x10000)
     .ret();
 }
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { SandboxError } from "../src/pvm/mod.ts";
 import { Zygote, type ZygoteOptions, ZygotePool } from "../src/sandbox/native/mod.ts";
 import { Asm, field, R } from "./native/x86.ts";
-import { VMCTX_STRUCT_SIZE } from "../ffi/vmctx.ts";
+import { ABI, VMCTX_STRUCT_SIZE } from "../ffi/vmctx.ts";
 import { processExists } from "./native/harness.ts";
 import { assertSandboxError } from "./sandbox_helpers.ts";
 
@@ -152,7 +152,7 @@ const attempts: [string, () => Asm][] = [
   ],
   [
     "make the code writable and executable",
-    () => new Asm().syscall(SYS.mprotect, 0x1_0000_0000, 4096, PROT_R | PROT_W | PROT_X),
+    () => new Asm().syscall(SYS.mprotect, ABI.CODE_ADDR, 4096, PROT_R | PROT_W | PROT_X),
   ],
   [
     "a futex operation other than wait/wake",
@@ -209,39 +209,33 @@ for (const what of ["open a file", "create a socket", "execve", "fork"]) {
     expectKilled(code(), { weakIsolation: true }));
 }
 
-Deno.test("escape: allowed syscalls cannot undo W^X on the sealed code", () => {
+Deno.test("escape: W^X holds: the code cannot be made writable, aliased or mapped elsewhere", () => {
+  // mprotect outside guest memory, and mapping the code fd anywhere but its slot, are killed.
+  expectKilled(new Asm().syscall(SYS.mprotect, ABI.CODE_ADDR, 4096, PROT_R | PROT_W));
+  expectKilled(
+    new Asm().syscall(SYS.mmap, 0x7_0000_0000, 4096, PROT_R | PROT_X, MAP_SHARED | MAP_FIXED, 5, 0),
+  );
+  expectKilled(
+    new Asm().syscall(SYS.mmap, 0x20000, 4096, PROT_R | PROT_X, MAP_SHARED | MAP_FIXED, 5, 0),
+  );
+  // Mapping it again in its own slot is what the zygote does; the mapping stays unwritable.
   using zygote = Zygote.spawn();
-  // mprotect without PROT_EXEC passes the filter, but the code memfd is sealed against writes.
-  const denied = runAllowed(
+  const remap = runAllowed(
     zygote,
-    new Asm().syscall(SYS.mprotect, 0x1_0000_0000, 4096, PROT_R | PROT_W),
+    new Asm().syscall(SYS.mmap, ABI.CODE_ADDR, 4096, PROT_R | PROT_X, MAP_SHARED | MAP_FIXED, 5, 0),
   );
-  assert.deepEqual(denied, { kind: "return", rax: -13n }, "EACCES");
-  // Mapping the code fd read+execute elsewhere is allowed and harmless: it stays unwritable.
-  const mapped = runAllowed(
-    zygote,
-    new Asm().syscall(
-      SYS.mmap,
-      0x7_0000_0000,
-      4096,
-      PROT_R | PROT_X,
-      MAP_SHARED | MAP_FIXED,
-      FD_CODE,
-      0,
-    ),
-  );
-  assert.deepEqual(mapped, { kind: "return", rax: 0x7_0000_0000n });
-  const write = runAllowed(zygote, new Asm().storeByte(0x7_0000_0000, 0xcc));
+  assert.deepEqual(remap, { kind: "return", rax: BigInt(ABI.CODE_ADDR) });
+  const write = runAllowed(zygote, new Asm().storeByte(ABI.CODE_ADDR, 0xcc));
   assert.equal(write.kind, "signal");
 });
 
 Deno.test("escape: writing into the zygote's own code is a typed fault exit", () => {
   using zygote = Zygote.spawn();
-  zygote.loadCode(new Asm().storeByte(0x4_0000_1000, 0xcc).ret().build());
+  zygote.loadCode(new Asm().storeByte(ABI.IMAGE_ADDR + 0x1000, 0xcc).ret().build());
   const exit = zygote.run(0);
   assert.equal(exit.kind, "signal");
-  assert.equal((exit as { address: bigint }).address, 0x4_0000_1000n);
-  zygote.loadCode(new Asm().storeByte(0x1_0000_0000, 0xcc).ret().build());
+  assert.equal((exit as { address: bigint }).address, BigInt(ABI.IMAGE_ADDR + 0x1000));
+  zygote.loadCode(new Asm().storeByte(ABI.CODE_ADDR, 0xcc).ret().build());
   assert.equal(zygote.run(0).kind, "signal", "the guest code itself is not writable");
 });
 
@@ -280,7 +274,7 @@ Deno.test("escape: a sandbox cannot read another sandbox's memory", () => {
 });
 
 Deno.test("escape: a secret does not survive a reset or a pool hand-over", () => {
-  using pool = new ZygotePool({ size: 1 });
+  using pool = new ZygotePool({ size: 1, recycle: "reuse" });
   const first = pool.acquire();
   first.memory.map(0x40000, 4096, "read-write");
   // The guest itself writes the secret.
@@ -319,7 +313,7 @@ Deno.test("escape: an error from the sandbox is always a SandboxError", () => {
 });
 
 Deno.test("escape: trampolines redirected by one user are restored for the next", () => {
-  using pool = new ZygotePool({ size: 1 });
+  using pool = new ZygotePool({ size: 1, recycle: "reuse" });
   const first = pool.acquire();
   // Point every trampoline at address 0 (a fault for whoever calls it next).
   const code = new Asm();
@@ -403,11 +397,11 @@ Deno.test("escape: random VmCtx corruption never crashes or hangs the host", () 
   assert.ok((outcomes.get("return") ?? 0) > 0, JSON.stringify([...outcomes]));
 });
 
-Deno.test("escape: data written through an alias of guest memory does not reach the next user", () => {
-  using pool = new ZygotePool({ size: 1 });
+Deno.test("escape: aliasing guest memory at another file offset is refused", () => {
+  using pool = new ZygotePool({ size: 1, recycle: "reuse" });
   const first = pool.acquire();
-  // Map file offset 0x900000 at guest address 0x20000 (allowed: it is the memory fd, no exec)
-  // and write a secret there; the host never mapped 0x900000 itself.
+  // Map file offset 0x900000 at guest address 0x20000 and write a secret there: the filter
+  // requires file offset = address, so the zygote dies before anything is written.
   first.loadCode(
     new Asm()
       .syscall(
@@ -422,9 +416,11 @@ Deno.test("escape: data written through an alias of guest memory does not reach 
       .movImm(R.rax, 0x5ec2e7n).store64(0x20000, R.rax)
       .ret().build(),
   );
-  assert.equal(first.run(0).kind, "return");
+  const error = assertSandboxError(() => first.run(0), "zygote-killed");
+  assert.match(error.message, /SIGSYS/);
   pool.release(first);
   const second = pool.acquire();
+  assert.notEqual(second, first, "a killed zygote is never handed out again");
   second.memory.map(0x900000, 4096, "read-write");
   assert.deepEqual(second.memory.read(0x900000, 8), new Uint8Array(8));
   pool.release(second);

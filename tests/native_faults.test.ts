@@ -81,7 +81,7 @@ Deno.test("faults: 10,000 acquire/run/release cycles leave no processes, fds or 
     using pool = new ZygotePool({ size: 1 });
     const code = new Asm().addImm(R.rbx, 1).ret().build();
     for (let i = 0; i < 10_000; i++) {
-      const zygote = pool.acquire();
+      const zygote = pool.acquire(code);
       if (i === 0 || i % 97 === 0) zygote.loadCode(code);
       zygote.memory.map(0x10000, 4096, "read-write");
       assert.equal(zygote.run(0).kind, "return");

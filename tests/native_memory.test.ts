@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ABI } from "../ffi/vmctx.ts";
 import { MemoryImage, Zygote } from "../src/sandbox/native/mod.ts";
 import { Asm, R } from "./native/x86.ts";
 import { assertSandboxError } from "./sandbox_helpers.ts";
@@ -36,7 +37,7 @@ Deno.test("memory: access rights hold in the guest and in accessAt", () => {
   assert.deepEqual(guestStore(0x60000, 1n), {
     kind: "page-fault",
     address: 0x60000,
-    nativeAddress: 0x1_0000_0014,
+    nativeAddress: ABI.CODE_ADDR + 0x14,
     signal: 11,
   });
   zygote.memory.protect(0x60000, 4096, "read-write");

@@ -98,7 +98,7 @@ Deno.test("run: memory faults report the guest address and native address", () =
   assert.deepEqual(exit, {
     kind: "page-fault",
     address: 0x20008,
-    nativeAddress: 0x1_0000_0000 + faultAt,
+    nativeAddress: ABI.CODE_ADDR + faultAt,
     signal: 11,
   });
   // A null access is a page fault too (the first 64 KiB are never mapped).
@@ -114,7 +114,7 @@ Deno.test("run: registers at a fault are the guest's", () => {
 
 Deno.test("run: SIGILL and SIGFPE become signal exits; the zygote keeps working", () => {
   const ill = run(new Asm().raw(0x0f, 0x0b));
-  assert.deepEqual(ill, { kind: "signal", signal: 4, nativeAddress: 0x1_0000_0000, address: 0n });
+  assert.deepEqual(ill, { kind: "signal", signal: 4, nativeAddress: ABI.CODE_ADDR, address: 0n });
   const fpe = run(new Asm().movImm(R.rax, 1).raw(0x31, 0xc9, 0x48, 0xf7, 0xf1));
   assert.equal(fpe.kind, "signal");
   assert.equal((fpe as { signal: number }).signal, 8);
@@ -122,9 +122,9 @@ Deno.test("run: SIGILL and SIGFPE become signal exits; the zygote keeps working"
 });
 
 Deno.test("run: a fault outside guest memory is a signal exit with the native address", () => {
-  const exit = run(new Asm().storeByte(0x4_0000_0000, 1).ret());
+  const exit = run(new Asm().storeByte(ABI.IMAGE_ADDR, 1).ret());
   assert.equal(exit.kind, "signal");
-  assert.equal((exit as { address: bigint }).address, 0x4_0000_0000n);
+  assert.equal((exit as { address: bigint }).address, BigInt(ABI.IMAGE_ADDR));
 });
 
 Deno.test("run: an entry beyond the code is refused", () => {
@@ -146,7 +146,7 @@ Deno.test("run: overflowing the native stack is a signal exit, and the zygote re
   assert.equal(exit.kind, "signal");
   const address = (exit as { address: bigint }).address;
   assert.ok(
-    address >= 0x6_0000_0000n - 0x1000n && address < 0x6_0000_0000n,
+    address >= BigInt(ABI.STACK_ADDR) - 0x1000n && address < BigInt(ABI.STACK_ADDR),
     `fault at 0x${address.toString(16)}`,
   );
   assert.equal(run(new Asm().ret()).kind, "return");

@@ -147,6 +147,7 @@ fn setUp(slot: *Slot, image: i32, profile: u32, handshake_ms: u32, failure: *sys
     vm.magic = abi.VMCTX_MAGIC;
     vm.abi_version = abi.ABI_VERSION;
     vm.config_flags = profile;
+    slot.profile = profile;
     vm.state = abi.STATE_DEAD;
     vm.host_cpu = abi.NO_CPU;
     vm.zygote_cpu = abi.NO_CPU;
@@ -175,7 +176,9 @@ fn setUp(slot: *Slot, image: i32, profile: u32, handshake_ms: u32, failure: *sys
     const deadline = sys.nowNs() + @as(u64, handshake_ms) * 1_000_000;
     const report = protocol.waitReport(slot, abi.STATE_DEAD, deadline);
     if (report == abi.REPORT_IDLE) {
+        // Snapshots: nothing the zygote writes later (guest code can write it all) changes them.
         slot.trampolines = vm.trampolines;
+        slot.facts = vm.facts;
         return true;
     }
     failure.step = @intFromEnum(switch (report) {
@@ -183,7 +186,7 @@ fn setUp(slot: *Slot, image: i32, profile: u32, handshake_ms: u32, failure: *sys
         protocol.ERR_TIMEOUT => spawn.Step.handshake_timeout,
         else => spawn.Step.handshake,
     });
-    failure.errno = vm.error_errno;
+    failure.errno = if (report == abi.REPORT_ERROR) slot.errno else 0;
     return false;
 }
 
@@ -287,7 +290,7 @@ export fn pvmbox_wait_any(timeout_ns: u64) u32 {
 export fn pvmbox_exit_info(handle: i32, out: *[6]u64) i32 {
     const slot = slots.lookup(handle) orelse return -1;
     const vm = slot.vmctx.?;
-    out.* = .{ vm.pc, vm.exit_arg, vm.fault_address, vm.native_address, vm.signal, vm.error_errno };
+    out.* = .{ vm.pc, vm.exit_arg, vm.fault_address, vm.native_address, vm.signal, slot.errno };
     return 0;
 }
 
@@ -334,12 +337,26 @@ export fn pvmbox_set_gas(handle: i32, gas: i64) void {
     slot.vmctx.?.gas = gas;
 }
 
-/// Copies the confinement facts the zygote recorded (abi.Facts) into `out`.
+/// Copies the confinement facts the zygote recorded at start-up (abi.Facts) into `out`.
 export fn pvmbox_facts(handle: i32, out: [*]u8, cap: usize) usize {
     const slot = slots.lookup(handle) orelse return 0;
     const n = @min(cap, @sizeOf(abi.Facts));
-    sys.copy(out, @ptrCast(&slot.vmctx.?.facts), n);
+    sys.copy(out, @ptrCast(&slot.facts), n);
     return n;
+}
+
+/// The errno of the latest REPORT_ERROR (validated to 1..4095 when it arrived), or 0.
+export fn pvmbox_last_errno(handle: i32) u32 {
+    const slot = slots.lookup(handle) orelse return 0;
+    return slot.errno;
+}
+
+/// Limits the guest memory a zygote may allocate to `bytes` (0: no limit). Passing it kills
+/// the zygote; the run that noticed reports ERR_MEMORY.
+export fn pvmbox_set_memory_limit(handle: i32, bytes: u64) i32 {
+    const slot = slots.lookup(handle) orelse return -1;
+    slot.memory_limit = bytes;
+    return 0;
 }
 
 /// Copies the zygote's message buffer into `out`; returns the text length.

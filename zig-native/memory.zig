@@ -54,14 +54,21 @@ export fn pvmbox_image_write(handle: i32, address: u64, bytes: [*]const u8, len:
 export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, access: u32, timeout_ns: u64) i32 {
     const slot = slots.lookup(handle) orelse return protocol.ERR_HANDLE;
     const aligned = address % abi.PAGE_SIZE == 0 and len % abi.PAGE_SIZE == 0 and len > 0;
-    if (!aligned or address < abi.GUEST_START or address + len > abi.GUEST_END) return @intFromEnum(linux.E.INVAL);
+    // Written so that no sum can wrap: len <= GUEST_END first, then address against the rest.
+    if (!aligned or address < abi.GUEST_START or len > abi.GUEST_END or address > abi.GUEST_END - len) return @intFromEnum(linux.E.INVAL);
     if (kind < abi.MEMOP_MAP or kind > abi.MEMOP_MAP_IMAGE) return @intFromEnum(linux.E.INVAL);
     const vm = slot.vmctx.?;
     // The host's own count: the zygote can write VmCtx.memop_count, so it is never read back.
     if (slot.memop_count >= abi.MAX_MEMOPS) {
         const r = protocol.command(slot, abi.CMD_SYNC, timeout_ns);
         if (r < 0) return r;
-        if (r != abi.REPORT_IDLE) return @intCast(vm.error_errno);
+        // An error report's errno was validated (1..4095) when it arrived; anything else is a
+        // report a flush never expects.
+        if (r == abi.REPORT_ERROR) return @intCast(slot.errno);
+        if (r != abi.REPORT_IDLE) {
+            protocol.kill(slot);
+            return protocol.ERR_PROTOCOL;
+        }
     }
     // The host's view must show what the guest sees: the image, or guest memory again.
     if (kind == abi.MEMOP_MAP_IMAGE) {
@@ -104,19 +111,28 @@ export fn pvmbox_reset(handle: i32) i32 {
     discardOutside(slot, slot.mapped_extents.list());
     slot.mapped_extents.clear();
     slot.image_extents.clear();
+    slot.memop_count = 0;
+    clearVmCtx(slot);
+    return 0;
+}
+
+/// Guest code can write all of VmCtx: the next user gets a page where every field but the live
+/// protocol words (state, sleeping flags, CPUs) is zero or the host's own value from start-up.
+fn clearVmCtx(slot: *Slot) void {
     const vm = slot.vmctx.?;
-    // Guest code can write all of VmCtx; give the next user the values from start-up.
-    vm.trampolines = slot.trampolines;
+    const bytes: [*]u8 = @ptrCast(vm);
+    const first = @offsetOf(abi.VmCtx, "magic");
+    const last = @offsetOf(abi.VmCtx, "host_cpu");
+    comptime std.debug.assert(@offsetOf(abi.VmCtx, "zygote_sleeping") < first and last + 8 == @sizeOf(abi.VmCtx));
+    sys.zero(bytes + first, last - first);
     vm.magic = abi.VMCTX_MAGIC;
     vm.abi_version = abi.ABI_VERSION;
-    slot.memop_count = 0;
-    vm.memop_count = 0;
+    vm.config_flags = slot.profile;
+    vm.trampolines = slot.trampolines;
+    vm.code_length = slot.code_length;
+    vm.jump_table_length = @intCast(slot.jump_table_length);
+    vm.code_generation = slot.code_generation;
     vm.reset_pending = 1;
-    vm.gas = 0;
-    for (&vm.regs) |*r| r.* = 0;
-    vm.pc = 0;
-    vm.exit_arg = 0;
-    return 0;
 }
 
 /// Dirty pages a reset zeroes in place (kept resident for the next user); beyond this it frees

@@ -1,6 +1,8 @@
 //! The host half of the VmCtx protocol: post a command, then wait for the zygote's report by
 //! spinning briefly and then sleeping on the futex in short slices, checking between slices that
-//! the zygote is alive (pidfd) and that the deadline has not passed. Never an unbounded wait.
+//! the zygote is alive (pidfd), within its memory budget, and that the deadline has not passed.
+//! Never an unbounded wait. Everything read back from the VmCtx is validated: the zygote (and so
+//! guest code) can write all of it.
 
 const std = @import("std");
 const linux = std.os.linux;
@@ -14,13 +16,23 @@ pub const ERR_PROTOCOL: i32 = -3;
 pub const ERR_HANDLE: i32 = -4;
 /// An asynchronous run is in progress; collect it first.
 pub const ERR_BUSY: i32 = -5;
+/// The guest's memory passed its budget; the zygote was killed.
+pub const ERR_MEMORY: i32 = -6;
 
 /// How long to busy-wait before sleeping.
 const SPIN_NS: u64 = 60_000;
 /// Longest single futex sleep; bounds how late a zygote's death is noticed.
 const SLICE_NS: u64 = 2_000_000;
+/// Highest errno the kernel uses: a REPORT_ERROR with anything outside 1..MAX_ERRNO is forged.
+const MAX_ERRNO: u32 = 4095;
+/// Reports collected between two checks of the memory budget when no wait slept meanwhile: a
+/// quick report leaves the guest little time to allocate, so checking every one is not needed.
+const BUDGET_CHECK_EVERY: u32 = 16;
+/// Futex wake-ups that changed nothing before a wait stops sleeping on the futex (a guest that
+/// calls FUTEX_WAKE in a loop) and sleeps plain slices instead.
+pub const SPURIOUS_WAKE_LIMIT: u32 = 64;
 
-/// Posts `cmd` and waits for the report; a zero `timeout_ns` means no wall-clock limit.
+/// Posts `cmd` and waits for the report until `timeout_ns` passed (0: no wall-clock limit).
 pub fn command(slot: *Slot, cmd: u32, timeout_ns: u64) i32 {
     if (!slot.live) return ERR_DEAD;
     if (@atomicLoad(bool, &slot.pending, .SeqCst)) return ERR_BUSY;
@@ -41,18 +53,45 @@ fn isReport(state: u32) bool {
     return state & 1 == 1 and state <= abi.REPORT_ERROR;
 }
 
+/// Validates the state word `s` the zygote left in place of the posted command: a known report
+/// with an intact magic, a REPORT_ERROR's errno in range, and (after a slow wait, or every
+/// BUDGET_CHECK_EVERY reports) the memory budget. Returns the report or an ERR_*.
+pub fn accept(slot: *Slot, s: u32, slow: bool) i32 {
+    const vm = slot.vmctx.?;
+    if (!isReport(s) or @atomicLoad(u32, &vm.magic, .SeqCst) != abi.VMCTX_MAGIC) return violation(slot);
+    if (s == abi.REPORT_ERROR) {
+        const errno = @atomicLoad(u32, &vm.error_errno, .SeqCst);
+        if (errno == 0 or errno > MAX_ERRNO) return violation(slot);
+        slot.errno = errno;
+    }
+    slot.unchecked_reports += 1;
+    if ((slow or slot.unchecked_reports >= BUDGET_CHECK_EVERY) and overBudget(slot)) {
+        kill(slot);
+        return ERR_MEMORY;
+    }
+    return @intCast(s);
+}
+
+/// True when the guest memory memfd holds more allocated bytes than the slot's budget.
+pub fn overBudget(slot: *Slot) bool {
+    slot.unchecked_reports = 0;
+    if (slot.memory_limit == 0) return false;
+    var st: linux.Stat = undefined;
+    if (sys.failed(linux.fstat(slot.memory_fd, &st))) return false;
+    return @as(u64, @intCast(st.blocks)) * 512 > slot.memory_limit;
+}
+
 /// Waits while the state word still holds `posted`. Returns the report, or an ERR_*.
 pub fn waitReport(slot: *Slot, posted: u32, deadline: u64) i32 {
     const vm = slot.vmctx.?;
     const started = sys.nowNs();
     var spins: u32 = 0;
     var shared_cpu = false;
+    var spurious: u32 = 0;
+    var slept = false;
     while (true) {
         const s = @atomicLoad(u32, &vm.state, .SeqCst);
-        if (s != posted) {
-            if (!isReport(s) or @atomicLoad(u32, &vm.magic, .SeqCst) != abi.VMCTX_MAGIC) return violation(slot);
-            return @intCast(s);
-        }
+        if (s != posted) return accept(slot, s, slept);
         if (spins & 0xff == 0) {
             const cpu = abi.currentCpu();
             @atomicStore(u32, &vm.host_cpu, cpu, .SeqCst);
@@ -74,28 +113,47 @@ pub fn waitReport(slot: *Slot, posted: u32, deadline: u64) i32 {
             _ = linux.syscall0(.sched_yield);
             continue;
         }
+        slept = true;
         const slice: u64 = @min(SLICE_NS, deadline - now);
         var ts = linux.timespec{ .tv_sec = @intCast(slice / 1_000_000_000), .tv_nsec = @intCast(slice % 1_000_000_000) };
-        @atomicStore(u32, &vm.host_sleeping, 1, .SeqCst);
-        if (@atomicLoad(u32, &vm.state, .SeqCst) == posted) {
-            _ = linux.futex_wait(@ptrCast(&vm.state), linux.FUTEX.WAIT, @bitCast(posted), &ts);
+        if (spurious >= SPURIOUS_WAKE_LIMIT) {
+            _ = linux.nanosleep(&ts, null);
+        } else {
+            @atomicStore(u32, &vm.host_sleeping, 1, .SeqCst);
+            var rc: usize = 1;
+            if (@atomicLoad(u32, &vm.state, .SeqCst) == posted) {
+                rc = linux.futex_wait(@ptrCast(&vm.state), linux.FUTEX.WAIT, @bitCast(posted), &ts);
+            }
+            @atomicStore(u32, &vm.host_sleeping, 0, .SeqCst);
+            if (rc == 0 and @atomicLoad(u32, &vm.state, .SeqCst) == posted) spurious += 1;
         }
-        @atomicStore(u32, &vm.host_sleeping, 0, .SeqCst);
         if (@atomicLoad(u32, &vm.state, .SeqCst) == posted) {
             if (sys.waitPidfd(slot.pidfd, sys.WNOHANG | sys.WNOWAIT)) |status| {
                 slot.live = false;
                 slot.death = status;
+                freeGuestMemory(slot);
                 return ERR_DEAD;
+            }
+            if (overBudget(slot)) {
+                kill(slot);
+                return ERR_MEMORY;
             }
         }
     }
 }
 
-/// SIGKILLs the zygote and waits until it is gone (not reaped: dispose does that).
+/// SIGKILLs the zygote and waits until it is gone (not reaped: dispose does that); its guest
+/// memory is freed at once.
 pub fn kill(slot: *Slot) void {
     _ = linux.pidfd_send_signal(slot.pidfd, linux.SIG.KILL, null, 0);
     slot.death = sys.waitPidfd(slot.pidfd, sys.WNOWAIT) orelse slot.death;
     slot.live = false;
+    freeGuestMemory(slot);
+}
+
+/// Frees every page of a dead zygote's guest memory (the host keeps its mapping until dispose).
+pub fn freeGuestMemory(slot: *Slot) void {
+    _ = linux.fallocate(slot.memory_fd, sys.FALLOC_FL_PUNCH_HOLE | sys.FALLOC_FL_KEEP_SIZE, 0, @intCast(@as(u64, 1) << 32));
 }
 
 fn violation(slot: *Slot) i32 {

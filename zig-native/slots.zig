@@ -25,9 +25,21 @@ pub const Slot = struct {
     code_length: usize = 0,
     jump_table_length: usize = 0,
     code_generation: u32 = 0,
+    /// The isolation profile it was spawned with (abi.PROFILE_*).
+    profile: u32 = 0,
     death: sys.ExitStatus = .{ .code = 0, .status = 0 },
     /// Trampoline addresses as reported at start-up, before any guest code ran.
     trampolines: abi.Trampolines = std.mem.zeroes(abi.Trampolines),
+    /// Confinement facts as reported at start-up, before any guest code ran.
+    facts: abi.Facts = std.mem.zeroes(abi.Facts),
+    /// errno of the latest REPORT_ERROR, validated (1..4095) when it arrived.
+    errno: u32 = 0,
+    /// Bytes of guest memory (allocated pages of the memory memfd) allowed; 0: no limit.
+    memory_limit: u64 = 0,
+    /// Reports collected since the memory budget was last checked.
+    unchecked_reports: u32 = 0,
+    /// Wake-ups of the asynchronous waiter by this zygote that changed nothing (a futex storm).
+    spurious_wakes: u32 = 0,
     /// Guest ranges mapped since the last reset, so a reset discards only those.
     mapped_extents: Extents = .{},
     /// Guest ranges where the host's view shows the image instead of guest memory.

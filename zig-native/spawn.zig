@@ -1,6 +1,6 @@
 //! Starting a zygote without forking the (multithreaded) host: clone3 with CLONE_VM|CLONE_VFORK
 //! onto a private stack, a few raw syscalls in the child (uid/gid maps, private mounts, a
-//! read-only tmpfs as cwd, the fd layout of abi.zig, parent-death signal), then execveat of the
+//! read-only tmpfs as cwd, oom_score_adj 1000, the fd layout of abi.zig, parent-death signal), then execveat of the
 //! sealed memfd that holds the embedded zygote image.
 
 const std = @import("std");
@@ -32,6 +32,7 @@ pub const Step = enum(u32) {
     handshake_timeout = 19,
     no_free_slot = 20,
     map_shared = 21,
+    oom_score_adj = 22,
 };
 
 /// What the child needs; lives on the parent's stack, which the vforked child shares.
@@ -149,6 +150,8 @@ fn writeFile(path: [*:0]const u8, text: []const u8) usize {
 }
 
 fn childMain(args: *ChildArgs) callconv(.C) noreturn {
+    // Under memory pressure the kernel kills a zygote before anything else (inherited by exec).
+    childCheck(args, .oom_score_adj, writeFile("/proc/self/oom_score_adj", "1000"));
     if (args.full != 0) {
         var buf: [48]u8 = undefined;
         childCheck(args, .setgroups, writeFile("/proc/self/setgroups", "deny"));

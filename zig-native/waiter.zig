@@ -32,6 +32,7 @@ pub fn post(slot: *Slot, cmd: u32, timeout_ns: u64) i32 {
         return protocol.ERR_PROTOCOL;
     }
     slot.posted = cmd;
+    slot.spurious_wakes = 0;
     vm.memop_count = slot.memop_count;
     slot.memop_count = 0;
     slot.deadline = if (timeout_ns == 0) std.math.maxInt(u64) else sys.nowNs() +| timeout_ns;
@@ -57,14 +58,7 @@ fn check(slot: *Slot) i32 {
     if (!slot.live) return protocol.ERR_DEAD;
     const vm = slot.vmctx.?;
     const s = @atomicLoad(u32, &vm.state, .SeqCst);
-    if (s != slot.posted) {
-        const valid = s & 1 == 1 and s <= abi.REPORT_ERROR and @atomicLoad(u32, &vm.magic, .SeqCst) == abi.VMCTX_MAGIC;
-        if (!valid) {
-            protocol.kill(slot);
-            return protocol.ERR_PROTOCOL;
-        }
-        return @intCast(s);
-    }
+    if (s != slot.posted) return protocol.accept(slot, s, true);
     if (sys.nowNs() >= slot.deadline) {
         protocol.kill(slot);
         return protocol.ERR_TIMEOUT;
@@ -72,9 +66,22 @@ fn check(slot: *Slot) i32 {
     if (sys.waitPidfd(slot.pidfd, sys.WNOHANG | sys.WNOWAIT)) |status| {
         slot.live = false;
         slot.death = status;
+        protocol.freeGuestMemory(slot);
         return protocol.ERR_DEAD;
     }
+    if (protocol.overBudget(slot)) {
+        protocol.kill(slot);
+        return protocol.ERR_MEMORY;
+    }
     return 0;
+}
+
+/// Counts a wake-up by `slot` whose state word still holds what the waiter slept on.
+fn noteWake(slot: *Slot, slept_on: u64) void {
+    slots.lock(&scan_lock);
+    defer slots.unlock(&scan_lock);
+    if (!slot.used or !@atomicLoad(bool, &slot.pending, .SeqCst)) return;
+    if (@atomicLoad(u32, &slot.vmctx.?.state, .SeqCst) == slept_on) slot.spurious_wakes +|= 1;
 }
 
 /// Sleeps until some pending sandbox has reported (or died, or passed its deadline), or
@@ -82,6 +89,7 @@ fn check(slot: *Slot) i32 {
 pub fn waitAny(timeout_ns: u64) u32 {
     const give_up = sys.nowNs() +| timeout_ns;
     var waiters: [MAX_WAITERS + 1]FutexWaitv = undefined;
+    var sleepers: [MAX_WAITERS]*Slot = undefined;
     while (true) {
         const bell = @atomicLoad(u32, &doorbell, .SeqCst);
         var n: usize = 0;
@@ -96,8 +104,10 @@ pub fn waitAny(timeout_ns: u64) u32 {
                 ready = true;
                 break;
             }
-            if (n < MAX_WAITERS) {
+            // A zygote that keeps waking the waiter for nothing is only looked at every slice.
+            if (n < MAX_WAITERS and slot.spurious_wakes < protocol.SPURIOUS_WAKE_LIMIT) {
                 waiters[n] = .{ .val = s, .uaddr = @intFromPtr(&vm.state), .flags = FUTEX2_SIZE_U32 };
+                sleepers[n] = slot;
                 n += 1;
             }
         }
@@ -109,18 +119,21 @@ pub fn waitAny(timeout_ns: u64) u32 {
         waiters[n] = .{ .val = bell, .uaddr = @intFromPtr(&doorbell), .flags = FUTEX2_SIZE_U32 | 128 };
         const ts = linux.timespec{ .tv_sec = @intCast(wake_at / 1_000_000_000), .tv_nsec = @intCast(wake_at % 1_000_000_000) };
         const rc = linux.syscall5(.futex_waitv, @intFromPtr(&waiters), n + 1, 0, @intFromPtr(&ts), sys.CLOCK_MONOTONIC);
+        if (!sys.failed(rc) and rc < n) noteWake(sleepers[rc], waiters[rc].val);
         if (linux.getErrno(rc) == .NOSYS) {
             // Before Linux 5.16: sleep on the doorbell alone, a slice at a time.
             var rel = linux.timespec{ .tv_sec = 0, .tv_nsec = 1_000_000 };
             _ = linux.futex_wait(@ptrCast(&doorbell), linux.FUTEX.WAIT | linux.FUTEX.PRIVATE_FLAG, @bitCast(bell), &rel);
         }
-        // A slice ended or something changed: a death or deadline shows up in the next scan.
+        // A slice ended or something changed: a death, deadline or spent memory budget shows up
+        // in the next scan.
         if (linux.getErrno(rc) == .TIMEDOUT and sys.nowNs() < give_up) {
             slots.lock(&scan_lock);
             defer slots.unlock(&scan_lock);
             for (slots.all()) |*slot| {
                 if (slot.used and @atomicLoad(bool, &slot.pending, .SeqCst) and slot.live) {
                     if (sys.waitPidfd(slot.pidfd, sys.WNOHANG | sys.WNOWAIT) != null) return 1;
+                    if (protocol.overBudget(slot)) return 1;
                 }
             }
         }

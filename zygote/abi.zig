@@ -23,8 +23,14 @@
 
 const std = @import("std");
 
+comptime {
+    std.debug.assert(CODE_ADDR >= GUEST_END + GUARD_GAP);
+    std.debug.assert(CODE_ADDR < JUMP_TABLE_ADDR and JUMP_TABLE_ADDR < IMAGE_ADDR and IMAGE_ADDR < VMCTX_ADDR);
+    std.debug.assert(VMCTX_ADDR < STACK_ADDR and STACK_ADDR + STACK_SIZE <= SIGSTACK_ADDR);
+}
+
 /// Bumped whenever anything in this file changes meaning or position.
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 6;
 /// Written by the host into `VmCtx.magic`; a zygote that changes it is treated as compromised.
 pub const VMCTX_MAGIC: u32 = 0x70766d62; // "pvmb"
 
@@ -33,12 +39,16 @@ pub const PAGE_SIZE: u64 = 4096;
 // ---- Address map of a zygote (guest address = native address below 4 GiB). ----
 pub const GUEST_START: u64 = 0x1_0000;
 pub const GUEST_END: u64 = 0xFFFF_0000;
-/// Generated machine code, mapped read+execute from the sealed code memfd.
-pub const CODE_ADDR: u64 = 0x1_0000_0000;
+/// Unmapped space above guest memory: a guest address plus any 32-bit displacement (even with a
+/// forgotten 0x67 prefix) lands in it and faults instead of reaching the zygote's own regions.
+pub const GUARD_GAP: u64 = 4 << 30;
+/// Generated machine code, mapped read+execute from the sealed code memfd. The lowest of the
+/// zygote's fixed regions: a reset unmaps everything below it.
+pub const CODE_ADDR: u64 = 0x2_0000_0000;
 pub const CODE_MAX: u64 = 64 << 20;
 /// The native jump table of dynamic jumps (8-byte native addresses), mapped read-only from the
 /// code memfd at offset JUMP_TABLE_OFFSET.
-pub const JUMP_TABLE_ADDR: u64 = 0x2_0000_0000;
+pub const JUMP_TABLE_ADDR: u64 = 0x3_0000_0000;
 pub const JUMP_TABLE_MAX: u64 = 16 << 20;
 pub const JUMP_TABLE_OFFSET: u64 = CODE_MAX;
 /// Size of the code memfd: code, then the jump table.
@@ -51,6 +61,16 @@ pub const STACK_ADDR: u64 = 0x6_0000_0000;
 pub const STACK_SIZE: u64 = 256 << 10;
 pub const SIGSTACK_ADDR: u64 = 0x6_1000_0000;
 pub const SIGSTACK_SIZE: u64 = 64 << 10;
+/// End of the highest fixed region: start-up unmaps everything above it (the original stack,
+/// vDSO and vvar).
+pub const REGIONS_END: u64 = SIGSTACK_ADDR + SIGSTACK_SIZE;
+/// Address-space limit of a zygote (RLIMIT_AS): all of guest memory, code, jump table, its own
+/// image, VmCtx and stacks, with room to spare.
+pub const ADDRESS_SPACE_LIMIT: u64 = (4 << 30) + (256 << 20);
+/// Private writable memory a zygote may have (RLIMIT_DATA): its image's data and its stacks.
+pub const DATA_LIMIT: u64 = 2 << 20;
+/// Size of the zygote's clean extended-state image (XRSTOR source on every entry to guest code).
+pub const XSTATE_IMAGE_SIZE: u64 = 4096;
 
 // ---- File descriptors a zygote starts with. ----
 pub const FD_VMCTX: i32 = 3;
@@ -144,6 +164,13 @@ pub const Facts = extern struct {
     rlimit_fsize: u64,
     rlimit_memlock: u64,
     rlimit_core: u64,
+    rlimit_as: u64,
+    rlimit_data: u64,
+    /// PR_GET_SPECULATION_CTRL for speculative store bypass (PR_SPEC_* bits; 0 where the kernel
+    /// offers no control).
+    speculation_store_bypass: u32,
+    /// errno of PR_SET_SPECULATION_CTRL (0: mitigation forced on).
+    speculation_errno: u32,
     /// Bit n set when file descriptor n (0..63) is open.
     open_fds: u64,
     /// Entries in "/" other than "." and "..".

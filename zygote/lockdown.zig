@@ -38,12 +38,23 @@ pub fn recordRootFacts() void {
     vm.facts.root_mkdir_errno = @intFromEnum(linux.getErrno(linux.mkdir("/probe", 0o700)));
 }
 
-/// All five resource limits at zero.
+/// Five resource limits at zero; address space and private data bounded (abi.zig).
 pub fn setLimits() void {
     const zero = linux.rlimit{ .cur = 0, .max = 0 };
     for ([_]linux.rlimit_resource{ .NOFILE, .NPROC, .FSIZE, .MEMLOCK, .CORE }) |res| {
         check("setrlimit", linux.setrlimit(res, &zero));
     }
+    const space = linux.rlimit{ .cur = abi.ADDRESS_SPACE_LIMIT, .max = abi.ADDRESS_SPACE_LIMIT };
+    check("setrlimit AS", linux.setrlimit(.AS, &space));
+    const data = linux.rlimit{ .cur = abi.DATA_LIMIT, .max = abi.DATA_LIMIT };
+    check("setrlimit DATA", linux.setrlimit(.DATA, &data));
+}
+
+/// Forces the speculative-store-bypass mitigation on where the kernel lets a process choose
+/// (elsewhere it is either always on or unavailable); the outcome goes into the facts.
+pub fn mitigateSpeculation() void {
+    const rc = linux.prctl(@intFromEnum(linux.PR.SET_SPECULATION_CTRL), sys.PR_SPEC_STORE_BYPASS, sys.PR_SPEC_FORCE_DISABLE, 0, 0);
+    vm.facts.speculation_errno = @intFromEnum(linux.getErrno(rc));
 }
 
 /// Locked securebits, empty bounding, ambient, effective, permitted and inheritable sets.
@@ -95,6 +106,10 @@ pub fn recordFacts() void {
     f.rlimit_fsize = limitOf(.FSIZE);
     f.rlimit_memlock = limitOf(.MEMLOCK);
     f.rlimit_core = limitOf(.CORE);
+    f.rlimit_as = limitOf(.AS);
+    f.rlimit_data = limitOf(.DATA);
+    const spec = linux.prctl(@intFromEnum(linux.PR.GET_SPECULATION_CTRL), sys.PR_SPEC_STORE_BYPASS, 0, 0, 0);
+    f.speculation_store_bypass = if (linux.getErrno(spec) == .SUCCESS) @truncate(spec) else 0;
     var fds: u64 = 0;
     var fd: u6 = 0;
     while (fd < 63) : (fd += 1) {

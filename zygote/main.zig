@@ -2,9 +2,16 @@
 //! code on request from the host, talking only through the VmCtx page (see abi.zig).
 //!
 //! Start-up (host has already set up namespaces, uid maps, a read-only tmpfs as cwd, the fds of
-//! abi.zig and the signal mask): map stack and VmCtx, arm parent-death, pivot into the empty
-//! root, install fault handlers, set rlimits, drop capabilities, set no_new_privs, record facts,
-//! install the seccomp filter, report IDLE. After that only the syscalls in `seccomp.zig` work.
+//! abi.zig and the signal mask): map stack and VmCtx (then close its fd), arm parent-death,
+//! unmap the original stack, vDSO and vvar, pivot into the empty root, install fault handlers,
+//! force the speculative-store-bypass mitigation, set rlimits, drop capabilities, set
+//! no_new_privs, record facts, install the seccomp filter, report IDLE. After that only the
+//! syscalls in `seccomp.zig` work.
+//!
+//! Every entry into guest code starts from a known machine state: RFLAGS = 0x202 (direction and
+//! alignment-check flags clear) and the x87, SSE, AVX, AVX-512 (mask registers included) and PKRU
+//! state in its initial configuration (XRSTOR of a clean image in read-only data). A reset
+//! discards both stacks (madvise: they read back as zero) and unmaps everything below CODE_ADDR.
 
 const std = @import("std");
 const linux = std.os.linux;
@@ -65,6 +72,7 @@ fn start() callconv(.C) noreturn {
 fn zygoteMain() callconv(.C) noreturn {
     const mapped = linux.mmap(@ptrFromInt(abi.VMCTX_ADDR), abi.VMCTX_SIZE, linux.PROT.READ | linux.PROT.WRITE, linux.MAP.SHARED | linux.MAP.FIXED_NOREPLACE, abi.FD_VMCTX, 0);
     if (mapped != abi.VMCTX_ADDR) linux.exit_group(4);
+    _ = linux.close(abi.FD_VMCTX);
     if (@atomicLoad(u32, &vm.magic, .SeqCst) != abi.VMCTX_MAGIC or vm.abi_version != abi.ABI_VERSION) linux.exit_group(5);
 
     // Die with the host; then make sure the host did not die before the signal was armed.
@@ -73,11 +81,15 @@ fn zygoteMain() callconv(.C) noreturn {
     const alive = linux.read(abi.FD_LIFETIME, &probe, 1);
     if (linux.getErrno(alive) != .AGAIN) linux.exit_group(6);
     _ = linux.close(abi.FD_LIFETIME);
+    // Nothing above the fixed regions is needed: the original stack, vDSO and vvar go.
+    check("unmap original stack and vDSO", linux.munmap(@ptrFromInt(abi.REGIONS_END), sys.USER_TOP - abi.REGIONS_END));
+    checkCleanStateImage();
 
     const full = vm.config_flags == abi.PROFILE_FULL;
     if (full) lockdown.enterEmptyRoot();
     lockdown.recordRootFacts();
     installSignalHandlers();
+    lockdown.mitigateSpeculation();
     lockdown.setLimits();
     lockdown.dropCapabilities(full);
     check("PR_SET_NO_NEW_PRIVS", sys.prctl(.SET_NO_NEW_PRIVS, 1));
@@ -98,10 +110,12 @@ fn installSignalHandlers() void {
     check("map signal stack", altstack);
     var ss = linux.stack_t{ .sp = @ptrFromInt(abi.SIGSTACK_ADDR), .flags = 0, .size = abi.SIGSTACK_SIZE };
     check("sigaltstack", linux.sigaltstack(&ss, null));
+    // The handler never returns (no rt_sigreturn is allowed): it jumps out to the exit path.
+    // SA_NODEFER and an empty mask leave no signal blocked once it has.
     const action = linux.Sigaction{
         .handler = .{ .sigaction = &onSignal },
-        .mask = linux.all_mask,
-        .flags = linux.SA.SIGINFO | linux.SA.ONSTACK,
+        .mask = std.mem.zeroes(linux.sigset_t),
+        .flags = linux.SA.SIGINFO | linux.SA.ONSTACK | linux.SA.NODEFER,
     };
     for ([_]u6{ linux.SIG.SEGV, linux.SIG.BUS, linux.SIG.ILL, linux.SIG.FPE }) |sig| {
         check("sigaction", linux.sigaction(sig, &action, null));
@@ -147,8 +161,10 @@ fn loop() noreturn {
     while (true) dispatch(waitForCommand());
 }
 
-/// Runs one command. Returns only when the command is complete and reported.
+/// Runs one command. Returns only when the command is complete and reported. A pending reset
+/// first scrubs the stacks, which abandons this stack: the command then runs on a fresh one.
 fn dispatch(cmd: u32) void {
+    if (@atomicLoad(u32, &vm.reset_pending, .SeqCst) != 0) pvmbox_z_scrub(cmd);
     if (!applyPending()) return publish(abi.REPORT_ERROR);
     switch (cmd) {
         abi.CMD_SYNC => publish(abi.REPORT_IDLE),
@@ -174,12 +190,17 @@ fn protOf(access: u32) usize {
     };
 }
 
-/// Applies the reset flag, queued memory operations and new code. False on failure (errno set).
+/// Continues a reset on fresh, zeroed stacks: every mapping below the zygote's fixed regions
+/// goes (guest memory, images, and anything a guest mapped there), then the command runs.
+export fn pvmbox_z_after_scrub(cmd: u32) callconv(.C) noreturn {
+    _ = linux.syscall2(.munmap, 0, abi.CODE_ADDR);
+    @atomicStore(u32, &vm.reset_pending, 0, .SeqCst);
+    dispatch(cmd);
+    loop();
+}
+
+/// Applies queued memory operations and new code. False on failure (errno set).
 fn applyPending() bool {
-    if (vm.reset_pending != 0) {
-        _ = linux.munmap(@ptrFromInt(abi.GUEST_START), abi.GUEST_END - abi.GUEST_START);
-        vm.reset_pending = 0;
-    }
     const count = @min(vm.memop_count, abi.MAX_MEMOPS);
     vm.memop_count = 0;
     for (vm.memops[0..count]) |op| {
@@ -230,35 +251,39 @@ export fn pvmbox_z_exit(report: u32) callconv(.C) noreturn {
 }
 
 /// Called by the host-call trampoline with registers saved. Returns to the guest on CMD_RESUME;
-/// any other command abandons the guest and runs on a fresh stack.
+/// a reset, or any command but CMD_SYNC and CMD_RESUME, abandons the guest for a fresh stack.
 export fn pvmbox_z_host_call_wait() callconv(.C) void {
     vm.counter_host_calls +%= 1;
     publish(abi.REPORT_HOST_CALL);
-    var cmd = waitForCommand();
-    // The host may map memory while it handles the call; that keeps the guest parked.
-    while (cmd == abi.CMD_SYNC) {
-        publish(if (applyPending()) abi.REPORT_IDLE else abi.REPORT_ERROR);
-        cmd = waitForCommand();
+    while (true) {
+        const cmd = waitForCommand();
+        const parked = cmd == abi.CMD_SYNC or cmd == abi.CMD_RESUME;
+        if (!parked or @atomicLoad(u32, &vm.reset_pending, .SeqCst) != 0) abandonGuest(cmd);
+        // The host may map memory while it handles the call; that keeps the guest parked.
+        if (!applyPending()) {
+            publish(abi.REPORT_ERROR);
+        } else if (cmd == abi.CMD_RESUME) {
+            return;
+        } else publish(abi.REPORT_IDLE);
     }
-    if (cmd == abi.CMD_RESUME) {
-        if (applyPending()) return;
-        publish(abi.REPORT_ERROR);
-    }
+}
+
+fn abandonGuest(cmd: u32) noreturn {
     asm volatile (
         \\ movq %[top], %%rsp
+        \\ xorl %%ebp, %%ebp
         \\ callq *%[dispatch]
         \\ ud2
         :
         : [top] "r" (STACK_TOP),
           [dispatch] "r" (&dispatchFresh),
-          [cmd] "{edi}" (if (cmd == abi.CMD_RESUME) abi.CMD_SYNC else cmd),
+          [cmd] "{edi}" (cmd),
     );
     unreachable;
 }
 
 fn dispatchFresh(cmd: u32) callconv(.C) noreturn {
-    // A failed resume was already reported; CMD_SYNC then just waits for the next command.
-    if (cmd != abi.CMD_SYNC) dispatch(cmd);
+    dispatch(cmd);
     loop();
 }
 
@@ -277,10 +302,67 @@ fn onSignal(sig: c_int, info: *const linux.siginfo_t, context: ?*const anyopaque
     vm.native_address = rip;
     vm.fault_address = address;
     const report = if (memory_fault and address < (1 << 32)) abi.REPORT_PAGE_FAULT else abi.REPORT_SIGNAL;
-    // Return from the handler straight into the exit path, on a fresh stack.
-    g[linux.REG.RIP] = @intFromPtr(&pvmbox_z_exit);
-    g[linux.REG.RSP] = STACK_TOP - 8;
-    g[linux.REG.RDI] = report;
+    // Leave the handler by jumping into the exit path on a fresh stack; nothing is blocked.
+    asm volatile (
+        \\ movq %[top], %%rsp
+        \\ xorl %%ebp, %%ebp
+        \\ callq *%[exit]
+        \\ ud2
+        :
+        : [top] "r" (STACK_TOP),
+          [exit] "r" (&pvmbox_z_exit),
+          [report] "{edi}" (report),
+    );
+    unreachable;
+}
+
+// ---- Clean machine state for guest code. ----
+
+/// The XRSTOR source loaded on every entry: a standard-form XSAVE area whose header marks every
+/// component as in its initial state; only MXCSR (at byte 24) is read, as its default 0x1F80.
+/// Read-only data, so no guest can plant values in it for the next user.
+export const pvmbox_z_clean_xstate: [abi.XSTATE_IMAGE_SIZE]u8 align(64) = blk: {
+    var image = [_]u8{0} ** abi.XSTATE_IMAGE_SIZE;
+    image[24] = 0x80;
+    image[25] = 0x1F;
+    break :blk image;
+};
+
+fn cpuid(leaf: u32, sub: u32) [4]u32 {
+    var a: u32 = undefined;
+    var b: u32 = undefined;
+    var c: u32 = undefined;
+    var d: u32 = undefined;
+    asm volatile ("cpuid"
+        : [a] "={eax}" (a),
+          [b] "={ebx}" (b),
+          [c] "={ecx}" (c),
+          [d] "={edx}" (d),
+        : [leaf] "{eax}" (leaf),
+          [sub] "{ecx}" (sub),
+    );
+    return .{ a, b, c, d };
+}
+
+/// Start-up check that XRSTOR is usable and that the clean image covers every state component
+/// the entry path restores; refusing to start beats entering guest code with stale state.
+fn checkCleanStateImage() void {
+    const osxsave = cpuid(1, 0)[2] & (1 << 27) != 0;
+    if (!osxsave) vmctx.failWith("clean vector state: the CPU or kernel offers no XSAVE", @intFromEnum(linux.E.NOSYS));
+    var lo: u32 = undefined;
+    var hi: u32 = undefined;
+    asm volatile ("xgetbv"
+        : [lo] "={eax}" (lo),
+          [hi] "={edx}" (hi),
+        : [xcr] "{ecx}" (@as(u32, 0)),
+    );
+    const restored = ((@as(u64, hi) << 32) | lo) & ~sys.XFEATURES_SKIPPED;
+    var component: u6 = 2;
+    while (component < 63) : (component += 1) {
+        if (restored & (@as(u64, 1) << component) == 0) continue;
+        const info = cpuid(0xD, component);
+        if (@as(u64, info[0]) + info[1] > abi.XSTATE_IMAGE_SIZE) vmctx.failWith("clean vector state: XSAVE area larger than the clean image", @intFromEnum(linux.E.NOSPC));
+    }
 }
 
 /// Where the signal context (mcontext gregs) keeps the x86 register numbered `reg`.
@@ -296,6 +378,11 @@ const VMCTX_REG = abi.X86_REGISTER_NAMES[abi.VMCTX_REGISTER];
 const SCRATCH_REG = abi.X86_REGISTER_NAMES[abi.SCRATCH_REGISTER];
 
 extern fn pvmbox_z_enter(target: u64) callconv(.C) noreturn;
+extern fn pvmbox_z_scrub(cmd: u32) callconv(.C) noreturn;
+
+fn madviseDontNeed(comptime address: u64, comptime length: u64) []const u8 {
+    return std.fmt.comptimePrint("movabsq ${d}, %rdi\nmovq ${d}, %rsi\nmovl ${d}, %edx\nmovl ${d}, %eax\nsyscall\n", .{ address, length, sys.MADV_DONTNEED, @intFromEnum(linux.SYS.madvise) });
+}
 extern fn pvmbox_z_return() callconv(.Naked) void;
 extern fn pvmbox_z_host_call() callconv(.Naked) void;
 extern fn pvmbox_z_trap() callconv(.Naked) void;
@@ -326,11 +413,25 @@ fn exitTrampoline(comptime name: []const u8, comptime report: u32) []const u8 {
 
 comptime {
     asm (".text\n" ++
-            // enter(target in rdi): load guest registers, VmCtx register, jump.
+            // enter(target in rdi): clean flags and extended state (XRSTOR of the clean image
+            // with the enabled components but AMX), load guest registers, VmCtx register, jump.
             ".globl pvmbox_z_enter\n.type pvmbox_z_enter,@function\npvmbox_z_enter:\n" ++
-            "movq %rdi, %" ++ SCRATCH_REG ++ "\n" ++
+            "movq %rdi, %r12\n" ++
+            "xorl %ecx, %ecx\nxgetbv\n" ++
+            std.fmt.comptimePrint("andl ${d}, %eax\n", .{@as(u32, @truncate(~sys.XFEATURES_SKIPPED))}) ++
+            "movabsq $pvmbox_z_clean_xstate, %rcx\nxrstor64 (%rcx)\n" ++
+            "pushq $0x202\npopfq\n" ++
+            "movq %r12, %" ++ SCRATCH_REG ++ "\n" ++
             std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, VMCTX_REG }) ++ loadRegs(VMCTX_REG) ++
             "jmpq *%" ++ SCRATCH_REG ++ "\n" ++
+            // scrub(cmd in edi): discard both stacks without using either (they read back as
+            // zero), then continue on the fresh stack in pvmbox_z_after_scrub(cmd).
+            ".globl pvmbox_z_scrub\n.type pvmbox_z_scrub,@function\npvmbox_z_scrub:\n" ++
+            "movl %edi, %r12d\n" ++
+            madviseDontNeed(abi.STACK_ADDR, abi.STACK_SIZE) ++
+            madviseDontNeed(abi.SIGSTACK_ADDR, abi.SIGSTACK_SIZE) ++
+            std.fmt.comptimePrint("movabsq ${d}, %rsp\n", .{STACK_TOP}) ++
+            "xorl %ebp, %ebp\nmovl %r12d, %edi\nmovabsq $pvmbox_z_after_scrub, %rax\ncallq *%rax\nud2\n" ++
             exitTrampoline("pvmbox_z_return", abi.REPORT_RETURN) ++
             exitTrampoline("pvmbox_z_trap", abi.REPORT_TRAP) ++
             exitTrampoline("pvmbox_z_out_of_gas", abi.REPORT_OUT_OF_GAS) ++

@@ -18,6 +18,13 @@ pub const SockFprog = extern struct { len: u16, filter: [*]const SockFilter };
 
 pub const MNT_DETACH: u32 = 2;
 pub const MADV_DONTNEED: u32 = 4;
+pub const PR_SPEC_STORE_BYPASS: usize = 0;
+pub const PR_SPEC_FORCE_DISABLE: usize = 8;
+/// Highest user address on x86-64 with 4-level paging (TASK_SIZE).
+pub const USER_TOP: u64 = 0x7FFF_FFFF_F000;
+/// XSAVE state components a zygote never restores: AMX tile configuration and data (their first
+/// use faults unless the process asked for them, which a zygote cannot).
+pub const XFEATURES_SKIPPED: u64 = (1 << 17) | (1 << 18);
 pub const PR_CAP_AMBIENT_CLEAR_ALL: usize = 4;
 
 /// prctl with an option from std's `PR` enum.

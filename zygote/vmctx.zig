@@ -18,7 +18,11 @@ pub fn publish(report: u32) void {
 
 /// Reports a start-up failure (step and errno in VmCtx.message) and exits.
 pub fn fail(comptime step: []const u8, rc: usize) noreturn {
-    const errno: u32 = @intFromEnum(linux.getErrno(rc));
+    failWith(step, @intFromEnum(linux.getErrno(rc)));
+}
+
+/// Reports a start-up failure at `step` with `errno` and exits.
+pub fn failWith(comptime step: []const u8, errno: u32) noreturn {
     var buf: [@typeInfo(@TypeOf(vm.message)).Array.len]u8 = undefined;
     const text = std.fmt.bufPrint(&buf, "zygote start-up failed at {s}: errno {d}", .{ step, errno }) catch "zygote start-up failed";
     for (text, 0..) |c, i| vm.message[i] = c;

@@ -13,6 +13,7 @@ export type SandboxErrorKind =
   | "zygote-killed"
   | "protocol-violation"
   | "timeout"
+  | "memory-limit"
   | "disposed"
   | "native-library";
 

@@ -28,6 +28,7 @@ const SPAWN_STEPS: Readonly<Record<number, string>> = {
   19: "zygote start-up (timed out)",
   20: "finding a free sandbox slot (1024 in use)",
   21: "mapping shared memory",
+  22: "writing /proc/self/oom_score_adj",
 };
 
 /** Steps that fail when user namespaces are refused. */
@@ -118,6 +119,8 @@ export const ERR_PROTOCOL: number = -3;
 export const ERR_HANDLE: number = -4;
 /** An asynchronous run is still in progress. */
 export const ERR_BUSY: number = -5;
+/** The guest's memory passed its budget; the zygote was killed. */
+export const ERR_MEMORY: number = -6;
 
 const CLD_EXITED = 1;
 const SIGNAL_NAMES: Readonly<Record<number, string>> = {
@@ -131,15 +134,16 @@ const SIGNAL_NAMES: Readonly<Record<number, string>> = {
   31: "SIGSYS",
 };
 
-/** The error for a zygote that died: `code` is CLD_*, `status` the exit code or signal. */
+/**
+ * The error for a zygote that died: `code` is CLD_*, `status` the exit code or signal. Guest
+ * code can exit with any status it likes, so an exit status is reported, never interpreted.
+ */
 export function deathError(code: number, status: number): SandboxError {
   if (code === CLD_EXITED) {
-    const crash = status > 100 && status < 165
-      ? ` (its own code faulted with ${SIGNAL_NAMES[status - 100] ?? `signal ${status - 100}`})`
-      : "";
     return new SandboxError(
       "zygote-died",
-      `the sandbox process exited with status ${status}${crash}`,
+      `the sandbox process exited with status ${status} (guest code, or the zygote on a fault ` +
+        "outside guest code)",
     );
   }
   const name = SIGNAL_NAMES[status] ?? `signal ${status}`;
@@ -168,6 +172,12 @@ export function protocolError(code: number, death: () => SandboxError): SandboxE
       return new SandboxError("disposed", "the sandbox has been disposed");
     case ERR_BUSY:
       return new SandboxError("invalid-argument", "an asynchronous run is still in progress");
+    case ERR_MEMORY:
+      return new SandboxError(
+        "memory-limit",
+        "guest memory exceeded the sandbox's memory limit (memoryLimitBytes); the sandbox " +
+          "process was killed",
+      );
     default:
       return death();
   }

@@ -37,7 +37,9 @@ export function createNativeBackend(program: Program): NativeBackend {
   const analysis = analyzeProgram(program.blob, program.isa);
   const code = NATIVE_CODE_CACHE.get(program.blob, analysis);
   const zygotes = nativePool();
-  const zygote = zygotes.acquire();
+  // The compilation is the program's identity: under the pool's "same-program" policy a zygote
+  // that ran guest code only ever serves the same program again.
+  const zygote = zygotes.acquire(code);
   try {
     if (loadedCode.get(zygote) !== code) {
       loadedCode.delete(zygote);

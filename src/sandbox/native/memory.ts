@@ -23,6 +23,7 @@ const READ_WRITE = 3;
 const IMAGE_READ = 4;
 const IMAGE_NONE = 5;
 const PAGE_COUNT = ADDRESS_SPACE_SIZE / PAGE_SIZE;
+const EMPTY = new Uint8Array(0);
 
 function nativeAccess(access: PageAccess): number {
   return access === "read-write"
@@ -94,7 +95,7 @@ export class NativeMemory implements GuestMemory {
   #highPage = 0;
   #buffer: ArrayBuffer | undefined;
   #view: Uint8Array | undefined;
-  #imageId = 0;
+  #image: MemoryImage | undefined;
 
   /**
    * @internal Wraps the memory of `handle`; `zeroCopy` maps a view over it; `guard` throws
@@ -295,22 +296,20 @@ export class NativeMemory implements GuestMemory {
    */
   applyImage(image: MemoryImage): void {
     this.#guard();
-    if (this.#imageId !== image.id) {
-      this.#imageId = 0;
-      for (const segment of image.segments) {
-        if (segment.access !== "read") continue;
-        const total = Math.ceil(segment.length / PAGE_SIZE) * PAGE_SIZE;
-        this.#check(
-          this.#library.symbols.pvmbox_image_write(
-            this.#handle,
-            BigInt(segment.address),
-            segment.bytes,
-            BigInt(segment.bytes.length),
-            BigInt(total),
-          ),
-        );
+    if (this.#image?.id !== image.id) {
+      // The image memfd keeps whatever was written to it: an earlier program's read-only data
+      // must not stay there for anyone to map.
+      const stale = this.#image;
+      this.#image = undefined;
+      for (const segment of stale?.segments ?? []) {
+        if (segment.access === "read") this.#writeImage(segment.address, EMPTY, segment.length);
       }
-      this.#imageId = image.id;
+      for (const segment of image.segments) {
+        if (segment.access === "read") {
+          this.#writeImage(segment.address, segment.bytes, segment.length);
+        }
+      }
+      this.#image = image;
     }
     for (const segment of image.segments) {
       if (segment.access === "read") {
@@ -323,6 +322,20 @@ export class NativeMemory implements GuestMemory {
         this.write(segment.address, segment.bytes);
       }
     }
+  }
+
+  /** Writes `bytes` at `address` of the image memfd, zero up to `length` (whole pages). */
+  #writeImage(address: number, bytes: Uint8Array, length: number): void {
+    const total = Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
+    this.#check(
+      this.#library.symbols.pvmbox_image_write(
+        this.#handle,
+        BigInt(address),
+        bytes,
+        BigInt(bytes.length),
+        BigInt(total),
+      ),
+    );
   }
 
   /** @internal Forgets all pages (the native side discarded them). */

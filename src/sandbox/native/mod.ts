@@ -15,5 +15,17 @@
  */
 export type { NativeExit, NativeExitKind } from "./exit.ts";
 export { type ImageSegment, MemoryImage, NativeMemory } from "./memory.ts";
-export { ZygotePool, type ZygotePoolOptions } from "./pool.ts";
-export { type RunOptions, Zygote, type ZygoteFacts, type ZygoteOptions } from "./zygote.ts";
+export {
+  DEFAULT_RECYCLE_POLICY,
+  type RecyclePolicy,
+  ZygotePool,
+  type ZygotePoolOptions,
+} from "./pool.ts";
+export {
+  DEFAULT_MEMORY_LIMIT_BYTES,
+  DEFAULT_TIMEOUT_MS,
+  type RunOptions,
+  Zygote,
+  type ZygoteFacts,
+  type ZygoteOptions,
+} from "./zygote.ts";

@@ -1,11 +1,34 @@
 /**
- * `ZygotePool`: zygotes spawned ahead of time, so getting a fresh sandbox is a reset (no
- * process creation). The most recently released zygote is handed out first: it is the one most
- * likely still spinning and cache-warm.
+ * `ZygotePool`: zygotes spawned ahead of time, so getting a sandbox needs no process creation.
+ *
+ * Trust model: a zygote runs whatever machine code it is given, and code that escapes the
+ * compiler's contract (a compiler bug) controls the whole process, including what it reports.
+ * A reset gives the next user a clean machine (memory, stacks, registers, vector state, VmCtx),
+ * but it cannot undo what such code may still be doing. So a zygote is handed to another user
+ * only after it answered a command following its reset, and only if nothing unusual happened
+ * (a signal exit, an error or unexpected report, a protocol violation, a timeout, a death), and
+ * the recycling policy says who that next user may be:
+ * - `"same-program"` (default): only a user of the same program (the key given to `acquire`),
+ *   so a program that subverted its zygote only meets its own later runs; reuse stays as cheap
+ *   as a reset for the common case of one program run many times.
+ * - `"reuse"`: any user; for code that is trusted as much as the host itself.
+ * - `"never"`: every `acquire` gets a zygote that never ran guest code, spawned ahead in the
+ *   background; used ones are disposed.
+ * The most recently released zygote is handed out first: it is the one most likely still
+ * spinning and cache-warm.
  * @module
  */
 import { SandboxError } from "../../pvm/mod.ts";
 import { Zygote, type ZygoteOptions } from "./zygote.ts";
+
+/** Who may get a zygote that already ran guest code (see the module documentation). */
+export type RecyclePolicy = "reuse" | "same-program" | "never";
+
+/** The recycling policy of a pool unless its options say otherwise. */
+export const DEFAULT_RECYCLE_POLICY: RecyclePolicy = "same-program";
+
+/** How long a released zygote has to answer its post-reset command before it is disposed. */
+const PROBE_TIMEOUT_MS = 1000;
 
 /** Options of a pool. */
 export interface ZygotePoolOptions extends ZygoteOptions {
@@ -13,14 +36,26 @@ export interface ZygotePoolOptions extends ZygoteOptions {
   readonly size?: number;
   /** Most idle zygotes kept for reuse (default `size`); released ones beyond it are disposed. */
   readonly capacity?: number;
+  /** Who may get a zygote that already ran guest code (default `DEFAULT_RECYCLE_POLICY`). */
+  readonly recycle?: RecyclePolicy;
 }
 
-/** A set of idle zygotes; `acquire()` resets one, `release()` returns it. */
+/** An idle zygote and the program it last served (`fresh`: it never ran guest code). */
+interface Idle {
+  readonly zygote: Zygote;
+  readonly program: unknown;
+  readonly fresh: boolean;
+}
+
+/** A set of idle zygotes; `acquire()` hands one out, `release()` takes it back. */
 export class ZygotePool implements Disposable {
   readonly #options: ZygotePoolOptions;
+  readonly #size: number;
   readonly #capacity: number;
-  readonly #idle: Zygote[] = [];
-  readonly #leased = new Set<Zygote>();
+  readonly #policy: RecyclePolicy;
+  readonly #idle: Idle[] = [];
+  readonly #leased = new Map<Zygote, unknown>();
+  readonly #refills = new Set<Promise<void>>();
   #disposed = false;
 
   /** Spawns `size` zygotes now. */
@@ -35,14 +70,27 @@ export class ZygotePool implements Disposable {
         );
       }
     }
+    const policy = options.recycle ?? DEFAULT_RECYCLE_POLICY;
+    if (!["reuse", "same-program", "never"].includes(policy)) {
+      throw new SandboxError("invalid-argument", `unknown recycling policy ${policy}`);
+    }
     this.#options = options;
+    this.#size = size;
     this.#capacity = capacity;
+    this.#policy = policy;
     try {
-      for (let i = 0; i < size; i++) this.#idle.push(Zygote.spawn(options));
+      for (let i = 0; i < size; i++) {
+        this.#idle.push({ zygote: Zygote.spawn(options), program: undefined, fresh: true });
+      }
     } catch (error) {
       this[Symbol.dispose]();
       throw error;
     }
+  }
+
+  /** The recycling policy in force. */
+  get recycle(): RecyclePolicy {
+    return this.#policy;
   }
 
   /** Zygotes waiting in the pool. */
@@ -55,41 +103,89 @@ export class ZygotePool implements Disposable {
     return this.#leased.size;
   }
 
-  /** A fresh zygote: a reset idle one, or a newly spawned one when none is idle. */
-  acquire(): Zygote {
+  /**
+   * A clean zygote for a user of `program` (any value identifying the program, compared with
+   * `===`; without one, only a zygote that never ran guest code qualifies under
+   * "same-program"): an idle one the policy allows, or a newly spawned one.
+   */
+  acquire(program?: unknown): Zygote {
     if (this.#disposed) throw new SandboxError("disposed", "the pool has been disposed");
     let zygote: Zygote | undefined;
-    while ((zygote = this.#idle.pop()) !== undefined) {
-      if (zygote.usable) break;
-      zygote[Symbol.dispose]();
+    for (let i = this.#idle.length - 1; i >= 0 && zygote === undefined; i--) {
+      const entry = this.#idle[i];
+      if (!entry.zygote.reusable) {
+        this.#idle.splice(i, 1);
+        entry.zygote[Symbol.dispose]();
+      } else if (this.#allows(entry, program)) {
+        this.#idle.splice(i, 1);
+        zygote = entry.zygote;
+      }
     }
     zygote ??= Zygote.spawn(this.#options);
-    zygote.reset();
-    this.#leased.add(zygote);
+    this.#leased.set(zygote, program);
+    if (this.#policy === "never") this.#refill();
     return zygote;
   }
 
+  #allows(entry: Idle, program: unknown): boolean {
+    if (entry.fresh || this.#policy === "reuse") return true;
+    return this.#policy === "same-program" && program !== undefined && entry.program === program;
+  }
+
   /**
-   * Gives a zygote back. A broken one (dead, killed, timed out) or one still running
-   * asynchronously is disposed, and so is any beyond the pool's size; the next `acquire()`
-   * spawns a replacement as needed.
+   * Gives a zygote back. It is reset at once and must answer a command after the reset;
+   * one that does not, or that is broken, unusual (see `Zygote.reusable`), still running
+   * asynchronously, beyond the pool's capacity, or released under "never", is disposed.
    */
   release(zygote: Zygote): void {
-    if (!this.#leased.delete(zygote)) {
+    if (!this.#leased.has(zygote)) {
       throw new SandboxError("invalid-argument", "this zygote was not acquired from this pool");
     }
-    if (this.#disposed || !zygote.usable || zygote.running || this.#idle.length >= this.#capacity) {
-      zygote[Symbol.dispose]();
-    } else {
-      this.#idle.push(zygote);
+    const program = this.#leased.get(zygote);
+    this.#leased.delete(zygote);
+    const keep = !this.#disposed && this.#policy !== "never" && !zygote.running &&
+      zygote.reusable && this.#idle.length < this.#capacity && this.#recycled(zygote);
+    if (keep) this.#idle.push({ zygote, program, fresh: false });
+    else zygote[Symbol.dispose]();
+  }
+
+  /** Resets `zygote` and checks that it answers; false when it did not (it is then broken). */
+  #recycled(zygote: Zygote): boolean {
+    try {
+      zygote.reset();
+      zygote.sync({ timeoutMs: PROBE_TIMEOUT_MS });
+      return zygote.reusable;
+    } catch {
+      return false;
     }
+  }
+
+  /** Spawns fresh zygotes in the background until `size` are idle (policy "never"). */
+  #refill(): void {
+    while (!this.#disposed && this.#idle.length + this.#refills.size < this.#size) {
+      const refill: Promise<void> = Zygote.spawnAsync(this.#options).then(
+        (zygote) => {
+          if (this.#disposed) zygote[Symbol.dispose]();
+          else this.#idle.push({ zygote, program: undefined, fresh: true });
+        },
+        // A failed background spawn leaves the place to the next acquire, which spawns
+        // synchronously and reports the error to its caller.
+        () => {},
+      ).finally(() => this.#refills.delete(refill));
+      this.#refills.add(refill);
+    }
+  }
+
+  /** Resolves once every background spawn started so far has finished. */
+  async refilled(): Promise<void> {
+    while (this.#refills.size > 0) await Promise.all(this.#refills);
   }
 
   /** Disposes every idle zygote and every leased one still out. */
   [Symbol.dispose](): void {
     this.#disposed = true;
-    for (const zygote of this.#idle.splice(0)) zygote[Symbol.dispose]();
-    for (const zygote of this.#leased) zygote[Symbol.dispose]();
+    for (const entry of this.#idle.splice(0)) entry.zygote[Symbol.dispose]();
+    for (const zygote of this.#leased.keys()) zygote[Symbol.dispose]();
     this.#leased.clear();
   }
 }

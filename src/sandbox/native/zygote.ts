@@ -19,15 +19,40 @@ export interface ZygoteOptions {
    * no_new_privs and dropped capabilities, but no namespaces and no empty root. Never implied.
    */
   readonly weakIsolation?: boolean;
-  /** Wall-clock limit of each run or resume in milliseconds; 0 (default) means none. */
+  /**
+   * Wall-clock limit in milliseconds of each run, resume and memory-operation flush (default
+   * `DEFAULT_TIMEOUT_MS`); `Infinity` opts out explicitly. Passing it kills the zygote.
+   */
   readonly timeoutMs?: number;
   /** Limit on the zygote's start-up in milliseconds (default 5000). */
   readonly spawnTimeoutMs?: number;
+  /**
+   * Most guest memory in bytes the sandbox may allocate (default `DEFAULT_MEMORY_LIMIT_BYTES`);
+   * `Infinity` opts out. Passing it kills the zygote with a "memory-limit" error.
+   */
+  readonly memoryLimitBytes?: number;
+}
+
+/** Wall-clock limit of every wait unless `timeoutMs` says otherwise: 10 s. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Guest memory budget unless `memoryLimitBytes` says otherwise: 1 GiB. */
+export const DEFAULT_MEMORY_LIMIT_BYTES: number = 2 ** 30;
+
+/** A positive limit (Infinity allowed) or a SandboxError naming the option. */
+function positiveLimit(name: string, value: number | undefined, fallback: number): number {
+  const limit = value ?? fallback;
+  if (!(limit > 0)) {
+    throw new SandboxError(
+      "invalid-argument",
+      `${name} must be positive (Infinity for no limit), got ${value}`,
+    );
+  }
+  return limit;
 }
 
 /** Options of one run. */
 export interface RunOptions {
-  /** Wall-clock limit in milliseconds, overriding the zygote's `timeoutMs`. */
+  /** Wall-clock limit in milliseconds, overriding the zygote's `timeoutMs` (Infinity: none). */
   readonly timeoutMs?: number;
 }
 
@@ -60,7 +85,13 @@ export interface ZygoteFacts {
     readonly fsize: bigint;
     readonly memlock: bigint;
     readonly core: bigint;
+    readonly as: bigint;
+    readonly data: bigint;
   };
+  /** PR_GET_SPECULATION_CTRL for speculative store bypass (0 where the kernel offers none). */
+  readonly speculationStoreBypass: number;
+  /** errno of forcing that mitigation on (0: forced on). */
+  readonly speculationErrno: number;
   /** Open file descriptors (0..62). */
   readonly openFds: readonly number[];
   /** Entries in "/" other than "." and "..". */
@@ -78,11 +109,52 @@ const REPORT_KINDS = new Map<number, NativeExit["kind"]>([
   [ABI.REPORT_SIGNAL, "signal"],
 ]);
 
+/** The arguments of one `pvmbox_spawn` call and the buffers it fills. */
+class SpawnRequest {
+  readonly library: NativeLibrary = nativeLibrary();
+  readonly #failure = new Uint32Array(2);
+  readonly #message = new Uint8Array(256);
+  readonly #options: ZygoteOptions;
+  readonly args: [number, number, Uint32Array, Uint8Array, bigint];
+
+  constructor(options: ZygoteOptions) {
+    positiveLimit("timeoutMs", options.timeoutMs, DEFAULT_TIMEOUT_MS);
+    positiveLimit("memoryLimitBytes", options.memoryLimitBytes, DEFAULT_MEMORY_LIMIT_BYTES);
+    this.#options = options;
+    const profile = options.weakIsolation ? ABI.PROFILE_WEAK : ABI.PROFILE_FULL;
+    const handshakeMs = options.spawnTimeoutMs ?? 5000;
+    this.args = [profile, handshakeMs, this.#failure, this.#message, BigInt(this.#message.length)];
+  }
+
+  /** The zygote for `handle`, or the `SandboxError` of a failed spawn. */
+  finish(handle: number): Zygote {
+    if (handle < 0) {
+      const message = this.#message;
+      const text = new TextDecoder().decode(message.subarray(0, message.indexOf(0)));
+      const weak = this.#options.weakIsolation ?? false;
+      throw spawnError(this.#failure[0], this.#failure[1], text, weak);
+    }
+    return Zygote.fromHandle(this.library, handle, this.#options);
+  }
+}
+
 /** What a forgotten zygote's finalizer needs; nothing here refers back to the zygote. */
 interface Leaked {
   readonly library: NativeLibrary;
   readonly handle: number;
   readonly detach: () => void;
+}
+
+/**
+ * Calls `first` then `second`. Built outside the constructor: a closure created there would
+ * share its scope with closures that capture the zygote, keep it reachable from the finalizer's
+ * held value, and so never let it be collected.
+ */
+function both(first: () => void, second: () => void): () => void {
+  return () => {
+    first();
+    second();
+  };
 }
 
 /** A safety net for zygotes dropped without disposal: kill, reap and unmap them on collection. */
@@ -112,6 +184,7 @@ export class Zygote implements Disposable {
   #disposed = false;
   #inHostCall = false;
   #running = false;
+  #reusable = true;
   /** Host pid of the sandbox process. */
   readonly pid: number;
   /** The isolation profile it runs under. */
@@ -124,7 +197,16 @@ export class Zygote implements Disposable {
   private constructor(library: NativeLibrary, handle: number, options: ZygoteOptions) {
     this.#library = library;
     this.#handle = handle;
-    this.#timeoutMs = options.timeoutMs ?? 0;
+    this.#timeoutMs = positiveLimit("timeoutMs", options.timeoutMs, DEFAULT_TIMEOUT_MS);
+    const memoryLimit = positiveLimit(
+      "memoryLimitBytes",
+      options.memoryLimitBytes,
+      DEFAULT_MEMORY_LIMIT_BYTES,
+    );
+    library.symbols.pvmbox_set_memory_limit(
+      handle,
+      memoryLimit === Infinity ? 0n : BigInt(Math.ceil(memoryLimit)),
+    );
     this.pid = library.symbols.pvmbox_pid(handle);
     this.isolation = options.weakIsolation ? "weak" : "full";
     const zeroCopy = pointerAccessGranted();
@@ -143,27 +225,33 @@ export class Zygote implements Disposable {
 
   /** Spawns a locked-down zygote; throws `SandboxError` saying why and what to do on failure. */
   static spawn(options: ZygoteOptions = {}): Zygote {
-    const library = nativeLibrary();
-    const failure = new Uint32Array(2);
-    const message = new Uint8Array(256);
-    const profile = options.weakIsolation ? ABI.PROFILE_WEAK : ABI.PROFILE_FULL;
-    const handle = library.symbols.pvmbox_spawn(
-      profile,
-      options.spawnTimeoutMs ?? 5000,
-      failure,
-      message,
-      BigInt(message.length),
-    );
-    if (handle < 0) {
-      const text = new TextDecoder().decode(message.subarray(0, message.indexOf(0)));
-      throw spawnError(failure[0], failure[1], text, options.weakIsolation ?? false);
-    }
+    const request = new SpawnRequest(options);
+    return request.finish(request.library.symbols.pvmbox_spawn(...request.args));
+  }
+
+  /** Like `spawn`, on a thread of Deno's blocking pool: the JS thread stays free meanwhile. */
+  static async spawnAsync(options: ZygoteOptions = {}): Promise<Zygote> {
+    const request = new SpawnRequest(options);
+    return request.finish(await request.library.symbols.pvmbox_spawn_nonblocking(...request.args));
+  }
+
+  /** @internal Wraps a handle `SpawnRequest` obtained. */
+  static fromHandle(library: NativeLibrary, handle: number, options: ZygoteOptions): Zygote {
     return new Zygote(library, handle, options);
   }
 
   /** False once the process died, broke the protocol or was disposed. */
   get usable(): boolean {
     return !this.#disposed && this.#failure === undefined;
+  }
+
+  /**
+   * False once anything unusual happened (a signal exit, an error or unexpected report, a
+   * failure): such a zygote is never handed to another user. Guest code that ends in a signal
+   * is not what a correct compiler emits, so it may have done anything else too.
+   */
+  get reusable(): boolean {
+    return this.usable && this.#reusable;
   }
 
   /** True while guest code is parked in a host call (so `resume()` is possible). */
@@ -287,9 +375,12 @@ export class Zygote implements Disposable {
   }
 
   /** Applies queued memory operations and new code in the zygote now (normally done by `run`). */
-  sync(): void {
+  sync(options: RunOptions = {}): void {
     this.#usable();
-    const report = this.#library.symbols.pvmbox_sync(this.#handle, this.#timeoutNs(undefined));
+    const report = this.#library.symbols.pvmbox_sync(
+      this.#handle,
+      this.#timeoutNs(options.timeoutMs),
+    );
     if (report < 0) this.#fail(report);
     if (report !== ABI.REPORT_IDLE) this.#raiseReport(report);
   }
@@ -334,7 +425,11 @@ export class Zygote implements Disposable {
         fsize: u64("rlimit_fsize"),
         memlock: u64("rlimit_memlock"),
         core: u64("rlimit_core"),
+        as: u64("rlimit_as"),
+        data: u64("rlimit_data"),
       },
+      speculationStoreBypass: u32("speculation_store_bypass"),
+      speculationErrno: u32("speculation_errno"),
       openFds,
       rootEntries: u32("root_entries"),
       rootMkdirErrno: u32("root_mkdir_errno"),
@@ -366,7 +461,10 @@ export class Zygote implements Disposable {
 
   #timeoutNs(overrideMs: number | undefined): bigint {
     const ms = overrideMs ?? this.#timeoutMs;
-    return ms > 0 ? BigInt(Math.ceil(ms * 1e6)) : 0n;
+    if (!(ms > 0)) {
+      throw new SandboxError("invalid-argument", `timeoutMs must be positive, got ${ms}`);
+    }
+    return ms === Infinity ? 0n : BigInt(Math.ceil(ms * 1e6));
   }
 
   #usable(): void {
@@ -430,12 +528,15 @@ export class Zygote implements Disposable {
       return deathError(death[0], death[1]);
     });
     this.#failure = error;
+    this.#reusable = false;
     throw error;
   }
 
   #raiseReport(report: number): never {
+    this.#reusable = false;
+    const errno = this.#library.symbols.pvmbox_last_errno(this.#handle);
     const what = report === ABI.REPORT_ERROR
-      ? `could not apply a memory operation, the code or the entry (errno ${this.vmctx.exitDetails().errno})`
+      ? `could not apply a memory operation, the code or the entry (errno ${errno})`
       : `sent an unexpected report (${report})`;
     throw new SandboxError("invalid-argument", `the sandbox ${what}`);
   }
@@ -445,6 +546,7 @@ export class Zygote implements Disposable {
     const kind = REPORT_KINDS.get(report);
     if (kind === undefined) this.#raiseReport(report);
     if (kind === "return") return { kind };
+    if (kind === "signal") this.#reusable = false;
     const info = this.vmctx.exitDetails();
     switch (kind) {
       case "host-call":
