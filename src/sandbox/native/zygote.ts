@@ -145,25 +145,12 @@ interface Leaked {
   readonly detach: () => void;
 }
 
-/**
- * Calls `first` then `second`. Built outside the constructor: a closure created there would
- * share its scope with closures that capture the zygote, keep it reachable from the finalizer's
- * held value, and so never let it be collected.
- */
-function both(first: () => void, second: () => void): () => void {
-  return () => {
-    first();
-    second();
-  };
-}
-
 /** A safety net for zygotes dropped without disposal: kill, reap and unmap them on collection. */
 const leaked = new FinalizationRegistry<Leaked>((held) => {
   held.detach();
   held.library.symbols.pvmbox_dispose(held.handle);
 });
 
-/** One sandbox process. Create with `Zygote.spawn()`; dispose to kill it and free everything. */
 /**
  * Runs `first`, then `second`. Built outside the constructor on purpose: a closure created there
  * shares its context with the constructor's arrow functions that use `this`, and would keep the
@@ -176,6 +163,7 @@ function both(first: () => void, second: () => void): () => void {
   };
 }
 
+/** One sandbox process. Create with `Zygote.spawn()`; dispose to kill it and free everything. */
 export class Zygote implements Disposable {
   readonly #library: NativeLibrary;
   readonly #handle: number;
