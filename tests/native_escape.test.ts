@@ -31,10 +31,21 @@ const SYS = {
   openat: 257,
   process_vm_readv: 310,
   clone3: 435,
+  rt_sigreturn: 15,
+  exit: 60,
+  sigaltstack: 131,
 } as const;
 const PROT_R = 1, PROT_W = 2, PROT_X = 4;
 const MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20;
+const MAP_SHARED_FIXED = MAP_SHARED | MAP_FIXED;
+const MAP_ANON_FIXED = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+const MADV_DONTNEED = 4;
 const FD_MEMORY = 4, FD_CODE = 5, FD_IMAGE = 6;
+
+/** mmap of the guest memory fd at `address` = file offset, read-write, with `flags`. */
+function mapMemory(address: number, length: number, flags: number | bigint): Asm {
+  return new Asm().syscall(SYS.mmap, address, length, PROT_R | PROT_W, flags, FD_MEMORY, address);
+}
 
 /** Runs `code` in a fresh zygote and expects seccomp to kill it with a typed error. */
 function expectKilled(code: Asm, options: ZygoteOptions = {}): void {
@@ -159,6 +170,86 @@ const attempts: [string, () => Asm][] = [
     () => new Asm().syscall(SYS.futex, 0x10000, 4, 1, 0, 0x10000, 0),
   ],
   ["madvise other than DONTNEED", () => new Asm().syscall(SYS.madvise, 0x10000, 4096, 3)],
+  [
+    "map anonymous memory above guest memory",
+    () => new Asm().syscall(SYS.mmap, 0x3_0000_0000, 4096, PROT_R | PROT_W, MAP_ANON_FIXED, -1, 0),
+  ],
+  [
+    "map shared anonymous memory inside guest memory",
+    () =>
+      new Asm().syscall(SYS.mmap, 0x20000, 4096, PROT_R | PROT_W, MAP_SHARED_FIXED | 0x20, -1, 0),
+  ],
+  ["map guest memory privately", () => mapMemory(0x20000, 4096, MAP_PRIVATE | MAP_FIXED)],
+  ["map guest memory with MAP_POPULATE", () => mapMemory(0x20000, 4096, MAP_SHARED_FIXED | 0x8000)],
+  ["map guest memory with MAP_HUGETLB", () => mapMemory(0x20000, 4096, MAP_SHARED_FIXED | 0x40000)],
+  ["map guest memory with MAP_GROWSDOWN", () => mapMemory(0x20000, 4096, MAP_SHARED_FIXED | 0x100)],
+  [
+    "map guest memory with high flag bits",
+    () => mapMemory(0x20000, 4096, (1n << 32n) | BigInt(MAP_SHARED_FIXED)),
+  ],
+  ["map guest memory without MAP_FIXED", () => mapMemory(0x20000, 4096, MAP_SHARED)],
+  ["map guest memory below guest memory", () => mapMemory(0x1000, 4096, MAP_SHARED_FIXED)],
+  ["map guest memory in the guard gap", () => mapMemory(0x1_8000_0000, 4096, MAP_SHARED_FIXED)],
+  [
+    "map guest memory across the end of guest memory",
+    () => mapMemory(ABI.GUEST_END - 4096, 8192, MAP_SHARED_FIXED),
+  ],
+  [
+    "map guest memory at another file offset",
+    () => new Asm().syscall(SYS.mmap, 0x20000, 4096, PROT_R, MAP_SHARED_FIXED, FD_MEMORY, 0x30000),
+  ],
+  [
+    "map the image at another file offset",
+    () => new Asm().syscall(SYS.mmap, 0x20000, 4096, PROT_R, MAP_SHARED_FIXED, FD_IMAGE, 0x30000),
+  ],
+  [
+    "map the code at another offset",
+    () =>
+      new Asm().syscall(SYS.mmap, ABI.CODE_ADDR, 4096, PROT_R | PROT_X, MAP_SHARED_FIXED, 5, 4096),
+  ],
+  [
+    "map the jump table executable",
+    () =>
+      new Asm().syscall(
+        SYS.mmap,
+        ABI.JUMP_TABLE_ADDR,
+        4096,
+        PROT_R | PROT_X,
+        MAP_SHARED_FIXED,
+        5,
+        ABI.JUMP_TABLE_OFFSET,
+      ),
+  ],
+  [
+    "map more code than the code slot holds",
+    () =>
+      new Asm().syscall(
+        SYS.mmap,
+        ABI.CODE_ADDR,
+        ABI.CODE_MAX + 4096,
+        PROT_R | PROT_X,
+        MAP_SHARED_FIXED,
+        5,
+        0,
+      ),
+  ],
+  ["mprotect the VmCtx", () => new Asm().syscall(SYS.mprotect, ABI.VMCTX_ADDR, 4096, PROT_R)],
+  [
+    "mprotect a range running past guest memory",
+    () => new Asm().syscall(SYS.mprotect, ABI.GUEST_END - 4096, 8192, PROT_R),
+  ],
+  ["madvise guest memory", () => new Asm().syscall(SYS.madvise, 0x10000, 4096, MADV_DONTNEED)],
+  [
+    "madvise part of the zygote stack",
+    () => new Asm().syscall(SYS.madvise, ABI.STACK_ADDR, 4096, MADV_DONTNEED),
+  ],
+  [
+    "a futex on guest memory",
+    () => new Asm().syscall(SYS.futex, 0x10000, 1, 1, 0, 0, 0),
+  ],
+  ["rt_sigreturn (to forge a signal frame)", () => new Asm().syscall(SYS.rt_sigreturn)],
+  ["exit of one thread", () => new Asm().syscall(SYS.exit, 0)],
+  ["sigaltstack", () => new Asm().syscall(SYS.sigaltstack, 0x10000, 0)],
   ["an x32 system call number", () => new Asm().syscall(0x4000_0000 + SYS.getppid)],
   ["an x32 number of an allowed syscall", () => new Asm().syscall(0x4000_0000 + 24)],
 ];
@@ -208,6 +299,22 @@ for (const what of ["open a file", "create a socket", "execve", "fork"]) {
   Deno.test(`escape (weak profile): ${what} kills the zygote`, () =>
     expectKilled(code(), { weakIsolation: true }));
 }
+
+Deno.test("escape: the allowed forms of each filtered syscall still work", () => {
+  using zygote = Zygote.spawn();
+  zygote.memory.map(0x10000, 4096, "read-write");
+  const map = runAllowed(zygote, mapMemory(0x20000, 8192, MAP_SHARED_FIXED));
+  assert.deepEqual(map, { kind: "return", rax: 0x20000n });
+  const protect = runAllowed(zygote, new Asm().syscall(SYS.mprotect, 0x20000, 4096, PROT_R));
+  assert.deepEqual(protect, { kind: "return", rax: 0n });
+  const wake = runAllowed(zygote, new Asm().syscall(SYS.futex, ABI.VMCTX_ADDR, 1, 1, 0, 0, 0));
+  assert.deepEqual(wake, { kind: "return", rax: 0n });
+  const image = runAllowed(
+    zygote,
+    new Asm().syscall(SYS.mmap, 0x40000, 4096, PROT_R, MAP_SHARED_FIXED, FD_IMAGE, 0x40000),
+  );
+  assert.deepEqual(image, { kind: "return", rax: 0x40000n });
+});
 
 Deno.test("escape: W^X holds: the code cannot be made writable, aliased or mapped elsewhere", () => {
   // mprotect outside guest memory, and mapping the code fd anywhere but its slot, are killed.

@@ -116,8 +116,8 @@ export fn pvmbox_reset(handle: i32) i32 {
     return 0;
 }
 
-/// Guest code can write all of VmCtx: the next user gets a page where every field but the live
-/// protocol words (state, sleeping flags, CPUs) is zero or the host's own value from start-up.
+/// Guest code can write all of the VmCtx page: the next user gets a page where every byte but the
+/// live protocol words (state, sleeping flags, CPUs) is zero or the host's own value from start-up.
 fn clearVmCtx(slot: *Slot) void {
     const vm = slot.vmctx.?;
     const bytes: [*]u8 = @ptrCast(vm);
@@ -125,6 +125,8 @@ fn clearVmCtx(slot: *Slot) void {
     const last = @offsetOf(abi.VmCtx, "host_cpu");
     comptime std.debug.assert(@offsetOf(abi.VmCtx, "zygote_sleeping") < first and last + 8 == @sizeOf(abi.VmCtx));
     sys.zero(bytes + first, last - first);
+    // The rest of the page after the struct is guest-writable too.
+    sys.zero(bytes + @sizeOf(abi.VmCtx), abi.VMCTX_SIZE - @sizeOf(abi.VmCtx));
     vm.magic = abi.VMCTX_MAGIC;
     vm.abi_version = abi.ABI_VERSION;
     vm.config_flags = slot.profile;

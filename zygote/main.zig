@@ -288,6 +288,8 @@ fn dispatchFresh(cmd: u32) callconv(.C) noreturn {
 }
 
 fn onSignal(sig: c_int, info: *const linux.siginfo_t, context: ?*const anyopaque) callconv(.C) void {
+    // The kernel clears the direction flag for a handler, not alignment checking.
+    asm volatile ("subq $128, %%rsp\n" ++ CLEAN_FLAGS ++ "addq $128, %%rsp" ::: "memory", "cc");
     const uc: *linux.ucontext_t = @constCast(@ptrCast(@alignCast(context.?)));
     const g = &uc.mcontext.gregs;
     const rip = g[linux.REG.RIP];
@@ -404,10 +406,14 @@ fn loadRegs(comptime base: []const u8) []const u8 {
     return out;
 }
 
+/// Flags for the zygote's own code, whatever guest code left: direction and alignment-check
+/// flags clear (a `rep movs` would run backwards, a misaligned access would raise SIGBUS).
+const CLEAN_FLAGS = "pushq $0x202\npopfq\n";
+
 fn exitTrampoline(comptime name: []const u8, comptime report: u32) []const u8 {
     return ".globl " ++ name ++ "\n.type " ++ name ++ ",@function\n" ++ name ++ ":\n" ++
         std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, SCRATCH_REG }) ++ saveRegs(SCRATCH_REG) ++
-        std.fmt.comptimePrint("movl ${d}, %edi\nmovabsq ${d}, %rsp\n", .{ report, STACK_TOP }) ++
+        std.fmt.comptimePrint("movl ${d}, %edi\nmovabsq ${d}, %rsp\n", .{ report, STACK_TOP }) ++ CLEAN_FLAGS ++
         "xorl %ebp, %ebp\nmovabsq $pvmbox_z_exit, %rax\ncallq *%rax\nud2\n";
 }
 
@@ -420,7 +426,7 @@ comptime {
             "xorl %ecx, %ecx\nxgetbv\n" ++
             std.fmt.comptimePrint("andl ${d}, %eax\n", .{@as(u32, @truncate(~sys.XFEATURES_SKIPPED))}) ++
             "movabsq $pvmbox_z_clean_xstate, %rcx\nxrstor64 (%rcx)\n" ++
-            "pushq $0x202\npopfq\n" ++
+CLEAN_FLAGS ++
             "movq %r12, %" ++ SCRATCH_REG ++ "\n" ++
             std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, VMCTX_REG }) ++ loadRegs(VMCTX_REG) ++
             "jmpq *%" ++ SCRATCH_REG ++ "\n" ++
@@ -439,7 +445,7 @@ comptime {
             // registers (the host may have changed them) and returns into the guest.
             ".globl pvmbox_z_host_call\n.type pvmbox_z_host_call,@function\npvmbox_z_host_call:\n" ++
             std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, SCRATCH_REG }) ++ saveRegs(SCRATCH_REG) ++
-            "movq %rsp, %r12\nandq $-16, %rsp\n" ++
+            "movq %rsp, %r12\nandq $-16, %rsp\n" ++ CLEAN_FLAGS ++
             "movabsq $pvmbox_z_host_call_wait, %rax\ncallq *%rax\n" ++
             "movq %r12, %rsp\n" ++
             std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, VMCTX_REG }) ++ loadRegs(VMCTX_REG) ++

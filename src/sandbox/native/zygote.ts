@@ -233,6 +233,11 @@ export class Zygote implements Disposable {
     return !this.#disposed && this.#failure === undefined;
   }
 
+  /** The wall-clock limit of each wait in milliseconds (`Infinity`: none). */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
   /**
    * False once anything unusual happened (a signal exit, an error or unexpected report, a
    * failure): such a zygote is never handed to another user. Guest code that ends in a signal
