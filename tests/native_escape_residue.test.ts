@@ -19,20 +19,40 @@ function guest(reg: number): number {
   return GUEST_REGISTER.indexOf(reg);
 }
 
-/** Appends code that counts the qwords equal to SECRET in [start, start + bytes) into `into`. */
+/**
+ * Appends code that counts the qwords equal to SECRET in [start, start + bytes) into `into`
+ * (r8…r15); it uses rsi, rcx and r9 as well.
+ */
 function countSecrets(code: Asm, start: number, bytes: number, into: number): Asm {
   code.movImm(R.rsi, start).movImm(R.rcx, bytes / 8).movImm(R.r9, SECRET).movImm(into, 0);
   const loop = code.here;
   code.raw(0x4c, 0x39, 0x0e); // cmp [rsi], r9
   code.raw(0x75, 0x03); // jne +3
-  code.raw(0x49 | 0, 0xff, 0xc0 | (into & 7)); // inc <into> (r8..r15)
+  code.raw(0x49, 0xff, 0xc0 | (into & 7)); // inc <into>
   code.raw(0x48, 0x83, 0xc6, 0x08); // add rsi, 8
   code.raw(0x48, 0xff, 0xc9); // dec rcx
   return code.raw(0x75, (loop - (code.here + 2)) & 0xff); // jnz loop
 }
 
-/** The attacker: leaves SECRET in every piece of state it can reach, then faults. */
-function leaveSecrets(): Asm {
+/** The attacker, first run: SECRET on both stacks (the signal frame) and in the VmCtx page. */
+function leaveMemorySecrets(): Asm {
+  const code = new Asm().movImm(R.rax, SECRET);
+  for (let i = 0; i < 64; i++) code.raw(0x50); // push rax: residue on the zygote stack
+  code.store64(ABI.STACK_ADDR + 0x100, R.rax); // the far end of the stack too
+  for (const name of ["pc", "exit_arg", "heap_top", "facts.uid", "counter_host_calls", "message"]) {
+    code.movImm(R.rcx, ABI.VMCTX_ADDR + field(name)).raw(0x48, 0x89, 0x01); // mov [rcx], rax
+  }
+  code.store64(ABI.VMCTX_ADDR + ABI.VMCTX_SIZE - 8, R.rax); // the page past the struct
+  // Fault with the secret in registers: the kernel writes it into the signal frame.
+  return code.movImm(R.rbx, SECRET).load64(R.rdx, 0x20);
+}
+
+/**
+ * The attacker, second run: SECRET in vector and mask registers, x87 and MXCSR changed, the
+ * direction and alignment-check flags set, then an ordinary return (a signal would reset the
+ * vector state on its own).
+ */
+function leaveRegisterSecrets(): Asm {
   const code = new Asm().movImm(R.rax, SECRET);
   code.raw(0x66, 0x48, 0x0f, 0x6e, 0xf8); // movq xmm7, rax
   code.raw(0xc4, 0xe3, 0x45, 0x38, 0xff, 0x01); // vinserti128 ymm7, ymm7, xmm7, 1
@@ -40,16 +60,9 @@ function leaveSecrets(): Asm {
   code.movImm(R.rdx, 0xff80).store64(SCRATCH, R.rdx).raw(0x0f, 0xae, 0x11); // ldmxcsr [rcx]
   code.movImm(R.rdx, 0x0c7f).store64(SCRATCH, R.rdx).raw(0xd9, 0x29); // fldcw [rcx]
   code.raw(0xd9, 0xe8, 0xd9, 0xe8); // fld1; fld1
-  for (let i = 0; i < 64; i++) code.raw(0x50); // push rax: residue on the zygote stack
-  code.store64(ABI.STACK_ADDR + 0x100, R.rax); // the far end of the stack too
-  for (const name of ["pc", "exit_arg", "heap_top", "facts.uid", "counter_host_calls", "message"]) {
-    code.movImm(R.rcx, ABI.VMCTX_ADDR + field(name)).raw(0x48, 0x89, 0x01); // mov [rcx], rax
-  }
-  code.store64(ABI.VMCTX_ADDR + ABI.VMCTX_SIZE - 8, R.rax); // the page past the struct
   code.raw(0xfd); // std
   code.raw(0x9c, 0x48, 0x81, 0x0c, 0x24, 0x00, 0x00, 0x04, 0x00, 0x9d); // set AC in RFLAGS
-  // Fault with the secret in registers: the kernel writes it into the signal frame.
-  return code.movImm(R.rbx, SECRET).load64(R.rdx, 0x20);
+  return code.ret();
 }
 
 /** The next user: reads everything back into guest registers and returns. */
@@ -63,7 +76,7 @@ function lookForSecrets(): Asm {
   code.movImm(R.rcx, SCRATCH).raw(0x0f, 0xae, 0x19); // stmxcsr [rcx]
   code.raw(0x48, 0x8b, 0x29); // mov rbp, [rcx]
   code.movImm(R.rcx, SCRATCH + 8).raw(0xd9, 0x39); // fnstcw [rcx]
-  code.raw(0x48, 0x8b, 0x31); // mov rsi, [rcx]
+  code.raw(0x4c, 0x8b, 0x31); // mov r14, [rcx]
   code.movImm(R.rcx, SCRATCH + 16).raw(0xdd, 0x39); // fnstsw [rcx] (TOP: x87 stack depth)
   code.raw(0x48, 0x8b, 0x39); // mov rdi, [rcx]
   countSecrets(code, ABI.STACK_ADDR, ABI.STACK_SIZE, R.r10);
@@ -80,14 +93,17 @@ Deno.test("escape: no register, flag, vector, stack, signal-frame or VmCtx resid
   using pool = new ZygotePool({ size: 1, recycle: "reuse" });
   const attacker = pool.acquire();
   attacker.memory.map(SCRATCH, 4096, "read-write");
-  attacker.loadCode(leaveSecrets().build());
-  const fault = attacker.run(0);
-  assert.equal(fault.kind, "page-fault", "the attacker ends in an ordinary page fault");
-  // The attacker's own residue is there before the reset (the check can see it).
+  attacker.loadCode(leaveMemorySecrets().build());
+  assert.equal(attacker.run(0).kind, "page-fault", "the attacker ends in an ordinary page fault");
+  // The residue is there before the reset: the scan can see it.
   attacker.loadCode(lookForSecrets().build());
   assert.equal(attacker.run(0).kind, "return");
   assert.ok(read(attacker, R.r10) > 0n, "the scan finds secrets left on the stack");
   assert.ok(read(attacker, R.r11) > 0n, "and in the signal frame");
+  attacker.loadCode(leaveMemorySecrets().build());
+  assert.equal(attacker.run(0).kind, "page-fault");
+  attacker.loadCode(leaveRegisterSecrets().build());
+  assert.equal(attacker.run(0).kind, "return", "std and AC do not break the zygote's exit path");
   pool.release(attacker);
 
   const next = pool.acquire();
@@ -100,7 +116,7 @@ Deno.test("escape: no register, flag, vector, stack, signal-frame or VmCtx resid
   assert.equal(read(next, R.rbx), 0n, "upper half of ymm7");
   assert.equal(read(next, R.rdx), 0n, "mask register k1");
   assert.equal(read(next, R.rbp) & 0xffffn, 0x1f80n, "MXCSR at its default");
-  assert.equal(read(next, R.rsi) & 0xffffn, 0x037fn, "x87 control word at its default");
+  assert.equal(read(next, R.r14) & 0xffffn, 0x037fn, "x87 control word at its default");
   assert.equal((read(next, R.rdi) >> 11n) & 7n, 0n, "x87 stack empty");
   assert.equal(read(next, R.r10), 0n, "no secret on the zygote stack");
   assert.equal(read(next, R.r11), 0n, "no secret on the signal stack");
