@@ -133,7 +133,6 @@ const REGRESSIONS: readonly {
       pc: 0,
       heapTop: 0xfffee800,
     }),
-    openOn: { engine: "native", reason: "open: M1, native guest memory ends at 0xFFFF0000" },
   },
 ];
 

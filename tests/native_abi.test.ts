@@ -10,7 +10,7 @@ import {
   VMCTX_FIELDS,
   VMCTX_STRUCT_SIZE,
 } from "../ffi/vmctx.ts";
-import { SandboxError } from "../src/pvm/mod.ts";
+import { GUEST_MEMORY_END, LOWEST_FAULT_ADDRESS, SandboxError } from "../src/pvm/mod.ts";
 
 const library = nativeLibrary();
 const description = parseAbiDescription(describeAbi(library));
@@ -34,6 +34,11 @@ Deno.test("ABI: every constant has the mirrored value", () => {
     assert.equal(description.constants.get(name), BigInt(value), name);
   }
   assert.deepEqual(abiDifferences(description), []);
+});
+
+Deno.test("ABI: the zygote's guest memory is the machine's mappable range", () => {
+  assert.equal(ABI.GUEST_START, LOWEST_FAULT_ADDRESS);
+  assert.equal(ABI.GUEST_END, GUEST_MEMORY_END);
 });
 
 Deno.test("ABI: the guest register order is the library's", () => {

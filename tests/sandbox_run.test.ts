@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Sandbox } from "../src/sandbox/sandbox.ts";
-import { program } from "./sandbox_helpers.ts";
+import { assertSandboxError, program } from "./sandbox_helpers.ts";
 import { forEachBackend } from "./backends.ts";
 
 // Block A (pc 0): 3 instructions; block B (`next`): 2 instructions.
@@ -138,6 +138,39 @@ forEachBackend(
     assert.equal(sb.memory.read(initialTop + 4999, 1)[0], 0x5a);
   },
 );
+
+const GROW = program(`
+    sbrk a1, a0
+    trap
+`);
+
+forEachBackend(
+  "sbrk fails with 0 past 0xFFFF0000 or past the mapped-page limit, and changes nothing",
+  (backend) => {
+    for (const [top, amount] of [[0xfffe0000, 0x10001], [0x10000, 0x8000_0000]]) {
+      using sb = Sandbox.create(GROW, { backend, gas: 10n });
+      sb.heapTop = top;
+      sb.regs[7] = BigInt(amount);
+      assert.equal(sb.run().kind, "panic");
+      assert.equal(sb.regs[8], 0n, `sbrk(${amount}) from 0x${top.toString(16)}`);
+      assert.equal(sb.heapTop, top);
+      assert.equal(sb.memory.accessAt(top), "none");
+    }
+  },
+);
+
+forEachBackend("the host maps only 0x10000…0xFFFF0000", (backend) => {
+  using sb = Sandbox.create(GROW, { backend });
+  for (const [address, length] of [[0, 4096], [0xf000, 8192], [0xffff0000, 4096]]) {
+    assertSandboxError(
+      () => sb.memory.map(address, length, "read"),
+      "invalid-argument",
+      /leaves mappable guest memory/,
+    );
+  }
+  sb.memory.map(0x10000, 4096, "read");
+  sb.memory.map(0xfffef000, 4096, "read");
+});
 
 const FAULTING_LOAD = program(`
 .stack_size 0x1000

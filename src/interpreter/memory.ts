@@ -9,6 +9,7 @@
 import {
   ADDRESS_SPACE_SIZE,
   type GuestMemory,
+  MAX_MAPPED_PAGES,
   PAGE_SIZE,
   type PageAccess,
   SandboxError,
@@ -17,8 +18,8 @@ import {
 /** Number of pages in the 32-bit guest address space. */
 const PAGE_COUNT = ADDRESS_SPACE_SIZE / PAGE_SIZE;
 
-/** Largest store the slots may occupy: slot offsets must stay int32. */
-const MAX_STORE_BYTES = 2 ** 31 - PAGE_SIZE;
+/** Largest store the slots may occupy (the guard slot and the most mappable pages). */
+const MAX_STORE_BYTES = (MAX_MAPPED_PAGES + 1) * PAGE_SIZE;
 
 const PAGE_SHIFT = 12;
 const PAGE_MASK = PAGE_SIZE - 1;

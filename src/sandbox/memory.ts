@@ -5,7 +5,9 @@
  */
 import {
   ADDRESS_SPACE_SIZE,
+  GUEST_MEMORY_END,
   type GuestMemory,
+  LOWEST_FAULT_ADDRESS,
   PAGE_SIZE,
   type PageAccess,
   SandboxError,
@@ -97,6 +99,13 @@ export class SandboxMemory implements GuestMemory {
   map(address: number, length: number, access: "read" | "read-write"): void {
     checkRange(address, length);
     checkAccess(access, false);
+    if (length > 0 && (address < LOWEST_FAULT_ADDRESS || address + length > GUEST_MEMORY_END)) {
+      throw new SandboxError(
+        "invalid-argument",
+        `range 0x${address.toString(16)} + ${length} leaves mappable guest memory ` +
+          `(0x${LOWEST_FAULT_ADDRESS.toString(16)}…0x${GUEST_MEMORY_END.toString(16)})`,
+      );
+    }
     this.#inner().map(address, length, access);
   }
 

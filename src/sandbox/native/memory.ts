@@ -8,6 +8,7 @@
 import {
   ADDRESS_SPACE_SIZE,
   type GuestMemory,
+  MAX_MAPPED_PAGES,
   PAGE_SIZE,
   type PageAccess,
   SandboxError,
@@ -91,6 +92,8 @@ export class NativeMemory implements GuestMemory {
   readonly #onFailure: (code: number) => never;
   readonly #guard: () => void;
   readonly #pages = new Uint8Array(PAGE_COUNT);
+  /** Pages mapped (whatever their access), capped at MAX_MAPPED_PAGES like every backend. */
+  #mappedPages = 0;
   #lowPage = PAGE_COUNT;
   #highPage = 0;
   #buffer: ArrayBuffer | undefined;
@@ -188,14 +191,40 @@ export class NativeMemory implements GuestMemory {
   /** Maps the pages covering the range, zero-filled, with `access`. */
   map(address: number, length: number, access: Exclude<PageAccess, "none">): void {
     const [first, count] = this.#pageRange(address, length);
+    if (!this.#fits(first, count)) {
+      throw new SandboxError(
+        "unsupported",
+        `mapping ${length} bytes at 0x${address.toString(16)} exceeds the limit of ` +
+          `${MAX_MAPPED_PAGES} mapped pages`,
+      );
+    }
     this.#queue(ABI.MEMOP_MAP, first, count, nativeAccess(access));
-    this.#pages.fill(pageCode(access), first, first + count);
-    this.#noteMapped(first, count);
+    this.#setPages(first, count, pageCode(access));
   }
 
-  #noteMapped(first: number, count: number): void {
-    this.#lowPage = Math.min(this.#lowPage, first);
-    this.#highPage = Math.max(this.#highPage, first + count);
+  /** Whether mapping `count` pages from `first` keeps the mapped pages within the limit. */
+  #fits(first: number, count: number): boolean {
+    if (this.#mappedPages + count <= MAX_MAPPED_PAGES) return true;
+    let added = 0;
+    for (let page = first; page < first + count; page++) {
+      if (this.#pages[page] === UNMAPPED) added++;
+    }
+    return this.#mappedPages + added <= MAX_MAPPED_PAGES;
+  }
+
+  /** Gives pages `[first, first + count)` `code`, keeping the count of mapped pages. */
+  #setPages(first: number, count: number, code: number): void {
+    const pages = this.#pages;
+    let delta = 0;
+    for (let page = first; page < first + count; page++) {
+      delta += (code !== UNMAPPED ? 1 : 0) - (pages[page] !== UNMAPPED ? 1 : 0);
+    }
+    this.#mappedPages += delta;
+    pages.fill(code, first, first + count);
+    if (code !== UNMAPPED) {
+      this.#lowPage = Math.min(this.#lowPage, first);
+      this.#highPage = Math.max(this.#highPage, first + count);
+    }
   }
 
   /**
@@ -203,9 +232,11 @@ export class NativeMemory implements GuestMemory {
    * leaving mapped pages as they are; false, changing nothing, when the range leaves guest memory.
    */
   growReadWrite(firstPage: number, endPage: number): boolean {
+    if (firstPage >= endPage) return true;
     if (firstPage * PAGE_SIZE < ABI.GUEST_START || endPage * PAGE_SIZE > ABI.GUEST_END) {
-      return firstPage >= endPage;
+      return false;
     }
+    if (!this.#fits(firstPage, endPage - firstPage)) return false;
     const pages = this.#pages;
     let page = firstPage;
     while (page < endPage) {
@@ -216,8 +247,7 @@ export class NativeMemory implements GuestMemory {
       let end = page + 1;
       while (end < endPage && pages[end] === UNMAPPED) end++;
       this.#queue(ABI.MEMOP_MAP, page, end - page, ABI.ACCESS_READ_WRITE);
-      pages.fill(READ_WRITE, page, end);
-      this.#noteMapped(page, end - page);
+      this.#setPages(page, end - page, READ_WRITE);
       page = end;
     }
     return true;
@@ -227,7 +257,7 @@ export class NativeMemory implements GuestMemory {
   unmap(address: number, length: number): void {
     const [first, count] = this.#pageRange(address, length);
     this.#queue(ABI.MEMOP_UNMAP, first, count, ABI.ACCESS_NONE);
-    this.#pages.fill(UNMAPPED, first, first + count);
+    this.#setPages(first, count, UNMAPPED);
   }
 
   /**
@@ -315,8 +345,7 @@ export class NativeMemory implements GuestMemory {
       if (segment.access === "read") {
         const [first, count] = this.#pageRange(segment.address, segment.length);
         this.#queue(ABI.MEMOP_MAP_IMAGE, first, count, ABI.ACCESS_READ);
-        this.#pages.fill(IMAGE_READ, first, first + count);
-        this.#noteMapped(first, count);
+        this.#setPages(first, count, IMAGE_READ);
       } else {
         this.map(segment.address, segment.length, "read-write");
         this.write(segment.address, segment.bytes);
@@ -341,6 +370,7 @@ export class NativeMemory implements GuestMemory {
   /** @internal Forgets all pages (the native side discarded them). */
   resetPages(): void {
     if (this.#highPage > this.#lowPage) this.#pages.fill(UNMAPPED, this.#lowPage, this.#highPage);
+    this.#mappedPages = 0;
     this.#lowPage = PAGE_COUNT;
     this.#highPage = 0;
   }
