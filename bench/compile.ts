@@ -19,6 +19,7 @@ import { type CodeTarget, compileProgram } from "../src/compiler/mod.ts";
 import { analyzeProgram, type CodeBlob } from "../src/program/analysis.ts";
 import { DEFAULT_PROFILE } from "../src/program/isa/index.ts";
 import { Program } from "../src/program/program.ts";
+import { tiledBlob } from "./programs.ts";
 
 const REAL_PROGRAMS = new URL("../../shared/real-programs/", import.meta.url);
 const SOURCES = [
@@ -52,31 +53,12 @@ function target(): CodeTarget {
   };
 }
 
-/** The real programs' code, concatenated (bitmasks and jump tables shifted) to ≥ 512 KiB. */
+/** The real programs' code, laid end to end to ≥ 512 KiB. */
 function bigProgram(): CodeBlob {
   const parts = SOURCES.map((name) =>
     Program.parse(Deno.readFileSync(new URL(name, REAL_PROGRAMS)), { isa: "jam-0.7" }).blob
   );
-  const pieces: typeof parts = [];
-  let total = 0;
-  while (total < MIN_CODE_BYTES) {
-    const part = parts[pieces.length % parts.length];
-    pieces.push(part);
-    total += part.code.length;
-  }
-  const code = new Uint8Array(total);
-  const bitmask = new Uint8Array(Math.ceil(total / 8));
-  const jumpTable: number[] = [];
-  let at = 0;
-  for (const part of pieces) {
-    code.set(part.code, at);
-    for (let k = 0; k < part.code.length; k++) {
-      if ((part.bitmask[k >> 3] >> (k & 7)) & 1) bitmask[(at + k) >> 3] |= 1 << ((at + k) & 7);
-    }
-    for (const entry of part.jumpTable) jumpTable.push(entry + at);
-    at += part.code.length;
-  }
-  return { code, bitmask, jumpTable };
+  return tiledBlob(parts, MIN_CODE_BYTES);
 }
 
 function megabytesPerSecond(bytes: number, ms: number): number {

@@ -4,6 +4,7 @@
  * them, so a fast wrong answer cannot pass anywhere.
  * @module
  */
+import type { CodeBlob } from "../src/program/analysis.ts";
 
 /** Where the benchmark programs and their C sources live. */
 export const BENCH_PROGRAM_DIR: URL = new URL("../../shared/bench-programs/", import.meta.url);
@@ -63,4 +64,31 @@ export function readBenchProgram(program: BenchProgram): Promise<Uint8Array> {
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
+}
+
+/**
+ * Blobs laid end to end (taken round-robin) until the code is at least `minBytes` long: bitmasks
+ * and jump tables shifted, so the instruction mix is the parts' own.
+ */
+export function tiledBlob(parts: readonly CodeBlob[], minBytes: number): CodeBlob {
+  const pieces: CodeBlob[] = [];
+  let total = 0;
+  while (total < minBytes) {
+    const part = parts[pieces.length % parts.length];
+    pieces.push(part);
+    total += part.code.length;
+  }
+  const code = new Uint8Array(total);
+  const bitmask = new Uint8Array(Math.ceil(total / 8));
+  const jumpTable: number[] = [];
+  let at = 0;
+  for (const part of pieces) {
+    code.set(part.code, at);
+    for (let k = 0; k < part.code.length; k++) {
+      if ((part.bitmask[k >> 3] >> (k & 7)) & 1) bitmask[(at + k) >> 3] |= 1 << ((at + k) & 7);
+    }
+    for (let e = 0; e < part.jumpTable.length; e++) jumpTable.push(part.jumpTable[e] + at);
+    at += part.code.length;
+  }
+  return { code, bitmask, jumpTable };
 }

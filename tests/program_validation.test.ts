@@ -84,7 +84,7 @@ forEachEngine(
 );
 
 forEachEngine("jam-0.8: a pc with no instruction, or past the code, panics unpaid", (engine) => {
-  for (const pc of [1, VALID.length + 7]) {
+  for (const pc of [1, parseBlob(VALID).code.length, parseBlob(VALID).code.length + 7]) {
     using machine = engine.create(parse08(VALID));
     machine.gas = 1000n;
     machine.pc = pc;

@@ -56,17 +56,16 @@ export interface ProgramAnalysis {
   /** Gas charged on entering the block that starts here; 0 at other instructions. */
   readonly entryCost: Int32Array;
   /**
-   * Gas charged when a run starts at this instruction with nothing paid yet (a user-set pc): at a
-   * block start its entry cost, elsewhere what the profile charges for entering mid-block.
-   */
-  readonly startCost: Int32Array;
-  /**
    * Gas charged when a run starts at a pc where no instruction is (it executes as `trap`; under
    * whole-blob validation it panics unpaid).
    */
   readonly outsideCost: number;
   /** Why the blob is invalid under whole-blob validation (it then panics before running). */
   readonly violation: BlobViolation | undefined;
+  /** The decoded instruction at each instruction number (synthetic traps included). */
+  readonly instructions: readonly Instruction[];
+  /** The code analysed. */
+  readonly blob: CodeBlob;
   /** Instructions from this one to the end of its block, itself included. */
   readonly toEnd: Int32Array;
   /** Jump-table entry k as an instruction number; -1 when it is no block start. */
@@ -202,7 +201,7 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   const rd = new Uint8Array(count), x = new Int32Array(count), y = new Int32Array(count);
   const target = new Int32Array(count).fill(-1), pc = new Uint32Array(count);
   const blockStart = new Uint8Array(count), toEnd = new Int32Array(count);
-  const entryCost = new Int32Array(count), startCost = new Int32Array(count);
+  const entryCost = new Int32Array(count);
   const decoded: Instruction[] = new Array(count);
 
   // A pc is a valid branch target when it starts a block (an instruction always sits there).
@@ -241,16 +240,9 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   }
   // Under whole-blob validation a pc past the code is no instruction: reaching it panics, unpaid.
   const unpaidPastEnd = profile.validation === "whole-blob";
-  let enclosing = 0;
   for (let i = 0; i < count; i++) {
-    if (unpaidPastEnd && pc[i] >= n) continue;
-    if (blockStart[i] === 1) {
-      enclosing = i;
-      entryCost[i] = startCost[i] = profile.gas.blockCost(decoded.slice(i, i + toEnd[i]), code);
-    } else {
-      startCost[i] = profile.midBlockStart === "enclosing-block"
-        ? entryCost[enclosing]
-        : profile.gas.blockCost(decoded.slice(i, i + toEnd[i]), code);
+    if (blockStart[i] === 1 && !(unpaidPastEnd && pc[i] >= n)) {
+      entryCost[i] = profile.gas.blockCost(decoded.slice(i, i + toEnd[i]), code);
     }
   }
 
@@ -269,9 +261,10 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
     pc,
     blockStart,
     entryCost,
-    startCost,
     outsideCost: unpaidPastEnd ? 0 : profile.gas.blockCost([trapAt(n)], code),
     violation: profile.validation === "whole-blob" ? validateCode(blob, profile) : undefined,
+    instructions: decoded,
+    blob,
     toEnd,
     jumpTargets,
     indexOfPc,
@@ -281,11 +274,22 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
 
 /**
  * Gas charged when execution enters at instruction `index` from outside (a pc set by the host)
- * with nothing paid: what the profile charges there (`startCost`); `index` -1 (a pc without an
- * instruction) executes as one `trap`.
+ * with nothing paid: a block start's entry cost; inside a block, the rest of the block or the
+ * whole enclosing block as the profile says; `index` -1 (a pc without an instruction) executes
+ * as one `trap` (or, under whole-blob validation, panics unpaid).
  */
 export function entryCharge(program: ProgramAnalysis, index: number): number {
-  return index < 0 ? program.outsideCost : program.startCost[index];
+  if (index < 0) return program.outsideCost;
+  if (program.blockStart[index] === 1) return program.entryCost[index];
+  const pastEnd = program.pc[index] >= program.blob.code.length;
+  if (pastEnd && program.profile.validation === "whole-blob") return 0; // no instruction there
+  if (program.profile.midBlockStart === "enclosing-block") {
+    let start = index;
+    while (program.blockStart[start] === 0) start--;
+    return program.entryCost[start];
+  }
+  const rest = program.instructions.slice(index, index + program.toEnd[index]);
+  return program.profile.gas.blockCost(rest, program.blob.code);
 }
 
 /** The gas cost of every basic block that starts inside the code, in pc order. */

@@ -24,7 +24,7 @@ const CHEAP_BRANCH = 1, BRANCH = 20;
 const SLACK = 3;
 
 /** Opcode bytes (in 0.8 numbering) that make an adjacent branch cheap: `trap` and `unlikely`. */
-const COLD_OPCODE_BYTES: ReadonlySet<number> = new Set([0, 2]);
+const TRAP_BYTE = 0, UNLIKELY_BYTE = 2;
 
 // The table compiled into arrays indexed by instruction id.
 const CYCLES = new Int8Array(256).fill(-1); // -1 memory latency, -2 branch cost
@@ -34,6 +34,8 @@ const DECODE_KIND = new Uint8Array(256); // 0 fixed, 1 P, 2 Ps
 const UNITS = new Uint8Array(256 * 5);
 const SOURCES = new Uint8Array(256); // bit 0 A, bit 1 B, bit 2 D
 const DESTINATIONS = new Uint8Array(256);
+const TERMINATOR = new Uint8Array(256);
+const TARGET_IN_Y = new Uint8Array(256); // conditional branches whose target the decoder puts in y
 
 function registerBits(rule: RegisterRule): number {
   return (rule.includes("A") ? 1 : 0) | (rule.includes("B") ? 2 : 0) |
@@ -57,6 +59,9 @@ for (const [name, [cycles, decode, units, src, dst]] of Object.entries(PIPELINE_
   for (const letter of units) UNITS[id * 5 + UNIT_LETTERS.indexOf(letter)]++;
   SOURCES[id] = registerBits(src);
   DESTINATIONS[id] = registerBits(dst);
+  const info = instructionById(id)!;
+  TERMINATOR[id] = info.terminator ? 1 : 0;
+  TARGET_IN_Y[id] = info.format === "reg_imm_off" ? 1 : 0;
 }
 
 /** Register bits of an instruction's A/B/D fields selected by `which` (bit 0 A, 1 B, 2 D). */
@@ -65,14 +70,10 @@ function registerMask(ins: Instruction, which: number): number {
     ((which & 4) !== 0 ? 1 << ins.d : 0);
 }
 
-/** The absolute target of a conditional branch (the decoder keeps it in x or y by format). */
-function branchTarget(ins: Instruction): number {
-  return instructionById(ins.op)!.format === "reg_imm_off" ? ins.y : ins.x;
-}
-
-/** The opcode byte at `at`, with the code zero-extended on both sides (0 = `trap`). */
-function opcodeByte(code: Uint8Array, at: number): number {
-  return at >= 0 && at < code.length ? code[at] : 0;
+/** True when the opcode byte at `at` (code zero-extended on both sides) is trap or unlikely. */
+function coldAt(code: Uint8Array, at: number): boolean {
+  const byte = at >= 0 && at < code.length ? code[at] : TRAP_BYTE;
+  return byte === TRAP_BYTE || byte === UNLIKELY_BYTE;
 }
 
 /** The cost parameters of one instruction as the model evaluates them on its operands. */
@@ -90,8 +91,8 @@ function evaluate(ins: Instruction, code: Uint8Array, out: Evaluated): void {
   let cycles = CYCLES[id];
   if (cycles === -1) cycles = MEMORY_LATENCY;
   else if (cycles === -2) {
-    const cold = COLD_OPCODE_BYTES.has(opcodeByte(code, ins.pc + ins.length)) ||
-      COLD_OPCODE_BYTES.has(opcodeByte(code, branchTarget(ins)));
+    const target = TARGET_IN_Y[id] === 1 ? ins.y : ins.x;
+    const cold = coldAt(code, ins.pc + ins.length) || coldAt(code, target);
     cycles = cold ? CHEAP_BRANCH : BRANCH;
   }
   const kind = DECODE_KIND[id];
@@ -156,15 +157,21 @@ function simulate(
   producer.fill(-1);
   for (let u = 0; u < 5; u++) free[u] = UNIT_TOTALS[u];
   let next = 0; // index in `block` of the next instruction to decode; -1 after a terminator
+  let evaluated = -1; // the index `scratch` holds the parameters of
   let cycle = 0, slots = DECODE_SLOTS, starts = STARTS_PER_CYCLE;
   let size = 0, head = 0; // entries below `head` are retired (retirement is in order)
+  let active = false; // something was decoded or started in this cycle
   for (;;) {
     const live = size - head;
     // (1) Decode, in program order, while the next instruction fits.
     if (next >= 0 && next < block.length) {
       const ins = block[next];
-      evaluate(ins, code, scratch);
+      if (evaluated !== next) {
+        evaluate(ins, code, scratch);
+        evaluated = next;
+      }
       if (scratch.decode <= slots && live < ROB_CAPACITY) {
+        active = true;
         if (ins.op === Op.move_reg) {
           // Renaming only: rD is now produced by whoever produces rA.
           producer[ins.d] = producer[ins.a];
@@ -189,7 +196,7 @@ function simulate(
           for (let u = 0; u < 5; u++) rob.units[size * 5 + u] = UNITS[ins.op * 5 + u];
           size++;
           slots -= scratch.decode;
-          next = instructionById(ins.op)?.terminator === false ? next + 1 : -1;
+          next = TERMINATOR[ins.op] === 0 ? next + 1 : -1;
         }
         continue;
       }
@@ -208,6 +215,7 @@ function simulate(
       for (let u = 0; u < 5; u++) free[u] -= rob.units[base + u];
       rob.state[j] = EXE;
       starts--;
+      active = true;
     }
     // (3) Done when nothing is left to decode and nothing is in flight.
     if (next < 0 && live === 0) return cycle;
@@ -215,6 +223,9 @@ function simulate(
     slots = DECODE_SLOTS;
     starts = STARTS_PER_CYCLE;
     let inOrder = true, retired = 0;
+    // The cycle is quiet when nothing but execution countdowns happens in it; then the next
+    // cycles are quiet too until the first countdown reaches 0, and are skipped in one step.
+    let quiet = !active && (next < 0 || live >= ROB_CAPACITY), soonest = 0x7fffffff;
     for (let j = head; j < size; j++) {
       const old = rob.state[j] as EntryState;
       const left = rob.left[j];
@@ -228,18 +239,29 @@ function simulate(
         else if (old === EXE && left === 0) state = FIN;
       }
       if (old === EXE && left > 0) {
-        if (left === 1) { for (let u = 0; u < 5; u++) free[u] += rob.units[j * 5 + u]; }
+        if (left === 1) {
+          for (let u = 0; u < 5; u++) free[u] += rob.units[j * 5 + u];
+          quiet = false;
+        } else if (left - 1 < soonest) soonest = left - 1;
         rob.left[j] = left - 1;
       }
+      if (state !== old) quiet = false;
       if (observer !== undefined) nextStates[j] = state;
       else rob.state[j] = state;
     }
     if (observer !== undefined) {
       observer.endOfCycle(cycle, size, nextStates);
       for (let j = head; j < size; j++) rob.state[j] = nextStates[j];
+    } else if (quiet && soonest !== 0x7fffffff && soonest > 1) {
+      const skip = soonest - 1;
+      for (let j = head; j < size; j++) {
+        if (rob.state[j] === EXE && rob.left[j] > 0) rob.left[j] -= skip;
+      }
+      cycle += skip;
     }
     head += retired;
     cycle++;
+    active = false;
   }
 }
 
