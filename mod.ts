@@ -115,6 +115,16 @@ export type {
   PageFaultHandler,
 } from "./src/sandbox/invoke.ts";
 export { SandboxMemory } from "./src/sandbox/memory.ts";
+export { growHeap, type GrowHeapOutcome } from "./src/sandbox/grow_heap.ts";
+export {
+  HOST_CALLS_BY_ISA,
+  HOST_RESULT,
+  hostCallName,
+  JAM_HOST_CALLS,
+  JAM_HOST_CALLS_08,
+  type LogMessage,
+  readLogMessage,
+} from "./src/sandbox/host_calls.ts";
 export { PagedMemory } from "./src/interpreter/memory.ts";
 export {
   type ImageSegment,

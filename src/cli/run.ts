@@ -214,7 +214,7 @@ export const runCommand: Command = {
     const result: InvokeResult = sb.invoke({
       // Every host call: print it (and a log call's message), then stop or carry on.
       defaultHostCall: (sandbox, call) => {
-        const name = hostCallName(call.id);
+        const name = hostCallName(call.id, sandbox.program.isa.name);
         hostCalls.push({ id: call.id, pc: call.pc, regs: [...sandbox.regs].map(String) });
         const args = Array.from(sandbox.regs.subarray(7), (v, i) => `a${i}=${formatRegister(v)}`);
         say(

@@ -1,12 +1,13 @@
 /**
- * JAM host-call numbering and result codes (Gray Paper 0.7.2), for naming calls in traces and
- * for embedders writing handlers, plus a reader for JIP-1 `log` calls.
+ * JAM host-call numbering (Gray Paper 0.7.2 and 0.8.0) and result codes, for naming calls in
+ * traces and for embedders writing handlers, plus a reader for JIP-1 `log` calls.
  * @module
  */
+import type { IsaName } from "../program/isa/index.ts";
 import { ADDRESS_SPACE_SIZE } from "../pvm/mod.ts";
 import type { Sandbox } from "./sandbox.ts";
 
-/** JAM host-call ids by name. */
+/** JAM host-call ids by name (Gray Paper 0.7.2, the `jam-0.7` profile). */
 export const JAM_HOST_CALLS: Readonly<Record<string, number>> = Object.freeze({
   gas: 0,
   fetch: 1,
@@ -25,6 +26,24 @@ export const JAM_HOST_CALLS: Readonly<Record<string, number>> = Object.freeze({
   log: 100,
 });
 
+/**
+ * JAM host-call ids by name under Gray Paper 0.8.0 (`jam-0.8`): `grow_heap` (replacing the `sbrk`
+ * instruction) takes 1 and every call from `fetch` on moves up by one; `gas` and `log` stay.
+ */
+export const JAM_HOST_CALLS_08: Readonly<Record<string, number>> = Object.freeze({
+  gas: 0,
+  grow_heap: 1,
+  ...Object.fromEntries(
+    Object.entries(JAM_HOST_CALLS).filter(([name]) => name !== "gas" && name !== "log")
+      .map(([name, id]) => [name, id + 1]),
+  ),
+  log: 100,
+});
+
+/** The host-call numbering of each profile. */
+export const HOST_CALLS_BY_ISA: Readonly<Record<IsaName, Readonly<Record<string, number>>>> = Object
+  .freeze({ "jam-0.7": JAM_HOST_CALLS, "jam-0.8": JAM_HOST_CALLS_08 });
+
 /** JAM host-call result codes written to φ7. */
 export const HOST_RESULT: Readonly<Record<string, bigint>> = Object.freeze({
   OK: 0n,
@@ -39,9 +58,9 @@ export const HOST_RESULT: Readonly<Record<string, bigint>> = Object.freeze({
   HUH: 2n ** 64n - 9n,
 });
 
-/** The JAM name of host call `id`, or `undefined`. */
-export function hostCallName(id: number): string | undefined {
-  return Object.entries(JAM_HOST_CALLS).find(([, n]) => n === id)?.[0];
+/** The JAM name of host call `id` under the `isa` profile's numbering, or `undefined`. */
+export function hostCallName(id: number, isa: IsaName = "jam-0.7"): string | undefined {
+  return Object.entries(HOST_CALLS_BY_ISA[isa]).find(([, n]) => n === id)?.[0];
 }
 
 /** A JIP-1 log message. */
