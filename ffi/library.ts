@@ -6,7 +6,12 @@
  * @module
  */
 import { SandboxError } from "../src/pvm/mod.ts";
-import { libraryPath } from "./location.ts";
+import {
+  LIBRARY_ENV,
+  type LibraryLocation,
+  locateLibrary,
+  unreadLibraryEnvNote,
+} from "./location.ts";
 import { verifyAbi } from "./vmctx.ts";
 
 /** The C functions exported by `zig-native/lib.zig`. */
@@ -62,18 +67,23 @@ export const NATIVE_SYMBOLS = {
   pvmbox_reset: { parameters: ["i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** What went wrong opening the library at `path`, once, with the path and the fix. */
-function loadFailure(path: string, error: unknown): string {
+/** What went wrong opening the library, once, with its path, where it came from and the fix. */
+function loadFailure(location: LibraryLocation, error: unknown): string {
+  const { path, source } = location;
+  const unread = unreadLibraryEnvNote(location.unreadableEnv);
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
     return `cannot load the native sandbox library ${path}: no permission; run with ` +
-      `--allow-ffi=${path}`;
+      `--allow-ffi=${path}${unread}`;
   }
   // The system's reason, without the repeated "Could not open library" and path Deno adds.
   const reason = (error instanceof Error ? error.message : String(error))
     .replace(/^(Could not open library: )+/, "")
     .replace(`${path}: `, "");
-  return `cannot load the native sandbox library ${path}: ${reason}; build it with ` +
-    "`deno task build`, or set PVMBOX_NATIVE_LIB to a built copy";
+  const fix = source === LIBRARY_ENV
+    ? `point ${LIBRARY_ENV} at a built library`
+    : "rebuild it with `deno task build`";
+  return `cannot load the native sandbox library ${path} (from ${source}): ${reason}; ${fix}` +
+    unread;
 }
 
 /** The opened library. */
@@ -87,12 +97,12 @@ let opened: NativeLibrary | undefined;
  */
 export function nativeLibrary(): NativeLibrary {
   if (opened !== undefined) return opened;
-  const path = libraryPath();
+  const location = locateLibrary();
   let library: NativeLibrary;
   try {
-    library = Deno.dlopen(path, NATIVE_SYMBOLS);
+    library = Deno.dlopen(location.path, NATIVE_SYMBOLS);
   } catch (error) {
-    throw new SandboxError("native-library", loadFailure(path, error));
+    throw new SandboxError("native-library", loadFailure(location, error));
   }
   try {
     verifyAbi(library.symbols.pvmbox_abi_version(), describeAbi(library));

@@ -13,7 +13,12 @@ function probe(): string | undefined {
   if (os !== "linux" || arch !== "x86_64") {
     return `the native backend needs Linux on x86-64; this is ${os} on ${arch}`;
   }
-  const path = libraryPath();
+  let path: string;
+  try {
+    path = libraryPath();
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
   if (Deno.permissions.querySync({ name: "ffi", path }).state !== "granted") {
     return `--allow-ffi is not granted (allow it, or just --allow-ffi=${path})`;
   }
