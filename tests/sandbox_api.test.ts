@@ -118,15 +118,6 @@ forEachBackend(
 );
 
 forEachBackend("onInstruction sees every executed pc and live registers", (backend) => {
-  if (backend === "native") {
-    // Step mode of compiled code does not exist yet: tracing is refused, never silently ignored.
-    assertSandboxError(
-      () => Sandbox.create(HALT, { backend, onInstruction: () => {} }),
-      "unsupported",
-      /tracing \(onInstruction\) runs on the interpreter/,
-    );
-    return;
-  }
   const pcs: number[] = [];
   const seen: bigint[] = [];
   const counting = program(`

@@ -5,13 +5,17 @@
  */
 import type { ProgramAnalysis } from "../program/analysis.ts";
 import { CodeGenerator, type GeneratedCode } from "./generator.ts";
-import type { CodeTarget, CompiledCode } from "./target.ts";
+import type { CodeTarget, CompiledCode, CompileOptions } from "./target.ts";
 
 const ADDRESS_HALF = 2 ** 32;
 
 /** Compiles every instruction of `analysis` to machine code that runs at `target`. */
-export function compileProgram(analysis: ProgramAnalysis, target: CodeTarget): CompiledCode {
-  const generated = new CodeGenerator(analysis, target).generate();
+export function compileProgram(
+  analysis: ProgramAnalysis,
+  target: CodeTarget,
+  options: CompileOptions = {},
+): CompiledCode {
+  const generated = new CodeGenerator(analysis, target, options.step ?? false).generate();
   const jumpTable = nativeJumpTable(analysis.jumpTargets, generated, target.codeAddress);
   const { blockEntry, instructionEntry, stubStart, stubOwner } = generated;
   return {

@@ -13,7 +13,7 @@
 import { Op } from "../program/isa/index.ts";
 import { HALT_ADDRESS } from "../pvm/mod.ts";
 import type { ProgramAnalysis } from "../program/analysis.ts";
-import type { CodeTarget } from "./target.ts";
+import { type CodeTarget, STEP_PC_FLAG } from "./target.ts";
 import { X64 } from "./x64/assembler.ts";
 import { Addr, Alu, Cond, Load, Reg, Shift, Unary } from "./x64/operands.ts";
 
@@ -27,6 +27,8 @@ const Stub = { OutOfGas: 0, Panic: 1, Dynamic: 2, FusedOutOfGas: 3 } as const;
 const FALLTHROUGH = 1;
 /** Room reserved before each instruction (with its block's charges) and each stub: the longest, software popcount, takes about 100 bytes. */
 const MAX_INSTRUCTION_BYTES = 256;
+/** Bytes of a step-mode report (a 32-bit store and an indirect call through the VmCtx). */
+const STEP_REPORT_BYTES = 32;
 const MAX_STUB_BYTES = 96;
 
 /** Jump-table index (address / 2 − 1, rotated as the dynamic-jump check does) of the halt address. */
@@ -97,11 +99,13 @@ export class CodeGenerator {
   readonly #tableBase: number;
   /** Whether a dynamic jump must record its pc before the indexed jump (some entry is invalid). */
   readonly #recordPcOnJump: boolean;
+  /** Step mode: each instruction reports itself to the host before it runs (tracing). */
+  readonly #step: boolean;
   #invalidEntryLabel = -1;
   #outOfGasTail = -1;
 
   /** Prepares to compile `program` for `target`; throws when the target breaks an assumption. */
-  constructor(program: ProgramAnalysis, target: CodeTarget) {
+  constructor(program: ProgramAnalysis, target: CodeTarget, step = false) {
     checkTarget(program, target);
     this.#p = program;
     reusable.reset();
@@ -112,6 +116,7 @@ export class CodeGenerator {
     this.#off = target.offsets;
     this.#tableBase = Number(target.jumpTableAddress / BigInt(JUMP_TABLE_ENTRY));
     this.#recordPcOnJump = program.jumpTargets.some((t) => t < 0);
+    this.#step = step;
   }
 
   /** Generates the code: instructions in pc order, then the stubs. */
@@ -123,12 +128,15 @@ export class CodeGenerator {
     const instructionEntry = new Int32Array(n);
     asm.newLabels(n); // label i = block entry of instruction i
     for (let i = 0; i < n; i++) {
-      asm.reserve(MAX_INSTRUCTION_BYTES);
+      asm.reserve(MAX_INSTRUCTION_BYTES + STEP_REPORT_BYTES);
       if (blockStart[i] === 1) {
         asm.bind(i);
         blockEntry[i] = asm.length;
+        // Reported before the charge, so that the trace sees the gas before the block is paid.
+        if (this.#step) this.#stepReport(i);
         const cost = entryCost[i];
-        if (op[i] === FALLTHROUGH && cost > 0 && i + 1 < n && entryCost[i + 1] > 0) {
+        const fuse = !this.#step && op[i] === FALLTHROUGH && i + 1 < n && entryCost[i + 1] > 0;
+        if (fuse && cost > 0) {
           // A block of a lone fallthrough (a common loop head) pays for the next block too and
           // skips its charge: one gas update per iteration instead of two. It cannot exit in
           // between, so only running out of gas needs both charges apart (in the stub).
@@ -148,6 +156,7 @@ export class CodeGenerator {
         }
       }
       instructionEntry[i] = asm.length;
+      if (this.#step && blockStart[i] === 0) this.#stepReport(i);
       this.#instruction(i);
     }
     const { start, owner } = this.#emitStubs();
@@ -160,6 +169,12 @@ export class CodeGenerator {
       stubOwner: owner,
       invalidEntry: asm.labelOffset(this.#invalidEntryLabel),
     };
+  }
+
+  /** Step mode: reports instruction `i` to the host (like a host call, its pc flagged). */
+  #stepReport(i: number): void {
+    this.#asm.storeImm(4, this.#p.pc[i] | STEP_PC_FLAG, Addr.base64, this.#vm, this.#off.pc);
+    this.#asm.callMem(Addr.base64, this.#vm, this.#off.hostCall);
   }
 
   // ---- Stubs. ----

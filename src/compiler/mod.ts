@@ -3,4 +3,10 @@
  * @module
  */
 export { compileProgram } from "./compile.ts";
-export type { CodeTarget, CompiledCode, VmCtxOffsets } from "./target.ts";
+export {
+  type CodeTarget,
+  type CompiledCode,
+  type CompileOptions,
+  STEP_PC_FLAG,
+  type VmCtxOffsets,
+} from "./target.ts";

@@ -37,6 +37,19 @@ export interface CodeTarget {
   readonly offsets: VmCtxOffsets;
 }
 
+/** How a program is compiled. */
+export interface CompileOptions {
+  /**
+   * Step mode, for tracing: before each instruction runs (before its block's gas charge at a
+   * block start), its code reports it like a host call whose pc carries `STEP_PC_FLAG`; the host
+   * resumes it to go on. Entering a block start unpaid (`instructionEntry`) reports nothing.
+   */
+  readonly step?: boolean;
+}
+
+/** Set in the pc of a step-mode report (pcs of real exits are below 2^31). */
+export const STEP_PC_FLAG = 0x8000_0000;
+
 /** A compiled program: machine code, its jump table, and the maps between pcs and code. */
 export interface CompiledCode {
   /** Machine code, loaded at `codeAddress`. */

@@ -25,7 +25,10 @@ export const DEFAULT_BACKEND: BackendChoice = "auto";
 /** Every accepted backend choice. */
 export const BACKEND_CHOICES: readonly BackendChoice[] = [...BACKENDS, "auto"];
 
-/** Creates backend `name` for `program`; `onInstruction` is the interpreter's tracing hook. */
+/**
+ * Creates backend `name` for `program`; `onInstruction` is the tracing hook (native code then runs
+ * in step mode).
+ */
 export function createBackend(
   name: BackendName,
   program: Program,
@@ -38,15 +41,9 @@ export function createBackend(
       return interpreter;
     }
     case "native": {
-      if (onInstruction !== undefined) {
-        throw new SandboxError(
-          "unsupported",
-          "tracing (onInstruction) runs on the interpreter; use backend 'interpreter' or 'auto'",
-        );
-      }
       const unavailable = nativeUnavailable();
       if (unavailable !== undefined) throw new SandboxError("unsupported", unavailable);
-      return createNativeBackend(program);
+      return createNativeBackend(program, onInstruction);
     }
   }
 }
@@ -86,7 +83,9 @@ export function chooseBackend(
     name: "interpreter",
     reason: `auto chose it: ${why}`,
   });
-  if (onInstruction !== undefined) return interpreter("tracing runs on the interpreter");
+  if (onInstruction !== undefined) {
+    return interpreter("tracing is faster on the interpreter (native traces in step mode)");
+  }
   const unavailable = nativeUnavailable() ?? spawnRefused;
   if (unavailable !== undefined) return interpreter(unavailable);
   try {

@@ -20,6 +20,7 @@ import {
 import { instructionById, Op } from "../../program/isa/index.ts";
 import { entryCharge, type ProgramAnalysis } from "../../program/analysis.ts";
 import { ABI } from "../../../ffi/vmctx.ts";
+import { STEP_PC_FLAG } from "../../compiler/mod.ts";
 import type { NativeExit } from "./exit.ts";
 import { MemoryImage } from "./memory.ts";
 import type { Zygote } from "./zygote.ts";
@@ -95,17 +96,25 @@ export class NativeBackend implements Backend {
   #unpaidIndex = 0;
   #heapTop = 0;
   #released = false;
+  /** Tracing hook; set only for code compiled in step mode. */
+  readonly #onInstruction: ((pc: number) => void) | undefined;
+  /** Step mode: the instruction that reported itself last and has not been traced yet, or -1. */
+  #stepping = -1;
 
   /**
    * Runs `code` (compiled from `program`) in `zygote`, which must have it loaded and its memory
-   * reset; `release` takes the zygote back on disposal.
+   * reset; `release` takes the zygote back on disposal. With `onInstruction`, `code` must be
+   * compiled in step mode: the hook is called with the pc of each instruction after it executed,
+   * exactly as the interpreter calls it.
    */
   constructor(
     zygote: Zygote,
     program: ProgramAnalysis,
     code: NativeCode,
     release: (zygote: Zygote) => void,
+    onInstruction?: (pc: number) => void,
   ) {
+    this.#onInstruction = onInstruction;
     this.#zygote = zygote;
     this.#program = program;
     this.#code = code;
@@ -221,7 +230,12 @@ export class NativeBackend implements Backend {
   #nativeEntry(): number | Exit {
     const p = this.#program;
     if (p.violation !== undefined) return { kind: "panic", pc: this.#pc }; // never runs
-    if (this.#entry === Entry.Unpaid) return this.#code.instructionEntry[this.#unpaidIndex];
+    if (this.#entry === Entry.Unpaid) {
+      // An unpaid block start reports no step (it did before its charge): announce it here.
+      const i = this.#unpaidIndex;
+      if (this.#onInstruction !== undefined && p.blockStart[i] === 1) this.#stepping = i;
+      return this.#code.instructionEntry[i];
+    }
     const pc = this.#pc;
     const index = pc < p.indexOfPc.length ? p.indexOfPc[pc] : -1;
     if (index >= 0 && p.blockStart[index] === 1) return this.#code.blockEntry[index];
@@ -233,8 +247,35 @@ export class NativeBackend implements Backend {
     return this.#code.instructionEntry[index];
   }
 
-  /** The PVM exit of a zygote report, or `SERVICED` after an `sbrk` handled here. */
+  /**
+   * The PVM exit of a zygote report, or `SERVICED` after an `sbrk` or a step handled here. In
+   * step mode the hook runs for the instruction that reported itself before, once execution went
+   * on past it: at the next step, or at its own `ecalli`; never for the instruction that ends
+   * the run.
+   */
   #translate(report: NativeExit): Exit | typeof SERVICED {
+    if (report.kind === "host-call" && report.pc >= STEP_PC_FLAG) return this.#step(report.pc);
+    const exit = this.#exit(report);
+    if (exit !== SERVICED) {
+      const done = this.#stepping;
+      this.#stepping = -1;
+      if (done >= 0 && exit.kind === "host-call") this.#onInstruction!(this.#program.pc[done]);
+    }
+    return exit;
+  }
+
+  /** A step-mode report before the instruction at `flaggedPc` runs. */
+  #step(flaggedPc: number): typeof SERVICED {
+    const hook = this.#onInstruction;
+    if (hook === undefined) this.#violation(`a step at pc ${flaggedPc}`);
+    const pc = this.#instructionPc(flaggedPc - STEP_PC_FLAG, "step");
+    const done = this.#stepping;
+    this.#stepping = this.#program.indexOfPc[pc];
+    if (done >= 0) hook(this.#program.pc[done]);
+    return SERVICED;
+  }
+
+  #exit(report: NativeExit): Exit | typeof SERVICED {
     const p = this.#program;
     this.#entry = Entry.Fresh;
     switch (report.kind) {

@@ -18,6 +18,11 @@ export const NATIVE_CODE_CACHE: CodeCache<CompiledCode> = new CodeCache((program
   compileProgram(program, ZYGOTE_CODE_TARGET)
 );
 
+/** Step-mode compilations, for traced sandboxes. */
+const STEP_CODE_CACHE: CodeCache<CompiledCode> = new CodeCache((program) =>
+  compileProgram(program, ZYGOTE_CODE_TARGET, { step: true })
+);
+
 /** Idle zygotes kept for the next sandbox: instantiating is then a reset, not a spawn. */
 const POOL_CAPACITY = 8;
 
@@ -32,10 +37,17 @@ export function nativePool(): ZygotePool {
 /** The code each pooled zygote holds, so a zygote that ran the program before skips the load. */
 const loadedCode = new WeakMap<Zygote, CompiledCode>();
 
-/** A native backend running `program`, compiling it only if no sandbox of the process did. */
-export function createNativeBackend(program: Program): NativeBackend {
+/**
+ * A native backend running `program`, compiling it only if no sandbox of the process did; with
+ * `onInstruction`, in step mode (every instruction reports to the host: for tracing, not speed).
+ */
+export function createNativeBackend(
+  program: Program,
+  onInstruction?: (pc: number) => void,
+): NativeBackend {
   const analysis = analyzeProgram(program.blob, program.isa);
-  const code = NATIVE_CODE_CACHE.get(program.blob, analysis);
+  const cache = onInstruction === undefined ? NATIVE_CODE_CACHE : STEP_CODE_CACHE;
+  const code = cache.get(program.blob, analysis);
   const zygotes = nativePool();
   // The compilation is the program's identity: under the pool's "same-program" policy a zygote
   // that ran guest code only ever serves the same program again.
@@ -50,5 +62,5 @@ export function createNativeBackend(program: Program): NativeBackend {
     zygotes.release(zygote);
     throw error;
   }
-  return new NativeBackend(zygote, analysis, code, (z) => zygotes.release(z));
+  return new NativeBackend(zygote, analysis, code, (z) => zygotes.release(z), onInstruction);
 }
