@@ -1,51 +1,36 @@
 /**
- * pvmbox: run untrusted PVM programs (the virtual machine of Polkadot's JAM) from Deno, safely
- * and fast.
+ * pvmbox runs untrusted PVM programs (the virtual machine of Polkadot's JAM) from Deno, safely
+ * and fast: parse a program, create a `Sandbox`, run it, and answer its host calls in
+ * TypeScript. The native backend (Linux x86-64) runs compiled code in a locked-down child
+ * process; the interpreter runs everywhere Deno does.
+ *
+ * @example Run a program and answer its host calls
+ * ```ts
+ * import { assemble } from "@pvmbox/pvmbox/asm";
+ * import { Program, Sandbox } from "@pvmbox/pvmbox";
+ *
+ * // Asks the host (host call 7) for a number, adds 1 to it and halts.
+ * const program = Program.parse(assemble(`
+ * .stack_size 0x1000
+ *     ecalli 7
+ *     add_imm_64 a0, a0, 1
+ *     jump_ind ra, 0
+ * `));
+ * using sandbox = Sandbox.create(program, { gas: 1_000_000n });
+ * let exit = sandbox.run();
+ * while (exit.kind === "host-call") {
+ *   sandbox.regs[7] = 41n; // the answer goes in a0
+ *   exit = sandbox.run();
+ * }
+ * console.log(exit.kind, sandbox.regs[7]); // "halt" 42n
+ * ```
+ *
+ * Specialised parts live under subpaths: `./asm` (assembler, disassembler), `./program`
+ * (containers, decoder, instruction set), `./interpreter`, `./native` (zygotes, the native
+ * library) and `./conformance` (JAM test vectors).
  *
  * @module
  */
-export {
-  ARGS_START,
-  type Backend,
-  type Exit,
-  type ExitKind,
-  type GuestMemory,
-  HALT_ADDRESS,
-  MAX_ARGS_LENGTH,
-  type MemoryRegion,
-  type PageAccess,
-  ProgramError,
-  type ProgramMemory,
-  SandboxError,
-  type SandboxErrorKind,
-  STACK_TOP,
-  type StandardLayout,
-  standardLayout,
-} from "./src/pvm/mod.ts";
-export {
-  DEFAULT_PROFILE,
-  type GasModel,
-  INSTRUCTION_ROWS,
-  type InstructionInfo,
-  type InstructionRows,
-  INSTRUCTIONS,
-  type IsaName,
-  type IsaProfile,
-  JAM_0_7,
-  type Mnemonic,
-  Op,
-  type OperandFormat,
-  type OpTable,
-  PROFILES,
-} from "./src/program/isa/index.ts";
-export {
-  decodeAt,
-  decodeCode,
-  type DecodedCode,
-  type Instruction,
-  isTerminator,
-  skipAt,
-} from "./src/program/decoder.ts";
 export {
   type ContainerKind,
   type ParseOptions,
@@ -54,48 +39,6 @@ export {
   type ProgramParts,
   type ProgramSummary,
 } from "./src/program/program.ts";
-export { decodeVarU64, encodeVarU64 } from "./src/program/varint.ts";
-export { encodeBlob, parseBlob, type RawBlob } from "./src/program/blob.ts";
-export {
-  encodeStandardProgram,
-  parseStandardProgram,
-  type StandardProgram,
-} from "./src/program/standard.ts";
-export {
-  decodeServiceMetadata,
-  encodeServiceCode,
-  encodeServiceMetadata,
-  parseServiceCode,
-  type ServiceCode,
-  type ServiceMetadata,
-} from "./src/program/service.ts";
-export {
-  encodePolkaVm,
-  parsePolkaVm,
-  POLKAVM_ISAS,
-  type PolkaVmExport,
-  type PolkaVmIsa,
-  type PolkaVmParts,
-  type PolkaVmProgram,
-} from "./src/program/polkavm.ts";
-export { Interpreter, type InterpreterOptions } from "./src/interpreter/interpreter.ts";
-export {
-  assemble,
-  assembleDetailed,
-  type AssembleOptions,
-  AssemblyError,
-  type AssemblyOutput,
-  type AssemblyWarning,
-  type DataSection,
-  disassemble,
-  type DisassembleOptions,
-  type DisassemblyInput,
-  type LabelValue,
-  type OutputKind,
-  type Section,
-  type SourcePosition,
-} from "./src/program/asm/index.ts";
-export { type BackendName, BACKENDS } from "./src/sandbox/backends.ts";
 export {
   type InitMode,
   invokeProgram,
@@ -103,6 +46,7 @@ export {
   Sandbox,
   type SandboxOptions,
 } from "./src/sandbox/sandbox.ts";
+export { type BackendChoice, type BackendName, BACKENDS } from "./src/sandbox/backends.ts";
 export type {
   AsyncHostCallHandler,
   HostCall,
@@ -125,27 +69,16 @@ export {
   type LogMessage,
   readLogMessage,
 } from "./src/sandbox/host_calls.ts";
-export { PagedMemory } from "./src/interpreter/memory.ts";
 export {
-  type ImageSegment,
-  MemoryImage,
-  type NativeExit,
-  type NativeExitKind,
-  NativeMemory,
-  type RunOptions,
-  Zygote,
-  type ZygoteFacts,
-  type ZygoteOptions,
-  ZygotePool,
-  type ZygotePoolOptions,
-} from "./src/sandbox/native/mod.ts";
-export { type JsonValue, parseJson } from "./src/conformance/json.ts";
-export {
-  type MemoryChunk,
-  type PageMapEntry,
-  parseVector,
-  type PvmVector,
-  VectorFormatError,
-} from "./src/conformance/vector.ts";
-export { type Difference, type DifferenceKind } from "./src/conformance/state.ts";
-export { type RunnerOptions, runVector, type VectorResult } from "./src/conformance/runner.ts";
+  ARGS_START,
+  type Exit,
+  type ExitKind,
+  HALT_ADDRESS,
+  MAX_ARGS_LENGTH,
+  type PageAccess,
+  ProgramError,
+  type ProgramMemory,
+  SandboxError,
+  type SandboxErrorKind,
+  STACK_TOP,
+} from "./src/pvm/mod.ts";

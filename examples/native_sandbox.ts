@@ -9,7 +9,8 @@
  * ```
  * @module
  */
-import { assemble, Program, Sandbox } from "../mod.ts";
+import { assemble } from "../asm.ts";
+import { Program, Sandbox } from "../mod.ts";
 
 // fib(n) for n = the first argument byte, by a loop (see examples/fibonacci.s).
 const program = Program.parse(assemble(`

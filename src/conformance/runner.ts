@@ -199,6 +199,14 @@ export function vectorProgram(vector: StepVector, isa?: IsaName): Program {
 /**
  * Runs one vector (either schema) in a bare sandbox: its block costs first, then its steps.
  * Returns the first difference, if any.
+ *
+ * @example
+ * ```ts
+ * import { parseAnyVector, runVector } from "@pvmbox/pvmbox/conformance";
+ *
+ * const vector = parseAnyVector(await Deno.readTextFile("inst_add_32.json"));
+ * console.log(runVector(vector).difference?.message ?? "pass");
+ * ```
  */
 export function runVector(
   vector: PvmVector | StepVector,

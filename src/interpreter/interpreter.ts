@@ -77,7 +77,25 @@ const MAX_GAS = (1n << 63n) - 1n;
 const WORD = new BigUint64Array(1);
 const WORD_HALVES = new Int32Array(WORD.buffer);
 
-/** The PVM interpreter backend. */
+/**
+ * The PVM interpreter backend.
+ *
+ * @example A bare machine: map memory, set registers and gas, run
+ * ```ts
+ * import { assemble } from "@pvmbox/pvmbox/asm";
+ * import { Interpreter } from "@pvmbox/pvmbox/interpreter";
+ * import { parseBlob } from "@pvmbox/pvmbox/program";
+ *
+ * const blob = parseBlob(assemble("    store_ind_u64 [a0], a1\n    trap\n"));
+ * using vm = new Interpreter(blob);
+ * vm.memory.map(0x20000, 4096, "read-write");
+ * vm.setRegister(7, 0x20000n);
+ * vm.setRegister(8, 99n);
+ * vm.gas = 100n;
+ * console.log(vm.run()); // { kind: "panic", pc: 2 }: the trap after the store
+ * console.log(vm.memory.read(0x20000, 1)); // Uint8Array(1) [ 99 ]
+ * ```
+ */
 export class Interpreter implements Backend {
   /** Backend name. */
   readonly name: "interpreter" = "interpreter";

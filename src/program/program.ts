@@ -238,7 +238,17 @@ function throwIfInvalid(program: Program, input: Uint8Array): void {
   );
 }
 
-/** A validated PVM program: code, jump table, and (for containers that have them) memory. */
+/**
+ * A validated PVM program: code, jump table, and (for containers that have them) memory.
+ *
+ * @example Parse a file in any container and look inside
+ * ```ts
+ * import { Program } from "@pvmbox/pvmbox";
+ *
+ * const program = Program.parse(Uint8Array.of(0, 0, 1, 0, 1)); // a raw blob: one `trap`
+ * console.log(program.container, program.instructionCount); // "raw" 1
+ * ```
+ */
 export class Program {
   /** The container the program was read from. */
   readonly container: ContainerKind;

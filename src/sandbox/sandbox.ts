@@ -100,6 +100,21 @@ function checkRegisterIndex(index: unknown): number {
  * backend before each `run()` and back after it, so edit it freely between runs) or through the
  * checked `getRegister`/`setRegister`. `gas`, `pc` and `heapTop` are readable and writable
  * between runs. Dispose it (`using sb = Sandbox.create(...)`) to release the backend.
+ *
+ * @example Run until the program halts, answering host calls on the way
+ * ```ts
+ * import { assemble } from "@pvmbox/pvmbox/asm";
+ * import { Program, Sandbox } from "@pvmbox/pvmbox";
+ *
+ * const program = Program.parse(assemble(".stack_size 4096\n ecalli 1\n jump_ind ra, 0\n"));
+ * using sandbox = Sandbox.create(program, { gas: 10_000n });
+ * let exit = sandbox.run();
+ * while (exit.kind === "host-call") {
+ *   sandbox.regs[7] = BigInt(exit.id) * 100n; // the host's answer in a0
+ *   exit = sandbox.run();
+ * }
+ * console.log(exit.kind, sandbox.regs[7], sandbox.gas); // "halt" 100n 9998n
+ * ```
  */
 export class Sandbox implements Disposable {
   /** The program this sandbox runs. */
@@ -323,6 +338,19 @@ export type InvokeProgramOptions = SandboxOptions & InvokeOptions;
  * One-shot: creates a sandbox for `program` (standard initialization with `args` unless it is a
  * raw blob), runs it from `entry` with `gas`, services host calls, disposes it and returns the
  * result.
+ *
+ * @example Host calls as a table of handlers
+ * ```ts
+ * import { assemble } from "@pvmbox/pvmbox/asm";
+ * import { invokeProgram, Program } from "@pvmbox/pvmbox";
+ *
+ * const program = Program.parse(assemble(".stack_size 4096\n ecalli 5\n jump_ind ra, 0\n"));
+ * const result = invokeProgram(program, {
+ *   gas: 10_000n,
+ *   hostCalls: { 5: (sandbox) => void (sandbox.regs[7] = 42n) },
+ * });
+ * console.log(result.status, result.regs[7]); // "halt" 42n
+ * ```
  */
 export function invokeProgram(
   program: Program,

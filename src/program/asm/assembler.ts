@@ -77,7 +77,18 @@ export type DataSection = "ro_data" | "rw_data" | "metadata";
 
 const DEFAULT_STACK_SIZE = 0x10000;
 
-/** Assembles `source`; throws `AssemblyError` (with line and column) on any problem. */
+/**
+ * Assembles `source`; throws `AssemblyError` (with line and column) on any problem.
+ *
+ * @example A raw blob, then a JAM standard program
+ * ```ts
+ * import { assemble } from "@pvmbox/pvmbox/asm";
+ *
+ * const raw = assemble("    load_imm a0, 7\n    trap\n");
+ * const standard = assemble(".stack_size 4096\n    load_imm a0, 7\n    jump_ind ra, 0\n");
+ * console.log(raw.length, standard.length);
+ * ```
+ */
 export function assemble(source: string, options: AssembleOptions = {}): Uint8Array {
   return assembleDetailed(source, options).bytes;
 }
