@@ -14,7 +14,8 @@
  */
 import { Op } from "../program/isa/index.ts";
 import { bswap32, ctz32, divS64, divU64, mulUpper, popcount32, remS64, remU64 } from "./arith64.ts";
-import { HALT_ADDRESS, PAGE_SIZE } from "../pvm/mod.ts";
+import { PAGE_SIZE } from "../pvm/mod.ts";
+import { dynamicJumpTarget, JUMP_HALTS } from "../program/dynamic_jump.ts";
 import type { PagedMemory } from "./memory.ts";
 import type { ProgramAnalysis } from "../program/analysis.ts";
 
@@ -70,6 +71,7 @@ export type Chunk = (
 
 /** Helpers the generated code calls for rare or long operations. */
 const RUNTIME = Object.freeze({
+  dynamicJumpTarget,
   bswap32,
   ctz32,
   divS64,
@@ -198,7 +200,6 @@ function chunkSource(p: ProgramAnalysis, t: Translation, first: number, end: num
     used.add(r);
     return `h${r}`;
   };
-  const jumpLimit = p.jumpTargets.length * 2;
 
   // Stops only set locals: the shared epilogue stores them, so a rarely taken stop has no
   // property store of its own that V8 would deoptimize on for lack of feedback.
@@ -243,8 +244,8 @@ function chunkSource(p: ProgramAnalysis, t: Translation, first: number, end: num
 
   /** Dynamic jump to the address in local `ad`. */
   const dynamicJump = (i: number): string =>
-    `if (ad === ${HALT_ADDRESS}) ${stop(StopKind.Halt, i)}
-      { const tb = ad === 0 || ad > ${jumpLimit} || (ad & 1) !== 0 ? -1 : jt[(ad >>> 1) - 1];
+    `{ const tb = rt.dynamicJumpTarget(jt, ad);
+        if (tb === ${JUMP_HALTS}) ${stop(StopKind.Halt, i)}
         if (tb < 0) ${stop(StopKind.Panic, i)}
         if (tb >= ${first} && tb < ${end}) { b = tb; continue main; }
         next = tb; break main; }`;
