@@ -6,7 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { analyzeProgram } from "../src/program/analysis.ts";
-import { decodeAt, decodeCode, isOpcodeStart, isTerminator } from "../src/program/decoder.ts";
+import {
+  decodeAt,
+  decodeCode,
+  isOpcodeStart,
+  isTerminator,
+  isTerminatorOp,
+} from "../src/program/decoder.ts";
 import { instructionById, JAM_0_7, Op } from "../src/program/isa/index.ts";
 import { rngU32 } from "./fixtures.ts";
 
@@ -23,8 +29,8 @@ Deno.test("analysis tables match the reference decoder on random code and bitmas
     const blob = { code, bitmask, jumpTable };
     const p = analyzeProgram(blob, JAM_0_7);
     const ref = decodeCode(code, bitmask, JAM_0_7);
-    const isBlockStart = (pc: number) =>
-      pc === 0 || (pc < ref.blockStart.length && ref.blockStart[pc] === 1);
+    // Jump targets are the Gray Paper's block starts, which the decoder finds.
+    const isTarget = (pc: number) => pc >= 0 && pc < n && ref.blockStart[pc] === 1;
     const at = (pc: number) => (pc >= 0 && pc < p.indexOfPc.length ? p.indexOfPc[pc] : -1);
     const where = `seed ${seed}`;
 
@@ -47,10 +53,13 @@ Deno.test("analysis tables match the reference decoder on random code and bitmas
         if (targetIn !== "y") assert.equal(p.y[i], ins.y, `${where}: y at ${ins.pc}`);
         if (targetIn !== undefined) {
           const t = ins[targetIn];
-          assert.equal(p.target[i], isBlockStart(t) && at(t) >= 0 ? at(t) : -1, `${where}: target`);
+          assert.equal(p.target[i], isTarget(t) ? at(t) : -1, `${where}: target`);
         }
       }
-      assert.equal(p.blockStart[i], isBlockStart(ins.pc) ? 1 : 0, `${where}: block start`);
+      // Charged blocks start at 0 and after every terminator or invalid opcode.
+      const charged = i === 0 || isTerminatorOp(p.op[i - 1]);
+      assert.equal(p.blockStart[i], charged ? 1 : 0, `${where}: block start`);
+      if (isTarget(ins.pc)) assert.equal(p.blockStart[i], 1, `${where}: target ${ins.pc} charged`);
       // The successor is the next instruction number, real or a synthetic trap.
       const succ = ins.pc + ins.length;
       assert.equal(p.pc[i + 1], succ, `${where}: successor of ${ins.pc}`);
@@ -68,7 +77,7 @@ Deno.test("analysis tables match the reference decoder on random code and bitmas
     assert.equal(p.pc[0], 0);
     for (let i = 1; i < p.count; i++) assert.ok(p.pc[i] > p.pc[i - 1], `${where}: pc order`);
     jumpTable.forEach((t, k) => {
-      assert.equal(p.jumpTargets[k], isBlockStart(t) && at(t) >= 0 ? at(t) : -1, `${where}: j${k}`);
+      assert.equal(p.jumpTargets[k], isTarget(t) ? at(t) : -1, `${where}: j${k}`);
     });
     for (let i = 0; i < p.count; i++) {
       assert.equal(p.entryCost[i], p.blockStart[i] === 1 ? p.toEnd[i] : 0, `${where}: gas`);

@@ -197,7 +197,9 @@ export class Interpreter implements Backend {
   /**
    * The heap top `sbrk` grows from (0 until the caller sets it; JAM standard init puts it right
    * after the read-write data and its heap pages). `sbrk` maps the inaccessible pages up to the
-   * new top read-write; growth past 4 GiB (or by 2^32 or more) fails and returns 0.
+   * new top read-write (they get memory when first touched); growth past 4 GiB (or by 2^32 or
+   * more) fails and returns 0, and so does growth that would take the interpreter past 2 GiB of
+   * guest pages (counting the whole growth as new pages).
    */
   get heapTop(): number {
     return this.#heapTop;
@@ -378,7 +380,6 @@ export class Interpreter implements Backend {
     const pcs = p.pc;
     const lo = this.#lo, hi = this.#hi;
     const mem = this.memory;
-    let readBase = mem.readBase, writeBase = mem.writeBase, view = mem.view;
     const scratch = mem.scratch;
     const hook = this.onInstruction;
     let i = start;
@@ -420,15 +421,7 @@ export class Interpreter implements Backend {
         case 32 satisfies typeof Op.store_imm_u32:
         case 33 satisfies typeof Op.store_imm_u64: {
           const v = y[cur];
-          const f = store(
-            mem,
-            view,
-            writeBase,
-            x[cur] >>> 0,
-            op[cur] - Op.store_imm_u8,
-            v,
-            v >> 31,
-          );
+          const f = store(mem, x[cur] >>> 0, op[cur] - Op.store_imm_u8, v, v >> 31);
           if (f >= 0) return this.#fault(cur, budget, f);
           i = cur + 1;
           break;
@@ -457,7 +450,7 @@ export class Interpreter implements Backend {
         case 56 satisfies typeof Op.load_u32:
         case 57 satisfies typeof Op.load_i32:
         case 58 satisfies typeof Op.load_u64: {
-          const f = load(mem, view, readBase, scratch, x[cur] >>> 0, op[cur] - Op.load_u8);
+          const f = load(mem, x[cur] >>> 0, op[cur] - Op.load_u8);
           if (f >= 0) return this.#fault(cur, budget, f);
           lo[ra[cur]] = scratch[0];
           hi[ra[cur]] = scratch[1];
@@ -469,7 +462,7 @@ export class Interpreter implements Backend {
         case 61 satisfies typeof Op.store_u32:
         case 62 satisfies typeof Op.store_u64: {
           const a = ra[cur];
-          const f = store(mem, view, writeBase, x[cur] >>> 0, op[cur] - Op.store_u8, lo[a], hi[a]);
+          const f = store(mem, x[cur] >>> 0, op[cur] - Op.store_u8, lo[a], hi[a]);
           if (f >= 0) return this.#fault(cur, budget, f);
           i = cur + 1;
           break;
@@ -480,7 +473,7 @@ export class Interpreter implements Backend {
         case 73 satisfies typeof Op.store_imm_ind_u64: {
           const v = y[cur];
           const address = (lo[ra[cur]] + x[cur]) >>> 0;
-          const f = store(mem, view, writeBase, address, op[cur] - Op.store_imm_ind_u8, v, v >> 31);
+          const f = store(mem, address, op[cur] - Op.store_imm_ind_u8, v, v >> 31);
           if (f >= 0) return this.#fault(cur, budget, f);
           i = cur + 1;
           break;
@@ -526,10 +519,6 @@ export class Interpreter implements Backend {
           const r = this.#sbrk(lo[a], hi[a]);
           lo[d] = r | 0;
           hi[d] = r >= ADDRESS_SPACE_SIZE ? 1 : 0;
-          // Growing the heap may replace the page tables and the store.
-          readBase = mem.readBase;
-          writeBase = mem.writeBase;
-          view = mem.view;
           i = cur + 1;
           break;
         }
@@ -552,7 +541,7 @@ export class Interpreter implements Backend {
         case 123 satisfies typeof Op.store_ind_u64: {
           const a = ra[cur];
           const address = (lo[rb[cur]] + x[cur]) >>> 0;
-          const f = store(mem, view, writeBase, address, op[cur] - Op.store_ind_u8, lo[a], hi[a]);
+          const f = store(mem, address, op[cur] - Op.store_ind_u8, lo[a], hi[a]);
           if (f >= 0) return this.#fault(cur, budget, f);
           i = cur + 1;
           break;
@@ -565,7 +554,7 @@ export class Interpreter implements Backend {
         case 129 satisfies typeof Op.load_ind_i32:
         case 130 satisfies typeof Op.load_ind_u64: {
           const address = (lo[rb[cur]] + x[cur]) >>> 0;
-          const f = load(mem, view, readBase, scratch, address, op[cur] - Op.load_ind_u8);
+          const f = load(mem, address, op[cur] - Op.load_ind_u8);
           if (f >= 0) return this.#fault(cur, budget, f);
           lo[ra[cur]] = scratch[0];
           hi[ra[cur]] = scratch[1];

@@ -4,6 +4,11 @@
  * byte offset of its slot for reading and for writing (0 when the access is not allowed, since
  * slot 0 is a guard that is never handed out), so the hot path of a load or store is one table
  * read, one compare and one `DataView` access.
+ *
+ * Heap pages that `sbrk` adds are mapped lazily: they count as read-write at once but get a
+ * slot (zero-filled) only when first touched, so growing the heap costs no work per page and a
+ * failing `sbrk` costs O(1). At most 2 GiB of guest pages (mapped or added by `sbrk`) fit one
+ * memory: slot offsets are int32.
  * @module
  */
 import {
@@ -20,6 +25,9 @@ const PAGE_COUNT = ADDRESS_SPACE_SIZE / PAGE_SIZE;
 
 /** Largest store the slots may occupy (the guard slot and the most mappable pages). */
 const MAX_STORE_BYTES = (MAX_MAPPED_PAGES + 1) * PAGE_SIZE;
+
+/** Most pages one memory holds, mapped or lazily added by `sbrk` (the guard slot aside). */
+const MAX_PAGES = MAX_STORE_BYTES / PAGE_SIZE - 1;
 
 const PAGE_SHIFT = 12;
 const PAGE_MASK = PAGE_SIZE - 1;
@@ -87,6 +95,9 @@ export class PagedMemory implements GuestMemory {
   readonly #slotOf = new Map<number, number>();
   readonly #freeSlots: number[] = [];
   #usedSlots = 1;
+  /** Per page: 1 when `sbrk` made it read-write but it has no slot yet (allocated on first use). */
+  #lazy: Uint8Array | undefined = undefined;
+  #lazyCount = 0;
   /** Scratch for multi-byte slow-path loads: the value as low and high 32-bit halves. */
   readonly scratch: Int32Array = new Int32Array(2);
 
@@ -104,15 +115,15 @@ export class PagedMemory implements GuestMemory {
     for (let done = 0; done < length;) {
       const a = address + done;
       const base = this.readBase[a >>> PAGE_SHIFT];
-      if (base === 0) {
+      const off = a & PAGE_MASK;
+      const n = Math.min(length - done, PAGE_SIZE - off);
+      if (base !== 0) out.set(this.bytes.subarray(base + off, base + off + n), done);
+      else if (!this.#isLazy(a >>> PAGE_SHIFT)) { // a lazy page reads as zeros, already in `out`
         throw new SandboxError(
           "invalid-argument",
           `cannot read guest address 0x${a.toString(16)}: its page is not readable`,
         );
       }
-      const off = a & PAGE_MASK;
-      const n = Math.min(length - done, PAGE_SIZE - off);
-      out.set(this.bytes.subarray(base + off, base + off + n), done);
       done += n;
     }
     return out;
@@ -123,6 +134,7 @@ export class PagedMemory implements GuestMemory {
     checkRange(address, bytes.length);
     for (let done = 0; done < bytes.length;) {
       const a = address + done;
+      this.#materialize(a >>> PAGE_SHIFT);
       const base = this.#slotOf.get(a >>> PAGE_SHIFT);
       if (base === undefined) {
         throw new SandboxError(
@@ -144,8 +156,8 @@ export class PagedMemory implements GuestMemory {
     this.#checkAccess(access, false);
     const first = address >>> PAGE_SHIFT;
     const end = Math.ceil((address + length) / PAGE_SIZE);
-    const needed = this.#unmappedCount(first, end);
-    if (!this.#reserve(needed)) {
+    const slotless = this.#slotlessCount(first, end);
+    if (!this.#admit(slotless - this.#lazyIn(first, end)) || !this.#reserve(slotless)) {
       throw new SandboxError(
         "unsupported",
         `mapping ${length} bytes at 0x${address.toString(16)} exceeds the interpreter's ` +
@@ -156,13 +168,21 @@ export class PagedMemory implements GuestMemory {
   }
 
   /**
-   * Maps every inaccessible page in `[firstPage, endPage)` read-write, leaving mapped pages as
-   * they are. Returns false, changing nothing, when the pages do not fit.
+   * Makes every unmapped page in `[firstPage, endPage)` read-write, leaving mapped pages as they
+   * are; the pages get memory when first touched. Returns false, changing nothing, when the
+   * range, counted as if none of it were mapped yet, would pass the 2 GiB of pages one memory
+   * holds: that refusal costs O(1) however large the range.
    */
   growReadWrite(firstPage: number, endPage: number): boolean {
-    if (!this.#reserve(this.#unmappedCount(firstPage, endPage))) return false;
+    if (firstPage >= endPage) return true;
+    if (!this.#admit(endPage - firstPage)) return false;
+    const lazy = this.#lazy ??= new Uint8Array(PAGE_COUNT);
+    const readBase = this.readBase, writeBase = this.writeBase;
     for (let page = firstPage; page < endPage; page++) {
-      if (!this.#slotOf.has(page)) this.#mapPage(page, "read-write");
+      if (lazy[page] === 1 || readBase[page] !== 0 || writeBase[page] !== 0) continue;
+      if (this.#slotOf.has(page)) continue; // mapped with access "none"
+      lazy[page] = 1;
+      this.#lazyCount++;
     }
     return true;
   }
@@ -173,6 +193,7 @@ export class PagedMemory implements GuestMemory {
     this.#checkAligned(address);
     const end = Math.ceil((address + length) / PAGE_SIZE);
     for (let page = address >>> PAGE_SHIFT; page < end; page++) {
+      this.#clearLazy(page);
       const slot = this.#slotOf.get(page);
       if (slot === undefined) continue;
       this.#freeSlots.push(slot);
@@ -190,13 +211,14 @@ export class PagedMemory implements GuestMemory {
     const first = address >>> PAGE_SHIFT;
     const end = Math.ceil((address + length) / PAGE_SIZE);
     for (let page = first; page < end; page++) {
-      if (!this.#slotOf.has(page)) {
+      if (!this.#slotOf.has(page) && !this.#isLazy(page)) {
         throw new SandboxError(
           "invalid-argument",
           `cannot protect page 0x${(page * PAGE_SIZE).toString(16)}: it is not mapped`,
         );
       }
     }
+    for (let page = first; page < end; page++) this.#materialize(page);
     for (let page = first; page < end; page++) this.#setAccess(page, access);
   }
 
@@ -204,13 +226,15 @@ export class PagedMemory implements GuestMemory {
   accessAt(address: number): PageAccess {
     checkRange(address, 0);
     const page = address >>> PAGE_SHIFT;
-    if (this.writeBase[page] !== 0) return "read-write";
+    if (this.writeBase[page] !== 0 || this.#isLazy(page)) return "read-write";
     return this.readBase[page] !== 0 ? "read" : "none";
   }
 
   /** Base addresses of every mapped page, ascending (whatever its access). */
   mappedPages(): number[] {
-    return [...this.#slotOf.keys()].sort((a, b) => a - b).map((page) => page * PAGE_SIZE);
+    const pages = [...this.#slotOf.keys()];
+    if (this.#lazyCount > 0) this.#lazy!.forEach((flag, page) => flag === 1 && pages.push(page));
+    return pages.sort((a, b) => a - b).map((page) => page * PAGE_SIZE);
   }
 
   /**
@@ -219,6 +243,7 @@ export class PagedMemory implements GuestMemory {
    * inaccessible address touched (then nothing is loaded).
    */
   loadSlow(address: number, size: number): number {
+    if (this.#lazyCount > 0) this.#materializeAccess(address, size);
     const fault = this.#firstDenied(this.readBase, address, size);
     if (fault >= 0) return fault;
     let low = 0, high = 0;
@@ -238,6 +263,7 @@ export class PagedMemory implements GuestMemory {
    * Returns -1, or the lowest non-writable address touched (then nothing is written).
    */
   storeSlow(address: number, size: number, low: number, high: number): number {
+    if (this.#lazyCount > 0) this.#materializeAccess(address, size);
     const fault = this.#firstDenied(this.writeBase, address, size);
     if (fault >= 0) return fault;
     for (let k = 0; k < size; k++) {
@@ -266,6 +292,8 @@ export class PagedMemory implements GuestMemory {
     this.#slotOf.clear();
     this.#freeSlots.length = 0;
     this.#usedSlots = 1;
+    this.#lazy = undefined;
+    this.#lazyCount = 0;
     this.bytes = GUARD_STORE;
     this.view = GUARD_VIEW;
   }
@@ -280,10 +308,49 @@ export class PagedMemory implements GuestMemory {
     return lowest;
   }
 
-  #unmappedCount(firstPage: number, endPage: number): number {
+  /** Pages in `[firstPage, endPage)` without a slot (unmapped or lazy). */
+  #slotlessCount(firstPage: number, endPage: number): number {
     let count = 0;
     for (let page = firstPage; page < endPage; page++) if (!this.#slotOf.has(page)) count++;
     return count;
+  }
+
+  /** Lazy pages in `[firstPage, endPage)`. */
+  #lazyIn(firstPage: number, endPage: number): number {
+    let count = 0;
+    for (let page = firstPage; page < endPage && this.#lazyCount > 0; page++) {
+      count += this.#lazy![page];
+    }
+    return count;
+  }
+
+  /** True when `pages` more pages still fit the pages one memory may hold. */
+  #admit(pages: number): boolean {
+    return this.#slotOf.size + this.#lazyCount + pages <= MAX_PAGES;
+  }
+
+  #isLazy(page: number): boolean {
+    return this.#lazyCount > 0 && this.#lazy![page] === 1;
+  }
+
+  #clearLazy(page: number): void {
+    if (!this.#isLazy(page)) return;
+    this.#lazy![page] = 0;
+    this.#lazyCount--;
+  }
+
+  /** Gives a lazily added heap page its zero-filled slot, read-write. */
+  #materialize(page: number): void {
+    if (!this.#isLazy(page)) return;
+    this.#clearLazy(page); // its place in the page limit passes to the slot
+    this.#reserve(1); // fits: the page was admitted when `sbrk` added it
+    this.#mapPage(page, "read-write");
+  }
+
+  /** Materializes the lazy pages an access of `size` bytes at `address` (mod 2^32) touches. */
+  #materializeAccess(address: number, size: number): void {
+    this.#materialize(address >>> PAGE_SHIFT);
+    this.#materialize(((address + size - 1) >>> 0) >>> PAGE_SHIFT);
   }
 
   /** Ensures `pages` more slots can be handed out; false when that exceeds the store limit. */
@@ -304,6 +371,7 @@ export class PagedMemory implements GuestMemory {
   }
 
   #mapPage(page: number, access: Exclude<PageAccess, "none">): void {
+    this.#clearLazy(page);
     if (this.readBase === UNMAPPED_TABLE) {
       this.readBase = takeTable();
       this.writeBase = takeTable();

@@ -28,19 +28,14 @@ import { PAGE_SIZE } from "../pvm/mod.ts";
 import type { PagedMemory } from "./memory.ts";
 
 /**
- * Loads kind k (0 u8, 1 i8, 2 u16, 3 i16, 4 u32, 5 i32, 6 u64) at `address` into `scratch`
- * as low/high halves. Returns -1, or the lowest inaccessible address touched.
+ * Loads kind k (0 u8, 1 i8, 2 u16, 3 i16, 4 u32, 5 i32, 6 u64) at `address` into
+ * `mem.scratch` as low/high halves. The memory's tables and store are read on each call: a
+ * slow-path access may replace them (a lazily added heap page gets its slot). Returns -1, or the lowest inaccessible address touched.
  */
-export function load(
-  mem: PagedMemory,
-  view: DataView,
-  readBase: Int32Array,
-  scratch: Int32Array,
-  address: number,
-  kind: number,
-): number {
+export function load(mem: PagedMemory, address: number, kind: number): number {
+  const scratch = mem.scratch, view = mem.view;
   const size = kind === 6 ? 8 : 1 << (kind >> 1);
-  const base = readBase[address >>> 12];
+  const base = mem.readBase[address >>> 12];
   const offset = address & 0xfff;
   let l: number;
   if (base !== 0 && offset <= PAGE_SIZE - size) {
@@ -82,17 +77,10 @@ export function load(
  * Stores the low 1 << k bytes of (l, h) at `address`. Returns -1, or the lowest non-writable
  * address touched (nothing is written then).
  */
-export function store(
-  mem: PagedMemory,
-  view: DataView,
-  writeBase: Int32Array,
-  address: number,
-  k: number,
-  l: number,
-  h: number,
-): number {
+export function store(mem: PagedMemory, address: number, k: number, l: number, h: number): number {
+  const view = mem.view;
   const size = 1 << k;
-  const base = writeBase[address >>> 12];
+  const base = mem.writeBase[address >>> 12];
   const offset = address & 0xfff;
   if (base !== 0 && offset <= PAGE_SIZE - size) {
     const at = base + offset;

@@ -14,7 +14,7 @@
  */
 import { Op } from "../program/isa/index.ts";
 import { bswap32, ctz32, divS64, divU64, mulUpper, popcount32, remS64, remU64 } from "./arith64.ts";
-import { PAGE_SIZE } from "../pvm/mod.ts";
+import { ADDRESS_SPACE_SIZE, PAGE_SIZE } from "../pvm/mod.ts";
 import { dynamicJumpTarget, JUMP_HALTS } from "../program/dynamic_jump.ts";
 import type { PagedMemory } from "./memory.ts";
 import type { ProgramAnalysis } from "../program/analysis.ts";
@@ -326,6 +326,10 @@ function chunkSource(p: ProgramAnalysis, t: Translation, first: number, end: num
         Math.imul(al, ${bh}) + Math.imul(${ah}, bl)) | 0;
       ${L(d)} = Math.imul(al, bl); ${H(d)} = th; }`;
 
+  // A slow-path access may give a lazily added heap page its slot, replacing the tables or
+  // the store the fast path holds in locals.
+  const refresh = "rb = mem.readBase; wb = mem.writeBase; dv = mem.view;";
+
   /** Load of kind k (0 u8 … 6 u64) from address expression `addr` into register `a`. */
   const load = (k: number, a: number, addr: string, i: number): string => {
     const size = k === 6 ? 8 : 1 << (k >> 1);
@@ -351,7 +355,7 @@ function chunkSource(p: ProgramAnalysis, t: Translation, first: number, end: num
     ][k];
     return `{ const ad = ${addr}; const bs = rb[ad >>> 12], o = ad & 4095;
       if (bs !== 0 && o <= ${PAGE_SIZE - size}) { const at = bs + o; ${fast} }
-      else { const f = mem.loadSlow(ad, ${size}); if (f >= 0) ${
+      else { const f = mem.loadSlow(ad, ${size}); ${refresh} if (f >= 0) ${
       stop(StopKind.Fault, i, "f")
     } ${slow} } }`;
   };
@@ -367,7 +371,7 @@ function chunkSource(p: ProgramAnalysis, t: Translation, first: number, end: num
     ][k];
     return `{ const ad = ${addr}; const bs = wb[ad >>> 12], o = ad & 4095;
       if (bs !== 0 && o <= ${PAGE_SIZE - size}) { const at = bs + o; ${fast} }
-      else { const f = mem.storeSlow(ad, ${size}, ${vl}, ${vh}); if (f >= 0) ${
+      else { const f = mem.storeSlow(ad, ${size}, ${vl}, ${vh}); ${refresh} if (f >= 0) ${
       stop(StopKind.Fault, i, "f")
     } } }`;
   };
@@ -446,7 +450,7 @@ function chunkSource(p: ProgramAnalysis, t: Translation, first: number, end: num
       case Op.sbrk:
         return `{ const r = st.sbrk(${L(a)}, ${H(a)}); ${L(d)} = r | 0; ${
           H(d)
-        } = r >= 4294967296 ? 1 : 0; rb = mem.readBase; wb = mem.writeBase; dv = mem.view; }`;
+        } = r >= ${ADDRESS_SPACE_SIZE} ? 1 : 0; }`;
       case Op.count_set_bits_64:
         return `${L(d)} = rt.popcount32(${L(a)}) + rt.popcount32(${H(a)}); ${H(d)} = 0;`;
       case Op.count_set_bits_32:

@@ -1,8 +1,9 @@
 /**
- * The one analysis of a program every backend reads: decoded once into flat typed arrays indexed
- * by instruction number, so no backend decodes or finds blocks on its own: operands, immediates, branch targets already translated to instruction
- * numbers (or -1 when the target is no basic-block start), jump-table entries likewise, and the
- * gas each basic block costs on entry.
+ * The one analysis of a program every backend reads, so none decodes, finds blocks or prices
+ * them on its own: flat typed arrays indexed by instruction number holding operands,
+ * immediates, branch targets resolved to instruction numbers (or -1 when the target is no
+ * jump target), jump-table entries likewise, the blocks execution is charged for and the gas
+ * each costs on entry from the profile's gas model.
  *
  * Every pc execution can fall through to without a decoded instruction (past the end of the
  * code, or a position whose bitmask bit is 0 reached after a 24-byte skip) gets a synthetic
@@ -10,6 +11,7 @@
  * @module
  */
 import {
+  basicBlockStarts,
   decodeAt,
   type Instruction,
   isOpcodeStart,
@@ -47,11 +49,18 @@ export interface ProgramAnalysis {
   readonly x: Int32Array;
   /** Second immediate as int32; `load_imm_64`: the high half. */
   readonly y: Int32Array;
-  /** Static branch/jump target as an instruction number; -1 when it is no block start. */
+  /**
+   * Static branch/jump target as an instruction number; -1 when the target is none of the Gray
+   * Paper's block starts (`basicBlockStarts`), so taking the branch panics.
+   */
   readonly target: Int32Array;
   /** The pc of each instruction. */
   readonly pc: Uint32Array;
-  /** 1 where the instruction starts a basic block. */
+  /**
+   * 1 where execution entering the instruction is charged for a block: pc 0, after every
+   * terminator or trap (invalid opcodes and synthetic traps included, even past the end of the
+   * code), and so at every jump target.
+   */
   readonly blockStart: Uint8Array;
   /** Gas charged on entering the block that starts here; 0 at other instructions. */
   readonly entryCost: Int32Array;
@@ -68,7 +77,7 @@ export interface ProgramAnalysis {
   readonly blob: CodeBlob;
   /** Instructions from this one to the end of its block, itself included. */
   readonly toEnd: Int32Array;
-  /** Jump-table entry k as an instruction number; -1 when it is no block start. */
+  /** Jump-table entry k as an instruction number; -1 when it is no jump target. */
   readonly jumpTargets: Int32Array;
   /** Instruction number at each pc in 0 … code length + 25; -1 where none starts. */
   readonly indexOfPc: Int32Array;
@@ -175,46 +184,51 @@ function staticTarget(ins: Instruction): number | undefined {
 }
 
 /**
- * Two passes, keeping no per-instruction objects: the first places every instruction (and
- * synthetic trap) and marks block starts from the opcode bytes alone; the second decodes into
- * the arrays, resolving branch targets against the block starts.
+ * Two passes: the first places every instruction (and synthetic trap) and marks where charged
+ * blocks start from the opcode bytes alone; the second decodes into the arrays, resolving
+ * branch targets and jump-table entries against the Gray Paper's block starts.
  */
 function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   const { code, bitmask } = blob;
   const n = code.length;
   const isStart = (at: number): boolean => isOpcodeStart(bitmask, n, at);
-  const blockStartAt = new Uint8Array(n + MAX_SKIP + 2);
+  // Execution is charged per block: one starts at 0 and after every instruction that ends
+  // execution of its block — a terminator or a trap, invalid opcodes and synthetic traps
+  // included — even past the end of the code, where falling off runs the implicit trap.
   const indexOfPc = new Int32Array(n + MAX_SKIP + 2).fill(-1);
+  const charged: number[] = [];
   let count = 0;
-  blockStartAt[0] = 1;
-  if (n === 0 || !isStart(0)) indexOfPc[0] = count++;
+  let afterEnd = true;
+  const place = (at: number, endsBlock: boolean): void => {
+    indexOfPc[at] = count++;
+    charged.push(afterEnd ? 1 : 0);
+    afterEnd = endsBlock;
+  };
+  if (n === 0 || !isStart(0)) place(0, true);
   for (let at = 0; at < n; at++) {
     if (!isStart(at)) continue;
-    indexOfPc[at] = count++;
-    const next = at + 1 + skipAt(bitmask, n, at);
     const id = profile.decodeTable[code[at]];
-    if (id < 0 || isTerminatorOp(id)) blockStartAt[next] = 1;
-    if (next >= n || !isStart(next)) indexOfPc[next] = count++; // a synthetic trap
+    place(at, id < 0 || isTerminatorOp(id));
+    const next = at + 1 + skipAt(bitmask, n, at);
+    if (next >= n || !isStart(next)) place(next, true); // a synthetic trap
   }
+  // Only the Gray Paper's block starts are jump targets (all of them are charged starts).
+  const targetAt = basicBlockStarts(code, bitmask, profile);
 
   const op = new Uint8Array(count), ra = new Uint8Array(count), rb = new Uint8Array(count);
   const rd = new Uint8Array(count), x = new Int32Array(count), y = new Int32Array(count);
   const target = new Int32Array(count).fill(-1), pc = new Uint32Array(count);
-  const blockStart = new Uint8Array(count), toEnd = new Int32Array(count);
+  const blockStart = Uint8Array.from(charged), toEnd = new Int32Array(count);
   const entryCost = new Int32Array(count);
   const decoded: Instruction[] = new Array(count);
 
-  // A pc is a valid branch target when it starts a block (an instruction always sits there).
-  const indexOfBlock = (targetPc: number): number =>
-    targetPc >= 0 && targetPc < blockStartAt.length && blockStartAt[targetPc] === 1
-      ? indexOfPc[targetPc]
-      : -1;
+  const indexOfTarget = (targetPc: number): number =>
+    targetPc >= 0 && targetPc < n && targetAt[targetPc] === 1 ? indexOfPc[targetPc] : -1;
 
   for (let at = 0; at < indexOfPc.length; at++) {
     const i = indexOfPc[at];
     if (i < 0) continue;
     pc[i] = at;
-    blockStart[i] = blockStartAt[at];
     if (at >= n || !isStart(at)) { // synthetic trap: op 0, no operands
       decoded[i] = trapAt(at);
       continue;
@@ -233,7 +247,7 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
       y[i] = ins.y;
     }
     const t = staticTarget(ins);
-    if (t !== undefined) target[i] = indexOfBlock(t);
+    if (t !== undefined) target[i] = indexOfTarget(t);
   }
   for (let i = count - 1; i >= 0; i--) {
     toEnd[i] = isTerminatorOp(op[i]) || i === count - 1 ? 1 : 1 + toEnd[i + 1];
@@ -247,7 +261,7 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   }
 
   const jumpTargets = new Int32Array(blob.jumpTable.length);
-  for (let k = 0; k < jumpTargets.length; k++) jumpTargets[k] = indexOfBlock(blob.jumpTable[k]);
+  for (let k = 0; k < jumpTargets.length; k++) jumpTargets[k] = indexOfTarget(blob.jumpTable[k]);
 
   return {
     count,

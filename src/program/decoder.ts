@@ -193,27 +193,48 @@ export function isTerminatorOp(op: number): boolean {
 export interface DecodedCode {
   /** The instructions at every opcode position of the bitmask, in pc order. */
   readonly instructions: readonly Instruction[];
-  /** `blockStart[pc]` is 1 when `pc` starts a basic block; covers pcs 0 … code length + 24. */
+  /** `blockStart[pc]` is 1 when `pc` starts a basic block (see `basicBlockStarts`). */
   readonly blockStart: Uint8Array;
 }
 
 /**
- * Decodes every instruction of `code` and finds the basic-block starts: pc 0 and the pc after
- * each terminator (which may lie past the end of the code).
+ * The Gray Paper's basic-block starts ϖ, the only places a jump or branch may land: 1 at pc 0
+ * and at n + 1 + skip(n) for every instruction n whose opcode byte is a terminator, kept only
+ * where an instruction with a valid opcode starts inside the code. An invalid opcode executes
+ * as `trap` but is no terminator, so the position after it is no block start; neither is the
+ * end of the code. One entry per code byte.
  */
+export function basicBlockStarts(
+  code: Uint8Array,
+  bitmask: Uint8Array,
+  profile: IsaProfile,
+): Uint8Array {
+  const n = code.length;
+  const starts = new Uint8Array(n);
+  const validAt = (pc: number): boolean =>
+    pc < n && isOpcodeStart(bitmask, n, pc) && profile.decodeTable[code[pc]] >= 0;
+  if (validAt(0)) starts[0] = 1;
+  for (let pc = 0; pc < n; pc++) {
+    if (!isOpcodeStart(bitmask, n, pc)) continue;
+    const id = profile.decodeTable[code[pc]];
+    if (id < 0 || !isTerminatorOp(id)) continue;
+    const next = pc + 1 + skipAt(bitmask, n, pc);
+    if (validAt(next)) starts[next] = 1;
+  }
+  return starts;
+}
+
+/** Decodes every instruction of `code` and finds the basic-block starts. */
 export function decodeCode(
   code: Uint8Array,
   bitmask: Uint8Array,
   profile: IsaProfile = DEFAULT_PROFILE,
 ): DecodedCode {
   const instructions: Instruction[] = [];
-  const blockStart = new Uint8Array(code.length + MAX_SKIP + 2);
-  blockStart[0] = 1;
   for (let pc = 0; pc < code.length; pc++) {
-    if (!isOpcodeStart(bitmask, code.length, pc)) continue;
-    const instruction = decodeAt(code, bitmask, pc, profile);
-    instructions.push(instruction);
-    if (isTerminator(instruction)) blockStart[pc + instruction.length] = 1;
+    if (isOpcodeStart(bitmask, code.length, pc)) {
+      instructions.push(decodeAt(code, bitmask, pc, profile));
+    }
   }
-  return { instructions, blockStart };
+  return { instructions, blockStart: basicBlockStarts(code, bitmask, profile) };
 }
