@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { Interpreter } from "../src/interpreter/interpreter.ts";
+import { PagedMemory } from "../src/interpreter/memory.ts";
 import { Op } from "../src/program/isa/index.ts";
+import { MAX_MAPPED_PAGES, PAGE_SIZE } from "../src/pvm/mod.ts";
 import { forEachEngine, INTERPRETER_MODES } from "./backends.ts";
 import { Asm } from "./interpreter_asm_util.ts";
 
@@ -75,17 +77,38 @@ function loopTime(amount: bigint, gas: bigint, compile: boolean): number {
     const start = performance.now();
     assert.equal(vm.run().kind, "out-of-gas");
     best = Math.min(best, performance.now() - start);
-    assert.equal(vm.getRegister(2), amount === 0n ? BigInt(HEAP) : 0n);
+    assert.equal(vm.getRegister(2), 0n, "sbrk failed");
+    assert.equal(vm.heapTop, HEAP);
   }
   return best;
 }
 
-forEachEngine("a failing sbrk costs the host about what sbrk(0) does", (engine) => {
+forEachEngine("a failing sbrk of a huge amount costs the host O(1)", (engine) => {
   const compile = engine.interpreterOptions?.compile ?? true;
-  const gas = 40_000n; // 20,000 sbrk calls: minutes at 2^20 pages counted per call
-  loopTime(0n, gas, compile); // warm up both paths
-  const failing = loopTime(0xf0000000n, gas, compile);
-  const trivial = loopTime(0n, gas, compile);
-  // Both are O(1) per call; a ratio this loose only catches per-page work.
-  assert.ok(failing < 20 * trivial + 5, `failing ${failing} ms vs sbrk(0) ${trivial} ms`);
+  const gas = 40_000n; // 20,000 sbrk calls: half a minute at 2^20 pages counted per call
+  const pastMemory = 0xf0000000n; // fits the address space, not the 2 GiB of pages
+  const pastAddressSpace = 0x1_0000_0000n; // refused by the address rule before any page
+  loopTime(pastMemory, gas, compile); // warm up both paths
+  loopTime(pastAddressSpace, gas, compile);
+  const huge = loopTime(pastMemory, gas, compile);
+  const trivial = loopTime(pastAddressSpace, gas, compile);
+  // Both refusals are O(1); a ratio this loose only catches work per page.
+  assert.ok(huge < 20 * trivial + 5, `${huge} ms against ${trivial} ms`);
 }, { engines: INTERPRETER_MODES });
+
+Deno.test("heap growth counts pages already mapped exactly, up to MAX_MAPPED_PAGES", () => {
+  const memory = new PagedMemory();
+  const first = HEAP / PAGE_SIZE;
+  const top = first + MAX_MAPPED_PAGES - 10;
+  assert.ok(memory.growReadWrite(first, top));
+  memory.map(top * PAGE_SIZE, 5 * PAGE_SIZE, "read"); // 5 pages left
+  assert.ok(!memory.growReadWrite(top, top + 11), "11 pages, 6 of them new: one too many");
+  assert.equal(memory.accessAt((top + 5) * PAGE_SIZE), "none");
+  assert.ok(memory.growReadWrite(top, top + 10), "10 pages, 5 of them new: exactly full");
+  assert.equal(memory.accessAt(top * PAGE_SIZE), "read", "mapped pages keep their access");
+  assert.equal(memory.accessAt((top + 9) * PAGE_SIZE), "read-write");
+  assert.throws(() => memory.map(0x20000, PAGE_SIZE, "read"), /mapped pages/);
+  memory.unmap(HEAP, PAGE_SIZE);
+  memory.map(0x20000, PAGE_SIZE, "read"); // the unmapped page made room
+  memory.dispose();
+});

@@ -197,9 +197,8 @@ export class Interpreter implements Backend {
   /**
    * The heap top `sbrk` grows from (0 until the caller sets it; JAM standard init puts it right
    * after the read-write data and its heap pages). `sbrk` maps the inaccessible pages up to the
-   * new top read-write (they get memory when first touched); growth past 4 GiB (or by 2^32 or
-   * more) fails and returns 0, and so does growth that would take the interpreter past 2 GiB of
-   * guest pages (counting the whole growth as new pages).
+   * new top read-write (they get memory when first touched); growth into the last 64 KiB (or by
+   * 2^32 or more) fails and returns 0, and so does growth past `MAX_MAPPED_PAGES` (2 GiB).
    */
   get heapTop(): number {
     return this.#heapTop;

@@ -6,9 +6,9 @@
  * read, one compare and one `DataView` access.
  *
  * Heap pages that `sbrk` adds are mapped lazily: they count as read-write at once but get a
- * slot (zero-filled) only when first touched, so growing the heap costs no work per page and a
- * failing `sbrk` costs O(1). At most 2 GiB of guest pages (mapped or added by `sbrk`) fit one
- * memory: slot offsets are int32.
+ * slot (zero-filled) only when first touched, and pages are counted per chunk of 1024, so a
+ * failing `sbrk` costs O(1) and a successful one no memory per page. At most `MAX_MAPPED_PAGES`
+ * (2 GiB) pages, mapped or added by `sbrk`, fit one memory.
  * @module
  */
 import {
@@ -26,10 +26,11 @@ const PAGE_COUNT = ADDRESS_SPACE_SIZE / PAGE_SIZE;
 /** Largest store the slots may occupy (the guard slot and the most mappable pages). */
 const MAX_STORE_BYTES = (MAX_MAPPED_PAGES + 1) * PAGE_SIZE;
 
-/** Most pages one memory holds, mapped or lazily added by `sbrk` (the guard slot aside). */
-const MAX_PAGES = MAX_STORE_BYTES / PAGE_SIZE - 1;
-
 const PAGE_SHIFT = 12;
+/** Pages are counted in chunks of 1024 so `sbrk` can size a range without visiting it. */
+const CHUNK_SHIFT = 10;
+const CHUNK_PAGES = 1 << CHUNK_SHIFT;
+const CHUNK_MASK = CHUNK_PAGES - 1;
 const PAGE_MASK = PAGE_SIZE - 1;
 
 function checkRange(address: number, length: number): void {
@@ -53,6 +54,9 @@ const UNMAPPED_TABLE = new Int32Array(PAGE_COUNT);
 /** Zeroed page tables of disposed memories, reused so a new instance skips 8 MiB of zeroing. */
 const tablePool: Int32Array[] = [];
 const TABLE_POOL_SIZE = 16;
+
+/** Zeroed per-page use flags of disposed memories, reused like the page tables. */
+const usedPool: Uint8Array[] = [];
 
 function takeTable(): Int32Array {
   return tablePool.pop() ?? new Int32Array(PAGE_COUNT);
@@ -98,6 +102,9 @@ export class PagedMemory implements GuestMemory {
   /** Per page: 1 when `sbrk` made it read-write but it has no slot yet (allocated on first use). */
   #lazy: Uint8Array | undefined = undefined;
   #lazyCount = 0;
+  /** Per page: 1 when it holds a slot or is lazy; and per chunk of 1024 pages, how many do. */
+  #used: Uint8Array | undefined = undefined;
+  #usedPerChunk: Uint16Array | undefined = undefined;
   /** Scratch for multi-byte slow-path loads: the value as low and high 32-bit halves. */
   readonly scratch: Int32Array = new Int32Array(2);
 
@@ -157,7 +164,7 @@ export class PagedMemory implements GuestMemory {
     const first = address >>> PAGE_SHIFT;
     const end = Math.ceil((address + length) / PAGE_SIZE);
     const slotless = this.#slotlessCount(first, end);
-    if (!this.#admit(slotless - this.#lazyIn(first, end)) || !this.#reserve(slotless)) {
+    if (!this.#admit(end - first - this.#usedIn(first, end)) || !this.#reserve(slotless)) {
       throw new SandboxError(
         "unsupported",
         `mapping ${length} bytes at 0x${address.toString(16)} exceeds the interpreter's ` +
@@ -170,19 +177,21 @@ export class PagedMemory implements GuestMemory {
   /**
    * Makes every unmapped page in `[firstPage, endPage)` read-write, leaving mapped pages as they
    * are; the pages get memory when first touched. Returns false, changing nothing, when the
-   * range, counted as if none of it were mapped yet, would pass the 2 GiB of pages one memory
-   * holds: that refusal costs O(1) however large the range.
+   * new pages would pass `MAX_MAPPED_PAGES`; deciding that costs the same however large the
+   * range.
    */
   growReadWrite(firstPage: number, endPage: number): boolean {
     if (firstPage >= endPage) return true;
-    if (!this.#admit(endPage - firstPage)) return false;
+    // More pages than fit at all cannot fit whatever is mapped already: refused unvisited.
+    if (endPage - firstPage > MAX_MAPPED_PAGES) return false;
+    if (!this.#admit(endPage - firstPage - this.#usedIn(firstPage, endPage))) return false;
     const lazy = this.#lazy ??= new Uint8Array(PAGE_COUNT);
-    const readBase = this.readBase, writeBase = this.writeBase;
+    const used = this.#used!;
     for (let page = firstPage; page < endPage; page++) {
-      if (lazy[page] === 1 || readBase[page] !== 0 || writeBase[page] !== 0) continue;
-      if (this.#slotOf.has(page)) continue; // mapped with access "none"
+      if (used[page] === 1) continue;
       lazy[page] = 1;
       this.#lazyCount++;
+      this.#markUsed(page, 1);
     }
     return true;
   }
@@ -198,6 +207,7 @@ export class PagedMemory implements GuestMemory {
       if (slot === undefined) continue;
       this.#freeSlots.push(slot);
       this.#slotOf.delete(page);
+      this.#markUsed(page, -1);
       this.readBase[page] = 0;
       this.writeBase[page] = 0;
     }
@@ -294,6 +304,12 @@ export class PagedMemory implements GuestMemory {
     this.#usedSlots = 1;
     this.#lazy = undefined;
     this.#lazyCount = 0;
+    if (this.#used !== undefined && usedPool.length < TABLE_POOL_SIZE) {
+      this.#used.fill(0); // a memset: cheaper than a fresh zeroed megabyte
+      usedPool.push(this.#used);
+    }
+    this.#used = undefined;
+    this.#usedPerChunk = undefined;
     this.bytes = GUARD_STORE;
     this.view = GUARD_VIEW;
   }
@@ -315,18 +331,35 @@ export class PagedMemory implements GuestMemory {
     return count;
   }
 
-  /** Lazy pages in `[firstPage, endPage)`. */
-  #lazyIn(firstPage: number, endPage: number): number {
-    let count = 0;
-    for (let page = firstPage; page < endPage && this.#lazyCount > 0; page++) {
-      count += this.#lazy![page];
+  /**
+   * Pages in `[firstPage, endPage)` that hold a slot or are lazy, from per-chunk counts: at most
+   * two partial chunks are scanned page by page, so the cost is bounded whatever the range.
+   */
+  #usedIn(firstPage: number, endPage: number): number {
+    if (this.#used === undefined) {
+      this.#used = usedPool.pop() ?? new Uint8Array(PAGE_COUNT);
+      this.#usedPerChunk = new Uint16Array(PAGE_COUNT >> CHUNK_SHIFT);
     }
+    const used = this.#used, perChunk = this.#usedPerChunk!;
+    let count = 0, page = firstPage;
+    for (; page < endPage && (page & CHUNK_MASK) !== 0; page++) count += used[page];
+    for (; page + CHUNK_PAGES <= endPage; page += CHUNK_PAGES) {
+      count += perChunk[page >> CHUNK_SHIFT];
+    }
+    for (; page < endPage; page++) count += used[page];
     return count;
+  }
+
+  /** Counts `page` as used (`delta` 1) or no longer used (-1). */
+  #markUsed(page: number, delta: 1 | -1): void {
+    if (this.#used === undefined) this.#usedIn(0, 0);
+    this.#used![page] += delta;
+    this.#usedPerChunk![page >> CHUNK_SHIFT] += delta;
   }
 
   /** True when `pages` more pages still fit the pages one memory may hold. */
   #admit(pages: number): boolean {
-    return this.#slotOf.size + this.#lazyCount + pages <= MAX_PAGES;
+    return this.#slotOf.size + this.#lazyCount + pages <= MAX_MAPPED_PAGES;
   }
 
   #isLazy(page: number): boolean {
@@ -337,6 +370,7 @@ export class PagedMemory implements GuestMemory {
     if (!this.#isLazy(page)) return;
     this.#lazy![page] = 0;
     this.#lazyCount--;
+    this.#markUsed(page, -1);
   }
 
   /** Gives a lazily added heap page its zero-filled slot, read-write. */
@@ -380,6 +414,7 @@ export class PagedMemory implements GuestMemory {
     if (slot === undefined) {
       slot = this.#freeSlots.pop() ?? this.#usedSlots++ * PAGE_SIZE;
       this.#slotOf.set(page, slot);
+      this.#markUsed(page, 1);
     }
     this.bytes.fill(0, slot, slot + PAGE_SIZE);
     this.#setAccess(page, access);
