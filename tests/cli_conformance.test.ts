@@ -77,3 +77,27 @@ Deno.test("conformance CLI: all passing exits 0; a single file works; bad usage 
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(empty);
 });
+
+// A v0.5 (steps) vector: jam-0.8 `unlikely; trap` (opcode 2, then 0), one block of cost 40.
+const STEPS_VECTOR = {
+  name: "unlikely_then_trap",
+  "initial-pc": 0,
+  "initial-gas": 100,
+  program: [0, 0, 2, 2, 0, 3],
+  "block-gas-costs": [{ pc: 0, cost: 40 }],
+  steps: [
+    { run: {} },
+    { assert: { status: "panic", pc: 1, gas: 60, regs: Array(13).fill(0), memory: [] } },
+  ],
+};
+
+Deno.test("conformance CLI: v0.5 vectors run under jam-0.8 unless --isa says otherwise", async () => {
+  const dir = await vectorDir({ "steps.json": vectorText(STEPS_VECTOR) });
+  const r = await cli("conformance", dir);
+  assert.equal(r.code, 0, r.stdout);
+  assert.equal(r.stdout, "1 passed, 0 failed");
+  // Under jam-0.7 byte 2 is no instruction: it traps alone, a block of cost 1.
+  const old = await cli("conformance", dir, "--isa", "jam-0.7");
+  assert.equal(old.code, 1);
+  assert.match(old.stdout, /FAIL unlikely_then_trap: block at pc 0: expected cost 40, got 1/);
+});
