@@ -39,6 +39,7 @@ export {
   type ProgramParts,
   type ProgramSummary,
 } from "./src/program/program.ts";
+export type { BlobViolation, ValidationRule } from "./src/program/validation.ts";
 export {
   type InitMode,
   invokeProgram,

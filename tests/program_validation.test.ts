@@ -108,3 +108,12 @@ forEachEngine(
     assert.equal(1000n - machine.gas, BigInt(costs[0].cost));
   },
 );
+
+Deno.test("validation: describe() (and so info) reports validity under jam-0.8 only", () => {
+  assert.equal(parse08(VALID).describe().validity, "valid");
+  const invalid = parse08(INVALID_OPCODE, false).describe().validity;
+  assert.ok(invalid !== undefined && invalid !== "valid");
+  assert.equal(invalid.rule, "invalid-opcode");
+  assert.equal(invalid.offset, 3);
+  assert.equal(Program.parse(VALID, { container: "raw" }).describe().validity, undefined);
+});

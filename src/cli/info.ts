@@ -90,6 +90,14 @@ export function formatInfo(info: ProgramInfo): string {
     `${bytes(info.codeBytes)}, ${count(info.instructions, "instruction")}, ` +
       count(info.basicBlocks, "basic block"),
   );
+  if (info.validity !== undefined) {
+    row(
+      "validity",
+      info.validity === "valid"
+        ? `valid (${info.isa} checks the whole blob)`
+        : `INVALID, ${info.validity.message} (${info.validity.rule}): every run panics at once`,
+    );
+  }
   const notStarts = info.jumpTableEntriesNotBlockStarts;
   row(
     "jump table",

@@ -8,7 +8,7 @@
 import { parseBlob, type RawBlob } from "./blob.ts";
 import { decodeCode, type DecodedCode } from "./decoder.ts";
 import { PAGE_SIZE, ProgramError, type ProgramMemory } from "../pvm/mod.ts";
-import { validateCode } from "./validation.ts";
+import { type BlobViolation, validateCode } from "./validation.ts";
 import { DEFAULT_PROFILE, type IsaName, type IsaProfile, PROFILES } from "./isa/index.ts";
 import { hasPolkaVmMagic, parsePolkaVm, type PolkaVmIsa } from "./polkavm.ts";
 import {
@@ -103,6 +103,11 @@ export interface ProgramSummary {
   readonly imports: readonly string[];
   /** Service metadata: decoded when it follows JIP-6, else its bytes in hex. */
   readonly metadata?: ServiceMetadata | { readonly hex: string };
+  /**
+   * Under a profile with whole-blob validation (jam-0.8): `valid`, or the rule the blob breaks
+   * (every run of it then panics at once).
+   */
+  readonly validity?: "valid" | BlobViolation;
 }
 
 function profileFor(name: IsaName | undefined): IsaProfile {
@@ -362,6 +367,9 @@ export class Program {
       imports: this.imports,
       ...(this.metadata === undefined ? {} : {
         metadata: this.metadataInfo ?? { hex: toHex(this.metadata) },
+      }),
+      ...(this.isa.validation === "none" ? {} : {
+        validity: validateCode(this.blob, this.isa) ?? "valid" as const,
       }),
     };
   }
