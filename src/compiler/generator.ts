@@ -87,6 +87,8 @@ class StubList {
  * little more than its results.
  */
 const reusable = new X64(1 << 16);
+/** Largest code buffer kept between compilations. */
+const KEPT_BUFFER_BYTES = 16 << 20;
 const stubs = new StubList();
 
 /** Emits the code of a whole program. */
@@ -108,7 +110,7 @@ export class CodeGenerator {
   constructor(program: ProgramAnalysis, target: CodeTarget, step = false) {
     checkTarget(program, target);
     this.#p = program;
-    reusable.reset();
+    reusable.reset(KEPT_BUFFER_BYTES);
     stubs.count = 0;
     this.#asm = reusable;
     this.#g = Int8Array.from(target.guestRegisters);

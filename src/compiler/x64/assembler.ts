@@ -17,7 +17,7 @@ export class X64 {
   bytes: Uint8Array;
   /** Bytes emitted so far (the offset of the next instruction). */
   length = 0;
-  #labelOffset: Int32Array = new Int32Array(64).fill(-1);
+  #labelOffset: Int32Array = new Int32Array(64);
   #labelCount = 0;
   #fixupAt: Int32Array = new Int32Array(64);
   #fixupLabel: Int32Array = new Int32Array(64);
@@ -28,11 +28,20 @@ export class X64 {
     this.bytes = new Uint8Array(Math.max(capacity, 64));
   }
 
-  /** Empties the code, labels and fixups, keeping every buffer for the next use. */
-  reset(): void {
+  /**
+   * Empties the code, labels and fixups for the next use, keeping the buffers unless the code
+   * buffer outgrew `keepBytes` (one huge program should not pin its memory for good).
+   */
+  reset(keepBytes: number = Infinity): void {
     this.length = 0;
     this.#labelCount = 0;
     this.#fixupCount = 0;
+    if (this.bytes.length > keepBytes) {
+      this.bytes = new Uint8Array(keepBytes);
+      this.#labelOffset = new Int32Array(64);
+      this.#fixupAt = new Int32Array(64);
+      this.#fixupLabel = new Int32Array(64);
+    }
   }
 
   // ---- Labels. ----
