@@ -18,12 +18,11 @@ import { X64 } from "./x64/assembler.ts";
 import { Addr, Alu, Cond, Load, Reg, Shift, Unary } from "./x64/operands.ts";
 
 /**
- * Kinds of out-of-line stubs: the block at the instruction cannot pay its gas; the
+ * Kinds of out-of-line stubs besides the out-of-gas ones (one per charged block): the
  * instruction's static target is no block start (panic at its pc); its dynamic target is
- * outside the jump table (halt or panic at its pc); the lone-fallthrough block at the
- * instruction and the next block, charged together, cannot both be paid.
+ * outside the jump table (halt or panic at its pc).
  */
-const Stub = { OutOfGas: 0, Panic: 1, Dynamic: 2, FusedOutOfGas: 3 } as const;
+const Stub = { Panic: 0, Dynamic: 1 } as const;
 const FALLTHROUGH = 1;
 /** Room reserved before each instruction (with its block's charges) and each stub: the longest, software popcount, takes about 100 bytes. */
 const MAX_INSTRUCTION_BYTES = 256;
@@ -124,11 +123,12 @@ export class CodeGenerator {
   /** Generates the code: instructions in pc order, then the stubs. */
   generate(): GeneratedCode {
     const p = this.#p, asm = this.#asm, n = p.count;
-    const { blockStart, entryCost, op } = p;
+    const { blockStart, entryCost } = p;
     const vm = this.#vm, gas = this.#off.gas;
     const blockEntry = new Int32Array(n).fill(-1);
     const instructionEntry = new Int32Array(n);
-    asm.newLabels(n); // label i = block entry of instruction i
+    // Label i: the block entry of instruction i; label n + i: its out-of-gas stub.
+    asm.newLabels(2 * n);
     for (let i = 0; i < n; i++) {
       asm.reserve(MAX_INSTRUCTION_BYTES + STEP_REPORT_BYTES);
       if (blockStart[i] === 1) {
@@ -137,24 +137,21 @@ export class CodeGenerator {
         // Reported before the charge, so that the trace sees the gas before the block is paid.
         if (this.#step) this.#stepReport(i);
         const cost = entryCost[i];
-        const fuse = !this.#step && op[i] === FALLTHROUGH && i + 1 < n && entryCost[i + 1] > 0;
-        if (fuse && cost > 0) {
-          // A block of a lone fallthrough (a common loop head) pays for the next block too and
-          // skips its charge: one gas update per iteration instead of two. It cannot exit in
-          // between, so only running out of gas needs both charges apart (in the stub).
+        if (this.#fusesWithNext(i)) {
+          // Pay for both blocks and skip the next block's own charge.
           asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, cost + entryCost[i + 1]);
-          asm.jcc(Cond.s, this.#stub(Stub.FusedOutOfGas, i));
+          asm.jcc(Cond.s, n + i);
           const skip = asm.jmpShort();
           instructionEntry[i] = asm.length; // without a charge: enter the next block, charged
           i++;
           asm.bind(i);
           blockEntry[i] = asm.length;
           asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, entryCost[i]);
-          asm.jcc(Cond.s, this.#stub(Stub.OutOfGas, i));
+          asm.jcc(Cond.s, n + i);
           asm.bindShort(skip);
         } else if (cost > 0) {
           asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, cost);
-          asm.jcc(Cond.s, this.#stub(Stub.OutOfGas, i));
+          asm.jcc(Cond.s, n + i);
         }
       }
       instructionEntry[i] = asm.length;
@@ -179,6 +176,18 @@ export class CodeGenerator {
     this.#asm.callMem(Addr.base64, this.#vm, this.#off.hostCall);
   }
 
+  /**
+   * Whether block `i` is a lone fallthrough (a common loop head) charged together with the next
+   * block: one gas update per iteration instead of two. Nothing between the two charges can
+   * exit, so only running out of gas needs them apart (in the out-of-gas stub). Never in step
+   * mode, where every block start reports itself before its own charge.
+   */
+  #fusesWithNext(i: number): boolean {
+    const { op, entryCost } = this.#p;
+    return !this.#step && op[i] === FALLTHROUGH && entryCost[i] > 0 && i + 1 < this.#p.count &&
+      entryCost[i + 1] > 0;
+  }
+
   // ---- Stubs. ----
 
   /** A label for a stub of `kind` owned by instruction `owner`, emitted after all code. */
@@ -189,44 +198,34 @@ export class CodeGenerator {
   }
 
   #emitStubs(): { start: Int32Array; owner: Int32Array } {
-    const asm = this.#asm, p = this.#p, vm = this.#vm, off = this.#off;
-    const count = stubs.count;
-    const start = new Int32Array(count + 1), owner = new Int32Array(count + 1);
-    for (let k = 0; k < count; k++) {
-      const i = stubs.owner[k];
-      start[k] = asm.length;
-      owner[k] = i;
+    const asm = this.#asm, p = this.#p, n = p.count, vm = this.#vm, off = this.#off;
+    const { blockStart, entryCost } = p;
+    const starts = new Int32Array(n + stubs.count + 1),
+      owners = new Int32Array(n + stubs.count + 1);
+    let regions = 0;
+    const begin = (i: number): void => {
+      starts[regions] = asm.length;
+      owners[regions++] = i;
       asm.reserve(MAX_STUB_BYTES);
+    };
+    // Out-of-gas stubs, in block order (label n + i), paired as the charges were.
+    for (let i = 0; i < n; i++) {
+      if (blockStart[i] !== 1 || entryCost[i] <= 0) continue;
+      if (this.#fusesWithNext(i)) {
+        begin(i);
+        asm.bind(n + i);
+        this.#fusedOutOfGas(i);
+        i++;
+      }
+      begin(i);
+      asm.bind(n + i);
+      this.#outOfGas(i);
+    }
+    for (let k = 0; k < stubs.count; k++) {
+      const i = stubs.owner[k];
+      begin(i);
       asm.bind(stubs.label[k]);
       switch (stubs.kind[k]) {
-        case Stub.OutOfGas: {
-          // Gas was already reduced: give it back so it is unchanged at the exit. Most blocks
-          // pass their pc and cost packed in ecx to one shared tail.
-          const cost = p.entryCost[i], pc = p.pc[i];
-          if (pc < PACKED_PC_LIMIT && cost < PACKED_COST_LIMIT) {
-            if (this.#outOfGasTail < 0) this.#outOfGasTail = asm.newLabels(1);
-            asm.movRI(false, Reg.rcx, (cost * PACKED_PC_LIMIT + pc) | 0);
-            asm.jmp(this.#outOfGasTail);
-          } else {
-            asm.aluMI(Alu.add, true, Addr.base64, vm, off.gas, cost);
-            this.#exit(pc, off.outOfGas);
-          }
-          break;
-        }
-        case Stub.FusedOutOfGas: {
-          // Gas g < cost(i) + cost(i + 1) after giving both back: block i fails when g is
-          // below its own cost; otherwise it runs (nothing but a fallthrough) and block i + 1
-          // fails with g − cost(i).
-          const cost = p.entryCost[i];
-          asm.aluMI(Alu.add, true, Addr.base64, vm, off.gas, cost + p.entryCost[i + 1]);
-          asm.aluMI(Alu.cmp, true, Addr.base64, vm, off.gas, cost);
-          const first = asm.jccShort(Cond.l);
-          asm.aluMI(Alu.sub, true, Addr.base64, vm, off.gas, cost);
-          this.#exit(p.pc[i + 1], off.outOfGas);
-          asm.bindShort(first);
-          this.#exit(p.pc[i], off.outOfGas);
-          break;
-        }
         case Stub.Panic:
           this.#exit(p.pc[i], off.trap);
           break;
@@ -243,9 +242,7 @@ export class CodeGenerator {
     // Shared code of no instruction: jump-table entries that start no block (the jump recorded
     // its pc already), then the tail of the packed out-of-gas stubs.
     this.#invalidEntryLabel = asm.newLabels(1);
-    start[count] = asm.length;
-    owner[count] = -1;
-    asm.reserve(MAX_STUB_BYTES);
+    begin(-1);
     asm.bind(this.#invalidEntryLabel);
     asm.jmpMem(Addr.base64, vm, off.trap);
     if (this.#outOfGasTail >= 0) {
@@ -256,7 +253,38 @@ export class CodeGenerator {
       asm.aluMR(Alu.add, true, Addr.base64, vm, off.gas, Reg.rcx);
       asm.jmpMem(Addr.base64, vm, off.outOfGas);
     }
-    return { start, owner };
+    return { start: starts.slice(0, regions), owner: owners.slice(0, regions) };
+  }
+
+  /** Out-of-gas stub of block `i`: gives its cost back and exits at its pc. */
+  #outOfGas(i: number): void {
+    // Most blocks pass their pc and cost packed in ecx to one shared tail.
+    const asm = this.#asm, cost = this.#p.entryCost[i], pc = this.#p.pc[i];
+    if (pc < PACKED_PC_LIMIT && cost < PACKED_COST_LIMIT) {
+      if (this.#outOfGasTail < 0) this.#outOfGasTail = asm.newLabels(1);
+      asm.movRI(false, Reg.rcx, (cost * PACKED_PC_LIMIT + pc) | 0);
+      asm.jmp(this.#outOfGasTail);
+    } else {
+      asm.aluMI(Alu.add, true, Addr.base64, this.#vm, this.#off.gas, cost);
+      this.#exit(pc, this.#off.outOfGas);
+    }
+  }
+
+  /**
+   * Out-of-gas stub of lone-fallthrough block `i` charged with block i + 1: with both costs
+   * given back, gas g < cost(i) + cost(i + 1); block i fails when g is below its own cost,
+   * otherwise it runs (nothing but a fallthrough) and block i + 1 fails with g − cost(i).
+   */
+  #fusedOutOfGas(i: number): void {
+    const asm = this.#asm, p = this.#p, vm = this.#vm, gas = this.#off.gas;
+    const cost = p.entryCost[i];
+    asm.aluMI(Alu.add, true, Addr.base64, vm, gas, cost + p.entryCost[i + 1]);
+    asm.aluMI(Alu.cmp, true, Addr.base64, vm, gas, cost);
+    const first = asm.jccShort(Cond.l);
+    asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, cost);
+    this.#exit(p.pc[i + 1], this.#off.outOfGas);
+    asm.bindShort(first);
+    this.#exit(p.pc[i], this.#off.outOfGas);
   }
 
   /** `[vmctx + pc] = pc; jmp [vmctx + trampoline]`. */

@@ -91,8 +91,8 @@ export class X64 {
    * would cost a test per instruction): callers reserve enough before each group they emit.
    */
   reserve(bytes: number): void {
-    this.#checkRoom();
     if (this.length + bytes > this.bytes.length) {
+      this.#checkRoom();
       const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + bytes));
       grown.set(this.bytes.subarray(0, this.length));
       this.bytes = grown;
