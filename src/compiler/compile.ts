@@ -4,7 +4,7 @@
  * @module
  */
 import type { ProgramAnalysis } from "../program/analysis.ts";
-import { CodeGenerator, type GeneratedCode } from "./generator.ts";
+import { generateCode, type GeneratedCode } from "./generator.ts";
 import type { CodeTarget, CompiledCode, CompileOptions } from "./target.ts";
 
 const ADDRESS_HALF = 2 ** 32;
@@ -15,7 +15,7 @@ export function compileProgram(
   target: CodeTarget,
   options: CompileOptions = {},
 ): CompiledCode {
-  const generated = new CodeGenerator(analysis, target, options.step ?? false).generate();
+  const generated = generateCode(analysis, target, options.step ?? false);
   const jumpTable = nativeJumpTable(analysis.jumpTargets, generated, target.codeAddress);
   const { blockEntry, instructionEntry, stubStart, stubOwner } = generated;
   return {

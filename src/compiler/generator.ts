@@ -23,14 +23,17 @@ import { Addr, Alu, Cond, Load, Reg, Shift, Unary } from "./x64/operands.ts";
  * outside the jump table (halt or panic at its pc).
  */
 const Stub = { Panic: 0, Dynamic: 1 } as const;
-const FALLTHROUGH = 1;
-/** Room reserved before each instruction (with its block's charges) and each stub: the longest, software popcount, takes about 100 bytes. */
+const FALLTHROUGH: number = Op.fallthrough;
+/**
+ * Room reserved before each instruction (with its block's charges) and each stub: the longest,
+ * the software popcount, takes about 100 bytes.
+ */
 const MAX_INSTRUCTION_BYTES = 256;
 /** Bytes of a step-mode report (a 32-bit store and an indirect call through the VmCtx). */
 const STEP_REPORT_BYTES = 32;
 const MAX_STUB_BYTES = 96;
 
-/** Jump-table index (address / 2 − 1, rotated as the dynamic-jump check does) of the halt address. */
+/** The halt address as the dynamic-jump check sees it (address / 2 − 1). */
 const HALT_INDEX = HALT_ADDRESS / 2 - 1;
 const JUMP_TABLE_ENTRY = 8;
 /** An out-of-gas stub packs its block's pc (low 24 bits) and cost (high 8 bits) in ecx. */
@@ -90,8 +93,21 @@ const reusable = new X64(1 << 16);
 const KEPT_BUFFER_BYTES = 16 << 20;
 const stubs = new StubList();
 
-/** Emits the code of a whole program. */
-export class CodeGenerator {
+/**
+ * Generates the code of a whole program for `target`: instructions in pc order, then the stubs;
+ * with `step`, every instruction reports itself to the host before it runs (tracing). Throws
+ * when the target breaks an assumption of the code generator.
+ */
+export function generateCode(
+  program: ProgramAnalysis,
+  target: CodeTarget,
+  step: boolean,
+): GeneratedCode {
+  return new CodeGenerator(program, target, step).generate();
+}
+
+/** Emits the code of a whole program (one at a time: it works in shared storage). */
+class CodeGenerator {
   readonly #p: ProgramAnalysis;
   readonly #asm: X64;
   readonly #g: Int8Array;
@@ -106,7 +122,7 @@ export class CodeGenerator {
   #outOfGasTail = -1;
 
   /** Prepares to compile `program` for `target`; throws when the target breaks an assumption. */
-  constructor(program: ProgramAnalysis, target: CodeTarget, step = false) {
+  constructor(program: ProgramAnalysis, target: CodeTarget, step: boolean) {
     checkTarget(program, target);
     this.#p = program;
     reusable.reset(KEPT_BUFFER_BYTES);
@@ -321,7 +337,7 @@ export class CodeGenerator {
         asm.storeImm(4, p.pc[i], Addr.base64, this.#vm, this.#off.pc);
         asm.storeImm(4, x, Addr.base64, this.#vm, this.#off.exitArg);
         return asm.callMem(Addr.base64, this.#vm, this.#off.hostCall);
-      case 101: // sbrk // performed by the host, like a host call at this pc
+      case 101: // sbrk: performed by the host, like a host call at this pc
         asm.storeImm(4, p.pc[i], Addr.base64, this.#vm, this.#off.pc);
         return asm.callMem(Addr.base64, this.#vm, this.#off.hostCall);
       case 20: // load_imm_64
