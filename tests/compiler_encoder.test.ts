@@ -323,13 +323,27 @@ Deno.test({
     const [back, forward] = [asm.newLabels(1), asm.newLabels(1)];
     asm.bind(back);
     const expected: string[] = [];
+    // Near backward targets take rel8 (2 bytes), far ones rel32 (jcc 6, jmp 5 bytes).
     for (const [cc, name] of CC_NAMES) {
       asm.jcc(cc, back);
       expected.push(`j${name} 0x0`);
     }
-    const jccForward = asm.length;
-    asm.jcc(Cond.ne, forward);
     asm.jmp(back);
+    expected.push("jmp 0x0");
+    const nearBytes = asm.length;
+    for (let k = 0; k < 20; k++) {
+      asm.movRI64(0, k, 0);
+      expected.push(`movabs rax,${hex(k)}`);
+    }
+    const farStart = asm.length;
+    for (const [cc, name] of CC_NAMES) {
+      asm.jcc(cc, back);
+      expected.push(`j${name} 0x0`);
+    }
+    asm.jmp(back);
+    expected.push("jmp 0x0");
+    const farBytes = asm.length - farStart;
+    asm.jcc(Cond.ne, forward);
     const short = asm.jccShort(Cond.e);
     const shortJmp = asm.jmpShort();
     asm.bindShort(short);
@@ -339,11 +353,12 @@ Deno.test({
     asm.pop(0);
     asm.resolveFixups();
     const target = asm.labelOffset(forward);
-    expected.push(`jne ${hex(target)}`, "jmp 0x0", `je ${hex(target - 1)}`);
-    expected.push(`jmp ${hex(target - 1)}`, "push rax", "pop rax");
+    expected.push(`jne ${hex(target)}`, `je ${hex(target - 1)}`, `jmp ${hex(target - 1)}`);
+    expected.push("push rax", "pop rax");
     const listing = objdump(asm.code()).map(([, text]) => text.replace(/ <.*>$/, ""));
     assert.deepEqual(listing, expected);
-    assert.equal(jccForward, CC_NAMES.length * 6);
+    assert.equal(nearBytes, (CC_NAMES.length + 1) * 2);
+    assert.equal(farBytes, CC_NAMES.length * 6 + 5);
   },
 });
 

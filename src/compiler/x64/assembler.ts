@@ -115,15 +115,27 @@ export class X64 {
 
   // ---- Control flow. ----
 
-  /** `jcc rel32` to `label`. */
+  /** `jcc` to `label`: rel8 when it is bound and near, else rel32 (patched when bound). */
   jcc(cond: number, label: number): void {
+    const rel = this.#labelOffset[label] - (this.length + 2);
+    if (this.#labelOffset[label] >= 0 && rel >= -128) {
+      this.#b(0x70 | cond);
+      this.#b(rel);
+      return;
+    }
     this.#b(0x0f);
     this.#b(0x80 | cond);
     this.#rel32(label);
   }
 
-  /** `jmp rel32` to `label`. */
+  /** `jmp` to `label`: rel8 when it is bound and near, else rel32 (patched when bound). */
   jmp(label: number): void {
+    const rel = this.#labelOffset[label] - (this.length + 2);
+    if (this.#labelOffset[label] >= 0 && rel >= -128) {
+      this.#b(0xeb);
+      this.#b(rel);
+      return;
+    }
     this.#b(0xe9);
     this.#rel32(label);
   }
