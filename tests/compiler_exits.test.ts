@@ -223,3 +223,15 @@ Deno.test("instructionAt maps block entries, instruction code and stubs back to 
   assert.deepEqual([...owners].sort(), [-1, 0, 2, 4, 5, 6]);
   assert.equal(compiled.instructionAt(code.length), -1);
 });
+
+Deno.test("load_imm_jump sets its register and jumps, or panics with it set", () => {
+  const good = new Asm().regImmOff(Op.load_imm_jump, 4, -7, "t").ecalli(1).none(Op.trap)
+    .label("t").ecalli(2).none(Op.trap);
+  assert.deepEqual(runBoth(good.build()).map((e) => e.kind === "host-call" ? e.id : e.kind), [
+    2,
+    "panic",
+  ]);
+  const bad = new Asm().regImmOff(Op.load_imm_jump, 4, -7, "t").regImm(Op.load_imm, 1, 1)
+    .label("t").none(Op.trap);
+  assert.deepEqual(runBoth(bad.build()).map((e) => e.kind), ["panic"]);
+});
