@@ -27,3 +27,34 @@ Deno.test("cli.ts from a URL: demo, --version, and run of a local file", async (
     assert.match(run.stdout, /^halt at pc \d+$/m);
   });
 });
+
+Deno.test("deno install -g works from a clone and from a URL", async () => {
+  await withServedRepository(async (base) => {
+    for (const source of [repoFile("cli.ts"), `${base}/cli.ts`]) {
+      const root = await Deno.makeTempDir();
+      const denoDir = await Deno.makeTempDir();
+      try {
+        const env = { DENO_DIR: denoDir, NO_COLOR: "1" };
+        const install = await new Deno.Command(Deno.execPath(), {
+          args: ["install", "-g", "--root", root, "-n", "pvmbox", "--allow-read", source],
+          env,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.equal(install.code, 0, new TextDecoder().decode(install.stderr));
+        const fib = repoFile("examples/fibonacci.s");
+        const run = await new Deno.Command(`${root}/bin/pvmbox`, {
+          args: ["run", fib, "--backend", "interpreter"],
+          env: { ...env, PATH: `${Deno.execPath().replace(/\/[^/]*$/, "")}:/usr/bin:/bin` },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+        assert.match(new TextDecoder().decode(run.stdout), /^halt at pc \d+$/m);
+      } finally {
+        await Deno.remove(root, { recursive: true });
+        await Deno.remove(denoDir, { recursive: true });
+      }
+    }
+  });
+});
