@@ -90,6 +90,12 @@ function loadFailure(location: LibraryLocation, error: unknown): string {
 export type NativeLibrary = Deno.DynamicLibrary<typeof NATIVE_SYMBOLS>;
 
 let opened: NativeLibrary | undefined;
+let openedFrom: LibraryLocation | undefined;
+
+/** Where the opened library came from, once `nativeLibrary()` succeeded. */
+export function nativeLibraryLocation(): LibraryLocation | undefined {
+  return openedFrom;
+}
 
 /**
  * Opens the library once per process and checks that its ABI matches `ffi/vmctx.ts`; throws a
@@ -111,6 +117,7 @@ export function nativeLibrary(): NativeLibrary {
     throw error;
   }
   opened = library;
+  openedFrom = location;
   return library;
 }
 

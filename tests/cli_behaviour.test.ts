@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import denoConfig from "../deno.json" with { type: "json" };
 import { repoFile, runCliProcess } from "./fixtures.ts";
 import { ownProgram } from "./own_programs.ts";
+import { backendUnavailable } from "./backends.ts";
 
 /** Writes `files` into a fresh directory for the duration of `use`. */
 async function withFiles(
@@ -152,4 +153,33 @@ Deno.test("a native library that cannot be loaded is named once, with the fix", 
     missing,
     /\(from PVMBOX_NATIVE_LIB\): .*; point PVMBOX_NATIVE_LIB at a built library$/,
   );
+});
+
+const native = backendUnavailable("native");
+
+Deno.test({
+  name: "run --verbose names the library loaded, and a PVMBOX_NATIVE_LIB it could not read" +
+    (native === undefined ? "" : ` [ignored: native backend unavailable: ${native}]`),
+  ignore: native !== undefined,
+  async fn() {
+    const fib = repoFile("examples/fibonacci.s");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        "--allow-read",
+        "--allow-ffi",
+        repoFile("cli.ts"),
+        "run",
+        fib,
+        "--verbose",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const r = { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
+    assert.equal(r.code, 0, new TextDecoder().decode(out.stderr));
+    assert.match(r.stdout, /^backend: native \(.*library \S+libpvmbox_native\.so \[build\]/);
+    assert.match(r.stdout, /PVMBOX_NATIVE_LIB was not read: that needs --allow-env/);
+  },
 });

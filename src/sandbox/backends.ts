@@ -7,7 +7,7 @@
 import { Interpreter } from "../interpreter/interpreter.ts";
 import type { Program } from "../program/program.ts";
 import { type Backend, SandboxError } from "../pvm/mod.ts";
-import { nativeUnavailable } from "./native/availability.ts";
+import { nativeLibraryDescription, nativeUnavailable } from "./native/availability.ts";
 import { createNativeBackend } from "./native/instantiate.ts";
 
 /** Names of the backends a sandbox can run on. */
@@ -92,7 +92,8 @@ export function chooseBackend(
     return {
       machine: createNativeBackend(program),
       name: "native",
-      reason: "auto chose it: Linux x86-64, --allow-ffi granted, library loaded, sandbox spawned",
+      reason: "auto chose it: Linux x86-64, --allow-ffi granted, library " +
+        `${nativeLibraryDescription()} loaded, sandbox spawned`,
     };
   } catch (error) {
     if (!(error instanceof SandboxError)) throw error;

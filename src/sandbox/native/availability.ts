@@ -3,8 +3,8 @@
  * `auto` backend choice, which then falls back to the interpreter instead of failing.
  * @module
  */
-import { nativeLibrary } from "../../../ffi/library.ts";
-import { libraryPath } from "../../../ffi/location.ts";
+import { nativeLibrary, nativeLibraryLocation } from "../../../ffi/library.ts";
+import { libraryPath, unreadLibraryEnvNote } from "../../../ffi/location.ts";
 
 let verdict: string | undefined | null = null;
 
@@ -38,4 +38,11 @@ function probe(): string | undefined {
 export function nativeUnavailable(): string | undefined {
   if (verdict === null) verdict = probe();
   return verdict;
+}
+
+/** Which library file the native backend loaded and from where, for reports; "" before it. */
+export function nativeLibraryDescription(): string {
+  const location = nativeLibraryLocation();
+  if (location === undefined) return "";
+  return `${location.path} [${location.source}]${unreadLibraryEnvNote(location.unreadableEnv)}`;
 }
