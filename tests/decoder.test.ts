@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { decodeAt, decodeCode, isTerminator, skipAt } from "../src/program/decoder.ts";
-import { INSTRUCTIONS, JAM_0_7, Op } from "../src/program/isa/index.ts";
+import { INSTRUCTIONS, JAM_0_7, JAM_0_8, Op } from "../src/program/isa/index.ts";
 
 /** Builds a bitmask with bits set at the given code offsets. */
 function mask(length: number, starts: number[]): Uint8Array {
@@ -112,4 +112,11 @@ Deno.test("the jam-0.7 profile encodes every instruction but `unlikely` at its o
     if (expected >= 0) assert.equal(JAM_0_7.decodeTable[expected], info.id);
   }
   assert.equal(INSTRUCTIONS.filter((i) => JAM_0_7.encodeTable[i.id] >= 0).length, 139);
+});
+
+Deno.test("profiles carry their differences as data: sbrk and the .polkavm ISA they answer to", () => {
+  assert.equal(JAM_0_7.hasSbrk, true);
+  assert.equal(JAM_0_8.hasSbrk, false, "Gray Paper 0.8 replaces sbrk with a host call");
+  assert.equal(JAM_0_7.polkavmIsa, undefined);
+  assert.equal(JAM_0_8.polkavmIsa, "JamV1");
 });

@@ -224,9 +224,10 @@ function noContainerError(bytes: Uint8Array): ProgramError {
   );
 }
 
-/** The profile a `.polkavm` instruction-set name implies, or undefined for the default. */
+/** The profile a `.polkavm` instruction-set name selects (profile data), or undefined. */
 function profileNamedBy(polkavmIsa: PolkaVmIsa | undefined): IsaName | undefined {
-  return polkavmIsa === "JamV1" ? "jam-0.8" : undefined;
+  if (polkavmIsa === undefined) return undefined;
+  return Object.values(PROFILES).find((profile) => profile.polkavmIsa === polkavmIsa)?.name;
 }
 
 /** Throws `ProgramError` when `program` breaks its profile's whole-blob rules. */

@@ -3,7 +3,7 @@
  * profile (e.g. Gray Paper 0.8) is a new opcode map and gas model, not a new decoder.
  * @module
  */
-import { type Instruction, type InstructionInfo, INSTRUCTIONS } from "./instructions.ts";
+import { type Instruction, type InstructionInfo, INSTRUCTIONS, Op } from "./instructions.ts";
 import type { BlockTimeline } from "./pipeline_gas.ts";
 
 /** Names of the ISA profiles pvmbox knows. */
@@ -41,6 +41,10 @@ export interface IsaProfile {
    * blob invalid; it panics before running, and a pc with no instruction panics unpaid).
    */
   readonly validation: "none" | "whole-blob";
+  /** Whether the profile has the `sbrk` instruction (Gray Paper 0.8 replaces it with a host call). */
+  readonly hasSbrk: boolean;
+  /** The instruction-set name of a `.polkavm` file that selects this profile, if any. */
+  readonly polkavmIsa: string | undefined;
 }
 
 /** The rules a profile sets besides opcodes and gas (defaults: the jam-0.7 ones). */
@@ -49,6 +53,8 @@ export interface ProfileRules {
   readonly midBlockStart?: IsaProfile["midBlockStart"];
   /** See `IsaProfile.validation`. */
   readonly validation?: IsaProfile["validation"];
+  /** See `IsaProfile.polkavmIsa`. */
+  readonly polkavmIsa?: string;
 }
 
 /** Builds a profile from `[opcodeByte, instructionId]` pairs. */
@@ -71,6 +77,8 @@ export function defineProfile(
     gas,
     midBlockStart: rules.midBlockStart ?? "rest-of-block",
     validation: rules.validation ?? "none",
+    hasSbrk: encodeTable[Op.sbrk] >= 0,
+    polkavmIsa: rules.polkavmIsa,
   });
 }
 
