@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { blockGasCosts } from "../src/program/analysis.ts";
 import { assemble } from "../src/program/asm/index.ts";
+import { JAM_0_8 } from "../src/program/isa/index.ts";
+import { Program } from "../src/program/program.ts";
 import { encodePolkaVm } from "../src/program/polkavm.ts";
 import { cli } from "./cli_helpers.ts";
 import { repoFile } from "./fixtures.ts";
@@ -142,4 +145,33 @@ Deno.test("run --entry accepts an export name of a .polkavm file", async () => {
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /exports: first, second/);
   await Deno.remove(path);
+});
+
+Deno.test("run --isa jam-0.8: grow_heap (host call 1) of a standard program is serviced", async () => {
+  const source = [
+    ".rw_data",
+    "    .bytes 1",
+    ".stack_size 0x1000",
+    ".code",
+    "    load_imm a0, 60", // the wanted end page; the region starts at page 32 and holds 1
+    "    ecalli 1",
+    "    jump_ind ra, 0",
+  ].join("\n");
+  const file = await Deno.makeTempFile({ suffix: ".s" });
+  try {
+    await Deno.writeTextFile(file, source);
+    const r = await cli("run", "--isa", "jam-0.8", file);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /host call 1 \(grow_heap\) at pc 3: wanted end page 60, end page now 60/,
+    );
+    assert.match(r.stdout, /^halt at pc 5$/m);
+    // The block, plus 100 + 10 for each of the 27 new pages.
+    const program = Program.parse(assemble(source, { profile: JAM_0_8 }), { isa: "jam-0.8" });
+    const block = blockGasCosts(program)[0].cost;
+    assert.match(r.stdout, new RegExp(`gas used ${block + 100 + 27 * 10},`));
+  } finally {
+    await Deno.remove(file);
+  }
 });

@@ -6,7 +6,13 @@
 import { Program } from "../program/program.ts";
 import type { Exit } from "../pvm/mod.ts";
 import { BACKEND_CHOICES, DEFAULT_BACKEND } from "../sandbox/backends.ts";
-import { hostCallName, JAM_HOST_CALLS, readLogMessage } from "../sandbox/host_calls.ts";
+import { growHeap } from "../sandbox/grow_heap.ts";
+import {
+  HOST_CALLS_BY_ISA,
+  hostCallName,
+  JAM_HOST_CALLS,
+  readLogMessage,
+} from "../sandbox/host_calls.ts";
 import type { InvokeResult, InvokeStatus } from "../sandbox/invoke.ts";
 import { Sandbox } from "../sandbox/sandbox.ts";
 import { type Command, type GlobalOptions, UsageError } from "./command.ts";
@@ -56,7 +62,8 @@ options:
   --on-host-call <stop|ignore>
                               at an ecalli the call and its registers are printed (a JIP-1 log
                               call, 100, also with its message); then stop (default) or
-                              ignore it and continue with registers unchanged
+                              ignore it and continue with registers unchanged. Under jam-0.8
+                              grow_heap (1) of a standard program is serviced and printed
   --trace                     one line per executed instruction: pc, instruction, changed
                               registers
   --trace-limit <n>           trace at most n lines; the run goes on untraced (implies --trace)
@@ -211,8 +218,21 @@ export const runCommand: Command = {
     tracer?.resync();
     const hostCalls: SeenHostCall[] = [];
 
+    const growHeapId = HOST_CALLS_BY_ISA[program.isa.name].grow_heap;
     const result: InvokeResult = sb.invoke({
-      // Every host call: print it (and a log call's message), then stop or carry on.
+      // grow_heap replaces the sbrk instruction: the machine's own business, so served here.
+      hostCalls: growHeapId === undefined || program.memory === undefined ? {} : {
+        [growHeapId]: (sandbox, call) => {
+          const wanted = sandbox.regs[7];
+          const outcome = growHeap(sandbox);
+          say(
+            `host call ${call.id} (grow_heap) at pc ${call.pc}: wanted end page ${wanted}, ` +
+              (outcome === "serviced" ? `end page now ${sandbox.regs[7]}` : "out of gas"),
+          );
+          return outcome === "serviced" ? undefined : "stop";
+        },
+      },
+      // Every other host call: print it (and a log call's message), then stop or carry on.
       defaultHostCall: (sandbox, call) => {
         const name = hostCallName(call.id, sandbox.program.isa.name);
         hostCalls.push({ id: call.id, pc: call.pc, regs: [...sandbox.regs].map(String) });
