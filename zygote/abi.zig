@@ -60,10 +60,11 @@ pub const VMCTX_SIZE: u64 = 4096;
 pub const STACK_ADDR: u64 = 0x6_0000_0000;
 pub const STACK_SIZE: u64 = 256 << 10;
 pub const SIGSTACK_ADDR: u64 = 0x6_1000_0000;
-pub const SIGSTACK_SIZE: u64 = 64 << 10;
-/// The top of each stack, where the zygote's own frames and signal frames live: a reset zeroes it
-/// with stores (it stays resident); the rest of each stack is discarded (it is rarely touched, so
-/// discarding it costs no page faults later).
+/// Small enough to be zeroed with stores at every reset, ample for one signal frame.
+pub const SIGSTACK_SIZE: u64 = 16 << 10;
+/// The top of the zygote stack, where its own frames live: a reset zeroes it with stores (it
+/// stays resident) and discards the rest (rarely touched, so discarding it costs no page faults
+/// later). The signal stack is zeroed whole with stores.
 pub const STACK_HOT_SIZE: u64 = 8 << 10;
 /// End of the highest fixed region: start-up unmaps everything above it (the original stack,
 /// vDSO and vvar).

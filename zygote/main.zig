@@ -11,8 +11,8 @@
 //! Every entry into guest code starts from a known machine state: RFLAGS = 0x202 (direction and
 //! alignment-check flags clear) and the x87, SSE, AVX, AVX-512 (mask registers included) and PKRU
 //! state in its initial configuration (XRSTOR of a clean image in read-only data). A reset
-//! zeroes both stacks (stores at their tops, madvise for the rest) and unmaps everything below
-//! CODE_ADDR.
+//! zeroes both stacks (stores for the signal stack and the top of the zygote stack, madvise for
+//! the rest) and unmaps everything below CODE_ADDR.
 
 const std = @import("std");
 const linux = std.os.linux;
@@ -383,8 +383,8 @@ const SCRATCH_REG = abi.X86_REGISTER_NAMES[abi.SCRATCH_REGISTER];
 extern fn pvmbox_z_enter(target: u64) callconv(.C) noreturn;
 extern fn pvmbox_z_scrub(cmd: u32) callconv(.C) noreturn;
 
-fn zeroHot(comptime top: u64) []const u8 {
-    return std.fmt.comptimePrint("movabsq ${d}, %rdi\nmovl ${d}, %ecx\nxorl %eax, %eax\nrep stosb\n", .{ top - abi.STACK_HOT_SIZE, abi.STACK_HOT_SIZE });
+fn zeroWithStores(comptime address: u64, comptime length: u64) []const u8 {
+    return std.fmt.comptimePrint("movabsq ${d}, %rdi\nmovl ${d}, %ecx\nxorl %eax, %eax\nrep stosb\n", .{ address, length });
 }
 
 fn madviseDontNeed(comptime address: u64, comptime length: u64) []const u8 {
@@ -435,14 +435,14 @@ comptime {
             "movq %r12, %" ++ SCRATCH_REG ++ "\n" ++
             std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, VMCTX_REG }) ++ loadRegs(VMCTX_REG) ++
             "jmpq *%" ++ SCRATCH_REG ++ "\n" ++
-            // scrub(cmd in edi): without using either stack, zero the top of both and discard
-            // the rest (it reads back as zero), then continue on the fresh stack in
-            // pvmbox_z_after_scrub(cmd).
+            // scrub(cmd in edi): without using either stack, zero the top of the zygote stack
+            // and the whole signal stack with stores, discard the rest of the zygote stack (it
+            // reads back as zero), then continue on the fresh stack in pvmbox_z_after_scrub(cmd).
             ".globl pvmbox_z_scrub\n.type pvmbox_z_scrub,@function\npvmbox_z_scrub:\n" ++
             "movl %edi, %r12d\ncld\n" ++
-            zeroHot(STACK_TOP) ++ zeroHot(abi.REGIONS_END) ++
+            zeroWithStores(STACK_TOP - abi.STACK_HOT_SIZE, abi.STACK_HOT_SIZE) ++
+            zeroWithStores(abi.SIGSTACK_ADDR, abi.SIGSTACK_SIZE) ++
             madviseDontNeed(abi.STACK_ADDR, abi.STACK_SIZE - abi.STACK_HOT_SIZE) ++
-            madviseDontNeed(abi.SIGSTACK_ADDR, abi.SIGSTACK_SIZE - abi.STACK_HOT_SIZE) ++
             std.fmt.comptimePrint("movabsq ${d}, %rsp\n", .{STACK_TOP}) ++
             "xorl %ebp, %ebp\nmovl %r12d, %edi\nmovabsq $pvmbox_z_after_scrub, %rax\ncallq *%rax\nud2\n" ++
             exitTrampoline("pvmbox_z_return", abi.REPORT_RETURN) ++

@@ -11,8 +11,7 @@
 //!                - code fd, PROT_READ at JUMP_TABLE_ADDR, offset JUMP_TABLE_OFFSET, at most
 //!                  JUMP_TABLE_MAX bytes
 //!   mprotect     no PROT_EXEC, inside guest memory
-//!   madvise      MADV_DONTNEED of exactly the zygote stack or the signal stack below its top
-//!                STACK_HOT_SIZE bytes
+//!   madvise      MADV_DONTNEED of exactly the zygote stack below its top STACK_HOT_SIZE bytes
 //!   munmap, sched_yield, exit_group   always
 //!
 //! rt_sigreturn is not allowed: the fault handler leaves by jumping to the exit path.
@@ -120,10 +119,8 @@ const source = [_]Ins{
 
     at("madvise"),
 } ++ arg64(2, sys.MADV_DONTNEED, "next", "kill") ++
-    arg64(0, abi.STACK_ADDR, "madvise_stack", "madvise_other") ++ [_]Ins{at("madvise_other")} ++
-    arg64(0, abi.SIGSTACK_ADDR, "madvise_sigstack", "kill") ++ [_]Ins{at("madvise_stack")} ++
-    arg64(1, abi.STACK_SIZE - abi.STACK_HOT_SIZE, "allow", "kill") ++ [_]Ins{at("madvise_sigstack")} ++
-    arg64(1, abi.SIGSTACK_SIZE - abi.STACK_HOT_SIZE, "allow", "kill") ++ [_]Ins{
+    arg64(0, abi.STACK_ADDR, "next", "kill") ++
+    arg64(1, abi.STACK_SIZE - abi.STACK_HOT_SIZE, "allow", "kill") ++ [_]Ins{
     at("mmap"),
 } ++ arg64(3, MAP_SHARED_FIXED, "next", "kill") ++ [_]Ins{
     .{ .load = argHi(2) },
