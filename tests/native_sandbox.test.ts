@@ -11,6 +11,7 @@ import { Sandbox } from "../src/sandbox/sandbox.ts";
 import { backendUnavailable } from "./backends.ts";
 import { cli } from "./cli_helpers.ts";
 import { repoFile } from "./fixtures.ts";
+import { libraryPath } from "../ffi/location.ts";
 
 const NATIVE_UNAVAILABLE = backendUnavailable("native");
 
@@ -106,5 +107,38 @@ Deno.test({
     assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
     const counts = JSON.parse(new TextDecoder().decode(output.stdout));
     assert.deepEqual(counts, { leased: 4, after: 0 });
+  },
+});
+
+Deno.test({
+  name: "scoped --allow-ffi: a native sandbox works through copy calls, with the same results",
+  ignore: NATIVE_UNAVAILABLE !== undefined,
+  async fn() {
+    const run = async (backend: string) => {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-prompt",
+          "--allow-read",
+          `--allow-ffi=${libraryPath()}`,
+          repoFile("cli.ts"),
+          "run",
+          repoFile("examples/host_calls.s"),
+          "--backend",
+          backend,
+          "--on-host-call=ignore",
+          "--json",
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.doesNotMatch(stderr, /Error/);
+      return { code: output.code, ...JSON.parse(new TextDecoder().decode(output.stdout)) };
+    };
+    const native = await run("native");
+    assert.ok(native.hostCalls.length >= 1, "the program makes host calls");
+    assert.ok(native.gasUsed > 0);
+    assert.deepEqual(native, await run("interpreter"));
   },
 });
