@@ -12,6 +12,7 @@
 import { parseArgs } from "node:util";
 import { disassemble } from "../../src/program/asm/index.ts";
 import { availableEngines, ENGINES } from "../backends.ts";
+import type { BatchEvent, BatchRequest } from "./fuzz_batch.ts";
 import { type DiffCase, generateCase } from "./generate.ts";
 import { minimize } from "./minimize.ts";
 import { runOnEngines, type Start } from "./run.ts";
@@ -36,6 +37,32 @@ function describeCase(generated: DiffCase): string {
     `program (${generated.program.container}, hex): ${hex(generated.bytes)}`,
     disassemble(generated.program.blob),
   ].join("\n");
+}
+
+/** Seeds per worker: each batch's memory is released when its worker ends. */
+const BATCH = 2000;
+
+/** Runs one batch in a fresh worker; returns how many seeds it ran. */
+function runWorker(
+  request: BatchRequest,
+  onMismatch: (seed: number, text: string) => void,
+): Promise<number> {
+  const worker = new Worker(new URL("./fuzz_batch.ts", import.meta.url), { type: "module" });
+  return new Promise<number>((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<BatchEvent>) => {
+      const message = event.data;
+      if (message.kind === "mismatch") onMismatch(message.seed, message.text);
+      else {
+        worker.terminate();
+        resolve(message.done);
+      }
+    };
+    worker.onerror = (event) => {
+      worker.terminate();
+      reject(new Error(`fuzz worker failed: ${event.message}`));
+    };
+    worker.postMessage(request);
+  });
 }
 
 /** The code of `start` without the `move_reg rX, rX` no-ops minimization leaves. */
@@ -77,7 +104,7 @@ function reproduce(seed: number, shrink: boolean): boolean {
   return false;
 }
 
-function main(args: string[]): number {
+async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -122,25 +149,19 @@ function main(args: string[]): number {
   const started = performance.now();
   const mismatches: number[] = [];
   let done = 0;
-  let lastReport = started;
   while (done < count && performance.now() < deadline) {
-    const seed = from + done;
-    const generated = generateCase(seed);
-    const report = runOnEngines(generated, engines, seed);
-    done++;
-    if (report.mismatch !== undefined) {
-      mismatches.push(seed);
-      const { engine, reference, exitNumber, difference } = report.mismatch;
-      console.log(
-        `MISMATCH seed ${seed} (${generated.kind}) at exit ${exitNumber}: ${engine} vs ` +
-          `${reference}: ${difference.message}`,
-      );
-    }
-    if (performance.now() - lastReport > 10_000) {
-      lastReport = performance.now();
-      const rate = done / ((lastReport - started) / 1000);
-      console.log(`${done} programs, ${rate.toFixed(0)}/s, ${mismatches.length} mismatches`);
-    }
+    const batch = Math.min(BATCH, count - done);
+    const ran = await runWorker(
+      { from: from + done, count: batch, deadline: Date.now() + (deadline - performance.now()) },
+      (seed, text) => {
+        mismatches.push(seed);
+        console.log(`MISMATCH ${text}`);
+      },
+    );
+    done += ran;
+    const rate = done / ((performance.now() - started) / 1000);
+    console.log(`${done} programs, ${rate.toFixed(0)}/s, ${mismatches.length} mismatches`);
+    if (ran < batch) break;
   }
   const elapsed = (performance.now() - started) / 1000;
   console.log(
@@ -151,4 +172,4 @@ function main(args: string[]): number {
   return mismatches.length === 0 ? 0 : 1;
 }
 
-if (import.meta.main) Deno.exit(main(Deno.args));
+if (import.meta.main) Deno.exit(await main(Deno.args));

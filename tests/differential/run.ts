@@ -152,7 +152,8 @@ export function runOnEngines(
       }
       if (first.kind === "error") break;
       exits.push(first.kind);
-      const answer = answerExit(reference, first, random);
+      const around = { codeLength: start.program.blob.code.length, pages };
+      const answer = answerExit(reference, first, random, around);
       if (answer === undefined || heapTop > maxHeap) break;
       if (answer.map !== undefined) answered.add(answer.map.page);
       for (const machine of machines) applyAnswer(machine, answer);

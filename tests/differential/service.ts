@@ -1,8 +1,9 @@
 /**
  * How the differential runner answers exits, identically on every machine: a deterministic
  * host-call stub (the same register results, gas charge and memory writes), mapping the page of
- * a page fault, adding gas after out-of-gas. Each answer is decided once, from the reference
- * machine and a seeded random source, then applied to every machine.
+ * a page fault, adding gas after out-of-gas, and now and then a host that meddles between runs
+ * (moves the pc, writes into any mapped page, re-protects or unmaps one). Each answer is decided
+ * once, from the reference machine and a seeded random source, then applied to every machine.
  * @module
  */
 import {
@@ -11,6 +12,7 @@ import {
   HALT_ADDRESS,
   LOWEST_FAULT_ADDRESS,
   PAGE_SIZE,
+  type PageAccess,
 } from "../../src/pvm/mod.ts";
 import type { Random } from "./random.ts";
 
@@ -22,8 +24,20 @@ export interface Answer {
   readonly gas?: bigint;
   /** A page to map (or re-protect) read-write or read-only. */
   readonly map?: { readonly page: number; readonly access: "read" | "read-write" };
-  /** Bytes to write (after mapping). */
+  /** Bytes to write (after mapping), whatever the page's protection. */
   readonly writes: readonly { readonly address: number; readonly bytes: Uint8Array }[];
+  /** A new pc to resume at. */
+  readonly pc?: number;
+  /** A mapped page to give other access, or to unmap (`none`). */
+  readonly reprotect?: { readonly page: number; readonly access: PageAccess };
+}
+
+/** What the runner knows besides the machine: the code length and the pages that may be mapped. */
+export interface Surroundings {
+  /** Bytes of code (a pc up to a little past it is worth trying). */
+  readonly codeLength: number;
+  /** Base addresses of the pages mapped so far or once. */
+  readonly pages: readonly number[];
 }
 
 /** True when every byte of [address, address + length) is in a read-write page of `machine`. */
@@ -86,15 +100,38 @@ export function answerOutOfGas(reference: Backend, random: Random): Answer {
   return { registers: new Map(), gas: reference.gas + BigInt(more), writes: [] };
 }
 
+/** `answer` plus, one time in eight, a host meddling: a new pc, a write, a re-protected page. */
+function meddle(answer: Answer, reference: Backend, random: Random, around: Surroundings): Answer {
+  if (!random.chance(0.125)) return answer;
+  const mapped = around.pages.filter((page) => reference.memory.accessAt(page) !== "none");
+  switch (random.below(mapped.length === 0 ? 1 : 3)) {
+    case 0:
+      return { ...answer, pc: random.below(around.codeLength + 2) };
+    case 1: {
+      const address = random.pick(mapped) + random.below(PAGE_SIZE - 16);
+      return { ...answer, writes: [...answer.writes, { address, bytes: random.bytes(16) }] };
+    }
+    default: {
+      const access = random.pick<PageAccess>(["none", "read", "read-write"]);
+      return { ...answer, reprotect: { page: random.pick(mapped), access } };
+    }
+  }
+}
+
 /** The answer to `exit` on `reference`, or undefined when the run is over. */
-export function answerExit(reference: Backend, exit: Exit, random: Random): Answer | undefined {
+export function answerExit(
+  reference: Backend,
+  exit: Exit,
+  random: Random,
+  around: Surroundings,
+): Answer | undefined {
   switch (exit.kind) {
     case "host-call":
-      return answerHostCall(reference, random);
+      return meddle(answerHostCall(reference, random), reference, random, around);
     case "page-fault":
       return answerPageFault(reference, exit.address, random);
     case "out-of-gas":
-      return answerOutOfGas(reference, random);
+      return meddle(answerOutOfGas(reference, random), reference, random, around);
     default:
       return undefined;
   }
@@ -110,4 +147,10 @@ export function applyAnswer(machine: Backend, answer: Answer): void {
     else machine.memory.protect(page, PAGE_SIZE, access);
   }
   for (const { address, bytes } of answer.writes) machine.memory.write(address, bytes);
+  if (answer.reprotect !== undefined) {
+    const { page, access } = answer.reprotect;
+    if (access === "none") machine.memory.unmap(page, PAGE_SIZE);
+    else machine.memory.protect(page, PAGE_SIZE, access);
+  }
+  if (answer.pc !== undefined) machine.pc = answer.pc;
 }
