@@ -14,12 +14,11 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { ABI, ABI_LISTS, VMCTX_FIELDS } from "../ffi/vmctx.ts";
-import { type CodeTarget, compileProgram } from "../src/compiler/mod.ts";
+import { compileProgram } from "../src/compiler/mod.ts";
 import { analyzeProgram, type CodeBlob } from "../src/program/analysis.ts";
 import { DEFAULT_PROFILE } from "../src/program/isa/index.ts";
 import { Program } from "../src/program/program.ts";
-import { tiledBlob } from "./programs.ts";
+import { target, tiledBlob } from "./programs.ts";
 
 const REAL_PROGRAMS = new URL("../../shared/real-programs/", import.meta.url);
 const SOURCES = [
@@ -31,27 +30,6 @@ const MIN_CODE_BYTES = 512 << 10;
 const TARGET_MB_PER_S = 74;
 const WARM_RUNS = 25;
 const FRESH_PROCESSES = 5;
-
-/** The zygote's code target (what the native backend passes). */
-function target(): CodeTarget {
-  const at = (name: string): number => VMCTX_FIELDS[name][0];
-  return {
-    codeAddress: BigInt(ABI.CODE_ADDR),
-    jumpTableAddress: BigInt(ABI.JUMP_TABLE_ADDR),
-    vmctxRegister: ABI.VMCTX_REGISTER,
-    scratchRegister: ABI.SCRATCH_REGISTER,
-    guestRegisters: ABI_LISTS.GUEST_REGISTERS,
-    offsets: {
-      gas: at("gas"),
-      pc: at("pc"),
-      exitArg: at("exit_arg"),
-      returnToHost: at("trampolines.return_to_host"),
-      hostCall: at("trampolines.host_call"),
-      trap: at("trampolines.trap"),
-      outOfGas: at("trampolines.out_of_gas"),
-    },
-  };
-}
 
 /** The real programs' code, laid end to end to ≥ 512 KiB. */
 function bigProgram(): CodeBlob {
