@@ -31,7 +31,8 @@ import {
   entryCharge,
   type ProgramAnalysis,
 } from "../program/analysis.ts";
-import { type ChunkState, chunkState, StopKind, Translation } from "./translate.ts";
+import { type ChunkState, chunkState, StopKind } from "./chunk.ts";
+import { Translation } from "./translate.ts";
 
 /** Options of an `Interpreter`. */
 export interface InterpreterOptions {
