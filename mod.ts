@@ -44,6 +44,7 @@ export {
   type InitMode,
   invokeProgram,
   type InvokeProgramOptions,
+  type ResetOptions,
   Sandbox,
   type SandboxOptions,
 } from "./src/sandbox/sandbox.ts";

@@ -305,6 +305,18 @@ export class Interpreter implements Backend {
     }
   }
 
+  /** Back to the state of a new interpreter: memory unmapped, registers, gas, pc, heap top 0. */
+  reset(): void {
+    this.memory.dispose();
+    this.#lo.fill(0);
+    this.#hi.fill(0);
+    this.#reserve = 0n;
+    this.#pc = 0;
+    this.#chargeOnEntry = true;
+    this.#heapTop = 0;
+    this.#executed = 0;
+  }
+
   /** Releases the guest memory. */
   [Symbol.dispose](): void {
     this.#disposed = true;

@@ -61,6 +61,11 @@ export interface Backend extends Disposable {
   heapTop: number;
   /** Runs until the next exit. */
   run(): Exit;
+  /**
+   * Returns to the state of a new instance of the same program: all memory unmapped, registers,
+   * gas, pc and heap top zero.
+   */
+  reset(): void;
   /** Like `run`, without blocking the JS thread; backends that run in-thread omit it. */
   runAsync?(): Promise<Exit>;
   /**

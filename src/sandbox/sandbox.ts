@@ -10,6 +10,7 @@ import {
   type Exit,
   REGISTER_COUNT,
   SandboxError,
+  type StandardLayout,
   standardLayout,
 } from "../pvm/mod.ts";
 import type { Program } from "../program/program.ts";
@@ -95,6 +96,45 @@ function checkRegisterIndex(index: unknown): number {
   return index;
 }
 
+/** Options of `Sandbox.reset`: how the program starts again. */
+export type ResetOptions = Pick<SandboxOptions, "gas" | "init" | "args" | "entry">;
+
+/** A validated start: the layout to apply (standard initialization), gas and entry pc. */
+interface Start {
+  readonly layout: StandardLayout | undefined;
+  readonly gas: bigint;
+  readonly entry: number;
+}
+
+/** Validates how `program` starts; throws `SandboxError` (`invalid-argument`) when it cannot. */
+function startOf(program: Program, options: ResetOptions): Start {
+  const gas = checkGas(options.gas ?? 0n);
+  const entry = checkU32("pc", options.entry ?? 0);
+  const init = options.init ?? (program.memory === undefined ? "bare" : "standard");
+  if (init !== "standard" && init !== "bare") {
+    throw new SandboxError("invalid-argument", `init must be 'standard' or 'bare', not ${init}`);
+  }
+  if (options.args !== undefined && !(options.args instanceof Uint8Array)) {
+    throw new SandboxError("invalid-argument", "args must be a Uint8Array");
+  }
+  if (init === "bare" && options.args !== undefined) {
+    throw new SandboxError(
+      "invalid-argument",
+      "args need standard initialization; in bare mode write them to memory yourself",
+    );
+  }
+  if (init === "standard" && program.memory === undefined) {
+    throw new SandboxError(
+      "invalid-argument",
+      "a raw blob has no memory layout for standard initialization; use init: 'bare'",
+    );
+  }
+  const layout = init === "standard"
+    ? standardLayout(program.memory!, options.args ?? new Uint8Array(0))
+    : undefined;
+  return { layout, gas, entry };
+}
+
 /**
  * A PVM instance. Registers are in `regs` (a `BigUint64Array` the sandbox copies into the
  * backend before each `run()` and back after it, so edit it freely between runs) or through the
@@ -154,48 +194,45 @@ export class Sandbox implements Disposable {
         `unknown backend '${backend}'; available: ${BACKEND_CHOICES.join(", ")}`,
       );
     }
-    const gas = checkGas(options.gas ?? 0n);
-    const entry = checkU32("pc", options.entry ?? 0);
-    const init = options.init ?? (program.memory === undefined ? "bare" : "standard");
-    if (init !== "standard" && init !== "bare") {
-      throw new SandboxError("invalid-argument", `init must be 'standard' or 'bare', not ${init}`);
-    }
-    if (options.args !== undefined && !(options.args instanceof Uint8Array)) {
-      throw new SandboxError("invalid-argument", "args must be a Uint8Array");
-    }
-    if (init === "bare" && options.args !== undefined) {
-      throw new SandboxError(
-        "invalid-argument",
-        "args need standard initialization; in bare mode write them to memory yourself",
-      );
-    }
-    if (init === "standard" && program.memory === undefined) {
-      throw new SandboxError(
-        "invalid-argument",
-        "a raw blob has no memory layout for standard initialization; use init: 'bare'",
-      );
-    }
-    // Validate the layout before creating the backend so nothing needs disposing on failure.
-    const layout = init === "standard"
-      ? standardLayout(program.memory!, options.args ?? new Uint8Array(0))
-      : undefined;
+    // Validate the start before creating the backend so nothing needs disposing on failure.
+    const start = startOf(program, options);
     const chosen = chooseBackend(backend, program, options.onInstruction);
-    const machine = chosen.machine;
-    const sandbox = new Sandbox(program, chosen.name, chosen.reason, machine);
+    const sandbox = new Sandbox(program, chosen.name, chosen.reason, chosen.machine);
     try {
-      if (layout !== undefined) {
-        if (machine.applyLayout !== undefined) machine.applyLayout(layout);
-        else applyLayout(machine.memory, layout);
-        machine.heapTop = layout.heapTop;
-        sandbox.regs.set(layout.registers);
-      }
-      machine.gas = gas;
-      machine.pc = entry;
+      sandbox.#begin(start);
     } catch (error) {
       sandbox.dispose();
       throw error;
     }
     return sandbox;
+  }
+
+  /**
+   * Starts the program afresh on the same backend (on native, the same sandbox process, its
+   * code still loaded): all memory discarded, registers zeroed, then initialized as `create`
+   * does with these options. Cheaper than a new sandbox; throws like `create` for bad options.
+   */
+  reset(options: ResetOptions = {}): void {
+    const machine = this.#live();
+    if (this.#running) throw new SandboxError("invalid-argument", "reset() inside a run");
+    const start = startOf(this.program, options);
+    machine.reset();
+    this.regs.fill(0n);
+    this.lastExit = undefined;
+    this.#begin(start);
+  }
+
+  /** Applies a validated start to the (fresh) backend. */
+  #begin({ layout, gas, entry }: Start): void {
+    const machine = this.#live();
+    if (layout !== undefined) {
+      if (machine.applyLayout !== undefined) machine.applyLayout(layout);
+      else applyLayout(machine.memory, layout);
+      machine.heapTop = layout.heapTop;
+      this.regs.set(layout.registers);
+    }
+    machine.gas = gas;
+    machine.pc = entry;
   }
 
   #live(): Backend {

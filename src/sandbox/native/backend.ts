@@ -205,6 +205,15 @@ export class NativeBackend implements Backend {
     return exit;
   }
 
+  /** Back to a fresh instance: the zygote's memory discarded (code kept), everything zero. */
+  reset(): void {
+    this.#zygote.reset();
+    this.#pc = 0;
+    this.#entry = Entry.Fresh;
+    this.#heapTop = 0;
+    this.#stepping = -1;
+  }
+
   /** Standard initialization with the read-only data as the program's shared image. */
   applyLayout(layout: StandardLayout): void {
     const [readOnly, ...rest] = layout.regions;
