@@ -7,18 +7,21 @@
  *   deno task fuzz --count 100000 --from 7  run seeds 7 … 100006
  *   deno task fuzz --seed 123456            reproduce one case
  *   deno task fuzz --seed 123456 --minimize  and shrink it to the instructions that matter
+ *   deno task fuzz --isa jam-0.8 …           jam-0.8 programs (pipeline gas, unlikely, no sbrk)
  * @module
  */
 import { parseArgs } from "node:util";
 import { disassemble } from "../../src/program/asm/index.ts";
 import { availableEngines, ENGINES } from "../backends.ts";
 import type { BatchEvent, BatchRequest } from "./fuzz_batch.ts";
+import { type IsaName, PROFILES } from "../../src/program/isa/index.ts";
 import { type DiffCase, generateCase } from "./generate.ts";
 import { minimize } from "./minimize.ts";
 import { runOnEngines, type Start } from "./run.ts";
 
 const USAGE =
-  "usage: deno task fuzz [--seconds <s> | --count <n>] [--from <seed>] | --seed <seed> [--minimize]";
+  "usage: deno task fuzz [--isa <jam-0.7|jam-0.8>] [--seconds <s> | --count <n>] [--from <seed>]" +
+  " | --seed <seed> [--minimize]";
 
 function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -87,10 +90,10 @@ function printMinimized(generated: DiffCase, seed: number): void {
 }
 
 /** Runs seed `seed` and prints everything about it; returns true when the engines agree. */
-function reproduce(seed: number, shrink: boolean): boolean {
+function reproduce(seed: number, shrink: boolean, isa: IsaName): boolean {
   const engines = availableEngines();
-  const generated = generateCase(seed);
-  console.log(`seed ${seed} on ${engines.map((e) => e.name).join(", ")}`);
+  const generated = generateCase(seed, isa);
+  console.log(`seed ${seed} (${isa}) on ${engines.map((e) => e.name).join(", ")}`);
   console.log(describeCase(generated));
   const report = runOnEngines(generated, engines, seed);
   console.log(`exits of ${engines[0].name}: ${report.exits.join(", ")}`);
@@ -113,6 +116,7 @@ async function main(args: string[]): Promise<number> {
       from: { type: "string" },
       seed: { type: "string" },
       minimize: { type: "boolean" },
+      isa: { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -125,8 +129,10 @@ async function main(args: string[]): Promise<number> {
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a natural number: ${text}`);
     return n;
   };
+  const isa = (values.isa ?? "jam-0.7") as IsaName;
+  if (!Object.hasOwn(PROFILES, isa)) throw new RangeError(`unknown ISA profile: ${isa}`);
   if (values.seed !== undefined) {
-    return reproduce(number(values.seed, 0), values.minimize === true) ? 0 : 1;
+    return reproduce(number(values.seed, 0), values.minimize === true, isa) ? 0 : 1;
   }
   const engines = availableEngines();
   for (const engine of ENGINES) {
@@ -143,7 +149,7 @@ async function main(args: string[]): Promise<number> {
   const from = number(values.from, Date.now() % 1_000_000_000);
   const deadline = performance.now() + (seconds ?? Infinity) * 1000;
   console.log(
-    `comparing ${engines.map((e) => e.name).join(", ")} from seed ${from}` +
+    `comparing ${engines.map((e) => e.name).join(", ")} on ${isa} programs from seed ${from}` +
       (seconds === undefined ? `, ${count} programs` : `, for ${seconds} s`),
   );
   const started = performance.now();
@@ -152,7 +158,12 @@ async function main(args: string[]): Promise<number> {
   while (done < count && performance.now() < deadline) {
     const batch = Math.min(BATCH, count - done);
     const ran = await runWorker(
-      { from: from + done, count: batch, deadline: Date.now() + (deadline - performance.now()) },
+      {
+        from: from + done,
+        count: batch,
+        deadline: Date.now() + (deadline - performance.now()),
+        isa,
+      },
       (seed, text) => {
         mismatches.push(seed);
         console.log(`MISMATCH ${text}`);

@@ -5,6 +5,7 @@
  * when done.
  * @module
  */
+import type { IsaName } from "../../src/program/isa/index.ts";
 import { availableEngines } from "../backends.ts";
 import { generateCase } from "./generate.ts";
 import { runOnEngines } from "./run.ts";
@@ -17,6 +18,8 @@ export interface BatchRequest {
   readonly count: number;
   /** Stop starting new seeds after this time. */
   readonly deadline: number;
+  /** The profile the programs are generated for. */
+  readonly isa: IsaName;
 }
 
 /** What a batch reports. */
@@ -30,7 +33,7 @@ export function runBatch(request: BatchRequest, report: (event: BatchEvent) => v
   let done = 0;
   while (done < request.count && Date.now() < request.deadline) {
     const seed = request.from + done;
-    const generated = generateCase(seed);
+    const generated = generateCase(seed, request.isa);
     const { mismatch } = runOnEngines(generated, engines, seed);
     done++;
     if (mismatch !== undefined) {

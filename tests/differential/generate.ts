@@ -1,14 +1,23 @@
 /**
- * Random valid jam-0.7 programs for differential testing, each with the machine state it starts
- * from, all fixed by one seed. Three kinds: structured programs on a bare machine (every opcode
- * with edge-case operands, branches and dynamic jumps valid and invalid, loads and stores around
- * page edges and into unmapped and read-only pages, host calls, `sbrk`), the same in JAM standard
- * programs with their memory, and random byte soups as code.
+ * Random valid programs (jam-0.7 or jam-0.8) for differential testing, each with the machine
+ * state it starts from, all fixed by one seed and the profile. Three kinds: structured programs on
+ * a bare machine (every opcode with edge-case operands, branches and dynamic jumps valid and
+ * invalid, loads and stores around page edges and into unmapped and read-only pages, host calls,
+ * `sbrk` under jam-0.7, `unlikely` under jam-0.8, often at block starts where it makes branches
+ * cheap in the pipeline gas model), the same in JAM standard programs with their memory, and
+ * random byte soups as code (under jam-0.8 mostly invalid blobs, which must panic unrun).
  * @module
  */
 import { minImmediateWidth } from "../../src/program/asm/encoding.ts";
 import { encodeBlob } from "../../src/program/blob.ts";
-import { type InstructionInfo, JAM_0_7, Op } from "../../src/program/isa/index.ts";
+import {
+  instructionById,
+  type InstructionInfo,
+  type IsaName,
+  type IsaProfile,
+  Op,
+  PROFILES,
+} from "../../src/program/isa/index.ts";
 import { profileInstructions } from "../../src/program/isa/profile.ts";
 import { Program } from "../../src/program/program.ts";
 import { encodeStandardProgram } from "../../src/program/standard.ts";
@@ -48,12 +57,31 @@ export interface DiffCase {
   readonly heapTop: number;
 }
 
-const PROFILE = JAM_0_7;
-const INSTRUCTIONS_07: readonly InstructionInfo[] = profileInstructions(PROFILE);
-const BODY_INSTRUCTIONS = INSTRUCTIONS_07.filter((i) => !i.terminator);
-const BRANCHES = INSTRUCTIONS_07.filter((i) =>
-  i.format === "reg_reg_off" || (i.format === "reg_imm_off" && i.id !== Op.load_imm_jump)
-);
+/** The instructions a profile offers, grouped as the generator picks them. */
+interface InstructionChoice {
+  readonly profile: IsaProfile;
+  readonly body: readonly InstructionInfo[];
+  readonly branches: readonly InstructionInfo[];
+  readonly loadsAndStores: readonly InstructionInfo[];
+}
+
+function instructionChoice(profile: IsaProfile): InstructionChoice {
+  const all = profileInstructions(profile);
+  const body = all.filter((i) => !i.terminator);
+  return {
+    profile,
+    body,
+    branches: all.filter((i) =>
+      i.format === "reg_reg_off" || (i.format === "reg_imm_off" && i.id !== Op.load_imm_jump)
+    ),
+    loadsAndStores: body.filter((i) => /^(load|store)_(imm_)?ind_/.test(i.name)),
+  };
+}
+
+const CHOICES: Readonly<Record<IsaName, InstructionChoice>> = {
+  "jam-0.7": instructionChoice(PROFILES["jam-0.7"]),
+  "jam-0.8": instructionChoice(PROFILES["jam-0.8"]),
+};
 const DIVISIONS = [
   Op.div_u_32,
   Op.div_s_32,
@@ -64,7 +92,6 @@ const DIVISIONS = [
   Op.rem_u_64,
   Op.rem_s_64,
 ];
-const LOADS_AND_STORES = BODY_INSTRUCTIONS.filter((i) => /^(load|store)_(imm_)?ind_/.test(i.name));
 
 const INT64_MIN = 1n << 63n;
 /** 64-bit values where arithmetic has edges: signs, widths, shift counts. */
@@ -191,8 +218,10 @@ class ProgramWriter {
   readonly #plan: MemoryPlan;
   readonly #blocks: number;
   readonly #jumpTable: Target[] = [];
+  readonly choice: InstructionChoice;
 
-  constructor(random: Random, plan: MemoryPlan, blocks: number) {
+  constructor(random: Random, plan: MemoryPlan, blocks: number, choice: InstructionChoice) {
+    this.choice = choice;
     this.#random = random;
     this.#plan = plan;
     this.#blocks = blocks;
@@ -306,7 +335,7 @@ class ProgramWriter {
 
   /** A load or store through a base register loaded just before with an edge address. */
   memoryAccess(): void {
-    const info = this.#random.pick(LOADS_AND_STORES);
+    const info = this.#random.pick(this.choice.loadsAndStores);
     const base = this.reg(), offset = this.#random.pick([0, 0, 1, -1, 7, -8, 4095, 4096, -4096]);
     this.loadImm(base, (this.address() - offset) | 0);
     const value = this.immediate();
@@ -340,12 +369,14 @@ class ProgramWriter {
   bodyInstruction(): void {
     const random = this.#random;
     const roll = random.below(100);
-    if (roll < 50) this.anyInstruction(random.pick(BODY_INSTRUCTIONS));
+    if (roll < 50) this.anyInstruction(random.pick(this.choice.body));
     else if (roll < 72) this.memoryAccess();
     else if (roll < 80) this.division();
-    else if (roll < 86) this.anyInstruction(INSTRUCTIONS_07.find((i) => i.id === Op.ecalli)!);
-    else if (roll < 90) this.sbrk(this.reg(), this.reg());
-    else this.code.emit({ op: Op.load_imm_64, a: this.reg(), wide: this.word() });
+    else if (roll < 86) this.anyInstruction(instructionById(Op.ecalli)!);
+    else if (roll < 90) {
+      if (this.choice.profile.hasSbrk) this.sbrk(this.reg(), this.reg());
+      else this.code.emit({ op: Op.unlikely });
+    } else this.code.emit({ op: Op.load_imm_64, a: this.reg(), wide: this.word() });
   }
 
   /** A dynamic-jump address: through the table (valid or not), misaligned, the halt address. */
@@ -418,7 +449,7 @@ class ProgramWriter {
       case 7:
       case 8:
       case 9: {
-        const info = random.pick(BRANCHES), value = this.immediate();
+        const info = random.pick(this.choice.branches), value = this.immediate();
         code.emit(
           info.format === "reg_reg_off"
             ? { op: info.id, a: this.reg(), b: this.reg(), x: this.target() }
@@ -439,10 +470,18 @@ class ProgramWriter {
 }
 
 /** A structured program of `blocks` basic blocks over `plan`. */
-function structuredCode(random: Random, plan: MemoryPlan, blocks: number) {
-  const writer = new ProgramWriter(random, plan, blocks);
+function structuredCode(
+  random: Random,
+  plan: MemoryPlan,
+  blocks: number,
+  choice: InstructionChoice,
+) {
+  const writer = new ProgramWriter(random, plan, blocks, choice);
+  const hasUnlikely = choice.profile.encodeTable[Op.unlikely] >= 0;
   for (let k = 0; k < blocks; k++) {
     writer.code.label(`b${k}`);
+    // A cold block: branches to it (or falling through to it) cost 1 in the pipeline model.
+    if (hasUnlikely && random.chance(0.25)) writer.code.emit({ op: Op.unlikely });
     const body = random.below(random.chance(0.2) ? 30 : 9);
     const middle = random.below(body + 1);
     for (let i = 0; i < body; i++) {
@@ -454,7 +493,7 @@ function structuredCode(random: Random, plan: MemoryPlan, blocks: number) {
   }
   writer.code.label("end");
   if (writer.code.length === 0) writer.code.emit({ op: Op.trap });
-  return writer.code.build(PROFILE, writer.jumpTable);
+  return writer.code.build(choice.profile, writer.jumpTable);
 }
 
 /** Random bytes as code, with a random bitmask and jump table. */
@@ -483,18 +522,21 @@ function initialGas(random: Random): bigint {
   return BigInt(random.chance(0.4) ? random.below(40) : random.between(100, 3000));
 }
 
-/** The case of `seed`. */
-export function generateCase(seed: number): DiffCase {
+/** The case of `seed` under the `isa` profile. */
+export function generateCase(seed: number, isa: IsaName = "jam-0.7"): DiffCase {
   const random = new Random(seed);
+  const choice = CHOICES[isa];
   const roll = random.below(100);
   if (roll < 55 || roll >= 85) {
     const plan = barePlan(random);
-    const blob = roll < 55 ? structuredCode(random, plan, blockCount(random)) : soupCode(random);
+    const blob = roll < 55
+      ? structuredCode(random, plan, blockCount(random), choice)
+      : soupCode(random);
     const bytes = encodeBlob(blob);
     return {
       seed,
       kind: roll < 55 ? "bare" : "soup",
-      program: Program.parse(bytes, { container: "raw" }),
+      program: Program.parse(bytes, { container: "raw", isa }),
       bytes,
       regions: plan.regions,
       registers: plan.registers,
@@ -504,12 +546,12 @@ export function generateCase(seed: number): DiffCase {
     };
   }
   const { plan, memory } = standardPlan(random);
-  const blob = structuredCode(random, plan, blockCount(random));
+  const blob = structuredCode(random, plan, blockCount(random), choice);
   const bytes = encodeStandardProgram({ ...memory, blob: encodeBlob(blob) });
   return {
     seed,
     kind: "standard",
-    program: Program.parse(bytes, { container: "standard" }),
+    program: Program.parse(bytes, { container: "standard", isa }),
     bytes,
     regions: plan.regions,
     registers: plan.registers,
