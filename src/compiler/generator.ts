@@ -145,6 +145,7 @@ class CodeGenerator {
     const instructionEntry = new Int32Array(n);
     // Label i: the block entry of instruction i; label n + i: its out-of-gas stub.
     asm.newLabels(2 * n);
+    let charged = 0; // blocks with an out-of-gas stub
     for (let i = 0; i < n; i++) {
       asm.reserve(MAX_INSTRUCTION_BYTES + STEP_REPORT_BYTES);
       if (blockStart[i] === 1) {
@@ -165,16 +166,18 @@ class CodeGenerator {
           asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, entryCost[i]);
           asm.jcc(Cond.s, n + i);
           asm.bindShort(skip);
+          charged += 2;
         } else if (cost > 0) {
           asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, cost);
           asm.jcc(Cond.s, n + i);
+          charged++;
         }
       }
       instructionEntry[i] = asm.length;
       if (this.#step && blockStart[i] === 0) this.#stepReport(i);
       this.#instruction(i);
     }
-    const { start, owner } = this.#emitStubs();
+    const { start, owner } = this.#emitStubs(charged);
     asm.resolveFixups();
     return {
       code: asm.code(),
@@ -213,11 +216,12 @@ class CodeGenerator {
     return label;
   }
 
-  #emitStubs(): { start: Int32Array; owner: Int32Array } {
+  /** Emits the stubs: out-of-gas ones of the `charged` blocks, the requested ones, shared code. */
+  #emitStubs(charged: number): { start: Int32Array; owner: Int32Array } {
     const asm = this.#asm, p = this.#p, n = p.count, vm = this.#vm, off = this.#off;
     const { blockStart, entryCost } = p;
-    const starts = new Int32Array(n + stubs.count + 1),
-      owners = new Int32Array(n + stubs.count + 1);
+    const regionCount = charged + stubs.count + 1;
+    const starts = new Int32Array(regionCount), owners = new Int32Array(regionCount);
     let regions = 0;
     const begin = (i: number): void => {
       starts[regions] = asm.length;
@@ -269,7 +273,10 @@ class CodeGenerator {
       asm.aluMR(Alu.add, true, Addr.base64, vm, off.gas, Reg.rcx);
       asm.jmpMem(Addr.base64, vm, off.outOfGas);
     }
-    return { start: starts.slice(0, regions), owner: owners.slice(0, regions) };
+    if (regions !== regionCount) {
+      throw new Error(`${regions} stub regions, ${regionCount} expected`);
+    }
+    return { start: starts, owner: owners };
   }
 
   /** Out-of-gas stub of block `i`: gives its cost back and exits at its pc. */
