@@ -20,12 +20,6 @@ export const NATIVE_SYMBOLS = {
   pvmbox_abi_describe: { parameters: ["buffer", "usize"], result: "usize" },
   pvmbox_zygote_image_size: { parameters: [], result: "usize" },
   pvmbox_spawn: { parameters: ["u32", "u32", "buffer", "buffer", "usize"], result: "i32" },
-  pvmbox_spawn_nonblocking: {
-    name: "pvmbox_spawn",
-    parameters: ["u32", "u32", "buffer", "buffer", "usize"],
-    result: "i32",
-    nonblocking: true,
-  },
   pvmbox_dispose: { parameters: ["i32"], result: "i32" },
   pvmbox_kill: { parameters: ["i32"], result: "i32" },
   pvmbox_live_count: { parameters: [], result: "u32" },

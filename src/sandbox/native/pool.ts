@@ -12,8 +12,8 @@
  *   so a program that subverted its zygote only meets its own later runs; reuse stays as cheap
  *   as a reset for the common case of one program run many times.
  * - `"reuse"`: any user; for code that is trusted as much as the host itself.
- * - `"never"`: every `acquire` gets a zygote that never ran guest code, spawned ahead in the
- *   background; used ones are disposed.
+ * - `"never"`: every `acquire` gets a zygote that never ran guest code, spawned ahead (after
+ *   each `acquire`, in a later task of the event loop); used ones are disposed.
  * The most recently released zygote is handed out first: it is the one most likely still
  * spinning and cache-warm.
  * @module
@@ -160,17 +160,28 @@ export class ZygotePool implements Disposable {
     }
   }
 
-  /** Spawns fresh zygotes in the background until `size` are idle (policy "never"). */
+  /**
+   * Spawns fresh zygotes until `size` are idle (policy "never"), each in a later task of the
+   * event loop so the caller of `acquire` does not wait for it. Not on another thread: a
+   * zygote's parent-death signal fires when the thread that spawned it exits, and the threads
+   * of Deno's blocking pool exit when idle.
+   */
   #refill(): void {
     while (!this.#disposed && this.#idle.length + this.#refills.size < this.#size) {
-      const refill: Promise<void> = Zygote.spawnAsync(this.#options).then(
-        (zygote) => {
-          if (this.#disposed) zygote[Symbol.dispose]();
-          else this.#idle.push({ zygote, program: undefined, fresh: true });
+      const refill: Promise<void> = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(
+        () => {
+          if (this.#disposed) return;
+          try {
+            this.#idle.push({
+              zygote: Zygote.spawn(this.#options),
+              program: undefined,
+              fresh: true,
+            });
+          } catch {
+            // A failed background spawn leaves the place to the next acquire, which spawns
+            // synchronously and reports the error to its caller.
+          }
         },
-        // A failed background spawn leaves the place to the next acquire, which spawns
-        // synchronously and reports the error to its caller.
-        () => {},
       ).finally(() => this.#refills.delete(refill));
       this.#refills.add(refill);
     }

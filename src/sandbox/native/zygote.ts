@@ -109,35 +109,6 @@ const REPORT_KINDS = new Map<number, NativeExit["kind"]>([
   [ABI.REPORT_SIGNAL, "signal"],
 ]);
 
-/** The arguments of one `pvmbox_spawn` call and the buffers it fills. */
-class SpawnRequest {
-  readonly library: NativeLibrary = nativeLibrary();
-  readonly #failure = new Uint32Array(2);
-  readonly #message = new Uint8Array(256);
-  readonly #options: ZygoteOptions;
-  readonly args: [number, number, Uint32Array, Uint8Array, bigint];
-
-  constructor(options: ZygoteOptions) {
-    positiveLimit("timeoutMs", options.timeoutMs, DEFAULT_TIMEOUT_MS);
-    positiveLimit("memoryLimitBytes", options.memoryLimitBytes, DEFAULT_MEMORY_LIMIT_BYTES);
-    this.#options = options;
-    const profile = options.weakIsolation ? ABI.PROFILE_WEAK : ABI.PROFILE_FULL;
-    const handshakeMs = options.spawnTimeoutMs ?? 5000;
-    this.args = [profile, handshakeMs, this.#failure, this.#message, BigInt(this.#message.length)];
-  }
-
-  /** The zygote for `handle`, or the `SandboxError` of a failed spawn. */
-  finish(handle: number): Zygote {
-    if (handle < 0) {
-      const message = this.#message;
-      const text = new TextDecoder().decode(message.subarray(0, message.indexOf(0)));
-      const weak = this.#options.weakIsolation ?? false;
-      throw spawnError(this.#failure[0], this.#failure[1], text, weak);
-    }
-    return Zygote.fromHandle(this.library, handle, this.#options);
-  }
-}
-
 /** What a forgotten zygote's finalizer needs; nothing here refers back to the zygote. */
 interface Leaked {
   readonly library: NativeLibrary;
@@ -213,18 +184,23 @@ export class Zygote implements Disposable {
 
   /** Spawns a locked-down zygote; throws `SandboxError` saying why and what to do on failure. */
   static spawn(options: ZygoteOptions = {}): Zygote {
-    const request = new SpawnRequest(options);
-    return request.finish(request.library.symbols.pvmbox_spawn(...request.args));
-  }
-
-  /** Like `spawn`, on a thread of Deno's blocking pool: the JS thread stays free meanwhile. */
-  static async spawnAsync(options: ZygoteOptions = {}): Promise<Zygote> {
-    const request = new SpawnRequest(options);
-    return request.finish(await request.library.symbols.pvmbox_spawn_nonblocking(...request.args));
-  }
-
-  /** @internal Wraps a handle `SpawnRequest` obtained. */
-  static fromHandle(library: NativeLibrary, handle: number, options: ZygoteOptions): Zygote {
+    positiveLimit("timeoutMs", options.timeoutMs, DEFAULT_TIMEOUT_MS);
+    positiveLimit("memoryLimitBytes", options.memoryLimitBytes, DEFAULT_MEMORY_LIMIT_BYTES);
+    const library = nativeLibrary();
+    const failure = new Uint32Array(2);
+    const message = new Uint8Array(256);
+    const profile = options.weakIsolation ? ABI.PROFILE_WEAK : ABI.PROFILE_FULL;
+    const handle = library.symbols.pvmbox_spawn(
+      profile,
+      options.spawnTimeoutMs ?? 5000,
+      failure,
+      message,
+      BigInt(message.length),
+    );
+    if (handle < 0) {
+      const text = new TextDecoder().decode(message.subarray(0, message.indexOf(0)));
+      throw spawnError(failure[0], failure[1], text, options.weakIsolation ?? false);
+    }
     return new Zygote(library, handle, options);
   }
 
