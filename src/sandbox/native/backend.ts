@@ -76,8 +76,17 @@ interface Lease {
   readonly release: (zygote: Zygote) => void;
 }
 
-/** Returns the zygote of a backend dropped without disposal to its pool. */
-const forgotten = new FinalizationRegistry<Lease>(({ zygote, release }) => release(zygote));
+/**
+ * Returns the zygote of a backend dropped without disposal to its pool; a finalizer must not
+ * throw, so a zygote the pool refuses is disposed instead.
+ */
+const forgotten = new FinalizationRegistry<Lease>(({ zygote, release }) => {
+  try {
+    release(zygote);
+  } catch {
+    zygote[Symbol.dispose]();
+  }
+});
 
 /** Marks an `sbrk` serviced on the host: the guest resumes without the caller seeing it. */
 const SERVICED = Symbol("serviced");
