@@ -22,6 +22,7 @@ import { profileInstructions } from "../../src/program/isa/profile.ts";
 import { Program } from "../../src/program/program.ts";
 import { encodeStandardProgram } from "../../src/program/standard.ts";
 import {
+  GUEST_MEMORY_END,
   HALT_ADDRESS,
   type MemoryRegion,
   PAGE_SIZE,
@@ -175,7 +176,10 @@ function barePlan(random: Random): MemoryPlan {
       region(HALT_ADDRESS - PAGE_SIZE, PAGE_SIZE, "read-write", random.bytes(64)),
     );
   }
-  const heapTop = 0x30000 + (random.chance(0.5) ? 0 : random.below(2 * PAGE_SIZE));
+  // Now and then the heap starts just below the end of guest memory, where it cannot grow far.
+  const heapTop = random.chance(0.05)
+    ? GUEST_MEMORY_END - random.below(4 * PAGE_SIZE)
+    : 0x30000 + (random.chance(0.5) ? 0 : random.below(2 * PAGE_SIZE));
   const edges = [0x10000, 0x20000, 0x21000, 0x22000, 0x23000, heapTop, HALT_ADDRESS, 0];
   const registers = Array.from(
     { length: REGISTER_COUNT },
