@@ -103,6 +103,9 @@ function evaluate(ins: Instruction, code: Uint8Array, out: Evaluated): void {
   out.dst = dst;
 }
 
+/** `move_reg`, which only renames (read once: `Op` is a large frozen object). */
+const MOVE_REG = Op.move_reg;
+
 /** States of a reorder-buffer entry. */
 const DEC = 0, WAIT = 1, EXE = 2, FIN = 3, RET = 4;
 type EntryState = typeof DEC | typeof WAIT | typeof EXE | typeof FIN | typeof RET;
@@ -161,6 +164,7 @@ function simulate(
   let cycle = 0, slots = DECODE_SLOTS, starts = STARTS_PER_CYCLE;
   let size = 0, head = 0; // entries below `head` are retired (retirement is in order)
   let active = false; // something was decoded or started in this cycle
+  let waiting = 0; // entries in state WAIT
   for (;;) {
     const live = size - head;
     // (1) Decode, in program order, while the next instruction fits.
@@ -172,7 +176,7 @@ function simulate(
       }
       if (scratch.decode <= slots && live < ROB_CAPACITY) {
         active = true;
-        if (ins.op === Op.move_reg) {
+        if (ins.op === MOVE_REG) {
           // Renaming only: rD is now produced by whoever produces rA.
           producer[ins.d] = producer[ins.a];
           observer?.renamed(next, cycle);
@@ -202,7 +206,7 @@ function simulate(
       }
     } else next = -1;
     // (2) Start waiting entries, oldest first, whose inputs are ready and units are free.
-    for (let j = head; j < size && starts > 0; j++) {
+    for (let j = head; j < size && starts > 0 && waiting > 0; j++) {
       if (rob.state[j] !== WAIT) continue;
       const d0 = rob.dep0[j], d1 = rob.dep1[j];
       if ((d0 >= 0 && rob.left[d0] !== 0) || (d1 >= 0 && rob.left[d1] !== 0)) continue;
@@ -215,6 +219,7 @@ function simulate(
       for (let u = 0; u < 5; u++) free[u] -= rob.units[base + u];
       rob.state[j] = EXE;
       starts--;
+      waiting--;
       active = true;
     }
     // (3) Done when nothing is left to decode and nothing is in flight.
@@ -235,7 +240,10 @@ function simulate(
         retired++;
       } else {
         inOrder = false;
-        if (old === DEC) state = WAIT;
+        if (old === DEC) {
+          state = WAIT;
+          waiting++;
+        }
         else if (old === EXE && left === 0) state = FIN;
       }
       if (old === EXE && left > 0) {
