@@ -243,8 +243,7 @@ function simulate(
         if (old === DEC) {
           state = WAIT;
           waiting++;
-        }
-        else if (old === EXE && left === 0) state = FIN;
+        } else if (old === EXE && left === 0) state = FIN;
       }
       if (old === EXE && left > 0) {
         if (left === 1) {
