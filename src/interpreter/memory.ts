@@ -55,8 +55,8 @@ const UNMAPPED_TABLE = new Int32Array(PAGE_COUNT);
 const tablePool: Int32Array[] = [];
 const TABLE_POOL_SIZE = 16;
 
-/** Zeroed per-page use flags of disposed memories, reused like the page tables. */
-const usedPool: Uint8Array[] = [];
+/** Zeroed per-page flag arrays of disposed memories, reused like the page tables. */
+const flagPool: Uint8Array[] = [];
 
 function takeTable(): Int32Array {
   return tablePool.pop() ?? new Int32Array(PAGE_COUNT);
@@ -185,7 +185,7 @@ export class PagedMemory implements GuestMemory {
     // More pages than fit at all cannot fit whatever is mapped already: refused unvisited.
     if (endPage - firstPage > MAX_MAPPED_PAGES) return false;
     if (!this.#admit(endPage - firstPage - this.#usedIn(firstPage, endPage))) return false;
-    const lazy = this.#lazy ??= new Uint8Array(PAGE_COUNT);
+    const lazy = this.#lazy ??= flagPool.pop() ?? new Uint8Array(PAGE_COUNT);
     const used = this.#used!;
     for (let page = firstPage; page < endPage; page++) {
       if (used[page] === 1) continue;
@@ -297,6 +297,15 @@ export class PagedMemory implements GuestMemory {
       if (storePool.length >= STORE_POOL_SIZE) storePool.shift();
       storePool.push(this.bytes);
     }
+    // The per-page flags go back to their pool cleared: only slot pages and lazy ones are set.
+    if (this.#lazyCount > 0) {
+      this.#lazy!.fill(0);
+      this.#used!.fill(0);
+    } else if (this.#used !== undefined) {
+      for (const page of this.#slotOf.keys()) this.#used[page] = 0;
+    }
+    if (this.#lazy !== undefined && flagPool.length < TABLE_POOL_SIZE) flagPool.push(this.#lazy);
+    if (this.#used !== undefined && flagPool.length < TABLE_POOL_SIZE) flagPool.push(this.#used);
     this.readBase = UNMAPPED_TABLE;
     this.writeBase = UNMAPPED_TABLE;
     this.#slotOf.clear();
@@ -304,10 +313,6 @@ export class PagedMemory implements GuestMemory {
     this.#usedSlots = 1;
     this.#lazy = undefined;
     this.#lazyCount = 0;
-    if (this.#used !== undefined && usedPool.length < TABLE_POOL_SIZE) {
-      this.#used.fill(0); // a memset: cheaper than a fresh zeroed megabyte
-      usedPool.push(this.#used);
-    }
     this.#used = undefined;
     this.#usedPerChunk = undefined;
     this.bytes = GUARD_STORE;
@@ -337,7 +342,7 @@ export class PagedMemory implements GuestMemory {
    */
   #usedIn(firstPage: number, endPage: number): number {
     if (this.#used === undefined) {
-      this.#used = usedPool.pop() ?? new Uint8Array(PAGE_COUNT);
+      this.#used = flagPool.pop() ?? new Uint8Array(PAGE_COUNT);
       this.#usedPerChunk = new Uint16Array(PAGE_COUNT >> CHUNK_SHIFT);
     }
     const used = this.#used, perChunk = this.#usedPerChunk!;
