@@ -50,8 +50,8 @@ export interface GeneratedCode {
   /** Per instruction: offset of its own code. */
   readonly instructionEntry: Int32Array;
   /**
-   * Ascending offsets where each stub begins, after all instructions' code; the last entry is
-   * where the shared code of no instruction begins.
+   * Ascending offsets where each stub begins, after all instructions' code; the first entry is
+   * the shared code of no instruction.
    */
   readonly stubStart: Int32Array;
   /** Instruction number owning each stub (-1 for the shared code). */
@@ -228,6 +228,20 @@ class CodeGenerator {
       owners[regions++] = i;
       asm.reserve(MAX_STUB_BYTES);
     };
+    // Shared code of no instruction, first so that the stubs jump back to it (no fixups): the
+    // trap of jump-table entries that start no block (the jump recorded its pc already), and
+    // the tail of the packed out-of-gas stubs (pc and cost in ecx).
+    begin(-1);
+    this.#invalidEntryLabel = asm.newLabels(1);
+    asm.bind(this.#invalidEntryLabel);
+    asm.jmpMem(Addr.base64, vm, off.trap);
+    this.#outOfGasTail = asm.newLabels(1);
+    asm.bind(this.#outOfGasTail);
+    asm.store(4, Reg.rcx, Addr.base64, vm, off.pc);
+    asm.aluMI(Alu.and, false, Addr.base64, vm, off.pc, PACKED_PC_LIMIT - 1);
+    asm.shiftRI(Shift.shr, false, Reg.rcx, PACKED_PC_BITS);
+    asm.aluMR(Alu.add, true, Addr.base64, vm, off.gas, Reg.rcx);
+    asm.jmpMem(Addr.base64, vm, off.outOfGas);
     // Out-of-gas stubs, in block order (label n + i), paired as the charges were.
     for (let i = 0; i < n; i++) {
       if (blockStart[i] !== 1 || entryCost[i] <= 0) continue;
@@ -259,20 +273,6 @@ class CodeGenerator {
         }
       }
     }
-    // Shared code of no instruction: jump-table entries that start no block (the jump recorded
-    // its pc already), then the tail of the packed out-of-gas stubs.
-    this.#invalidEntryLabel = asm.newLabels(1);
-    begin(-1);
-    asm.bind(this.#invalidEntryLabel);
-    asm.jmpMem(Addr.base64, vm, off.trap);
-    if (this.#outOfGasTail >= 0) {
-      asm.bind(this.#outOfGasTail);
-      asm.store(4, Reg.rcx, Addr.base64, vm, off.pc);
-      asm.aluMI(Alu.and, false, Addr.base64, vm, off.pc, PACKED_PC_LIMIT - 1);
-      asm.shiftRI(Shift.shr, false, Reg.rcx, PACKED_PC_BITS);
-      asm.aluMR(Alu.add, true, Addr.base64, vm, off.gas, Reg.rcx);
-      asm.jmpMem(Addr.base64, vm, off.outOfGas);
-    }
     if (regions !== regionCount) {
       throw new Error(`${regions} stub regions, ${regionCount} expected`);
     }
@@ -284,7 +284,6 @@ class CodeGenerator {
     // Most blocks pass their pc and cost packed in ecx to one shared tail.
     const asm = this.#asm, cost = this.#p.entryCost[i], pc = this.#p.pc[i];
     if (pc < PACKED_PC_LIMIT && cost < PACKED_COST_LIMIT) {
-      if (this.#outOfGasTail < 0) this.#outOfGasTail = asm.newLabels(1);
       asm.movRI(false, Reg.rcx, (cost * PACKED_PC_LIMIT + pc) | 0);
       asm.jmp(this.#outOfGasTail);
     } else {
