@@ -66,7 +66,8 @@ options:
                               grow_heap (1) of a standard program is serviced and printed
   --trace                     one line per executed instruction: pc, instruction, changed
                               registers
-  --trace-limit <n>           trace at most n lines; the run goes on untraced (implies --trace)
+  --trace-limit <n>           print at most n trace lines, then run on without printing
+                              (implies --trace)
   --trace-pc <pcs>            trace only these pcs: a list like 12,40-80 (inclusive ranges);
                               register changes add up between the lines shown (implies --trace)
   --verbose                   say which backend runs the program and why (and show stack
