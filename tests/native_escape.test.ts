@@ -313,7 +313,9 @@ Deno.test("escape: the allowed forms of each filtered syscall still work", () =>
   const protect = runAllowed(zygote, new Asm().syscall(SYS.mprotect, 0x20000, 4096, PROT_R));
   assert.deepEqual(protect, { kind: "return", rax: 0n });
   const wake = runAllowed(zygote, new Asm().syscall(SYS.futex, ABI.VMCTX_ADDR, 1, 1, 0, 0, 0));
-  assert.deepEqual(wake, { kind: "return", rax: 0n });
+  // FUTEX_WAKE returns how many waiters it woke: the host may be asleep on the state word.
+  assert.equal(wake.kind, "return");
+  assert.ok(wake.rax === 0n || wake.rax === 1n, `futex wake failed: ${wake.rax}`);
   const image = runAllowed(
     zygote,
     new Asm().syscall(SYS.mmap, 0x40000, 4096, PROT_R, MAP_SHARED_FIXED, FD_IMAGE, 0x40000),
