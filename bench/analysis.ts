@@ -14,7 +14,8 @@ import { analyzeProgram, type CodeBlob } from "../src/program/analysis.ts";
 import { type IsaName, PROFILES } from "../src/program/isa/index.ts";
 import { Program } from "../src/program/program.ts";
 import { compileProgram } from "../src/compiler/mod.ts";
-import { target, tiledBlob } from "./programs.ts";
+import { ZYGOTE_CODE_TARGET } from "../src/sandbox/native/code_target.ts";
+import { tiledBlob } from "./programs.ts";
 
 const REAL_PROGRAMS = new URL("../../shared/real-programs/", import.meta.url);
 const MIN_CODE_BYTES = 512 << 10;
@@ -117,7 +118,7 @@ for (let run = 0; run < RUNS; run++) {
   for (const isa of ["jam-0.7", "jam-0.8"] as const) {
     const analysis = analyzeProgram(big[isa], PROFILES[isa]);
     const start = performance.now();
-    compileProgram(analysis, target());
+    compileProgram(analysis, ZYGOTE_CODE_TARGET);
     compiles[isa].push(performance.now() - start);
   }
 }

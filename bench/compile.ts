@@ -20,7 +20,8 @@ import { compileProgram } from "../src/compiler/mod.ts";
 import { analyzeProgram, type CodeBlob } from "../src/program/analysis.ts";
 import { DEFAULT_PROFILE } from "../src/program/isa/index.ts";
 import { Program } from "../src/program/program.ts";
-import { target, tiledBlob } from "./programs.ts";
+import { ZYGOTE_CODE_TARGET } from "../src/sandbox/native/code_target.ts";
+import { tiledBlob } from "./programs.ts";
 
 const REAL_PROGRAMS = new URL("../../shared/real-programs/", import.meta.url);
 const SOURCES = [
@@ -51,7 +52,7 @@ function firstCompile(blob: CodeBlob): { analysisMs: number; compileMs: number; 
   const analysis = analyzeProgram(blob, DEFAULT_PROFILE);
   const analysisMs = performance.now() - start;
   start = performance.now();
-  const compiled = compileProgram(analysis, target());
+  const compiled = compileProgram(analysis, ZYGOTE_CODE_TARGET);
   return { analysisMs, compileMs: performance.now() - start, out: compiled.code.length };
 }
 
@@ -87,7 +88,7 @@ let nativeBytes = 0;
 for (let run = 0; run < WARM_RUNS; run++) {
   const cpu = process.cpuUsage();
   const start = performance.now();
-  nativeBytes = compileProgram(analysis, target()).code.length;
+  nativeBytes = compileProgram(analysis, ZYGOTE_CODE_TARGET).code.length;
   warm.push(performance.now() - start);
   const used = process.cpuUsage(cpu);
   warmCpu.push((used.user + used.system) / 1000);

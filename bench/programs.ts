@@ -4,8 +4,6 @@
  * them, so a fast wrong answer cannot pass anywhere.
  * @module
  */
-import { ABI, ABI_LISTS, VMCTX_FIELDS } from "../ffi/vmctx.ts";
-import type { CodeTarget } from "../src/compiler/mod.ts";
 import type { CodeBlob } from "../src/program/analysis.ts";
 
 /** Where the benchmark programs and their C sources live. */
@@ -93,25 +91,4 @@ export function tiledBlob(parts: readonly CodeBlob[], minBytes: number): CodeBlo
     at += part.code.length;
   }
   return { code, bitmask, jumpTable };
-}
-
-/** The zygote's code target (what the native backend passes). */
-export function target(): CodeTarget {
-  const at = (name: string): number => VMCTX_FIELDS[name][0];
-  return {
-    codeAddress: BigInt(ABI.CODE_ADDR),
-    jumpTableAddress: BigInt(ABI.JUMP_TABLE_ADDR),
-    vmctxRegister: ABI.VMCTX_REGISTER,
-    scratchRegister: ABI.SCRATCH_REGISTER,
-    guestRegisters: ABI_LISTS.GUEST_REGISTERS,
-    offsets: {
-      gas: at("gas"),
-      pc: at("pc"),
-      exitArg: at("exit_arg"),
-      returnToHost: at("trampolines.return_to_host"),
-      hostCall: at("trampolines.host_call"),
-      trap: at("trampolines.trap"),
-      outOfGas: at("trampolines.out_of_gas"),
-    },
-  };
 }

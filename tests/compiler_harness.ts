@@ -7,35 +7,15 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ABI, ABI_LISTS, VMCTX_FIELDS } from "../ffi/vmctx.ts";
+import { ABI } from "../ffi/vmctx.ts";
 import { compileProgram } from "../src/compiler/mod.ts";
-import type { CodeTarget, CompiledCode } from "../src/compiler/mod.ts";
+import type { CompiledCode } from "../src/compiler/mod.ts";
 import { Interpreter } from "../src/interpreter/interpreter.ts";
 import { analyzeProgram, type CodeBlob, type ProgramAnalysis } from "../src/program/analysis.ts";
 import { DEFAULT_PROFILE } from "../src/program/isa/index.ts";
 import type { Exit } from "../src/pvm/mod.ts";
+import { ZYGOTE_CODE_TARGET } from "../src/sandbox/native/code_target.ts";
 import { Zygote } from "../src/sandbox/native/mod.ts";
-
-/** The zygote's code target, from the ffi mirror of abi.zig. */
-export function zygoteTarget(): CodeTarget {
-  const at = (name: string): number => VMCTX_FIELDS[name][0];
-  return {
-    codeAddress: BigInt(ABI.CODE_ADDR),
-    jumpTableAddress: BigInt(ABI.JUMP_TABLE_ADDR),
-    vmctxRegister: ABI.VMCTX_REGISTER,
-    scratchRegister: ABI.SCRATCH_REGISTER,
-    guestRegisters: ABI_LISTS.GUEST_REGISTERS,
-    offsets: {
-      gas: at("gas"),
-      pc: at("pc"),
-      exitArg: at("exit_arg"),
-      returnToHost: at("trampolines.return_to_host"),
-      hostCall: at("trampolines.host_call"),
-      trap: at("trampolines.trap"),
-      outOfGas: at("trampolines.out_of_gas"),
-    },
-  };
-}
 
 /** A page range mapped before the run, optionally with contents. */
 export interface PageSetup {
@@ -86,7 +66,7 @@ export interface CompiledProgram {
 /** Predecodes and compiles `blob`. */
 export function compileBlob(blob: CodeBlob): CompiledProgram {
   const analysis = analyzeProgram(blob, DEFAULT_PROFILE);
-  return { analysis, compiled: compileProgram(analysis, zygoteTarget()) };
+  return { analysis, compiled: compileProgram(analysis, ZYGOTE_CODE_TARGET) };
 }
 
 function translate(
