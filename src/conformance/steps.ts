@@ -8,6 +8,7 @@
 import type { IsaName } from "../program/isa/index.ts";
 import { type ExitKind, REGISTER_COUNT } from "../pvm/mod.ts";
 import { type JsonValue, parseJson } from "./json.ts";
+import { I64_MAX, I64_MIN, jsonFields, U64_MAX } from "./json_fields.ts";
 import { type MemoryChunk, type PvmVector, VectorFormatError, vectorFromJson } from "./vector.ts";
 
 /** What an `assert` step checks; absent fields are not checked. */
@@ -74,11 +75,6 @@ const STATUSES: Readonly<Record<string, ExitKind>> = {
   "out-of-gas": "out-of-gas",
   ecalli: "host-call",
 };
-const U64_MAX = (1n << 64n) - 1n;
-const I64_MIN = -(1n << 63n);
-const I64_MAX = (1n << 63n) - 1n;
-
-type JsonObject = { [key: string]: JsonValue };
 
 /** Reads one vector file of either schema; `source` (e.g. the file name) appears in errors. */
 export function parseAnyVector(text: string, source = "vector"): StepVector {
@@ -122,27 +118,7 @@ export function stepVectorFromJson(json: JsonValue, source = "vector"): StepVect
   const fail = (what: string): never => {
     throw new VectorFormatError(`${source}: ${what}`);
   };
-  const object = (value: JsonValue | undefined, what: string): JsonObject =>
-    typeof value === "object" && value !== null && !Array.isArray(value) &&
-      typeof value !== "bigint"
-      ? value
-      : fail(`${what} must be an object`);
-  const array = (value: JsonValue | undefined, what: string): JsonValue[] =>
-    Array.isArray(value) ? value : fail(`${what} must be an array`);
-  const integer = (value: JsonValue | undefined, what: string, min: bigint, max: bigint) => {
-    if (typeof value !== "bigint" && !(typeof value === "number" && Number.isInteger(value))) {
-      return fail(`${what} must be an integer`);
-    }
-    const big = BigInt(value);
-    if (big < min || big > max) fail(`${what} = ${big} is out of range`);
-    return big;
-  };
-  const u32 = (value: JsonValue | undefined, what: string): number =>
-    Number(integer(value, what, 0n, 0xffffffffn));
-  const optional = <T>(value: JsonValue | undefined, read: (v: JsonValue) => T): T | undefined =>
-    value === undefined ? undefined : read(value);
-  const bytes = (value: JsonValue | undefined, what: string): Uint8Array =>
-    Uint8Array.from(array(value, what), (b, i) => Number(integer(b, `${what}[${i}]`, 0n, 255n)));
+  const { object, array, integer, u32, bytes, registers, chunks, optional } = jsonFields(fail);
 
   const expectation = (value: JsonValue, what: string): Expectation => {
     const a = object(value, what);
@@ -151,21 +127,10 @@ export function stepVectorFromJson(json: JsonValue, source = "vector"): StepVect
       : fail(`${what}.status must be one of ${Object.keys(STATUSES).join(", ")}`);
     return {
       status,
-      regs: optional(a.regs, (v) => {
-        const list = array(v, `${what}.regs`);
-        if (list.length !== REGISTER_COUNT) fail(`${what}.regs must hold ${REGISTER_COUNT} values`);
-        return list.map((r, i) => integer(r, `${what}.regs[${i}]`, 0n, U64_MAX));
-      }),
+      regs: optional(a.regs, (v) => registers(v, `${what}.regs`)),
       pc: optional(a.pc, (v) => u32(v, `${what}.pc`)),
       gas: optional(a.gas, (v) => integer(v, `${what}.gas`, I64_MIN, I64_MAX)),
-      memory: optional(a.memory, (v) =>
-        array(v, `${what}.memory`).map((entry, i) => {
-          const chunk = object(entry, `${what}.memory[${i}]`);
-          return {
-            address: u32(chunk.address, `${what}.memory[${i}].address`),
-            contents: bytes(chunk.contents, `${what}.memory[${i}].contents`),
-          };
-        })),
+      memory: optional(a.memory, (v) => chunks(v, `${what}.memory`)),
       pageFaultAddress: optional(
         a["page-fault-address"],
         (v) => u32(v, `${what}.page-fault-address`),

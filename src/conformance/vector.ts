@@ -4,15 +4,10 @@
  * @module
  */
 import { type JsonValue, parseJson } from "./json.ts";
-import { type ExitKind, REGISTER_COUNT } from "../pvm/mod.ts";
+import { I64_MAX, I64_MIN, jsonFields, type MemoryChunk } from "./json_fields.ts";
+import type { ExitKind } from "../pvm/mod.ts";
 
-/** A run of bytes at a guest address. */
-export interface MemoryChunk {
-  /** Guest address of the first byte. */
-  readonly address: number;
-  /** The bytes. */
-  readonly contents: Uint8Array;
-}
+export type { MemoryChunk } from "./json_fields.ts";
 
 /** An accessible region of the initial memory (zero-filled). */
 export interface PageMapEntry {
@@ -64,11 +59,6 @@ export class VectorFormatError extends Error {
 }
 
 const STATUSES: readonly ExitKind[] = ["halt", "panic", "page-fault", "out-of-gas", "host-call"];
-const U64_MAX = (1n << 64n) - 1n;
-const I64_MIN = -(1n << 63n);
-const I64_MAX = (1n << 63n) - 1n;
-
-type JsonObject = { [key: string]: JsonValue };
 
 /** Parses the text of one vector file. `source` (e.g. the file name) appears in errors. */
 export function parseVector(text: string, source = "vector"): PvmVector {
@@ -80,38 +70,7 @@ export function vectorFromJson(json: JsonValue, source = "vector"): PvmVector {
   const fail = (what: string): never => {
     throw new VectorFormatError(`${source}: ${what}`);
   };
-  const object = (value: JsonValue | undefined, what: string): JsonObject =>
-    typeof value === "object" && value !== null && !Array.isArray(value) &&
-      typeof value !== "bigint"
-      ? value
-      : fail(`${what} must be an object`);
-  const array = (value: JsonValue | undefined, what: string): JsonValue[] =>
-    Array.isArray(value) ? value : fail(`${what} must be an array`);
-  const integer = (value: JsonValue | undefined, what: string, min: bigint, max: bigint) => {
-    if (typeof value !== "bigint" && !(typeof value === "number" && Number.isInteger(value))) {
-      return fail(`${what} must be an integer`);
-    }
-    const big = BigInt(value);
-    if (big < min || big > max) fail(`${what} = ${big} is out of range`);
-    return big;
-  };
-  const u32 = (value: JsonValue | undefined, what: string): number =>
-    Number(integer(value, what, 0n, 0xffffffffn));
-  const bytes = (value: JsonValue | undefined, what: string): Uint8Array =>
-    Uint8Array.from(array(value, what), (b, i) => Number(integer(b, `${what}[${i}]`, 0n, 255n)));
-  const registers = (value: JsonValue | undefined, what: string): bigint[] => {
-    const list = array(value, what);
-    if (list.length !== REGISTER_COUNT) fail(`${what} must hold ${REGISTER_COUNT} values`);
-    return list.map((r, i) => integer(r, `${what}[${i}]`, 0n, U64_MAX));
-  };
-  const chunks = (value: JsonValue | undefined, what: string): MemoryChunk[] =>
-    array(value, what).map((entry, i) => {
-      const chunk = object(entry, `${what}[${i}]`);
-      return {
-        address: u32(chunk.address, `${what}[${i}].address`),
-        contents: bytes(chunk.contents, `${what}[${i}].contents`),
-      };
-    });
+  const { object, array, integer, u32, bytes, registers, chunks } = jsonFields(fail);
 
   const root = object(json, "the vector");
   const name = typeof root.name === "string" ? root.name : fail("name must be a string");
