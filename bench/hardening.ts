@@ -5,7 +5,7 @@
  * Run with `deno run -A bench/hardening.ts`.
  * @module
  */
-import { ABI, VMCTX_FIELDS } from "../ffi/vmctx.ts";
+import { ABI, fieldOffset } from "../ffi/vmctx.ts";
 import { Zygote } from "../src/sandbox/native/mod.ts";
 
 /** Iterations of a step per trial. */
@@ -22,7 +22,7 @@ const movImm = (reg: number, v: number) => [0x48, 0xb8 + reg, ...le64(v)];
 const RDTSC = [0x0f, 0x31, 0x48, 0xc1, 0xe2, 0x20, 0x48, 0x09, 0xd0];
 const SYSCALL = [0x0f, 0x05];
 /** `jmp [r13 + trampolines.return_to_host]`. */
-const RETURN = [0x41, 0xff, 0xa5, ...le32(VMCTX_FIELDS["trampolines.return_to_host"][0])];
+const RETURN = [0x41, 0xff, 0xa5, ...le32(fieldOffset("trampolines.return_to_host"))];
 
 /** Raw syscall `nr` with up to three arguments (rdi, rsi, rdx). */
 function syscall(nr: number, ...args: number[]): number[] {

@@ -135,9 +135,14 @@ export const VMCTX_FIELDS: Readonly<Record<string, readonly [number, number]>> =
   "zygote_cpu": [1164, 4],
 };
 
+/** Byte offset of VmCtx field `name` (a dotted path for nested fields, e.g. `trampolines.trap`). */
+export function fieldOffset(name: string): number {
+  return VMCTX_FIELDS[name][0];
+}
+
 /** Offset of a field within the `Facts` struct (the part `pvmbox_facts` copies out). */
 export function factsOffset(name: string): number {
-  return VMCTX_FIELDS[`facts.${name}`][0] - VMCTX_FIELDS["facts.uid"][0];
+  return fieldOffset(`facts.${name}`) - fieldOffset("facts.uid");
 }
 
 /** Size of the `Facts` struct. */

@@ -3,27 +3,11 @@
  * Registers are numbered as in the ISA (rax 0 … r15 15). Guest code sees VmCtx at r13.
  * @module
  */
-import { ABI_LISTS, VMCTX_FIELDS } from "../../ffi/vmctx.ts";
+import { ABI_LISTS, fieldOffset } from "../../ffi/vmctx.ts";
+import { Reg } from "../../src/compiler/x64/operands.ts";
 
-/** x86-64 register numbers. */
-export const R = {
-  rax: 0,
-  rcx: 1,
-  rdx: 2,
-  rbx: 3,
-  rsp: 4,
-  rbp: 5,
-  rsi: 6,
-  rdi: 7,
-  r8: 8,
-  r9: 9,
-  r10: 10,
-  r11: 11,
-  r12: 12,
-  r13: 13,
-  r14: 14,
-  r15: 15,
-} as const;
+/** x86-64 register numbers (the compiler's table). */
+export const R: typeof Reg = Reg;
 
 /** Native register holding PVM register i (the order of abi.GUEST_REGISTERS). */
 export const GUEST_REGISTER: readonly number[] = ABI_LISTS.GUEST_REGISTERS;
@@ -37,9 +21,7 @@ function le(value: bigint, bytes: number): number[] {
 }
 
 /** Offset of a VmCtx field. */
-export function field(name: string): number {
-  return VMCTX_FIELDS[name][0];
-}
+export const field: (name: string) => number = fieldOffset;
 
 /** Builds machine code by appending instructions. */
 export class Asm {

@@ -4,9 +4,7 @@
  * @module
  */
 import type { CodeTarget } from "../../compiler/mod.ts";
-import { ABI, ABI_LISTS, VMCTX_FIELDS } from "../../../ffi/vmctx.ts";
-
-const at = (name: string): number => VMCTX_FIELDS[name][0];
+import { ABI, ABI_LISTS, fieldOffset as at } from "../../../ffi/vmctx.ts";
 
 /** The code target of every zygote of this ABI. */
 export const ZYGOTE_CODE_TARGET: CodeTarget = Object.freeze({

@@ -6,7 +6,7 @@
  * @module
  */
 import type { NativeLibrary } from "../../../ffi/library.ts";
-import { ABI, VMCTX_FIELDS } from "../../../ffi/vmctx.ts";
+import { ABI, fieldOffset as offset } from "../../../ffi/vmctx.ts";
 import { REGISTER_COUNT } from "../../pvm/mod.ts";
 
 /** Exit details of the latest report, as the zygote left them. */
@@ -23,10 +23,6 @@ export interface ExitDetails {
   readonly signal: number;
   /** errno of a failed queued operation. */
   readonly errno: number;
-}
-
-function offset(name: string): number {
-  return VMCTX_FIELDS[name][0];
 }
 
 /** Typed views over the VmCtx fields the host exchanges on every run. */
