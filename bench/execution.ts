@@ -2,7 +2,10 @@
  * Execution speed of compiled PVM code: the native backend against the same C compiled by
  * `gcc -O2` and run on this machine in the same run, and against pvmbox's interpreter, on the
  * compiled-C programs of `../shared/bench-programs/`. Every run's φ7 and gas are checked, and
- * gcc's result against the same φ7, so a fast wrong answer cannot pass.
+ * gcc's result against the same φ7, so a fast wrong answer cannot pass. A second gcc build with
+ * `-fno-tree-vectorize` is shown beside it: GCC 12+ vectorises loops at -O2 (matmul's inner loop
+ * becomes SSE2 `pmuludq` pairs), which a compiler of one PVM instruction at a time cannot match,
+ * so the scalar column shows how far the code generation itself is from gcc's.
  *
  * Run: deno run -A bench/execution.ts [--runs N]
  * @module
@@ -75,19 +78,29 @@ function measurePvm(
   };
 }
 
-/** Builds the C program with gcc -O2 into `dir`; undefined (with a notice) when gcc is absent. */
-async function buildNative(p: BenchProgram, dir: string): Promise<string | undefined> {
-  const out = `${dir}/${p.name}`;
+/** The gcc builds compared: the target's `-O2`, and `-O2` without loop vectorisation. */
+const GCC_BUILDS = { vector: ["-O2"], scalar: ["-O2", "-fno-tree-vectorize"] } as const;
+
+/**
+ * Builds the C program with gcc and `flags` into `dir`; undefined (with a notice) when gcc is
+ * absent.
+ */
+async function buildNative(
+  p: BenchProgram,
+  dir: string,
+  flags: readonly string[],
+): Promise<string | undefined> {
+  const out = `${dir}/${p.name}${flags.join("")}`;
   const source = (file: string) => new URL(file, BENCH_PROGRAM_DIR).pathname;
   try {
     const built = await new Deno.Command("gcc", {
-      args: ["-O2", "-o", out, source(`${p.name}.c`), source("native_main.c")],
+      args: [...flags, "-o", out, source(`${p.name}.c`), source("native_main.c")],
       stderr: "piped",
     }).output();
     if (!built.success) throw new Error(new TextDecoder().decode(built.stderr));
     return out;
   } catch (error) {
-    console.log(`gcc -O2 unavailable for ${p.name} (${error}); its column is skipped`);
+    console.log(`gcc ${flags.join(" ")} unavailable for ${p.name} (${error}); skipped`);
     return undefined;
   }
 }
@@ -123,12 +136,14 @@ async function main(): Promise<number> {
   const header = [
     "program".padEnd(8),
     "gcc ms".padStart(8),
+    "scalar".padStart(7),
     "native run".padStart(11),
     "total".padStart(8),
     "cold".padStart(8),
     "interp run".padStart(11),
     "native/gcc".padStart(11),
     "target".padStart(7),
+    "native/scalar".padStart(14),
     "interp/native".padStart(14),
     "│ quoted PolkaVM JIT/gcc",
   ].join(" ");
@@ -137,20 +152,26 @@ async function main(): Promise<number> {
   try {
     for (const p of BENCH_PROGRAMS) {
       const bytes = await readBenchProgram(p);
-      const exe = await buildNative(p, dir);
+      const exe = await buildNative(p, dir, GCC_BUILDS.vector);
       const gcc = exe === undefined ? undefined : await measureNative(p, exe, runs, problems);
+      const scalarExe = await buildNative(p, dir, GCC_BUILDS.scalar);
+      const scalar = scalarExe === undefined
+        ? undefined
+        : await measureNative(p, scalarExe, runs, problems);
       const native = measurePvm(p, bytes, "native", runs, problems);
       const interpreter = measurePvm(p, bytes, "interpreter", Math.min(runs, 3), problems);
       const vsGcc = gcc === undefined ? undefined : native.run / gcc;
       console.log([
         p.name.padEnd(8),
         cell(gcc, 8),
+        cell(scalar, 7),
         cell(native.run, 11),
         cell(native.total, 8),
         cell(native.coldTotal, 8),
         cell(interpreter.run, 11),
         cell(vsGcc, 10, 2, "×"),
         `${vsGcc === undefined ? "—" : vsGcc <= TARGET_VS_GCC ? "met" : "missed"}`.padStart(7),
+        cell(scalar === undefined ? undefined : native.run / scalar, 13, 2, "×"),
         cell(interpreter.run / native.run, 13, 1, "×"),
         `│ ${p.quoted.jitVsGcc.toFixed(2)}×`,
       ].join(" "));
@@ -159,7 +180,8 @@ async function main(): Promise<number> {
     await Deno.remove(dir, { recursive: true });
   }
   console.log(
-    `\nnative/gcc: lower is better, target ≤ ${TARGET_VS_GCC}× per program. The quoted column ` +
+    `\nnative/gcc: lower is better, target ≤ ${TARGET_VS_GCC}× per program. "scalar": gcc -O2 ` +
+      "-fno-tree-vectorize, for reference (the target is against plain -O2). The quoted column " +
       "is PolkaVM's JIT ÷ gcc from ../shared/bench-programs/README.md (reference machine), not " +
       "measured here.",
   );
