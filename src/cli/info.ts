@@ -30,8 +30,11 @@ export interface ProgramInfo extends ProgramSummary {
   readonly fileBytes: number;
   /** Present when the file was assembly source: the size of the assembled program. */
   readonly assembledBytes?: number;
-  /** The JAM standard layout with no argument, for containers that define memory. */
-  readonly layout?: { readonly regions: readonly LayoutRegion[]; readonly heapTop: number };
+  /**
+   * The JAM standard layout with no argument, for containers that define memory; `heapTop` only
+   * under a profile with `sbrk`.
+   */
+  readonly layout?: { readonly regions: readonly LayoutRegion[]; readonly heapTop?: number };
 }
 
 /** Collects what `info` reports about `program`, read from `file` of `fileBytes` bytes. */
@@ -50,7 +53,7 @@ export function programInfo(program: Program, file: string, fileBytes: number): 
         end: r.address + r.length,
         access: r.access,
       })),
-      heapTop: layout.heapTop,
+      ...(program.isa.hasSbrk ? { heapTop: layout.heapTop } : {}),
     },
   };
 }
@@ -121,7 +124,9 @@ export function formatInfo(info: ProgramInfo): string {
         `  ${range}  ${r.name.padEnd(8)} ${r.access.padEnd(10)}  ${bytes(r.end - r.start)}`,
       );
     }
-    lines.push(`  heap top ${hex32(info.layout.heapTop)} (sbrk grows from here)`);
+    if (info.layout.heapTop !== undefined) {
+      lines.push(`  heap top ${hex32(info.layout.heapTop)} (sbrk grows from here)`);
+    }
   } else {
     lines.push("", "memory: none defined (a raw blob; the host maps memory itself)");
   }

@@ -219,7 +219,9 @@ export const runCommand: Command = {
     tracer?.resync();
     const hostCalls: SeenHostCall[] = [];
 
-    const growHeapId = HOST_CALLS_BY_ISA[program.isa.name].grow_heap;
+    const growHeapId = program.isa.hasSbrk
+      ? undefined
+      : HOST_CALLS_BY_ISA[program.isa.name].grow_heap;
     const result: InvokeResult = sb.invoke({
       // grow_heap replaces the sbrk instruction: the machine's own business, so served here.
       hostCalls: growHeapId === undefined || program.memory === undefined ? {} : {

@@ -60,8 +60,14 @@ export class MachineState {
     return this.take(Math.max(this.gasSlice, need));
   }
 
-  /** `sbrk` by an amount given as int32 halves: returns the old top (0 on failure). */
+  /**
+   * `sbrk` by an amount given as int32 halves: returns the old top (0 on failure). Only a
+   * profile with `hasSbrk` decodes the instruction, so reaching it otherwise is an analysis bug.
+   */
   sbrk(amountLow: number, amountHigh: number): number {
+    if (!this.program.profile.hasSbrk) {
+      throw new Error(`sbrk reached under ${this.program.profile.name}, which has no sbrk`);
+    }
     const amount = BigInt(amountLow >>> 0) | (BigInt(amountHigh >>> 0) << 32n);
     const grown = sbrk(this.memory, this.heapTop, amount);
     this.heapTop = grown.heapTop;

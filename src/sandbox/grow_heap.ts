@@ -22,9 +22,14 @@ export type GrowHeapOutcome = "serviced" | "out-of-gas";
  * call costs 100 gas plus 10 per page it makes writable; a request it cannot grant (beyond the
  * largest region, or not affordable) costs 100 and changes nothing. With less than 100 gas left it
  * returns `out-of-gas` and changes nothing. The region's pages are counted from the start of the
- * read-write data to the end of the largest possible region, as the Gray Paper does.
+ * read-write data to the end of the largest possible region, as the Gray Paper does. A profile
+ * with `sbrk` (`jam-0.7`) has no `grow_heap`: there it throws `unsupported`.
  */
 export function growHeap(sandbox: Sandbox): GrowHeapOutcome {
+  const isa = sandbox.program.isa;
+  if (isa.hasSbrk) {
+    throw new SandboxError("unsupported", `${isa.name} grows the heap with sbrk, not grow_heap`);
+  }
   const memory = sandbox.program.memory;
   if (memory === undefined) {
     throw new SandboxError("unsupported", "grow_heap needs a JAM standard program (its layout)");

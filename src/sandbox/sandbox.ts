@@ -228,7 +228,7 @@ export class Sandbox implements Disposable {
     if (layout !== undefined) {
       if (machine.applyLayout !== undefined) machine.applyLayout(layout);
       else applyLayout(machine.memory, layout);
-      machine.heapTop = layout.heapTop;
+      if (this.program.isa.hasSbrk) machine.heapTop = layout.heapTop;
       this.regs.set(layout.registers);
     }
     machine.gas = gas;
@@ -262,12 +262,22 @@ export class Sandbox implements Disposable {
     this.#live().pc = checkU32("pc", value);
   }
 
-  /** The heap top `sbrk` grows from. */
+  /**
+   * The heap top `sbrk` grows from. A profile without `sbrk` (`jam-0.8`, whose heap grows by the
+   * `grow_heap` host call) has none: it reads 0 and setting it throws `unsupported`.
+   */
   get heapTop(): number {
     return this.#live().heapTop;
   }
   set heapTop(value: number) {
-    this.#live().heapTop = checkU32("heapTop", value);
+    const machine = this.#live();
+    if (!this.program.isa.hasSbrk) {
+      throw new SandboxError(
+        "unsupported",
+        `${this.program.isa.name} has no sbrk, so no heap top; its heap grows by grow_heap`,
+      );
+    }
+    machine.heapTop = checkU32("heapTop", value);
   }
 
   /** Reads register `index` (0…12). Inside `onInstruction` this is the live value. */

@@ -6,7 +6,7 @@
  */
 import { encodeBlob, jumpTableEntrySizeFor } from "../blob.ts";
 import { decodeCode } from "../decoder.ts";
-import { DEFAULT_PROFILE, type IsaProfile } from "../isa/index.ts";
+import { DEFAULT_PROFILE, type IsaProfile, Op } from "../isa/index.ts";
 import { RO_DATA_START, rwDataStart } from "../../pvm/mod.ts";
 import { encodeServiceCode } from "../service.ts";
 import { encodeStandardProgram } from "../standard.ts";
@@ -239,6 +239,12 @@ class Assembler {
   private instruction(stmt: InstructionStatement): void {
     if (this.section !== "code") {
       throw errorAt(stmt.pos, `instructions belong in .code, not in .${this.section}`);
+    }
+    if (stmt.info.id === Op.sbrk && !this.profile.hasSbrk) {
+      throw errorAt(
+        stmt.pos,
+        `${this.profile.name} has no sbrk; its heap grows by the grow_heap host call`,
+      );
     }
     if (this.profile.encodeTable[stmt.info.id] < 0) {
       throw errorAt(stmt.pos, `'${stmt.info.name}' is not an instruction of ${this.profile.name}`);

@@ -28,5 +28,10 @@ export const JAM_0_8: IsaProfile = defineProfile(
     return byte === undefined ? [] : [[byte, i.id] as const];
   }),
   PIPELINE_GAS,
-  { midBlockStart: "enclosing-block", validation: "whole-blob", polkavmIsa: "JamV1" },
+  {
+    midBlockStart: "enclosing-block",
+    validation: "whole-blob",
+    polkavmIsa: "JamV1",
+    hasSbrk: false,
+  },
 );

@@ -41,7 +41,11 @@ export interface IsaProfile {
    * blob invalid; it panics before running, and a pc with no instruction panics unpaid).
    */
   readonly validation: "none" | "whole-blob";
-  /** Whether the profile has the `sbrk` instruction (Gray Paper 0.8 replaces it with a host call). */
+  /**
+   * Whether the profile has the `sbrk` instruction and so a heap top (Gray Paper 0.8 replaces it
+   * with the `grow_heap` host call). The one rule for sbrk: the opcode map holds `sbrk` exactly
+   * when this is set, and every backend, the assembler and the `Sandbox` heap API read it.
+   */
   readonly hasSbrk: boolean;
   /** The instruction-set name of a `.polkavm` file that selects this profile, if any. */
   readonly polkavmIsa: string | undefined;
@@ -55,9 +59,14 @@ export interface ProfileRules {
   readonly validation?: IsaProfile["validation"];
   /** See `IsaProfile.polkavmIsa`. */
   readonly polkavmIsa?: string;
+  /** See `IsaProfile.hasSbrk`. */
+  readonly hasSbrk?: boolean;
 }
 
-/** Builds a profile from `[opcodeByte, instructionId]` pairs. */
+/**
+ * Builds a profile from `[opcodeByte, instructionId]` pairs. Throws `RangeError` when the pairs
+ * give `sbrk` an opcode and the rules say the profile has none, or the other way round.
+ */
 export function defineProfile(
   name: IsaName,
   opcodes: Iterable<readonly [number, number]>,
@@ -70,6 +79,12 @@ export function defineProfile(
     decodeTable[byte] = id;
     encodeTable[id] = byte;
   }
+  const hasSbrk = rules.hasSbrk ?? true;
+  if ((encodeTable[Op.sbrk] >= 0) !== hasSbrk) {
+    throw new RangeError(
+      `profile ${name}: the opcode map must hold sbrk exactly when hasSbrk is set`,
+    );
+  }
   return Object.freeze({
     name,
     decodeTable,
@@ -77,7 +92,7 @@ export function defineProfile(
     gas,
     midBlockStart: rules.midBlockStart ?? "rest-of-block",
     validation: rules.validation ?? "none",
-    hasSbrk: encodeTable[Op.sbrk] >= 0,
+    hasSbrk,
     polkavmIsa: rules.polkavmIsa,
   });
 }

@@ -314,7 +314,7 @@ export class NativeBackend implements Backend {
       case "host-call": {
         const pc = this.#instructionPc(report.pc, "host call");
         const index = p.indexOfPc[pc];
-        if (p.op[index] === Op.sbrk) {
+        if (p.op[index] === Op.sbrk && p.profile.hasSbrk) {
           this.#sbrk(index);
           return SERVICED;
         }
