@@ -13,7 +13,7 @@ import {
   isTerminator,
   isTerminatorOp,
 } from "../src/program/decoder.ts";
-import { instructionById, JAM_0_7, Op } from "../src/program/isa/index.ts";
+import { instructionById, JAM_0_7, JAM_0_8, Op } from "../src/program/isa/index.ts";
 import { rngU32 } from "./fixtures.ts";
 
 Deno.test("analysis tables match the reference decoder on random code and bitmasks", () => {
@@ -81,6 +81,29 @@ Deno.test("analysis tables match the reference decoder on random code and bitmas
     });
     for (let i = 0; i < p.count; i++) {
       assert.equal(p.entryCost[i], p.blockStart[i] === 1 ? p.toEnd[i] : 0, `${where}: gas`);
+    }
+  }
+});
+
+Deno.test("analysis block costs under a non-flat gas model match the reference decoder's blocks", () => {
+  for (let seed = 1; seed <= 300; seed++) {
+    const next = rngU32(seed);
+    const n = 1 + next() % 120;
+    const code = new Uint8Array(n).map(() => next() & 0xff);
+    const bitmask = new Uint8Array(Math.ceil(n / 8)).map(() => next() & 0xff);
+    const p = analyzeProgram({ code, bitmask, jumpTable: [] }, JAM_0_8);
+    for (let i = 0; i < p.count; i++) {
+      if (p.blockStart[i] !== 1 || p.pc[i] >= n) continue;
+      // The block as the reference decoder sees it: from its pc to the first terminator.
+      const block = [];
+      for (let at = p.pc[i];;) {
+        const ins = decodeAt(code, bitmask, at, JAM_0_8);
+        block.push(ins);
+        if (isTerminator(ins)) break;
+        at += ins.length;
+      }
+      const cost = JAM_0_8.gas.blockCost(block, code);
+      assert.equal(p.entryCost[i], cost, `seed ${seed}: block at ${p.pc[i]}`);
     }
   }
 });

@@ -88,9 +88,12 @@ class StubList {
  * Working storage reused by every compilation (compiling is synchronous), so a compile allocates
  * little more than its results.
  */
-const reusable = new X64(1 << 16);
-/** Largest code buffer kept between compilations. */
-const KEPT_BUFFER_BYTES = 16 << 20;
+const reusable = new X64();
+/**
+ * Code bytes reserved per instruction, stubs included (real programs take 10 to 14): reserved
+ * room that stays unused costs nothing, while outgrowing it copies the code.
+ */
+const RESERVED_BYTES_PER_INSTRUCTION = 16;
 const stubs = new StubList();
 
 /**
@@ -125,7 +128,8 @@ class CodeGenerator {
   constructor(program: ProgramAnalysis, target: CodeTarget, step: boolean) {
     checkTarget(program, target);
     this.#p = program;
-    reusable.reset(KEPT_BUFFER_BYTES);
+    const perInstruction = RESERVED_BYTES_PER_INSTRUCTION + (step ? STEP_REPORT_BYTES : 0);
+    reusable.reset(program.count * perInstruction + MAX_INSTRUCTION_BYTES + 64 * MAX_STUB_BYTES);
     stubs.count = 0;
     this.#asm = reusable;
     this.#g = Int8Array.from(target.guestRegisters);

@@ -11,16 +11,18 @@
  * @module
  */
 import {
-  basicBlockStarts,
-  decodeAt,
+  decodeOperands,
   type Instruction,
+  instructionOf,
+  invalidAt,
   isOpcodeStart,
   isTerminatorOp,
   MAX_SKIP,
-  skipAt,
+  type Operands,
+  staticTargetOf,
   trapAt,
 } from "./decoder.ts";
-import { instructionById, type IsaProfile, Op } from "./isa/index.ts";
+import type { IsaProfile } from "./isa/index.ts";
 import { type BlobViolation, validateCode } from "./validation.ts";
 
 /** The code-related input of a backend: what a parsed raw blob provides. */
@@ -71,8 +73,6 @@ export interface ProgramAnalysis {
   readonly outsideCost: number;
   /** Why the blob is invalid under whole-blob validation (it then panics before running). */
   readonly violation: BlobViolation | undefined;
-  /** The decoded instruction at each instruction number (synthetic traps included). */
-  readonly instructions: readonly Instruction[];
   /** The code analysed. */
   readonly blob: CodeBlob;
   /** Instructions from this one to the end of its block, itself included. */
@@ -153,17 +153,24 @@ function byContentLookup(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   return program;
 }
 
-/** FNV-1a over the code, bitmask and jump table. */
+/** FNV-1a-style hash over the code, bitmask and jump table, taking the bytes four at a time. */
 function contentHash(blob: CodeBlob): number {
-  let h = 0x811c9dc5;
-  const mix = (v: number): void => {
-    h = Math.imul(h ^ v, 0x01000193);
-  };
-  mix(blob.code.length);
-  for (let i = 0; i < blob.code.length; i++) mix(blob.code[i]);
-  for (let i = 0; i < blob.bitmask.length; i++) mix(blob.bitmask[i]);
-  for (let i = 0; i < blob.jumpTable.length; i++) mix(blob.jumpTable[i]);
+  const { code, bitmask, jumpTable } = blob;
+  let h = Math.imul(0x811c9dc5 ^ code.length, 0x01000193);
+  h = mixBytes(h, code);
+  h = mixBytes(h, bitmask);
+  for (let i = 0; i < jumpTable.length; i++) h = Math.imul(h ^ jumpTable[i], 0x01000193);
   return h >>> 0;
+}
+
+function mixBytes(h: number, bytes: Uint8Array): number {
+  const whole = bytes.length & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    const word = bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
+    h = Math.imul(h ^ word, 0x01000193);
+  }
+  for (let i = whole; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return h;
 }
 
 function sameContent(a: CodeBlob, b: CodeBlob): boolean {
@@ -175,95 +182,72 @@ function sameContent(a: CodeBlob, b: CodeBlob): boolean {
   return true;
 }
 
-/** Absolute target pc of a static control-flow instruction, or undefined when it has none. */
-function staticTarget(ins: Instruction): number | undefined {
-  const format = instructionById(ins.op)?.format;
-  if (format === "off" || format === "reg_reg_off") return ins.x;
-  if (format === "reg_imm_off") return ins.y;
-  return undefined;
-}
-
 /**
- * Two passes: the first places every instruction (and synthetic trap) and marks where charged
- * blocks start from the opcode bytes alone; the second decodes into the arrays, resolving
- * branch targets and jump-table entries against the Gray Paper's block starts.
+ * Three passes over flat arrays, with no object per instruction: the first places every
+ * instruction (and synthetic trap) from the bitmask alone; the second decodes each into the
+ * arrays, marking where charged blocks and the Gray Paper's block starts (the only jump
+ * targets) are; the third resolves branch targets and jump-table entries against those.
  */
 function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   const { code, bitmask } = blob;
   const n = code.length;
-  const isStart = (at: number): boolean => isOpcodeStart(bitmask, n, at);
+  const indexOfPc = new Int32Array(n + MAX_SKIP + 2).fill(-1);
+  const pc = placeInstructions(bitmask, n, indexOfPc);
+  const count = pc.length;
+  const op = new Uint8Array(count), ra = new Uint8Array(count), rb = new Uint8Array(count);
+  const rd = new Uint8Array(count), x = new Int32Array(count), y = new Int32Array(count);
+  const target = new Int32Array(count).fill(-1), toEnd = new Int32Array(count);
+  const blockStart = new Uint8Array(count), entryCost = new Int32Array(count);
+  // 1 where an instruction is one of the Gray Paper's block starts ϖ (see basicBlockStarts).
+  const jumpable = new Uint8Array(count);
+  const table = profile.decodeTable;
+  const operands: Operands = { a: 0, b: 0, d: 0, x: 0, y: 0 };
   // Execution is charged per block: one starts at 0 and after every instruction that ends
   // execution of its block — a terminator or a trap, invalid opcodes and synthetic traps
   // included — even past the end of the code, where falling off runs the implicit trap.
-  const indexOfPc = new Int32Array(n + MAX_SKIP + 2).fill(-1);
-  const charged: number[] = [];
-  let count = 0;
-  let afterEnd = true;
-  const place = (at: number, endsBlock: boolean): void => {
-    indexOfPc[at] = count++;
-    charged.push(afterEnd ? 1 : 0);
-    afterEnd = endsBlock;
-  };
-  if (n === 0 || !isStart(0)) place(0, true);
-  for (let at = 0; at < n; at++) {
-    if (!isStart(at)) continue;
-    const id = profile.decodeTable[code[at]];
-    place(at, id < 0 || isTerminatorOp(id));
-    const next = at + 1 + skipAt(bitmask, n, at);
-    if (next >= n || !isStart(next)) place(next, true); // a synthetic trap
-  }
-  // Only the Gray Paper's block starts are jump targets (all of them are charged starts).
-  const targetAt = basicBlockStarts(code, bitmask, profile);
-
-  const op = new Uint8Array(count), ra = new Uint8Array(count), rb = new Uint8Array(count);
-  const rd = new Uint8Array(count), x = new Int32Array(count), y = new Int32Array(count);
-  const target = new Int32Array(count).fill(-1), pc = new Uint32Array(count);
-  const blockStart = Uint8Array.from(charged), toEnd = new Int32Array(count);
-  const entryCost = new Int32Array(count);
-  const decoded: Instruction[] = new Array(count);
-
-  const indexOfTarget = (targetPc: number): number =>
-    targetPc >= 0 && targetPc < n && targetAt[targetPc] === 1 ? indexOfPc[targetPc] : -1;
-
-  for (let at = 0; at < indexOfPc.length; at++) {
-    const i = indexOfPc[at];
-    if (i < 0) continue;
-    pc[i] = at;
-    if (at >= n || !isStart(at)) { // synthetic trap: op 0, no operands
-      decoded[i] = trapAt(at);
+  let endsBlock = true;
+  let validTerminator = true; // before pc 0, as if a terminator preceded it
+  for (let i = 0; i < count; i++) {
+    const at = pc[i];
+    blockStart[i] = endsBlock ? 1 : 0;
+    const id = at < n && isOpcodeStart(bitmask, n, at) ? table[code[at]] : -1;
+    if (id < 0) { // an invalid opcode or a synthetic trap: op 0, no operands
+      endsBlock = true;
+      validTerminator = false;
       continue;
     }
-    const ins = decodeAt(code, bitmask, at, profile);
-    decoded[i] = ins;
-    op[i] = ins.op;
-    ra[i] = ins.a;
-    rb[i] = ins.b;
-    rd[i] = ins.d;
-    if (ins.op === Op.load_imm_64) {
-      x[i] = Number(ins.wide & 0xffffffffn) | 0;
-      y[i] = Number(ins.wide >> 32n) | 0;
-    } else {
-      x[i] = ins.x;
-      y[i] = ins.y;
-    }
-    const t = staticTarget(ins);
+    if (validTerminator) jumpable[i] = 1;
+    // A real instruction is followed by another (real or synthetic) at pc + 1 + skip.
+    decodeOperands(code, at, id, pc[i + 1] - at - 1, operands);
+    op[i] = id;
+    ra[i] = operands.a;
+    rb[i] = operands.b;
+    rd[i] = operands.d;
+    x[i] = operands.x;
+    y[i] = operands.y;
+    endsBlock = validTerminator = isTerminatorOp(id);
+  }
+  const indexOfTarget = (targetPc: number): number => {
+    const i = targetPc >= 0 && targetPc < n ? indexOfPc[targetPc] : -1;
+    return i >= 0 && jumpable[i] === 1 ? i : -1;
+  };
+  for (let i = 0; i < count; i++) {
+    const id = op[i];
+    if (!isTerminatorOp(id)) continue;
+    operands.x = x[i];
+    operands.y = y[i];
+    const t = staticTargetOf(id, operands);
     if (t !== undefined) target[i] = indexOfTarget(t);
   }
   for (let i = count - 1; i >= 0; i--) {
     toEnd[i] = isTerminatorOp(op[i]) || i === count - 1 ? 1 : 1 + toEnd[i + 1];
   }
-  // Under whole-blob validation a pc past the code is no instruction: reaching it panics, unpaid.
-  const unpaidPastEnd = profile.validation === "whole-blob";
-  for (let i = 0; i < count; i++) {
-    if (blockStart[i] === 1 && !(unpaidPastEnd && pc[i] >= n)) {
-      entryCost[i] = profile.gas.blockCost(decoded.slice(i, i + toEnd[i]), code);
-    }
-  }
-
   const jumpTargets = new Int32Array(blob.jumpTable.length);
   for (let k = 0; k < jumpTargets.length; k++) jumpTargets[k] = indexOfTarget(blob.jumpTable[k]);
 
-  return {
+  // Under whole-blob validation a pc past the code is no instruction: reaching it panics, unpaid.
+  const unpaidPastEnd = profile.validation === "whole-blob";
+  const program: ProgramAnalysis = {
     count,
     op,
     ra,
@@ -277,13 +261,83 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
     entryCost,
     outsideCost: unpaidPastEnd ? 0 : profile.gas.blockCost([trapAt(n)], code),
     violation: profile.validation === "whole-blob" ? validateCode(blob, profile) : undefined,
-    instructions: decoded,
     blob,
     toEnd,
     jumpTargets,
     indexOfPc,
     profile,
   };
+  const flat = profile.gas.perInstruction;
+  for (let i = 0; i < count; i++) {
+    if (blockStart[i] === 0 || (unpaidPastEnd && pc[i] >= n)) continue;
+    entryCost[i] = flat !== undefined
+      ? toEnd[i] * flat
+      : profile.gas.blockCost(instructionsOf(program, i, i + toEnd[i]), code);
+  }
+  return program;
+}
+
+/**
+ * The pcs of every instruction in order, synthetic traps included (at 0 when no instruction
+ * starts there; after an instruction whose 24-byte skip meets no opcode; past the end of the
+ * code), each recorded in `indexOfPc` as well.
+ */
+function placeInstructions(bitmask: Uint8Array, n: number, indexOfPc: Int32Array): Uint32Array {
+  const pcs = new Uint32Array(n + MAX_SKIP + 2);
+  let count = 0;
+  const place = (at: number): void => {
+    indexOfPc[at] = count;
+    pcs[count++] = at;
+  };
+  let at = 0;
+  if (n === 0 || !isOpcodeStart(bitmask, n, 0)) {
+    place(0);
+    at = 1;
+    while (at < n && !isOpcodeStart(bitmask, n, at)) at++;
+  }
+  while (at < n) {
+    place(at);
+    // The next opcode within reach, or the first position past the code, or a synthetic trap.
+    let next = at + 1;
+    while (next < n && next <= at + MAX_SKIP && !isOpcodeStart(bitmask, n, next)) next++;
+    if (next >= n || !isOpcodeStart(bitmask, n, next)) {
+      place(next);
+      while (next < n && !isOpcodeStart(bitmask, n, next)) next++;
+    }
+    at = next;
+  }
+  return pcs.slice(0, count);
+}
+
+/** Instructions `start` … `end` − 1 of `program` as `Instruction` objects, for gas models. */
+export function instructionsOf(
+  program: ProgramAnalysis,
+  start: number,
+  end: number,
+): Instruction[] {
+  const { code, bitmask } = program.blob;
+  const n = code.length;
+  const operands: Operands = { a: 0, b: 0, d: 0, x: 0, y: 0 };
+  const out: Instruction[] = [];
+  for (let i = start; i < end; i++) {
+    const at = program.pc[i];
+    if (at >= n || !isOpcodeStart(bitmask, n, at)) {
+      out.push(trapAt(at));
+      continue;
+    }
+    const length = program.pc[i + 1] - at;
+    if (program.profile.decodeTable[code[at]] < 0) {
+      out.push(invalidAt(at, length));
+      continue;
+    }
+    operands.a = program.ra[i];
+    operands.b = program.rb[i];
+    operands.d = program.rd[i];
+    operands.x = program.x[i];
+    operands.y = program.y[i];
+    out.push(instructionOf(program.op[i], at, length, operands));
+  }
+  return out;
 }
 
 /**
@@ -302,7 +356,7 @@ export function entryCharge(program: ProgramAnalysis, index: number): number {
     while (program.blockStart[start] === 0) start--;
     return program.entryCost[start];
   }
-  const rest = program.instructions.slice(index, index + program.toEnd[index]);
+  const rest = instructionsOf(program, index, index + program.toEnd[index]);
   return program.profile.gas.blockCost(rest, program.blob.code);
 }
 

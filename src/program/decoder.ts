@@ -7,7 +7,7 @@
 import {
   DEFAULT_PROFILE,
   type Instruction,
-  instructionById,
+  INSTRUCTIONS,
   type IsaProfile,
   Op,
   type OperandFormat,
@@ -59,6 +59,68 @@ function clampLen(n: number): number {
   return n < 0 ? 0 : n > 4 ? 4 : n;
 }
 
+/** Operand formats as small numbers, so the decoding loop switches on integers. */
+const Format = {
+  none: 0,
+  imm: 1,
+  reg_ext: 2,
+  imm_imm: 3,
+  off: 4,
+  reg_imm: 5,
+  reg_imm_imm: 6,
+  reg_imm_off: 7,
+  reg_reg: 8,
+  reg_reg_imm: 9,
+  reg_reg_off: 10,
+  reg_reg_imm_imm: 11,
+  reg3: 12,
+} as const satisfies Record<OperandFormat, number>;
+
+/** Per instruction id: its `Format` (-1 where no instruction has the id). */
+const FORMAT_OF = new Int8Array(256).fill(-1);
+/** Per instruction id: 1 when it ends a basic block (ids no instruction has are traps). */
+const TERMINATES = new Uint8Array(256).fill(1);
+for (const info of INSTRUCTIONS) {
+  FORMAT_OF[info.id] = Format[info.format];
+  TERMINATES[info.id] = info.terminator ? 1 : 0;
+}
+
+/** lX: bytes of the first immediate of an instruction of `format` at `pc`, operands `skip` long. */
+function xWidth(code: Uint8Array, pc: number, format: number, skip: number): number {
+  switch (format) {
+    case Format.imm:
+    case Format.off:
+      return clampLen(skip);
+    case Format.reg_imm:
+    case Format.reg_reg_imm:
+    case Format.reg_reg_off:
+      return clampLen(skip - 1);
+    case Format.imm_imm:
+      return clampLen(byteAt(code, pc + 1) & 7);
+    case Format.reg_imm_imm:
+    case Format.reg_imm_off:
+      return clampLen((byteAt(code, pc + 1) >> 4) & 7);
+    case Format.reg_reg_imm_imm:
+      return clampLen(byteAt(code, pc + 2) & 7);
+    default:
+      return 0;
+  }
+}
+
+/** lY: bytes of the second immediate, the first being `x` bytes long. */
+function yWidth(format: number, skip: number, x: number): number {
+  switch (format) {
+    case Format.imm_imm:
+    case Format.reg_imm_imm:
+    case Format.reg_imm_off:
+      return clampLen(skip - x - 1);
+    case Format.reg_reg_imm_imm:
+      return clampLen(skip - x - 2);
+    default:
+      return 0;
+  }
+}
+
 /** Bytes of the two immediates of an instruction (the Gray Paper's lX and lY), each 0..4. */
 export interface ImmediateWidths {
   /** Bytes of immediate x (or of the branch offset it holds). */
@@ -77,31 +139,132 @@ export function immediateWidths(
   format: OperandFormat,
   skip: number,
 ): ImmediateWidths {
-  switch (format) {
-    case "imm":
-    case "off":
-      return { x: clampLen(skip), y: 0 };
-    case "reg_imm":
-    case "reg_reg_imm":
-    case "reg_reg_off":
-      return { x: clampLen(skip - 1), y: 0 };
-    case "imm_imm": {
-      const x = clampLen(byteAt(code, pc + 1) & 7);
-      return { x, y: clampLen(skip - x - 1) };
-    }
-    case "reg_imm_imm":
-    case "reg_imm_off": {
-      const x = clampLen((byteAt(code, pc + 1) >> 4) & 7);
-      return { x, y: clampLen(skip - x - 1) };
-    }
-    case "reg_reg_imm_imm": {
-      const x = clampLen(byteAt(code, pc + 2) & 7);
-      return { x, y: clampLen(skip - x - 2) };
-    }
-    default:
-      return { x: 0, y: 0 };
-  }
+  const x = xWidth(code, pc, Format[format], skip);
+  return { x, y: yWidth(Format[format], skip, x) };
 }
+
+/**
+ * The operands of one instruction as `decodeOperands` writes them: registers A, B and D and
+ * immediates x and y as the `Instruction` fields hold them, except that `load_imm_64` puts the
+ * low and high halves of its 64-bit immediate in x and y (as int32s).
+ */
+export interface Operands {
+  /** Register A (0..12). */
+  a: number;
+  /** Register B (0..12). */
+  b: number;
+  /** Register D (0..12). */
+  d: number;
+  /** First immediate, absolute branch target (`off`, `reg_reg_off`) or low half (`reg_ext`). */
+  x: number;
+  /** Second immediate, absolute branch target (`reg_imm_off`) or high half (`reg_ext`). */
+  y: number;
+}
+
+/**
+ * Decodes into `out` the operands of the valid instruction `id` whose opcode is at `pc` and
+ * whose operands span `skip` bytes. Writing into one record the caller reuses, it allocates
+ * nothing: the program analysis decodes every instruction through it.
+ */
+export function decodeOperands(
+  code: Uint8Array,
+  pc: number,
+  id: number,
+  skip: number,
+  out: Operands,
+): void {
+  const format = FORMAT_OF[id];
+  const b1 = byteAt(code, pc + 1);
+  const lo = clampReg(b1 & 15), hi = clampReg(b1 >> 4);
+  const lx = xWidth(code, pc, format, skip);
+  let a = 0, b = 0, d = 0, x = 0, y = 0;
+  switch (format) {
+    case Format.imm:
+      x = immediate(code, pc + 1, lx);
+      break;
+    case Format.reg_ext:
+      a = lo;
+      x = immediate(code, pc + 2, 4);
+      y = immediate(code, pc + 6, 4);
+      break;
+    case Format.imm_imm:
+      x = immediate(code, pc + 2, lx);
+      y = immediate(code, pc + 2 + lx, yWidth(format, skip, lx));
+      break;
+    case Format.off:
+      x = pc + immediate(code, pc + 1, lx);
+      break;
+    case Format.reg_imm:
+      a = lo;
+      x = immediate(code, pc + 2, lx);
+      break;
+    case Format.reg_imm_imm:
+      a = lo;
+      x = immediate(code, pc + 2, lx);
+      y = immediate(code, pc + 2 + lx, yWidth(format, skip, lx));
+      break;
+    case Format.reg_imm_off:
+      a = lo;
+      x = immediate(code, pc + 2, lx);
+      y = pc + immediate(code, pc + 2 + lx, yWidth(format, skip, lx));
+      break;
+    case Format.reg_reg:
+      d = lo;
+      a = hi;
+      break;
+    case Format.reg_reg_imm:
+      a = lo;
+      b = hi;
+      x = immediate(code, pc + 2, lx);
+      break;
+    case Format.reg_reg_off:
+      a = lo;
+      b = hi;
+      x = pc + immediate(code, pc + 2, lx);
+      break;
+    case Format.reg_reg_imm_imm:
+      a = lo;
+      b = hi;
+      x = immediate(code, pc + 3, lx);
+      y = immediate(code, pc + 3 + lx, yWidth(format, skip, lx));
+      break;
+    case Format.reg3:
+      a = lo;
+      b = hi;
+      d = clampReg(byteAt(code, pc + 2));
+      break;
+  }
+  out.a = a;
+  out.b = b;
+  out.d = d;
+  out.x = x;
+  out.y = y;
+}
+
+/**
+ * The static branch or jump target `decodeOperands` put in x or y of instruction `id`, or
+ * undefined when `id` has none.
+ */
+export function staticTargetOf(id: number, operands: Operands): number | undefined {
+  const format = FORMAT_OF[id];
+  if (format === Format.off || format === Format.reg_reg_off) return operands.x;
+  if (format === Format.reg_imm_off) return operands.y;
+  return undefined;
+}
+
+/**
+ * The `Instruction` of valid instruction `op` at `pc`, `length` bytes long, from the operands
+ * `decodeOperands` gave (`load_imm_64`'s halves become its 64-bit `wide`).
+ */
+export function instructionOf(op: number, pc: number, length: number, o: Operands): Instruction {
+  if (FORMAT_OF[op] === Format.reg_ext) {
+    const wide = (BigInt(o.y >>> 0) << 32n) | BigInt(o.x >>> 0);
+    return { op, pc, length, a: o.a, b: 0, d: 0, x: 0, y: 0, wide, invalid: false };
+  }
+  return { op, pc, length, a: o.a, b: o.b, d: o.d, x: o.x, y: o.y, wide: 0n, invalid: false };
+}
+
+const scratch: Operands = { a: 0, b: 0, d: 0, x: 0, y: 0 };
 
 /** Decodes the instruction at `pc` (which may lie past the end: that reads as `trap`). */
 export function decodeAt(
@@ -112,66 +275,14 @@ export function decodeAt(
 ): Instruction {
   const skip = skipAt(bitmask, code.length, pc);
   const id = isOpcodeStart(bitmask, code.length, pc) ? profile.decodeTable[byteAt(code, pc)] : -1;
-  const info = id >= 0 ? instructionById(id) : undefined;
-  let a = 0, b = 0, d = 0, x = 0, y = 0, wide = 0n;
-  const b1 = byteAt(code, pc + 1);
-  const lo = clampReg(b1 & 15), hi = clampReg(b1 >> 4);
-  if (info === undefined) {
-    return { op: Op.trap, pc, length: 1 + skip, a, b, d, x, y, wide, invalid: true };
-  }
-  const widths = immediateWidths(code, pc, info.format, skip);
-  switch (info.format) {
-    case "none":
-      break;
-    case "imm":
-      x = immediate(code, pc + 1, widths.x);
-      break;
-    case "reg_ext":
-      a = lo;
-      for (let k = 7; k >= 0; k--) wide = (wide << 8n) | BigInt(byteAt(code, pc + 2 + k));
-      break;
-    case "imm_imm":
-      x = immediate(code, pc + 2, widths.x);
-      y = immediate(code, pc + 2 + widths.x, widths.y);
-      break;
-    case "off":
-      x = pc + immediate(code, pc + 1, widths.x);
-      break;
-    case "reg_imm":
-      a = lo;
-      x = immediate(code, pc + 2, widths.x);
-      break;
-    case "reg_imm_imm":
-    case "reg_imm_off":
-      a = lo;
-      x = immediate(code, pc + 2, widths.x);
-      y = immediate(code, pc + 2 + widths.x, widths.y);
-      if (info.format === "reg_imm_off") y += pc;
-      break;
-    case "reg_reg":
-      d = lo;
-      a = hi;
-      break;
-    case "reg_reg_imm":
-    case "reg_reg_off":
-      a = lo;
-      b = hi;
-      x = immediate(code, pc + 2, widths.x);
-      if (info.format === "reg_reg_off") x += pc;
-      break;
-    case "reg_reg_imm_imm":
-      a = lo;
-      b = hi;
-      x = immediate(code, pc + 3, widths.x);
-      y = immediate(code, pc + 3 + widths.x, widths.y);
-      break;
-    case "reg3":
-      a = lo;
-      b = hi;
-      d = clampReg(byteAt(code, pc + 2));
-      break;
-  }
-  return { op: info.id, pc, length: 1 + skip, a, b, d, x, y, wide, invalid: false };
+  if (id < 0) return invalidAt(pc, 1 + skip);
+  decodeOperands(code, pc, id, skip, scratch);
+  return instructionOf(id, pc, 1 + skip, scratch);
+}
+
+/** The `trap` an opcode byte that is no instruction executes as (`length` bytes long). */
+export function invalidAt(pc: number, length: number): Instruction {
+  return { op: Op.trap, pc, length, a: 0, b: 0, d: 0, x: 0, y: 0, wide: 0n, invalid: true };
 }
 
 /** The `trap` that execution meets at `pc` when no instruction starts there (e.g. past the code). */
@@ -186,7 +297,7 @@ export function isTerminator(instruction: Instruction): boolean {
 
 /** True when instruction id `op` ends a basic block (an id no instruction has is a trap). */
 export function isTerminatorOp(op: number): boolean {
-  return instructionById(op)?.terminator ?? true;
+  return TERMINATES[op] !== 0;
 }
 
 /** A whole code section decoded once: every instruction and the basic-block starts. */

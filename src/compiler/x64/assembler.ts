@@ -17,6 +17,8 @@ export class X64 {
   bytes: Uint8Array;
   /** Bytes emitted so far (the offset of the next instruction). */
   length = 0;
+  /** True once `code()` handed the buffer out: the next `reset` takes a new one. */
+  #handedOut = false;
   #labelOffset: Int32Array = new Int32Array(64);
   #labelCount = 0;
   #fixupAt: Int32Array = new Int32Array(64);
@@ -29,18 +31,25 @@ export class X64 {
   }
 
   /**
-   * Empties the code, labels and fixups for the next use, keeping the buffers unless the code
-   * buffer outgrew `keepBytes` (one huge program should not pin its memory for good).
+   * Empties the code, labels and fixups for a program of about `capacity` bytes. The buffer is
+   * reused unless `code()` handed it out or its size is far from `capacity` (one huge program
+   * should not pin its memory for good). Room is only reserved: pages the code never reaches
+   * are never touched, so a generous estimate costs nothing, while growing copies everything.
    */
-  reset(keepBytes: number = Infinity): void {
+  reset(capacity: number): void {
     this.length = 0;
     this.#labelCount = 0;
     this.#fixupCount = 0;
-    if (this.bytes.length > keepBytes) {
-      this.bytes = new Uint8Array(keepBytes);
-      this.#labelOffset = new Int32Array(64);
-      this.#fixupAt = new Int32Array(64);
-      this.#fixupLabel = new Int32Array(64);
+    const size = this.bytes.length;
+    if (this.#handedOut || size < capacity || size > 4 * Math.max(capacity, 1 << 20)) {
+      this.bytes = new Uint8Array(Math.max(capacity, 64));
+      this.#handedOut = false;
+    }
+    // A rel32 fixup takes at least 5 bytes of code; most programs need far fewer.
+    const fixups = capacity >> 4;
+    if (this.#fixupAt.length < fixups || this.#fixupAt.length > 4 * Math.max(fixups, 1 << 16)) {
+      this.#fixupAt = new Int32Array(Math.max(fixups, 64));
+      this.#fixupLabel = new Int32Array(Math.max(fixups, 64));
     }
   }
 
@@ -55,8 +64,7 @@ export class X64 {
       grown.set(this.#labelOffset.subarray(0, first));
       this.#labelOffset = grown;
     }
-    const offsets = this.#labelOffset;
-    for (let label = first; label < this.#labelCount; label++) offsets[label] = -1;
+    this.#labelOffset.fill(-1, first, this.#labelCount);
     return first;
   }
 
@@ -72,16 +80,17 @@ export class X64 {
 
   /** Patches every rel32 that refers to a label; throws if one is still unbound. */
   resolveFixups(): void {
-    const bytes = this.bytes;
+    const bytes = this.bytes, at = this.#fixupAt, to = this.#fixupLabel;
+    const offsets = this.#labelOffset;
     for (let k = 0; k < this.#fixupCount; k++) {
-      const at = this.#fixupAt[k];
-      const target = this.#labelOffset[this.#fixupLabel[k]];
-      if (target < 0) throw new Error(`label ${this.#fixupLabel[k]} is used but never bound`);
-      const rel = target - (at + 4);
-      bytes[at] = rel;
-      bytes[at + 1] = rel >> 8;
-      bytes[at + 2] = rel >> 16;
-      bytes[at + 3] = rel >> 24;
+      const from = at[k];
+      const target = offsets[to[k]];
+      if (target < 0) throw new Error(`label ${to[k]} is used but never bound`);
+      const rel = target - (from + 4);
+      bytes[from] = rel;
+      bytes[from + 1] = rel >> 8;
+      bytes[from + 2] = rel >> 16;
+      bytes[from + 3] = rel >> 24;
     }
     this.#fixupCount = 0;
   }
@@ -91,18 +100,26 @@ export class X64 {
    * would cost a test per instruction): callers reserve enough before each group they emit.
    */
   reserve(bytes: number): void {
-    if (this.length + bytes > this.bytes.length) {
-      this.#checkRoom();
-      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + bytes));
-      grown.set(this.bytes.subarray(0, this.length));
-      this.bytes = grown;
-    }
+    if (this.length + bytes > this.bytes.length) this.#grow(bytes);
   }
 
-  /** The finished code (a copy of exactly `length` bytes); throws if more was written than reserved. */
+  #grow(bytes: number): void {
+    this.#checkRoom();
+    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + bytes));
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+  }
+
+  /**
+   * The finished code: exactly `length` bytes. When the buffer is at least half full it is
+   * handed out as it is (no copy; the next `reset` takes a new buffer), otherwise copied.
+   * Throws if more was written than reserved.
+   */
   code(): Uint8Array {
     this.#checkRoom();
-    return this.bytes.slice(0, this.length);
+    if (2 * this.length < this.bytes.length) return this.bytes.slice(0, this.length);
+    this.#handedOut = true;
+    return this.bytes.subarray(0, this.length);
   }
 
   #checkRoom(): void {
@@ -406,17 +423,18 @@ export class X64 {
   }
 
   #rel32(label: number): void {
-    if (this.#fixupCount === this.#fixupAt.length) {
-      const at = new Int32Array(this.#fixupCount * 2);
-      const to = new Int32Array(this.#fixupCount * 2);
-      at.set(this.#fixupAt);
-      to.set(this.#fixupLabel);
-      this.#fixupAt = at;
-      this.#fixupLabel = to;
-    }
+    if (this.#fixupCount === this.#fixupAt.length) this.#growFixups();
     this.#fixupAt[this.#fixupCount] = this.length;
     this.#fixupLabel[this.#fixupCount++] = label;
     this.length += 4;
+  }
+
+  #growFixups(): void {
+    const at = new Int32Array(this.#fixupCount * 2), to = new Int32Array(this.#fixupCount * 2);
+    at.set(this.#fixupAt);
+    to.set(this.#fixupLabel);
+    this.#fixupAt = at;
+    this.#fixupLabel = to;
   }
 
   /**

@@ -5,10 +5,16 @@
 import { type Instruction, INSTRUCTIONS, Op } from "./instructions.ts";
 import { defineProfile, type GasModel, type IsaProfile } from "./profile.ts";
 
+/** The gas model where every instruction costs `cost`, charged for the whole block on entry. */
+function flatGas(cost: number): GasModel {
+  return Object.freeze({
+    blockCost: (block: readonly Instruction[]): number => block.length * cost,
+    perInstruction: cost,
+  });
+}
+
 /** One gas per instruction, charged for the whole block on entry. */
-export const UNIT_GAS: GasModel = Object.freeze({
-  blockCost: (block: readonly Instruction[]): number => block.length,
-});
+export const UNIT_GAS: GasModel = flatGas(1);
 
 /** Gray Paper 0.7.2 numbering: internal ids are the 0.7 opcodes; `unlikely` does not exist. */
 export const JAM_0_7: IsaProfile = defineProfile(

@@ -16,6 +16,11 @@ export interface GasModel {
    * to the terminator (or the trap past the end of the code), `code` the program's code bytes.
    */
   blockCost(block: readonly Instruction[], code: Uint8Array): number;
+  /**
+   * Set when every instruction costs the same: that cost, `blockCost` being the block's length
+   * times it (the analysis then prices blocks without building instruction objects).
+   */
+  readonly perInstruction?: number;
   /** The per-cycle story behind `blockCost`, for models that simulate a pipeline. */
   explain?(block: readonly Instruction[], code: Uint8Array): BlockTimeline;
 }
