@@ -4,11 +4,10 @@
  * @module
  */
 import type { OutputKind } from "../program/asm/index.ts";
-import { PROFILES } from "../program/isa/index.ts";
 import { type Command, UsageError } from "./command.ts";
 import { printLine, writeOut } from "./output.ts";
 import { parseOptions } from "./parse_options.ts";
-import { assembleFile, ISA_NAMES, isaOption, readInput } from "./program_file.ts";
+import { assembleFile, assemblyProfile, ISA_NAMES, isaOption, readInput } from "./program_file.ts";
 
 const HELP = `usage: pvmbox asm [options] <in.s>
 
@@ -45,11 +44,11 @@ export const asmCommand: Command = {
     if (positionals.length !== 1) throw new UsageError("expected exactly one source file");
     const kinds = (["raw", "standard", "service"] as const).filter((k) => values[k]);
     if (kinds.length > 1) throw new UsageError(`choose one of --${kinds.join(", --")}`);
-    const isa = isaOption(values.isa) ?? "jam-0.7";
+    const profile = assemblyProfile(isaOption(values.isa));
     const file = positionals[0];
     const source = await readInput(file, Deno.readTextFile);
     const kind: OutputKind | undefined = kinds[0];
-    const output = assembleFile(file, source, { kind, profile: PROFILES[isa] });
+    const output = assembleFile(file, source, { kind, profile });
     const out = values.output ?? file.replace(/\.s$/, "") + ".pvm";
     if (out === "-") {
       writeOut(output.bytes);

@@ -9,6 +9,7 @@ import { Program } from "../program/program.ts";
 import { type Command, UsageError } from "./command.ts";
 import { parseOptions } from "./parse_options.ts";
 import {
+  assemblyProfile,
   containerOption,
   CONTAINERS,
   ISA_NAMES,
@@ -68,7 +69,7 @@ export const disasmCommand: Command = {
     if (positionals.length !== 1) throw new UsageError("expected exactly one program file");
     const container = containerOption(values.container);
     const isa = isaOption(values.isa);
-    const input = await readProgramFile(positionals[0], isa);
+    const input = await readProgramFile(positionals[0], assemblyProfile(isa));
     // Assembly source is read as the container the assembler wrote.
     const program = Program.parse(input.bytes, {
       container: input.assembledKind ?? container,

@@ -8,7 +8,13 @@ import { standardLayout } from "../pvm/mod.ts";
 import { type Command, UsageError } from "./command.ts";
 import { printLine } from "./output.ts";
 import { parseOptions } from "./parse_options.ts";
-import { containerOption, ISA_NAMES, isaOption, readProgramFile } from "./program_file.ts";
+import {
+  assemblyProfile,
+  containerOption,
+  ISA_NAMES,
+  isaOption,
+  readProgramFile,
+} from "./program_file.ts";
 
 /** One region of the standard memory layout, as `info` reports it. */
 export interface LayoutRegion {
@@ -183,7 +189,7 @@ export const infoCommand: Command = {
     const container = containerOption(values.container);
     const isa = isaOption(values.isa);
     const file = positionals[0];
-    const input = await readProgramFile(file, isa);
+    const input = await readProgramFile(file, assemblyProfile(isa));
     const program = Program.parse(input.bytes, { container, isa });
     let info = programInfo(program, file, input.fileBytes);
     if (input.assembledKind !== undefined) info = { ...info, assembledBytes: input.bytes.length };

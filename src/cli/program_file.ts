@@ -11,7 +11,7 @@ import {
   type AssemblyOutput,
   type OutputKind,
 } from "../program/asm/index.ts";
-import { type IsaName, PROFILES } from "../program/isa/index.ts";
+import { DEFAULT_PROFILE, type IsaName, type IsaProfile, PROFILES } from "../program/isa/index.ts";
 import type { ContainerKind } from "../program/program.ts";
 import { InputError, UsageError } from "./command.ts";
 
@@ -37,6 +37,11 @@ export function isaOption(value: string | undefined): IsaName | undefined {
     throw new UsageError(`unknown ISA '${isa}' (use ${ISA_NAMES})`);
   }
   return isa;
+}
+
+/** The profile `.s` source is assembled for: the `--isa` one, else the default (`jam-0.7`). */
+export function assemblyProfile(isa: IsaName | undefined): IsaProfile {
+  return isa === undefined ? DEFAULT_PROFILE : PROFILES[isa];
 }
 
 /** Reads `file` with `read`; a file that does not exist, or a directory, is an `InputError`. */
@@ -100,11 +105,10 @@ export interface ProgramInput {
   readonly assembledKind?: OutputKind;
 }
 
-/** Reads a program file; a file ending in `.s` is assembled with the `isa` profile first. */
-export async function readProgramFile(file: string, isa?: IsaName): Promise<ProgramInput> {
+/** Reads a program file; a file ending in `.s` is assembled for `profile` first. */
+export async function readProgramFile(file: string, profile: IsaProfile): Promise<ProgramInput> {
   const bytes = await readInput(file, Deno.readFile);
   if (!file.endsWith(".s")) return { fileBytes: bytes.length, bytes };
-  const profile = PROFILES[isa ?? "jam-0.7"];
   const assembled = assembleFile(file, new TextDecoder().decode(bytes), { profile });
   return { fileBytes: bytes.length, bytes: assembled.bytes, assembledKind: assembled.kind };
 }

@@ -19,6 +19,7 @@ import { type Command, type GlobalOptions, UsageError } from "./command.ts";
 import { printLine } from "./output.ts";
 import { parseOptions } from "./parse_options.ts";
 import {
+  assemblyProfile,
   containerOption,
   CONTAINERS,
   ISA_NAMES,
@@ -187,7 +188,7 @@ export const runCommand: Command = {
       ? DEFAULT_RUN_GAS
       : parseInteger("gas", values.gas, (1n << 63n) - 1n);
     const argBytes = values.args === undefined ? undefined : await parseArgsBytes(values.args);
-    const input = await readProgramFile(positionals[0], isa);
+    const input = await readProgramFile(positionals[0], assemblyProfile(isa));
     const program = Program.parse(input.bytes, { container, isa });
     const entry = values.entry === undefined ? 0 : entryPc(program, values.entry);
     if (program.memory === undefined && argBytes !== undefined) {

@@ -95,7 +95,7 @@ export class Interpreter implements Backend {
   readonly #compile: boolean;
   #disposed = false;
 
-  /** Analyses `blob` (cached per content) for the chosen ISA profile. */
+  /** Analyses `blob` (cached per content) for `options.isa`, the default `jam-0.7` when omitted. */
   constructor(blob: CodeBlob, options: InterpreterOptions = {}) {
     const slice = options.gasChunk ?? DEFAULT_GAS_SLICE;
     if (!Number.isInteger(slice) || slice < 1 || slice > BUDGET_LIMIT) {

@@ -266,7 +266,10 @@ export function instructionOf(op: number, pc: number, length: number, o: Operand
 
 const scratch: Operands = { a: 0, b: 0, d: 0, x: 0, y: 0 };
 
-/** Decodes the instruction at `pc` (which may lie past the end: that reads as `trap`). */
+/**
+ * Decodes the instruction at `pc` (which may lie past the end: that reads as `trap`). `profile`
+ * is the default (`jam-0.7`) when omitted, for callers outside pvmbox; pvmbox passes one.
+ */
 export function decodeAt(
   code: Uint8Array,
   bitmask: Uint8Array,
@@ -335,7 +338,10 @@ export function basicBlockStarts(
   return starts;
 }
 
-/** Decodes every instruction of `code` and finds the basic-block starts. */
+/**
+ * Decodes every instruction of `code` and finds the basic-block starts. `profile` is the default
+ * (`jam-0.7`) when omitted, for callers outside pvmbox; pvmbox passes one.
+ */
 export function decodeCode(
   code: Uint8Array,
   bitmask: Uint8Array,

@@ -3,7 +3,7 @@
  * traces and for embedders writing handlers, plus a reader for JIP-1 `log` calls.
  * @module
  */
-import type { IsaName } from "../program/isa/index.ts";
+import { DEFAULT_PROFILE, type IsaName } from "../program/isa/index.ts";
 import { ADDRESS_SPACE_SIZE } from "../pvm/mod.ts";
 import type { Sandbox } from "./sandbox.ts";
 
@@ -58,8 +58,14 @@ export const HOST_RESULT: Readonly<Record<string, bigint>> = Object.freeze({
   HUH: 2n ** 64n - 9n,
 });
 
-/** The JAM name of host call `id` under the `isa` profile's numbering, or `undefined`. */
-export function hostCallName(id: number, isa: IsaName = "jam-0.7"): string | undefined {
+/**
+ * The JAM name of host call `id` under the `isa` profile's numbering, or `undefined`; `isa` is
+ * the default profile (`jam-0.7`) when omitted.
+ */
+export function hostCallName(
+  id: number,
+  isa: IsaName = DEFAULT_PROFILE.name,
+): string | undefined {
   return Object.entries(HOST_CALLS_BY_ISA[isa]).find(([, n]) => n === id)?.[0];
 }
 

@@ -37,7 +37,7 @@ export interface AssembleOptions {
    * standard program when data or layout directives are, else a raw blob.
    */
   readonly kind?: OutputKind;
-  /** Instruction set to encode for (default `jam-0.7`). */
+  /** Instruction set to encode for (the default profile, `jam-0.7`, when omitted). */
   readonly profile?: IsaProfile;
 }
 

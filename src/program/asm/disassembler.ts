@@ -52,7 +52,11 @@ interface Line {
   readonly instruction?: { readonly ins: Instruction; readonly widths: ImmediateWidths };
 }
 
-/** Writes `input` as assembly text; see `DisassembleOptions`. */
+/**
+ * Writes `input` as assembly text; see `DisassembleOptions`. Bytes and blobs decode as
+ * `Program.parse` decodes them (a `.polkavm` file's own ISA, else the default `jam-0.7`); pass a
+ * `Program` to choose the profile.
+ */
 export function disassemble(input: DisassemblyInput, options: DisassembleOptions = {}): string {
   const program = input instanceof Program
     ? input
