@@ -412,7 +412,7 @@ class CodeGenerator {
       case 88: // branch_le_s_imm
       case 89: // branch_ge_s_imm
       case 90: // branch_gt_s_imm
-        asm.aluRI(Alu.cmp, true, a, x);
+        this.#compareImm(a, x);
         return this.#branchTo(BRANCH_IMM_COND[op - Op.branch_eq_imm], i, p.target[i]);
       case 170: // branch_eq
       case 171: // branch_ne
@@ -463,6 +463,7 @@ class CodeGenerator {
       case 149: // add_imm_64
         return asm.leaRD(true, a, b, x);
       case 132: // and_imm
+        return this.#andImm(a, b, x);
       case 133: // xor_imm
       case 134: // or_imm
         if (a !== b) asm.movRR(true, a, b);
@@ -478,11 +479,19 @@ class CodeGenerator {
       case 143: // set_gt_s_imm
         return this.#setImm(SET_IMM_COND[op - Op.set_lt_u_imm], a, b, x);
       case 138: // shlo_l_imm_32
-      case 139: // shlo_r_imm_32
-      case 140: // shar_r_imm_32
         if (a !== b) asm.movRR(false, a, b);
-        asm.shiftRI(SHIFTS[op - Op.shlo_l_imm_32], false, a, x & 31);
+        asm.shiftRI(Shift.shl, false, a, x & 31);
         return asm.movsxd(a, a);
+      case 139: // shlo_r_imm_32
+        if ((x & 31) === 0) return asm.movsxd(a, b);
+        if (a !== b) asm.movRR(false, a, b);
+        // A logical shift by 1…31 clears bit 31: the zero-extended result is the sign-extended one.
+        return asm.shiftRI(Shift.shr, false, a, x & 31);
+      case 140: // shar_r_imm_32
+        // Shifting the sign-extended 64-bit value gives the sign-extended 32-bit result.
+        asm.movsxd(a, b);
+        if ((x & 31) !== 0) asm.shiftRI(Shift.sar, true, a, x & 31);
+        return;
       case 141: // neg_add_imm_32
       case 154: { // neg_add_imm_64
         const w = op === Op.neg_add_imm_64;
@@ -638,14 +647,37 @@ class CodeGenerator {
     else this.#asm.aluRR(BINARY_ALU[op - Op.sub_32], w, dst, src);
   }
 
+  /**
+   * A = B & imm (imm sign-extended): a non-negative mask clears the upper half, so 32-bit forms
+   * do (they zero-extend), and the byte and halfword masks are one `movzx` even from another
+   * register.
+   */
+  #andImm(a: number, b: number, imm: number): void {
+    const asm = this.#asm;
+    if (imm === 0xff) return asm.movzx8(a, b);
+    if (imm === 0xffff) return asm.movzx16(a, b);
+    const w = imm < 0;
+    if (a !== b) asm.movRR(w, a, b);
+    if (imm !== -1) asm.aluRI(Alu.and, w, a, imm);
+  }
+
   /** A = (B cond imm) as 0 or 1. */
   #setImm(cond: number, a: number, b: number, imm: number): void {
     const asm = this.#asm;
     const dst = a === b ? Reg.rcx : a;
     asm.aluRR(Alu.xor, false, dst, dst);
-    asm.aluRI(Alu.cmp, true, b, imm);
+    this.#compareImm(b, imm);
     asm.setcc(cond, dst);
     if (dst !== a) asm.movRR(true, a, dst);
+  }
+
+  /**
+   * Sets the flags as `cmp reg, imm` (64-bit) would: `test reg, reg` for zero, shorter and
+   * with the same flags (carry and overflow clear, zero and sign from `reg`).
+   */
+  #compareImm(reg: number, imm: number): void {
+    if (imm === 0) this.#asm.testRR(true, reg, reg);
+    else this.#asm.aluRI(Alu.cmp, true, reg, imm);
   }
 
   /** D = (A < B) as 0 or 1 with the given condition. */

@@ -7,7 +7,7 @@
  * it the operation is 32-bit and zero-extends its destination, as the hardware does.
  * @module
  */
-import { type AccessSize, Addr, Load } from "./operands.ts";
+import { type AccessSize, Addr, Alu, Load } from "./operands.ts";
 
 const TWO_BYTE = 0x0f00;
 
@@ -257,9 +257,13 @@ export class X64 {
     this.#imm32(high);
   }
 
-  /** Loads the 64-bit value (low, high) into `dst` with the shortest form that holds it. */
+  /**
+   * Loads the 64-bit value (low, high) into `dst` with the shortest form that holds it: zero by
+   * `xor`, which clobbers the flags (never between a compare and its use).
+   */
   loadConstant(dst: number, low: number, high: number): void {
-    if (high === 0) this.movRI(false, dst, low);
+    if (high === 0 && low === 0) this.aluRR(Alu.xor, false, dst, dst);
+    else if (high === 0) this.movRI(false, dst, low);
     else if (high === low >> 31) this.movRI(true, dst, low);
     else this.movRI64(dst, low, high);
   }
@@ -352,15 +356,18 @@ export class X64 {
     this.#b(0xc8 | (reg & 7));
   }
 
-  /** `lea dst, [base + index]` (64-bit address arithmetic; `w` false keeps 32 bits). */
-  leaRR(w: boolean, dst: number, base: number, index: number): void {
+  /**
+   * `lea dst, [base + index << scaleLog2]` (64-bit address arithmetic; `w` false keeps 32 bits);
+   * `index` must not be rsp.
+   */
+  leaRR(w: boolean, dst: number, base: number, index: number, scaleLog2 = 0): void {
     const rex = (w ? 8 : 0) | ((dst >> 3) << 2) | ((index >> 3) << 1) | (base >> 3);
     if (rex !== 0) this.#b(0x40 | rex);
     this.#b(0x8d);
     const b = base & 7;
     // rbp/r13 as a base have no mod=00 form: they take a zero disp8.
     this.#b((b === 5 ? 0x40 : 0) | ((dst & 7) << 3) | 4);
-    this.#b(((index & 7) << 3) | b);
+    this.#b((scaleLog2 << 6) | ((index & 7) << 3) | b);
     if (b === 5) this.#b(0);
   }
 
