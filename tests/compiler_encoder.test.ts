@@ -121,10 +121,13 @@ function cases(): Case[] {
         }
         if (b !== 4) {
           const rbpBase = (a & 7) === 5 ? "+0x0" : "";
-          add(
-            `lea ${reg(b, bits)},[${reg(a, 64)}+${reg(b === a ? 0 : b, 64)}*1${rbpBase}]`,
-            (x) => x.leaRR(w, b, a, b === a ? 0 : b),
-          );
+          const index = b === a ? 0 : b;
+          for (const scaleLog2 of [0, 1, 2, 3]) {
+            add(
+              `lea ${reg(b, bits)},[${reg(a, 64)}+${reg(index, 64)}*${1 << scaleLog2}${rbpBase}]`,
+              (x) => x.leaRR(w, b, a, index, scaleLog2),
+            );
+          }
         }
       }
       for (const value of IMMEDIATES) {

@@ -201,26 +201,42 @@ Deno.test("dynamic jumps: valid entries, halt, zero, misaligned, out of range, n
 });
 
 Deno.test("instructionAt maps block entries, instruction code and stubs back to the instruction", () => {
+  // A lone fallthrough at the loop head (charged with the next block), a fused pair.
   const asm = new Asm().regImm(Op.load_imm, 1, 4).none(Op.fallthrough).label("loop");
+  asm.none(Op.fallthrough);
+  asm.regRegImm(Op.shlo_l_imm_64, 2, 1, 2).reg3(Op.add_64, 2, 2, 3);
+  asm.regRegImm(Op.load_ind_u32, 4, 2, 0);
   asm.regRegImm(Op.add_imm_64, 1, 1, -1).regImmOff(Op.branch_ne_imm, 1, 0, "loop");
   asm.regImm(Op.jump_ind, 1, 0).none(Op.trap);
   const { analysis, compiled } = compileBlob(asm.build(["loop"]));
   const { blockEntry, instructionEntry, code } = compiled;
-  for (let i = 0; i < analysis.count; i++) {
+  const n = analysis.count;
+  // Code in instruction order ends with the last instruction's; stubs follow.
+  const inline = (offset: number) => offset <= instructionEntry[n - 1];
+  for (let i = 0; i < n; i++) {
     if (blockEntry[i] >= 0) assert.equal(compiled.instructionAt(blockEntry[i]), i, `block ${i}`);
-    const end = i + 1 < analysis.count
-      ? (blockEntry[i + 1] >= 0 ? blockEntry[i + 1] : instructionEntry[i + 1])
-      : instructionEntry[i] + 1;
-    for (let at = instructionEntry[i]; at < end; at++) {
+    const entry = instructionEntry[i];
+    if (!inline(entry)) {
+      // Out of line: the second of a fused pair (its own copy), or the unpaid entry of a lone
+      // fallthrough, which pays the next block's charge in that block's stub.
+      const owner = analysis.op[i] === Op.fallthrough ? i + 1 : i;
+      assert.equal(compiled.instructionAt(entry), owner, `entry of instruction ${i}`);
+      continue;
+    }
+    const later = [...blockEntry.slice(i + 1), ...instructionEntry.slice(i + 1)];
+    const end = i === n - 1 ? entry + 1 : Math.min(...later.filter((o) => o >= 0 && inline(o)));
+    // A fused pair's code belongs to its first instruction, where any fault in it would be.
+    for (let at = entry; at < end; at++) {
       assert.equal(compiled.instructionAt(at), i, `offset ${at} of instruction ${i}`);
     }
   }
-  // Stubs (out of gas, invalid dynamic target) belong to their instruction; shared code to none.
+  // Stubs (out of gas, invalid dynamic target, entries) belong to their instruction; shared
+  // code to none.
   const owners = new Set<number>();
-  for (let at = instructionEntry[analysis.count - 1] + 1; at < code.length; at++) {
+  for (let at = instructionEntry[n - 1] + 1; at < code.length; at++) {
     owners.add(compiled.instructionAt(at));
   }
-  assert.deepEqual([...owners].sort(), [-1, 0, 2, 4, 5, 6]);
+  assert.deepEqual([...owners].sort((a, b) => a - b), [-1, 0, 2, 3, 4, 8, 9, 10]);
   assert.equal(compiled.instructionAt(code.length), -1);
 });
 

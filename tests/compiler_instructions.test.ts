@@ -33,7 +33,23 @@ const EDGE: readonly bigint[] = [
   0xfedcba98n,
   -2n,
 ];
-const IMMEDIATES = [0, 1, -1, 5, 31, 32, 63, 64, 127, -128, 0x7fffffff, -0x80000000, 0x12345678];
+const IMMEDIATES = [
+  0,
+  1,
+  -1,
+  5,
+  31,
+  32,
+  63,
+  64,
+  127,
+  -128,
+  0xff,
+  0xffff,
+  0x7fffffff,
+  -0x80000000,
+  0x12345678,
+];
 
 /** Register triples (D, A, B) covering aliasing and the specially treated native registers. */
 const TRIPLES: readonly (readonly [number, number, number])[] = [

@@ -17,7 +17,7 @@ export function compileProgram(
 ): CompiledCode {
   const generated = generateCode(analysis, target, options.step ?? false);
   const jumpTable = nativeJumpTable(analysis.jumpTargets, generated, target.codeAddress);
-  const { blockEntry, instructionEntry, stubStart, stubOwner } = generated;
+  const { blockEntry, instructionEntry, instructionStart, stubStart, stubOwner } = generated;
   return {
     code: generated.code,
     jumpTable,
@@ -26,7 +26,7 @@ export function compileProgram(
     instructionAt(nativeOffset: number): number {
       if (nativeOffset < 0 || nativeOffset >= generated.code.length) return -1;
       if (nativeOffset >= stubStart[0]) return stubOwner[lastAtOrBefore(stubStart, nativeOffset)];
-      const i = lastAtOrBefore(instructionEntry, nativeOffset);
+      const i = lastAtOrBefore(instructionStart, nativeOffset);
       // The gas charge of block i + 1 lies between instruction i's code and its own.
       const next = i + 1 < blockEntry.length ? blockEntry[i + 1] : -1;
       return next >= 0 && nativeOffset >= next ? i + 1 : i;

@@ -14,15 +14,18 @@ import { Op } from "../program/isa/index.ts";
 import { HALT_ADDRESS } from "../pvm/mod.ts";
 import type { ProgramAnalysis } from "../program/analysis.ts";
 import { type CodeTarget, STEP_PC_FLAG } from "./target.ts";
+import { emitFused, Fusion, fusionAt } from "./fusion.ts";
 import { X64 } from "./x64/assembler.ts";
 import { Addr, Alu, Cond, Load, Reg, Shift, Unary } from "./x64/operands.ts";
 
 /**
  * Kinds of out-of-line stubs besides the out-of-gas ones (one per charged block): the
  * instruction's static target is no block start (panic at its pc); its dynamic target is
- * outside the jump table (halt or panic at its pc).
+ * outside the jump table (halt or panic at its pc); the entry of the second instruction of a
+ * fused pair (it alone, then back after the pair); the entry of a block charged together with
+ * the lone fallthrough before it (its own charge, then back to its code).
  */
-const Stub = { Panic: 0, Dynamic: 1 } as const;
+const Stub = { Panic: 0, Dynamic: 1, Entry: 2, Charge: 3 } as const;
 const FALLTHROUGH: number = Op.fallthrough;
 /**
  * Room reserved before each instruction (with its block's charges) and each stub: the longest,
@@ -47,8 +50,13 @@ export interface GeneratedCode {
   readonly code: Uint8Array;
   /** Per instruction: offset of the gas-charging block entry, -1 where no block starts. */
   readonly blockEntry: Int32Array;
-  /** Per instruction: offset of its own code. */
+  /** Per instruction: offset where execution enters it without a charge. */
   readonly instructionEntry: Int32Array;
+  /**
+   * Per instruction: offset of its code in the instruction stream, ascending (an instruction
+   * fused into the one before starts where the pair ends).
+   */
+  readonly instructionStart: Int32Array;
   /**
    * Ascending offsets where each stub begins, after all instructions' code; the first entry is
    * the shared code of no instruction.
@@ -147,6 +155,7 @@ class CodeGenerator {
     const vm = this.#vm, gas = this.#off.gas;
     const blockEntry = new Int32Array(n).fill(-1);
     const instructionEntry = new Int32Array(n);
+    const instructionStart = new Int32Array(n);
     // Label i: the block entry of instruction i; label n + i: its out-of-gas stub.
     asm.newLabels(2 * n);
     let charged = 0; // blocks with an out-of-gas stub
@@ -159,17 +168,14 @@ class CodeGenerator {
         if (this.#step) this.#stepReport(i);
         const cost = entryCost[i];
         if (this.#fusesWithNext(i)) {
-          // Pay for both blocks and skip the next block's own charge.
+          // Pay for both blocks; the next block's own charge (entering it, or entering the
+          // fallthrough unpaid) is out of line, so a loop through i falls straight through.
           asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, cost + entryCost[i + 1]);
           asm.jcc(Cond.s, n + i);
-          const skip = asm.jmpShort();
-          instructionEntry[i] = asm.length; // without a charge: enter the next block, charged
+          const resume = this.#stub(Stub.Charge, i + 1) + 1;
+          instructionStart[i] = asm.length;
           i++;
-          asm.bind(i);
-          blockEntry[i] = asm.length;
-          asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, entryCost[i]);
-          asm.jcc(Cond.s, n + i);
-          asm.bindShort(skip);
+          asm.bind(resume);
           charged += 2;
         } else if (cost > 0) {
           asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, cost);
@@ -177,16 +183,26 @@ class CodeGenerator {
           charged++;
         }
       }
-      instructionEntry[i] = asm.length;
+      instructionEntry[i] = instructionStart[i] = asm.length;
       if (this.#step && blockStart[i] === 0) this.#stepReport(i);
-      this.#instruction(i);
+      const fusion = this.#step ? Fusion.none : fusionAt(p, i);
+      if (fusion === Fusion.none) {
+        this.#instruction(i);
+        continue;
+      }
+      emitFused(asm, p, this.#g, fusion, i);
+      // A run may start at i + 1 (a pc set by the host): it runs alone out of line.
+      const resume = this.#stub(Stub.Entry, ++i) + 1;
+      instructionStart[i] = asm.length;
+      asm.bind(resume);
     }
-    const { start, owner } = this.#emitStubs(charged);
+    const { start, owner } = this.#emitStubs(charged, blockEntry, instructionEntry);
     asm.resolveFixups();
     return {
       code: asm.code(),
       blockEntry,
       instructionEntry,
+      instructionStart,
       stubStart: start,
       stubOwner: owner,
       invalidEntry: asm.labelOffset(this.#invalidEntryLabel),
@@ -213,24 +229,34 @@ class CodeGenerator {
 
   // ---- Stubs. ----
 
-  /** A label for a stub of `kind` owned by instruction `owner`, emitted after all code. */
+  /**
+   * A label for a stub of `kind` owned by instruction `owner`, emitted after all code; the
+   * label after it is where entry stubs jump back to (bound by the caller).
+   */
   #stub(kind: number, owner: number): number {
-    const label = this.#asm.newLabels(1);
+    const label = this.#asm.newLabels(2);
     stubs.add(kind, owner, label);
     return label;
   }
 
-  /** Emits the stubs: out-of-gas ones of the `charged` blocks, the requested ones, shared code. */
-  #emitStubs(charged: number): { start: Int32Array; owner: Int32Array } {
+  /**
+   * Emits the stubs: out-of-gas ones of the `charged` blocks, the requested ones, shared code;
+   * records the entries that lie in stubs in `blockEntry` and `instructionEntry`.
+   */
+  #emitStubs(
+    charged: number,
+    blockEntry: Int32Array,
+    instructionEntry: Int32Array,
+  ): { start: Int32Array; owner: Int32Array } {
     const asm = this.#asm, p = this.#p, n = p.count, vm = this.#vm, off = this.#off;
     const { blockStart, entryCost } = p;
     const regionCount = charged + stubs.count + 1;
     const starts = new Int32Array(regionCount), owners = new Int32Array(regionCount);
     let regions = 0;
-    const begin = (i: number): void => {
+    const begin = (i: number, bytes = MAX_STUB_BYTES): void => {
       starts[regions] = asm.length;
       owners[regions++] = i;
-      asm.reserve(MAX_STUB_BYTES);
+      asm.reserve(bytes);
     };
     // Shared code of no instruction, first so that the stubs jump back to it (no fixups): the
     // trap of jump-table entries that start no block (the jump recorded its pc already), and
@@ -260,12 +286,24 @@ class CodeGenerator {
       this.#outOfGas(i);
     }
     for (let k = 0; k < stubs.count; k++) {
-      const i = stubs.owner[k];
-      begin(i);
-      asm.bind(stubs.label[k]);
+      const i = stubs.owner[k], label = stubs.label[k];
+      begin(i, stubs.kind[k] === Stub.Entry ? MAX_INSTRUCTION_BYTES : MAX_STUB_BYTES);
+      asm.bind(label);
       switch (stubs.kind[k]) {
         case Stub.Panic:
           this.#exit(p.pc[i], off.trap);
+          break;
+        case Stub.Entry:
+          instructionEntry[i] = asm.length;
+          this.#instruction(i);
+          asm.jmp(label + 1);
+          break;
+        case Stub.Charge: // block i, also the unpaid entry of the fallthrough before it
+          asm.bind(i);
+          blockEntry[i] = instructionEntry[i - 1] = asm.length;
+          asm.aluMI(Alu.sub, true, Addr.base64, vm, off.gas, entryCost[i]);
+          asm.jcc(Cond.s, n + i);
+          asm.jmp(label + 1);
           break;
         default: { // Stub.Dynamic: rcx holds the rotated index of the target address
           asm.storeImm(4, p.pc[i], Addr.base64, vm, off.pc);

@@ -223,6 +223,8 @@ class ProgramWriter {
   readonly #blocks: number;
   readonly #jumpTable: Target[] = [];
   readonly choice: InstructionChoice;
+  /** How many `scaledAdd` pairs were written (labels p0, p1, …). */
+  pairs = 0;
 
   constructor(random: Random, plan: MemoryPlan, blocks: number, choice: InstructionChoice) {
     this.choice = choice;
@@ -354,6 +356,39 @@ class ProgramWriter {
     });
   }
 
+  /**
+   * `shlo_l_imm_64 r, s, k` then `add_64 r, r, base` (operands either way round), which the
+   * compiler fuses into one scaled-index `lea` for k = 1…3, with aliased registers and near
+   * misses (other shifts, another destination), sometimes a base address and small index
+   * loaded before and a load or store through the result after (faults next to the fused
+   * code). The add is labelled `p<n>`: runs may start there, in the middle of the pair.
+   */
+  scaledAdd(): void {
+    const random = this.#random;
+    const r = this.reg(), s = random.chance(0.4) ? r : this.reg(), base = this.reg();
+    if (random.chance(0.5) && base !== r && base !== s) {
+      this.loadImm(base, this.address());
+      this.loadImm(s, random.between(-4, 8) * random.pick([1, 1, 512, 1024]));
+    }
+    const k = random.chance(0.85) ? random.between(1, 3) : random.pick([0, 4, 63, 66]);
+    this.code.emit({ op: Op.shlo_l_imm_64, a: r, b: s, x: k, xWidth: this.width(k) });
+    this.code.label(`p${this.pairs++}`);
+    const [a, b] = random.chance(0.5) ? [r, base] : [base, r];
+    this.code.emit({ op: Op.add_64, d: random.chance(0.9) ? r : this.reg(), a, b });
+    if (random.chance(0.4)) {
+      const info = random.pick(this.choice.loadsAndStores), value = this.immediate();
+      this.code.emit({
+        op: info.id,
+        a: info.format === "reg_imm_imm" ? r : this.reg(),
+        b: r,
+        x: 0,
+        y: value,
+        xWidth: this.width(0),
+        yWidth: this.width(value),
+      });
+    }
+  }
+
   /** A division or remainder by 0 or −1, of INT_MIN or anything. */
   division(): void {
     const random = this.#random;
@@ -373,7 +408,8 @@ class ProgramWriter {
   bodyInstruction(): void {
     const random = this.#random;
     const roll = random.below(100);
-    if (roll < 50) this.anyInstruction(random.pick(this.choice.body));
+    if (roll < 45) this.anyInstruction(random.pick(this.choice.body));
+    else if (roll < 50) this.scaledAdd();
     else if (roll < 72) this.memoryAccess();
     else if (roll < 80) this.division();
     else if (roll < 86) this.anyInstruction(instructionById(Op.ecalli)!);
@@ -497,7 +533,9 @@ function structuredCode(
   }
   writer.code.label("end");
   if (writer.code.length === 0) writer.code.emit({ op: Op.trap });
-  return writer.code.build(choice.profile, writer.jumpTable);
+  const built = writer.code.build(choice.profile, writer.jumpTable);
+  const pairPcs = Array.from({ length: writer.pairs }, (_, n) => built.labels.get(`p${n}`)!);
+  return { ...built, pairPcs };
 }
 
 /** Random bytes as code, with a random bitmask and jump table. */
@@ -526,6 +564,16 @@ function initialGas(random: Random): bigint {
   return BigInt(random.chance(0.4) ? random.below(40) : random.between(100, 3000));
 }
 
+/**
+ * The first pc of a bare case: mostly 0, sometimes the middle of a fusable pair (entering
+ * between two instructions the compiler emits as one), sometimes anywhere.
+ */
+function startPc(random: Random, codeLength: number, pairPcs: readonly number[]): number {
+  const roll = random.below(20);
+  if (roll === 0 && pairPcs.length > 0) return random.pick(pairPcs);
+  return roll < 18 ? 0 : random.below(codeLength + 2);
+}
+
 /** The case of `seed` under the `isa` profile. */
 export function generateCase(seed: number, isa: IsaName = "jam-0.7"): DiffCase {
   const random = new Random(seed);
@@ -535,7 +583,7 @@ export function generateCase(seed: number, isa: IsaName = "jam-0.7"): DiffCase {
     const plan = barePlan(random);
     const blob = roll < 55
       ? structuredCode(random, plan, blockCount(random), choice)
-      : soupCode(random);
+      : { ...soupCode(random), pairPcs: [] };
     const bytes = encodeBlob(blob);
     return {
       seed,
@@ -545,7 +593,7 @@ export function generateCase(seed: number, isa: IsaName = "jam-0.7"): DiffCase {
       regions: plan.regions,
       registers: plan.registers,
       gas: initialGas(random),
-      pc: random.chance(0.9) ? 0 : random.below(blob.code.length + 2),
+      pc: startPc(random, blob.code.length, blob.pairPcs),
       heapTop: plan.heapTop,
     };
   }

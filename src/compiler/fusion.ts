@@ -1,0 +1,61 @@
+/**
+ * Fusion of adjacent PVM instructions: pairs in one basic block that x86-64 does in fewer
+ * instructions than the two lowered apart. A pair fuses only when its second instruction can
+ * neither fault nor exit, so every exit inside the fused code belongs to the first one and
+ * finds the guest registers as the interpreter would. The code generator keeps entry at the
+ * second instruction exact with an out-of-line copy of it that jumps back after the pair.
+ * @module
+ */
+import { Op } from "../program/isa/index.ts";
+import type { ProgramAnalysis } from "../program/analysis.ts";
+import type { X64 } from "./x64/assembler.ts";
+
+/** The fused pairs (`none`: instruction i is lowered on its own). */
+export const Fusion = {
+  none: 0,
+  /**
+   * `shlo_l_imm_64 r, s, k` (k = 1…3), then `add_64 r, r, base` (or `base, r`): one
+   * `lea r, [base + s << k]`, as in a table lookup.
+   */
+  scaledAdd: 1,
+} as const;
+
+/** Largest shift an x86 address scales its index by (× 8). */
+const MAX_SCALE_LOG2 = 3;
+
+/** The fused pair that instruction `i` starts with the next one, or `Fusion.none`. */
+export function fusionAt(p: ProgramAnalysis, i: number): number {
+  if (i + 1 >= p.count || p.blockStart[i + 1] === 1) return Fusion.none;
+  const { op, ra, rb, rd } = p;
+  if (op[i] === Op.shlo_l_imm_64 && op[i + 1] === Op.add_64) {
+    const r = ra[i], k = p.x[i] & 63;
+    // Exactly one operand of the add is r (r + r is no scaled index plus a base).
+    if (
+      k >= 1 && k <= MAX_SCALE_LOG2 && rd[i + 1] === r && (ra[i + 1] === r) !== (rb[i + 1] === r)
+    ) {
+      return Fusion.scaledAdd;
+    }
+  }
+  return Fusion.none;
+}
+
+/**
+ * Emits the fused pair `kind` of instructions i and i + 1 (as `fusionAt` found it); `guest`
+ * maps PVM registers to x86 ones.
+ */
+export function emitFused(
+  asm: X64,
+  p: ProgramAnalysis,
+  guest: Int8Array,
+  kind: number,
+  i: number,
+): void {
+  switch (kind) {
+    case Fusion.scaledAdd: {
+      const r = p.ra[i], base = p.ra[i + 1] === r ? p.rb[i + 1] : p.ra[i + 1];
+      return asm.leaRR(true, guest[r], guest[base], guest[p.rb[i]], p.x[i] & 63);
+    }
+    default:
+      throw new Error(`unknown fusion ${kind}`);
+  }
+}
