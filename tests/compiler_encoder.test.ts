@@ -365,6 +365,42 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "x86-64 encoder: many jumps to one label bound later all land on it",
+  ignore: !available && !required,
+  fn() {
+    const asm = new X64();
+    asm.reserve(1024);
+    const [forward, unused] = [asm.newLabels(1), asm.newLabels(1)];
+    asm.bind(unused); // a label bound with nothing waiting for it
+    const sites: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      sites.push(asm.length);
+      if (k % 2 === 0) asm.jcc(Cond.ne, forward);
+      else asm.jmp(forward);
+      asm.movRI64(0, k, 0); // far enough apart that nothing is short
+    }
+    asm.bind(forward);
+    asm.pop(0);
+    asm.jmp(forward); // backward and near: rel8
+    asm.resolveFixups();
+    const target = asm.labelOffset(forward);
+    const listing = objdump(asm.code());
+    const jumps = listing.filter(([, text]) => text.startsWith("j"));
+    assert.deepEqual(jumps.map(([offset]) => offset), [...sites, target + 1]);
+    for (const [, text] of jumps) assert.match(text, new RegExp(`^j(ne|mp) ${hex(target)}\\b`));
+  },
+});
+
+Deno.test("x86-64 encoder: a label used but never bound is reported", () => {
+  const asm = new X64();
+  asm.reserve(64);
+  const [bound, unbound] = [asm.newLabels(1), asm.newLabels(1)];
+  asm.jmp(unbound);
+  asm.bind(bound);
+  assert.throws(() => asm.resolveFixups(), /label 1 is used but never bound/);
+});
+
 Deno.test("x86-64 encoder: writing past the reserved room is detected, never silently lost", () => {
   const asm = new X64(64);
   asm.reserve(64);

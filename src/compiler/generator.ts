@@ -144,7 +144,7 @@ class CodeGenerator {
     this.#vm = target.vmctxRegister;
     this.#off = target.offsets;
     this.#tableBase = Number(target.jumpTableAddress / BigInt(JUMP_TABLE_ENTRY));
-    this.#recordPcOnJump = program.jumpTargets.some((t) => t < 0);
+    this.#recordPcOnJump = program.jumpTargets.indexOf(-1) >= 0;
     this.#step = step;
   }
 

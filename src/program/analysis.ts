@@ -280,33 +280,30 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
 /**
  * The pcs of every instruction in order, synthetic traps included (at 0 when no instruction
  * starts there; after an instruction whose 24-byte skip meets no opcode; past the end of the
- * code), each recorded in `indexOfPc` as well.
+ * code), after recording each one's instruction number in `indexOfPc`.
  */
 function placeInstructions(bitmask: Uint8Array, n: number, indexOfPc: Int32Array): Uint32Array {
-  const pcs = new Uint32Array(n + MAX_SKIP + 2);
   let count = 0;
-  const place = (at: number): void => {
-    indexOfPc[at] = count;
-    pcs[count++] = at;
-  };
   let at = 0;
   if (n === 0 || !isOpcodeStart(bitmask, n, 0)) {
-    place(0);
+    indexOfPc[0] = count++;
     at = 1;
     while (at < n && !isOpcodeStart(bitmask, n, at)) at++;
   }
   while (at < n) {
-    place(at);
+    indexOfPc[at] = count++;
     // The next opcode within reach, or the first position past the code, or a synthetic trap.
     let next = at + 1;
     while (next < n && next <= at + MAX_SKIP && !isOpcodeStart(bitmask, n, next)) next++;
     if (next >= n || !isOpcodeStart(bitmask, n, next)) {
-      place(next);
+      indexOfPc[next] = count++;
       while (next < n && !isOpcodeStart(bitmask, n, next)) next++;
     }
     at = next;
   }
-  return pcs.slice(0, count);
+  const pcs = new Uint32Array(count);
+  for (let pc = 0; pc < indexOfPc.length; pc++) if (indexOfPc[pc] >= 0) pcs[indexOfPc[pc]] = pc;
+  return pcs;
 }
 
 /** Instructions `start` … `end` − 1 of `program` as `Instruction` objects, for gas models. */

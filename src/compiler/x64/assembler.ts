@@ -1,7 +1,9 @@
 /**
  * An x86-64 encoder with only the instructions the PVM code generator emits. Code goes into one
- * growing byte buffer; labels are small integers whose offsets and pending rel32 fixups live in
- * typed arrays, so encoding allocates nothing per instruction.
+ * growing byte buffer; labels are small integers whose offsets live in a typed array. A rel32 to
+ * a label not yet bound is patched when the label is bound: until then its four bytes link it
+ * to the label's previous pending rel32, so the pending ones need no storage of their own and
+ * encoding allocates nothing per instruction.
  *
  * Registers are ISA numbers (rax 0 … r15 15). `w` selects 64-bit operand size (REX.W); without
  * it the operation is 32-bit and zero-extends its destination, as the hardware does.
@@ -19,11 +21,14 @@ export class X64 {
   length = 0;
   /** True once `code()` handed the buffer out: the next `reset` takes a new one. */
   #handedOut = false;
+  /**
+   * Per label: its offset once bound (≥ 0); -1 while unbound with no rel32 to it; otherwise
+   * −2 − the position of its latest pending rel32.
+   */
   #labelOffset: Int32Array = new Int32Array(64);
   #labelCount = 0;
-  #fixupAt: Int32Array = new Int32Array(64);
-  #fixupLabel: Int32Array = new Int32Array(64);
-  #fixupCount = 0;
+  /** rel32s emitted to labels not bound yet. */
+  #pending = 0;
 
   /** Starts with room for `capacity` bytes; the buffer grows as needed. */
   constructor(capacity = 4096) {
@@ -39,17 +44,11 @@ export class X64 {
   reset(capacity: number): void {
     this.length = 0;
     this.#labelCount = 0;
-    this.#fixupCount = 0;
+    this.#pending = 0;
     const size = this.bytes.length;
     if (this.#handedOut || size < capacity || size > 4 * Math.max(capacity, 1 << 20)) {
       this.bytes = new Uint8Array(Math.max(capacity, 64));
       this.#handedOut = false;
-    }
-    // A rel32 fixup takes at least 5 bytes of code; most programs need far fewer.
-    const fixups = capacity >> 4;
-    if (this.#fixupAt.length < fixups || this.#fixupAt.length > 4 * Math.max(fixups, 1 << 16)) {
-      this.#fixupAt = new Int32Array(Math.max(fixups, 64));
-      this.#fixupLabel = new Int32Array(Math.max(fixups, 64));
     }
   }
 
@@ -68,31 +67,36 @@ export class X64 {
     return first;
   }
 
-  /** Binds `label` to the current offset. */
+  /** Binds `label` to the current offset, patching the rel32s that wait for it. */
   bind(label: number): void {
+    const state = this.#labelOffset[label];
     this.#labelOffset[label] = this.length;
+    if (state <= -2) this.#patch(-2 - state, this.length);
   }
 
   /** Offset of `label`, or -1 while unbound. */
   labelOffset(label: number): number {
-    return this.#labelOffset[label];
+    const state = this.#labelOffset[label];
+    return state >= 0 ? state : -1;
   }
 
-  /** Patches every rel32 that refers to a label; throws if one is still unbound. */
+  /** Checks that every rel32 to a label was patched; throws if a label used is still unbound. */
   resolveFixups(): void {
-    const bytes = this.bytes, at = this.#fixupAt, to = this.#fixupLabel;
-    const offsets = this.#labelOffset;
-    for (let k = 0; k < this.#fixupCount; k++) {
-      const from = at[k];
-      const target = offsets[to[k]];
-      if (target < 0) throw new Error(`label ${to[k]} is used but never bound`);
-      const rel = target - (from + 4);
-      bytes[from] = rel;
-      bytes[from + 1] = rel >> 8;
-      bytes[from + 2] = rel >> 16;
-      bytes[from + 3] = rel >> 24;
+    if (this.#pending === 0) return;
+    const unbound = this.#labelOffset.subarray(0, this.#labelCount).findIndex((s) => s <= -2);
+    throw new Error(`label ${unbound} is used but never bound`);
+  }
+
+  /** Points the chain of pending rel32s whose latest is at `site` to `target`. */
+  #patch(site: number, target: number): void {
+    const bytes = this.bytes;
+    while (site >= 0) {
+      const previous = bytes[site] | (bytes[site + 1] << 8) | (bytes[site + 2] << 16) |
+        (bytes[site + 3] << 24);
+      this.#int32At(site, target - (site + 4));
+      this.#pending--;
+      site = previous;
     }
-    this.#fixupCount = 0;
   }
 
   /**
@@ -134,8 +138,8 @@ export class X64 {
 
   /** `jcc` to `label`: rel8 when it is bound and near, else rel32 (patched when bound). */
   jcc(cond: number, label: number): void {
-    const rel = this.#labelOffset[label] - (this.length + 2);
-    if (this.#labelOffset[label] >= 0 && rel >= -128) {
+    const offset = this.#labelOffset[label], rel = offset - (this.length + 2);
+    if (offset >= 0 && rel >= -128) {
       this.#b(0x70 | cond);
       this.#b(rel);
       return;
@@ -147,8 +151,8 @@ export class X64 {
 
   /** `jmp` to `label`: rel8 when it is bound and near, else rel32 (patched when bound). */
   jmp(label: number): void {
-    const rel = this.#labelOffset[label] - (this.length + 2);
-    if (this.#labelOffset[label] >= 0 && rel >= -128) {
+    const offset = this.#labelOffset[label], rel = offset - (this.length + 2);
+    if (offset >= 0 && rel >= -128) {
       this.#b(0xeb);
       this.#b(rel);
       return;
@@ -429,19 +433,25 @@ export class X64 {
     this.length = at;
   }
 
+  /** A rel32 to `label`: final when it is bound, else linked into its pending chain. */
   #rel32(label: number): void {
-    if (this.#fixupCount === this.#fixupAt.length) this.#growFixups();
-    this.#fixupAt[this.#fixupCount] = this.length;
-    this.#fixupLabel[this.#fixupCount++] = label;
-    this.length += 4;
+    const at = this.length, state = this.#labelOffset[label];
+    if (state >= 0) {
+      this.#int32At(at, state - (at + 4));
+    } else {
+      this.#int32At(at, state === -1 ? -1 : -2 - state);
+      this.#labelOffset[label] = -2 - at;
+      this.#pending++;
+    }
+    this.length = at + 4;
   }
 
-  #growFixups(): void {
-    const at = new Int32Array(this.#fixupCount * 2), to = new Int32Array(this.#fixupCount * 2);
-    at.set(this.#fixupAt);
-    to.set(this.#fixupLabel);
-    this.#fixupAt = at;
-    this.#fixupLabel = to;
+  #int32At(at: number, value: number): void {
+    const bytes = this.bytes;
+    bytes[at] = value;
+    bytes[at + 1] = value >> 8;
+    bytes[at + 2] = value >> 16;
+    bytes[at + 3] = value >> 24;
   }
 
   /**
