@@ -1,8 +1,9 @@
 /**
  * Fused instruction pairs (src/compiler/fusion.ts) against the interpreter: every register
- * aliasing of `shlo_l_imm_64` + `add_64` that fuses into one scaled-index `lea`, near misses
- * that must not fuse, runs entered at the second instruction of a pair (its out-of-line entry),
- * and a load through the result that faults right after the fused code.
+ * aliasing of `shlo_l_imm_64` + `add_64` that fuses into one scaled-index `lea` and of the
+ * shift pairs that fuse into one extension, near misses that must not fuse, runs entered at the
+ * second instruction of a pair (its out-of-line entry), and a load through the result that
+ * faults right after the fused code.
  */
 import assert from "node:assert/strict";
 import { Fusion, fusionAt } from "../src/compiler/fusion.ts";
@@ -35,15 +36,36 @@ const REGISTERS = Array.from(
       : [0n, 1n, 7n, 0xffffffffn, 1n << 62n, (1n << 64n) - 1n][r % 6],
 );
 
-/** Each pair, a host call to compare the state, and a load through the result (that may fault). */
-function pairsProgram(pairs: typeof PAIRS): { blob: TestBlob; seconds: number[] } {
+/** (r, s, k, arithmetic) of each extension: `r = s << k; r = r >> k`. */
+const EXTENSIONS: readonly (readonly [number, number, number, boolean])[] = [
+  [7, 7, 32, false],
+  [7, 7, 32, true],
+  [0, 4, 48, false],
+  [1, 6, 48, true],
+  [6, 6, 56, false], // rsi: its byte register sil needs a REX prefix
+  [11, 2, 56, true],
+  [12, 5, 56, false],
+];
+
+/**
+ * Each pair, a host call to compare the state, and a load through the result (that may fault);
+ * returns the program and the pc of each pair's second instruction.
+ */
+function pairsProgram(): { blob: TestBlob; seconds: number[] } {
   const asm = new Asm();
   const seconds: number[] = [];
-  pairs.forEach(([r, s, base, baseFirst, k], n) => {
+  PAIRS.forEach(([r, s, base, baseFirst, k], n) => {
     asm.regRegImm(Op.shlo_l_imm_64, r, s, k);
     seconds.push(asm.pc);
     asm.reg3(Op.add_64, r, baseFirst ? base : r, baseFirst ? r : base).ecalli(n);
     asm.regRegImm(Op.load_ind_u32, 10, r, 0).ecalli(100 + n);
+  });
+  EXTENSIONS.forEach(([r, s, k, arithmetic], n) => {
+    // An edge value in s: the sign bit of each kept width set, bits above it too.
+    asm.loadImm64(s, -0x7edcba9876543210n * BigInt(2 * n + 1));
+    asm.regRegImm(Op.shlo_l_imm_64, r, s, k);
+    seconds.push(asm.pc);
+    asm.regRegImm(arithmetic ? Op.shar_r_imm_64 : Op.shlo_r_imm_64, r, r, k).ecalli(200 + n);
   });
   asm.none(Op.trap);
   return { blob: asm.build(), seconds };
@@ -65,19 +87,23 @@ function start(blob: TestBlob, pc: number): Start {
   };
 }
 
-Deno.test("every aliasing of shift-by-1…3 then add fuses; other shifts and destinations do not", () => {
-  const { blob } = pairsProgram(PAIRS);
+Deno.test("every aliasing of the fused patterns fuses; other shifts and destinations do not", () => {
+  const { blob, seconds } = pairsProgram();
   const { analysis } = compileBlob(blob);
   const fused = [];
   for (let i = 0; i < analysis.count; i++) {
-    if (fusionAt(analysis, i) === Fusion.scaledAdd) fused.push(analysis.pc[i + 1]);
+    if (fusionAt(analysis, i) !== Fusion.none) fused.push(analysis.pc[i + 1]);
   }
-  assert.deepEqual(fused, pairsProgram(PAIRS).seconds);
+  assert.deepEqual(fused, seconds);
   const misses = new Asm()
     .regRegImm(Op.shlo_l_imm_64, 8, 8, 4).reg3(Op.add_64, 8, 8, 3) // × 16: no x86 scale
     .regRegImm(Op.shlo_l_imm_64, 8, 8, 0).reg3(Op.add_64, 8, 8, 3) // no shift
     .regRegImm(Op.shlo_l_imm_64, 8, 8, 2).reg3(Op.add_64, 9, 8, 3) // another destination
     .regRegImm(Op.shlo_l_imm_64, 8, 8, 2).reg3(Op.add_64, 8, 8, 8) // r + r
+    .regRegImm(Op.shlo_l_imm_64, 8, 9, 32).regRegImm(Op.shlo_r_imm_64, 8, 8, 31) // other count
+    .regRegImm(Op.shlo_l_imm_64, 8, 9, 40).regRegImm(Op.shar_r_imm_64, 8, 8, 40) // 24 bits
+    .regRegImm(Op.shlo_l_imm_64, 8, 9, 48).regRegImm(Op.shlo_r_imm_64, 7, 8, 48) // another one
+    .regRegImm(Op.shlo_l_imm_64, 8, 9, 56).regRegImm(Op.shlo_r_imm_64, 8, 9, 56) // from s
     .none(Op.trap).build();
   const missed = compileBlob(misses).analysis;
   for (let i = 0; i < missed.count; i++) assert.equal(fusionAt(missed, i), Fusion.none, `at ${i}`);
@@ -86,7 +112,7 @@ Deno.test("every aliasing of shift-by-1…3 then add fuses; other shifts and des
 forEachEngine(
   "fused pairs match the interpreter, from the start and entered mid-pair",
   (engine) => {
-    const { blob, seconds } = pairsProgram(PAIRS);
+    const { blob, seconds } = pairsProgram();
     const { analysis, compiled } = compileBlob(blob);
     for (const pc of [0, ...seconds]) {
       const report = runOnEngines(start(blob, pc), [REFERENCE, engine], pc);

@@ -18,6 +18,11 @@ export const Fusion = {
    * `lea r, [base + s << k]`, as in a table lookup.
    */
   scaledAdd: 1,
+  /**
+   * `shlo_l_imm_64 r, s, k` then `shlo_r_imm_64 r, r, k` (or `shar_r_imm_64`) for k = 32, 48
+   * or 56: zero- (or sign-) extending the low 32, 16 or 8 bits of s, one `mov`/`movzx`/`movsx`.
+   */
+  extension: 2,
 } as const;
 
 /** Largest shift an x86 address scales its index by (× 8). */
@@ -36,8 +41,17 @@ export function fusionAt(p: ProgramAnalysis, i: number): number {
       return Fusion.scaledAdd;
     }
   }
+  if (
+    op[i] === Op.shlo_l_imm_64 &&
+    (op[i + 1] === Op.shlo_r_imm_64 || op[i + 1] === Op.shar_r_imm_64) &&
+    ra[i + 1] === ra[i] && rb[i + 1] === ra[i] && EXTENDED_WIDTH[p.x[i] & 63] !== undefined &&
+    (p.x[i] & 63) === (p.x[i + 1] & 63)
+  ) return Fusion.extension;
   return Fusion.none;
 }
+
+/** Bits kept by a shift pair that extends (shift count → width of the kept low part). */
+const EXTENDED_WIDTH: Readonly<Record<number, 8 | 16 | 32>> = { 32: 32, 48: 16, 56: 8 };
 
 /**
  * Emits the fused pair `kind` of instructions i and i + 1 (as `fusionAt` found it); `guest`
@@ -54,6 +68,18 @@ export function emitFused(
     case Fusion.scaledAdd: {
       const r = p.ra[i], base = p.ra[i + 1] === r ? p.rb[i + 1] : p.ra[i + 1];
       return asm.leaRR(true, guest[r], guest[base], guest[p.rb[i]], p.x[i] & 63);
+    }
+    case Fusion.extension: {
+      const r = guest[p.ra[i]], s = guest[p.rb[i]];
+      const signed = p.op[i + 1] === Op.shar_r_imm_64;
+      switch (EXTENDED_WIDTH[p.x[i] & 63]) {
+        case 32:
+          return signed ? asm.movsxd(r, s) : asm.movRR(false, r, s);
+        case 16:
+          return signed ? asm.movsx16(r, s) : asm.movzx16(r, s);
+        default:
+          return signed ? asm.movsx8(r, s) : asm.movzx8(r, s);
+      }
     }
     default:
       throw new Error(`unknown fusion ${kind}`);

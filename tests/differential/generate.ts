@@ -223,7 +223,7 @@ class ProgramWriter {
   readonly #blocks: number;
   readonly #jumpTable: Target[] = [];
   readonly choice: InstructionChoice;
-  /** How many `scaledAdd` pairs were written (labels p0, p1, …). */
+  /** How many `fusablePair` pairs were written (labels p0, p1, …). */
   pairs = 0;
 
   constructor(random: Random, plan: MemoryPlan, blocks: number, choice: InstructionChoice) {
@@ -357,15 +357,37 @@ class ProgramWriter {
   }
 
   /**
-   * `shlo_l_imm_64 r, s, k` then `add_64 r, r, base` (operands either way round), which the
-   * compiler fuses into one scaled-index `lea` for k = 1…3, with aliased registers and near
-   * misses (other shifts, another destination), sometimes a base address and small index
-   * loaded before and a load or store through the result after (faults next to the fused
-   * code). The add is labelled `p<n>`: runs may start there, in the middle of the pair.
+   * A pair of instructions the compiler fuses (src/compiler/fusion.ts), with aliased registers
+   * and near misses that must not fuse. The second instruction is labelled `p<n>`: runs may
+   * start there, in the middle of the pair.
    */
-  scaledAdd(): void {
+  fusablePair(): void {
     const random = this.#random;
-    const r = this.reg(), s = random.chance(0.4) ? r : this.reg(), base = this.reg();
+    const r = this.reg(), s = random.chance(0.4) ? r : this.reg();
+    if (random.chance(0.6)) return this.scaledAdd(r, s);
+    // shlo_l_imm_64 r, s, k then a right shift of r by k: an extension for k = 32, 48, 56.
+    const k = random.chance(0.85) ? random.pick([32, 48, 56]) : random.pick([31, 40, 57, 63]);
+    this.code.emit({ op: Op.shlo_l_imm_64, a: r, b: s, x: k, xWidth: this.width(k) });
+    this.code.label(`p${this.pairs++}`);
+    const k2 = random.chance(0.9) ? k : k + 1;
+    this.code.emit({
+      op: random.chance(0.5) ? Op.shlo_r_imm_64 : Op.shar_r_imm_64,
+      a: random.chance(0.9) ? r : this.reg(),
+      b: random.chance(0.9) ? r : this.reg(),
+      x: k2,
+      xWidth: this.width(k2),
+    });
+  }
+
+  /**
+   * `shlo_l_imm_64 r, s, k` then `add_64 r, r, base` (operands either way round), fused into
+   * one scaled-index `lea` for k = 1…3, or near misses (other shifts, another destination);
+   * sometimes a base address and small index loaded before and a load or store through the
+   * result after (faults next to the fused code).
+   */
+  scaledAdd(r: number, s: number): void {
+    const random = this.#random;
+    const base = this.reg();
     if (random.chance(0.5) && base !== r && base !== s) {
       this.loadImm(base, this.address());
       this.loadImm(s, random.between(-4, 8) * random.pick([1, 1, 512, 1024]));
@@ -409,7 +431,7 @@ class ProgramWriter {
     const random = this.#random;
     const roll = random.below(100);
     if (roll < 45) this.anyInstruction(random.pick(this.choice.body));
-    else if (roll < 50) this.scaledAdd();
+    else if (roll < 50) this.fusablePair();
     else if (roll < 72) this.memoryAccess();
     else if (roll < 80) this.division();
     else if (roll < 86) this.anyInstruction(instructionById(Op.ecalli)!);
