@@ -173,8 +173,8 @@ fn setUp(slot: *Slot, image: i32, profile: u32, handshake_ms: u32, failure: *sys
     slot.pidfd = child.pidfd;
     slot.live = true;
 
-    const deadline = sys.nowNs() + @as(u64, handshake_ms) * 1_000_000;
-    const report = protocol.waitReport(slot, abi.STATE_DEAD, deadline);
+    // At least 1 ns: 0 would mean no limit.
+    const report = protocol.waitReport(slot, abi.STATE_DEAD, @max(1, @as(u64, handshake_ms) * 1_000_000));
     if (report == abi.REPORT_IDLE) {
         // Snapshots: nothing the zygote writes later (guest code can write it all) changes them.
         slot.trampolines = vm.trampolines;

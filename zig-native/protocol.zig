@@ -3,6 +3,11 @@
 //! the zygote is alive (pidfd), within its memory budget, and that the deadline has not passed.
 //! Never an unbounded wait. Everything read back from the VmCtx is validated: the zygote (and so
 //! guest code) can write all of it.
+//!
+//! A quick report costs no system call: the spin is bounded by the time-stamp counter, and the
+//! clock is read only once the spin is over (so the wall-clock limit counts from there, at most
+//! SPIN_TICKS after the post). On virtual machines a system call can cost a microsecond or more,
+//! several times the rest of a host-call round trip.
 
 const std = @import("std");
 const linux = std.os.linux;
@@ -19,15 +24,20 @@ pub const ERR_BUSY: i32 = -5;
 /// The guest's memory passed its budget; the zygote was killed.
 pub const ERR_MEMORY: i32 = -6;
 
-/// How long to busy-wait before sleeping.
-const SPIN_NS: u64 = 60_000;
+/// How long to busy-wait before sleeping, in time-stamp counter ticks (30-120 µs at the 1-4 GHz
+/// such counters run at).
+const SPIN_TICKS: u64 = 120_000;
+/// Busy-wait iterations between looks at the CPUs and the counter (and, for a longer wait, a
+/// yield: the zygote may have been moved onto this CPU meanwhile).
+const SPINS_PER_CHECK: u32 = 256;
 /// Longest single futex sleep; bounds how late a zygote's death is noticed.
 const SLICE_NS: u64 = 2_000_000;
 /// Highest errno the kernel uses: a REPORT_ERROR with anything outside 1..MAX_ERRNO is forged.
 const MAX_ERRNO: u32 = 4095;
-/// Reports collected between two checks of the memory budget when no wait slept meanwhile: a
-/// quick report leaves the guest little time to allocate, so checking every one is not needed.
-const BUDGET_CHECK_EVERY: u32 = 16;
+/// Time-stamp counter ticks between two checks of the memory budget when no wait slept meanwhile
+/// (0.5-2 ms): the guest can only allocate while it runs, so this bounds the guest time between
+/// checks, whatever the number of quick reports. A check is an fstat (a system call).
+const BUDGET_CHECK_TICKS: u64 = 2_000_000;
 /// Futex wake-ups that changed nothing before a wait stops sleeping on the futex (a guest that
 /// calls FUTEX_WAKE in a loop) and sleeps plain slices instead.
 pub const SPURIOUS_WAKE_LIMIT: u32 = 64;
@@ -45,8 +55,7 @@ pub fn command(slot: *Slot, cmd: u32, timeout_ns: u64) i32 {
     if (@atomicLoad(u32, &vm.zygote_sleeping, .SeqCst) != 0) {
         _ = linux.futex_wake(@ptrCast(&vm.state), linux.FUTEX.WAKE, 1);
     }
-    const deadline = if (timeout_ns == 0) std.math.maxInt(u64) else sys.nowNs() +| timeout_ns;
-    return waitReport(slot, cmd, deadline);
+    return waitReport(slot, cmd, timeout_ns);
 }
 
 fn isReport(state: u32) bool {
@@ -54,8 +63,8 @@ fn isReport(state: u32) bool {
 }
 
 /// Validates the state word `s` the zygote left in place of the posted command: a known report
-/// with an intact magic, a REPORT_ERROR's errno in range, and (after a slow wait, or every
-/// BUDGET_CHECK_EVERY reports) the memory budget. Returns the report or an ERR_*.
+/// with an intact magic, a REPORT_ERROR's errno in range, and (after a slow wait, or
+/// BUDGET_CHECK_TICKS after the last check) the memory budget. Returns the report or an ERR_*.
 pub fn accept(slot: *Slot, s: u32, slow: bool) i32 {
     const vm = slot.vmctx.?;
     if (!isReport(s) or @atomicLoad(u32, &vm.magic, .SeqCst) != abi.VMCTX_MAGIC) return violation(slot);
@@ -64,8 +73,8 @@ pub fn accept(slot: *Slot, s: u32, slow: bool) i32 {
         if (errno == 0 or errno > MAX_ERRNO) return violation(slot);
         slot.errno = errno;
     }
-    slot.unchecked_reports += 1;
-    if ((slow or slot.unchecked_reports >= BUDGET_CHECK_EVERY) and overBudget(slot)) {
+    const due = sys.ticks() -% slot.budget_checked_at >= BUDGET_CHECK_TICKS;
+    if ((slow or due) and overBudget(slot)) {
         kill(slot);
         return ERR_MEMORY;
     }
@@ -74,46 +83,44 @@ pub fn accept(slot: *Slot, s: u32, slow: bool) i32 {
 
 /// True when the guest memory memfd holds more allocated bytes than the slot's budget.
 pub fn overBudget(slot: *Slot) bool {
-    slot.unchecked_reports = 0;
+    slot.budget_checked_at = sys.ticks();
     if (slot.memory_limit == 0) return false;
     var st: linux.Stat = undefined;
     if (sys.failed(linux.fstat(slot.memory_fd, &st))) return false;
     return @as(u64, @intCast(st.blocks)) * 512 > slot.memory_limit;
 }
 
-/// Waits while the state word still holds `posted`. Returns the report, or an ERR_*.
-pub fn waitReport(slot: *Slot, posted: u32, deadline: u64) i32 {
+/// Waits while the state word still holds `posted`, at most `timeout_ns` (0: no limit). Returns
+/// the report, or an ERR_*.
+pub fn waitReport(slot: *Slot, posted: u32, timeout_ns: u64) i32 {
     const vm = slot.vmctx.?;
-    const started = sys.nowNs();
+    const spin_end = sys.ticks() +% SPIN_TICKS;
     var spins: u32 = 0;
     var shared_cpu = false;
-    var spurious: u32 = 0;
-    var slept = false;
-    while (true) {
+    while (true) : (spins +%= 1) {
         const s = @atomicLoad(u32, &vm.state, .SeqCst);
-        if (s != posted) return accept(slot, s, slept);
-        if (spins & 0xff == 0) {
+        if (s != posted) return accept(slot, s, false);
+        if (spins % SPINS_PER_CHECK == 0) {
             const cpu = abi.currentCpu();
             @atomicStore(u32, &vm.host_cpu, cpu, .SeqCst);
             shared_cpu = cpu != abi.NO_CPU and cpu == @atomicLoad(u32, &vm.zygote_cpu, .SeqCst);
+            if (spins != 0) {
+                if (sys.ticks() -% spin_end < 1 << 63) break;
+                _ = linux.syscall0(.sched_yield);
+                continue;
+            }
         }
-        spins +%= 1;
-        if (spins & 0xff != 0) {
-            // On the zygote's CPU, spinning would only delay it.
-            if (shared_cpu) _ = linux.syscall0(.sched_yield) else std.atomic.spinLoopHint();
-            continue;
-        }
+        // On the zygote's CPU, spinning would only delay it.
+        if (shared_cpu) _ = linux.syscall0(.sched_yield) else std.atomic.spinLoopHint();
+    }
+    const deadline = if (timeout_ns == 0) std.math.maxInt(u64) else sys.nowNs() +| timeout_ns;
+    var spurious: u32 = 0;
+    while (true) {
         const now = sys.nowNs();
         if (now >= deadline) {
             kill(slot);
             return ERR_TIMEOUT;
         }
-        if (now - started < SPIN_NS) {
-            // If the zygote shares this CPU, spinning would only delay it.
-            _ = linux.syscall0(.sched_yield);
-            continue;
-        }
-        slept = true;
         const slice: u64 = @min(SLICE_NS, deadline - now);
         var ts = linux.timespec{ .tv_sec = @intCast(slice / 1_000_000_000), .tv_nsec = @intCast(slice % 1_000_000_000) };
         if (spurious >= SPURIOUS_WAKE_LIMIT) {
@@ -127,17 +134,17 @@ pub fn waitReport(slot: *Slot, posted: u32, deadline: u64) i32 {
             @atomicStore(u32, &vm.host_sleeping, 0, .SeqCst);
             if (rc == 0 and @atomicLoad(u32, &vm.state, .SeqCst) == posted) spurious += 1;
         }
-        if (@atomicLoad(u32, &vm.state, .SeqCst) == posted) {
-            if (sys.waitPidfd(slot.pidfd, sys.WNOHANG | sys.WNOWAIT)) |status| {
-                slot.live = false;
-                slot.death = status;
-                freeGuestMemory(slot);
-                return ERR_DEAD;
-            }
-            if (overBudget(slot)) {
-                kill(slot);
-                return ERR_MEMORY;
-            }
+        const s = @atomicLoad(u32, &vm.state, .SeqCst);
+        if (s != posted) return accept(slot, s, true);
+        if (sys.waitPidfd(slot.pidfd, sys.WNOHANG | sys.WNOWAIT)) |status| {
+            slot.live = false;
+            slot.death = status;
+            freeGuestMemory(slot);
+            return ERR_DEAD;
+        }
+        if (overBudget(slot)) {
+            kill(slot);
+            return ERR_MEMORY;
         }
     }
 }

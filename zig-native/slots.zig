@@ -36,8 +36,8 @@ pub const Slot = struct {
     errno: u32 = 0,
     /// Bytes of guest memory (allocated pages of the memory memfd) allowed; 0: no limit.
     memory_limit: u64 = 0,
-    /// Reports collected since the memory budget was last checked.
-    unchecked_reports: u32 = 0,
+    /// Time-stamp counter when the memory budget was last checked.
+    budget_checked_at: u64 = 0,
     /// Wake-ups of the asynchronous waiter by this zygote that changed nothing (a futex storm).
     spurious_wakes: u32 = 0,
     /// Guest ranges mapped since the last reset, so a reset discards only those.

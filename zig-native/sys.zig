@@ -70,6 +70,18 @@ pub fn nowNs() u64 {
     return @as(u64, @intCast(ts.tv_sec)) * 1_000_000_000 + @as(u64, @intCast(ts.tv_nsec));
 }
 
+/// The time-stamp counter: a cheap, monotonic tick count for bounding spins without a system
+/// call (its rate is not known here, only that it counts in the GHz range).
+pub fn ticks() u64 {
+    var lo: u32 = undefined;
+    var hi: u32 = undefined;
+    asm volatile ("rdtsc"
+        : [lo] "={eax}" (lo),
+          [hi] "={edx}" (hi),
+    );
+    return (@as(u64, hi) << 32) | lo;
+}
+
 /// Copies bytes without relying on a libc or compiler-rt memcpy.
 pub fn copy(dst: [*]u8, src: [*]const u8, len: usize) void {
     var d = dst;

@@ -25,6 +25,14 @@ export interface ExitDetails {
   readonly errno: number;
 }
 
+/** Element indices of the exit details in 32- and 64-bit views of the page (looked up once). */
+const PC_WORD = offset("pc") / 4;
+const EXIT_ARG_WORD = offset("exit_arg") / 4;
+const SIGNAL_WORD = offset("signal") / 4;
+const ERRNO_WORD = offset("error_errno") / 4;
+const FAULT_ADDRESS_WIDE = offset("fault_address") / 8;
+const NATIVE_ADDRESS_WIDE = offset("native_address") / 8;
+
 /** Typed views over the VmCtx fields the host exchanges on every run. */
 interface Views {
   readonly buffer: ArrayBuffer;
@@ -112,12 +120,12 @@ export class VmCtxAccess {
     const v = this.#views;
     if (v !== undefined) {
       return {
-        pc: v.words[offset("pc") / 4],
-        exitArg: v.words[offset("exit_arg") / 4],
-        faultAddress: v.wide[offset("fault_address") / 8],
-        nativeAddress: v.wide[offset("native_address") / 8],
-        signal: v.words[offset("signal") / 4],
-        errno: v.words[offset("error_errno") / 4],
+        pc: v.words[PC_WORD],
+        exitArg: v.words[EXIT_ARG_WORD],
+        faultAddress: v.wide[FAULT_ADDRESS_WIDE],
+        nativeAddress: v.wide[NATIVE_ADDRESS_WIDE],
+        signal: v.words[SIGNAL_WORD],
+        errno: v.words[ERRNO_WORD],
       };
     }
     const info = this.#info;

@@ -50,6 +50,14 @@ function positiveLimit(name: string, value: number | undefined, fallback: number
   return limit;
 }
 
+/** A wall-clock limit in milliseconds as the library takes it: nanoseconds, 0 for none. */
+function timeoutNs(ms: number): bigint {
+  if (!(ms > 0)) {
+    throw new SandboxError("invalid-argument", `timeoutMs must be positive, got ${ms}`);
+  }
+  return ms === Infinity ? 0n : BigInt(Math.ceil(ms * 1e6));
+}
+
 /** Options of one run. */
 export interface RunOptions {
   /** Wall-clock limit in milliseconds, overriding the zygote's `timeoutMs` (Infinity: none). */
@@ -139,6 +147,8 @@ export class Zygote implements Disposable {
   readonly #library: NativeLibrary;
   readonly #handle: number;
   readonly #timeoutMs: number;
+  /** `#timeoutMs` as the library takes it, converted once (a BigInt allocation per call costs). */
+  readonly #defaultTimeoutNs: bigint;
   #failure: SandboxError | undefined;
   #disposed = false;
   #inHostCall = false;
@@ -157,6 +167,7 @@ export class Zygote implements Disposable {
     this.#library = library;
     this.#handle = handle;
     this.#timeoutMs = positiveLimit("timeoutMs", options.timeoutMs, DEFAULT_TIMEOUT_MS);
+    this.#defaultTimeoutNs = timeoutNs(this.#timeoutMs);
     const memoryLimit = positiveLimit(
       "memoryLimitBytes",
       options.memoryLimitBytes,
@@ -429,11 +440,7 @@ export class Zygote implements Disposable {
   }
 
   #timeoutNs(overrideMs: number | undefined): bigint {
-    const ms = overrideMs ?? this.#timeoutMs;
-    if (!(ms > 0)) {
-      throw new SandboxError("invalid-argument", `timeoutMs must be positive, got ${ms}`);
-    }
-    return ms === Infinity ? 0n : BigInt(Math.ceil(ms * 1e6));
+    return overrideMs === undefined ? this.#defaultTimeoutNs : timeoutNs(overrideMs);
   }
 
   #usable(): void {
