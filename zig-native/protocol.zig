@@ -34,9 +34,10 @@ const SPINS_PER_CHECK: u32 = 256;
 const SLICE_NS: u64 = 2_000_000;
 /// Highest errno the kernel uses: a REPORT_ERROR with anything outside 1..MAX_ERRNO is forged.
 const MAX_ERRNO: u32 = 4095;
-/// Time-stamp counter ticks between two checks of the memory budget when no wait slept meanwhile
-/// (0.5-2 ms): the guest can only allocate while it runs, so this bounds the guest time between
-/// checks, whatever the number of quick reports. A check is an fstat (a system call).
+/// Time-stamp counter ticks between two checks of the memory budget at reports (0.5-2 ms): the
+/// guest can only allocate while it runs, so this bounds the guest time between checks, however
+/// many reports arrive meanwhile (a check is an fstat, a system call: not one per round trip).
+/// A wait that sleeps checks the budget after every slice as well.
 const BUDGET_CHECK_TICKS: u64 = 2_000_000;
 /// Futex wake-ups that changed nothing before a wait stops sleeping on the futex (a guest that
 /// calls FUTEX_WAKE in a loop) and sleeps plain slices instead.
@@ -63,9 +64,9 @@ fn isReport(state: u32) bool {
 }
 
 /// Validates the state word `s` the zygote left in place of the posted command: a known report
-/// with an intact magic, a REPORT_ERROR's errno in range, and (after a slow wait, or
-/// BUDGET_CHECK_TICKS after the last check) the memory budget. Returns the report or an ERR_*.
-pub fn accept(slot: *Slot, s: u32, slow: bool) i32 {
+/// with an intact magic, a REPORT_ERROR's errno in range, and (BUDGET_CHECK_TICKS after the last
+/// check) the memory budget. Returns the report or an ERR_*.
+pub fn accept(slot: *Slot, s: u32) i32 {
     const vm = slot.vmctx.?;
     if (!isReport(s) or @atomicLoad(u32, &vm.magic, .SeqCst) != abi.VMCTX_MAGIC) return violation(slot);
     if (s == abi.REPORT_ERROR) {
@@ -74,7 +75,7 @@ pub fn accept(slot: *Slot, s: u32, slow: bool) i32 {
         slot.errno = errno;
     }
     const due = sys.ticks() -% slot.budget_checked_at >= BUDGET_CHECK_TICKS;
-    if ((slow or due) and overBudget(slot)) {
+    if (due and overBudget(slot)) {
         kill(slot);
         return ERR_MEMORY;
     }
@@ -99,11 +100,9 @@ pub fn waitReport(slot: *Slot, posted: u32, timeout_ns: u64) i32 {
     var shared_cpu = false;
     while (true) : (spins +%= 1) {
         const s = @atomicLoad(u32, &vm.state, .SeqCst);
-        if (s != posted) return accept(slot, s, false);
+        if (s != posted) return accept(slot, s);
         if (spins % SPINS_PER_CHECK == 0) {
-            const cpu = abi.currentCpu();
-            @atomicStore(u32, &vm.host_cpu, cpu, .SeqCst);
-            shared_cpu = cpu != abi.NO_CPU and cpu == @atomicLoad(u32, &vm.zygote_cpu, .SeqCst);
+            shared_cpu = abi.sharesCpu(&vm.host_cpu, &vm.zygote_cpu);
             if (spins != 0) {
                 if (sys.ticks() -% spin_end < 1 << 63) break;
                 _ = linux.syscall0(.sched_yield);
@@ -135,7 +134,7 @@ pub fn waitReport(slot: *Slot, posted: u32, timeout_ns: u64) i32 {
             if (rc == 0 and @atomicLoad(u32, &vm.state, .SeqCst) == posted) spurious += 1;
         }
         const s = @atomicLoad(u32, &vm.state, .SeqCst);
-        if (s != posted) return accept(slot, s, true);
+        if (s != posted) return accept(slot, s);
         if (sys.waitPidfd(slot.pidfd, sys.WNOHANG | sys.WNOWAIT)) |status| {
             slot.live = false;
             slot.death = status;

@@ -58,7 +58,7 @@ fn check(slot: *Slot) i32 {
     if (!slot.live) return protocol.ERR_DEAD;
     const vm = slot.vmctx.?;
     const s = @atomicLoad(u32, &vm.state, .SeqCst);
-    if (s != slot.posted) return protocol.accept(slot, s, true);
+    if (s != slot.posted) return protocol.accept(slot, s);
     if (sys.nowNs() >= slot.deadline) {
         protocol.kill(slot);
         return protocol.ERR_TIMEOUT;

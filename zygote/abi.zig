@@ -264,6 +264,15 @@ pub fn currentCpu() u32 {
     return aux & 0xfff;
 }
 
+/// Records the CPU this thread runs on in `mine` and tells whether `theirs` names the same one
+/// (then the other side cannot run while this one spins). Stores only on a change: both fields
+/// share a cache line, and a store on every wait would move it between the CPUs each time.
+pub fn sharesCpu(mine: *u32, theirs: *const u32) bool {
+    const cpu = currentCpu();
+    if (@atomicLoad(u32, mine, .Monotonic) != cpu) @atomicStore(u32, mine, cpu, .Monotonic);
+    return cpu != NO_CPU and cpu == @atomicLoad(u32, theirs, .Monotonic);
+}
+
 var rdtscp_known: u8 = 0; // 0 unknown, 1 absent, 2 present
 
 fn hasRdtscp() bool {

@@ -139,11 +139,7 @@ fn waitForCommand() u32 {
         const s = @atomicLoad(u32, &vm.state, .SeqCst);
         if (isCommand(s)) return s;
         if (spins < SPIN_LIMIT) {
-            if (spins % YIELD_EVERY == 0) {
-                const cpu = abi.currentCpu();
-                @atomicStore(u32, &vm.zygote_cpu, cpu, .SeqCst);
-                shared_cpu = cpu != abi.NO_CPU and cpu == @atomicLoad(u32, &vm.host_cpu, .SeqCst);
-            }
+            if (spins % YIELD_EVERY == 0) shared_cpu = abi.sharesCpu(&vm.zygote_cpu, &vm.host_cpu);
             spins += 1;
             // If the host waits on this CPU, spinning would only delay it: yield instead. Yield
             // now and then anyway, in case the scheduler put both on one CPU meanwhile.
