@@ -59,11 +59,16 @@ export class X64 {
     const first = this.#labelCount;
     this.#labelCount += count;
     if (this.#labelCount > this.#labelOffset.length) {
-      const grown = new Int32Array(Math.max(this.#labelCount, this.#labelOffset.length * 2));
+      // With headroom: a few labels more (stubs) should not copy the many reserved at once.
+      const room = this.#labelCount + (this.#labelCount >> 1);
+      const grown = new Int32Array(Math.max(room, this.#labelOffset.length * 2));
       grown.set(this.#labelOffset.subarray(0, first));
       this.#labelOffset = grown;
     }
-    this.#labelOffset.fill(-1, first, this.#labelCount);
+    const offsets = this.#labelOffset, end = this.#labelCount;
+    // A built-in fill pays off for many labels; a loop is cheaper for a few.
+    if (count > 16) offsets.fill(-1, first, end);
+    else for (let label = first; label < end; label++) offsets[label] = -1;
     return first;
   }
 
