@@ -10,8 +10,9 @@
  * import { Zygote } from "@pvmbox/pvmbox/native";
  *
  * using zygote = Zygote.spawn({ timeoutMs: 1000 });
- * // jmp [r13 + return_to_host trampoline]
- * zygote.loadCode(new Uint8Array([0x41, 0xff, 0xa5, 0xd0, 0x02, 0x00, 0x00]));
+ * // jmp [rip + 0x40002ca]: the return_to_host trampoline (VmCtx offset 0x2d0; the VmCtx lies
+ * // 64 MiB after the code, and the displacement counts from this 6-byte instruction's end)
+ * zygote.loadCode(new Uint8Array([0xff, 0x25, 0xca, 0x02, 0x00, 0x04]));
  * console.log(zygote.run(0)); // { kind: "return" }
  * ```
  *

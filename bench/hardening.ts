@@ -21,8 +21,11 @@ const movImm = (reg: number, v: number) => [0x48, 0xb8 + reg, ...le64(v)];
 /** rdtsc; shl rdx, 32; or rax, rdx: the TSC in rax. */
 const RDTSC = [0x0f, 0x31, 0x48, 0xc1, 0xe2, 0x20, 0x48, 0x09, 0xd0];
 const SYSCALL = [0x0f, 0x05];
-/** `jmp [r13 + trampolines.return_to_host]`. */
-const RETURN = [0x41, 0xff, 0xa5, ...le32(fieldOffset("trampolines.return_to_host"))];
+/** `mov rcx, &VmCtx.trampolines.return_to_host; jmp [rcx]` (the same bytes anywhere in the code). */
+const RETURN = [
+  ...movImm(1, ABI.VMCTX_ADDR + fieldOffset("trampolines.return_to_host")),
+  ...[0xff, 0x21],
+];
 
 /** Raw syscall `nr` with up to three arguments (rdi, rsi, rdx). */
 function syscall(nr: number, ...args: number[]): number[] {

@@ -9,6 +9,7 @@
  * call would cost a quarter of the target).
  * @module
  */
+import { ABI, fieldOffset } from "../ffi/vmctx.ts";
 import { assemble } from "../src/program/asm/index.ts";
 import { Program } from "../src/program/program.ts";
 import type { BackendName } from "../src/sandbox/backends.ts";
@@ -29,13 +30,17 @@ export interface Figure {
   readonly target: number;
 }
 
-/** Guest code: `jmp [r13 + return_to_host]`. */
-const RETURN = new Uint8Array([0x41, 0xff, 0xa5, 0xd0, 0x02, 0x00, 0x00]);
+const le32 = (v: number) => [...new Uint8Array(new Uint32Array([v >>> 0]).buffer)];
+/** The rel32 from an instruction ending `end` bytes into the code to VmCtx field `name`. */
+const vmctxRel = (name: string, end: number) =>
+  le32(ABI.VMCTX_ADDR - ABI.CODE_ADDR + fieldOffset(name) - end);
+/** Guest code: `jmp [rip → trampolines.return_to_host]`. */
+const RETURN = new Uint8Array([0xff, 0x25, ...vmctxRel("trampolines.return_to_host", 6)]);
 /** Guest code: loop { host call 1 }. */
 const HOST_CALL_LOOP = new Uint8Array([
-  ...[0x41, 0xc7, 0x85, 0x8c, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00], // mov [r13+exit_arg], 1
-  ...[0x41, 0xff, 0x95, 0xd8, 0x02, 0x00, 0x00], // call [r13+host_call]
-  ...[0xeb, 0xec], // jmp back to the start
+  ...[0xc7, 0x05, ...vmctxRel("exit_arg", 10), ...le32(1)], // mov [rip → exit_arg], 1
+  ...[0xff, 0x15, ...vmctxRel("trampolines.host_call", 16)], // call [rip → host_call]
+  ...[0xeb, 0xee], // jmp back to the start
 ]);
 
 /**

@@ -10,19 +10,24 @@
  */
 import { Zygote } from "../src/sandbox/native/mod.ts";
 
-/** Guest machine code (x86-64; guest register ω7 is rax, VmCtx is at r13). */
+/**
+ * Guest machine code (x86-64; guest register ω7 is rax). The VmCtx lies 64 MiB (0x4000000)
+ * after the code, reached RIP-relative: a displacement counts from the end of its instruction.
+ */
 const GUEST = new Uint8Array([
-  // mov rcx, 0x10000 ; mov rax, [rcx]          ω7 = the input word
+  // 0: mov rcx, 0x10000 ; mov rax, [rcx]                    ω7 = the input word
   ...[0x48, 0xb9, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00],
   ...[0x48, 0x8b, 0x01],
-  // mov dword [r13+140], 1 ; call [r13+728]   host call 1 (VmCtx exit_arg, host_call trampoline)
-  ...[0x41, 0xc7, 0x85, 0x8c, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00],
-  ...[0x41, 0xff, 0x95, 0xd8, 0x02, 0x00, 0x00],
-  // mov rcx, 0x10008 ; mov [rcx], rax           store the host's answer
+  // 13: mov dword [rip+0x4000075], 1 ; call [rip+0x40002bb]  host call 1 (VmCtx exit_arg at
+  // 140 = 0x4000075 + 23, host_call trampoline at 728 = 0x40002bb + 29, past 0x4000000)
+  ...[0xc7, 0x05, 0x75, 0x00, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00],
+  ...[0xff, 0x15, 0xbb, 0x02, 0x00, 0x04],
+  // 29: mov rcx, 0x10008 ; mov [rcx], rax                   store the host's answer
   ...[0x48, 0xb9, 0x08, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00],
   ...[0x48, 0x89, 0x01],
-  // jmp [r13+720]                               return to the host
-  ...[0x41, 0xff, 0xa5, 0xd0, 0x02, 0x00, 0x00],
+  // 42: jmp [rip+0x40002a0]                                  return to the host (trampoline
+  // return_to_host at 720 = 0x40002a0 + 48, past 0x4000000)
+  ...[0xff, 0x25, 0xa0, 0x02, 0x00, 0x04],
 ]);
 
 using zygote = Zygote.spawn({ timeoutMs: 5000 });

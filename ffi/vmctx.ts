@@ -7,11 +7,11 @@
 import { LOWEST_FAULT_ADDRESS, PAGE_SIZE, SandboxError } from "../src/pvm/mod.ts";
 
 /** ABI version this mirror describes. */
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 /** Constants of `zygote/abi.zig`, by name. */
 export const ABI = {
-  ABI_VERSION: 6,
+  ABI_VERSION: 7,
   VMCTX_MAGIC: 0x70766d62,
   PAGE_SIZE,
   GUEST_START: LOWEST_FAULT_ADDRESS,
@@ -19,13 +19,13 @@ export const ABI = {
   GUARD_GAP: 4 * 2 ** 30,
   CODE_ADDR: 0x2_0000_0000,
   CODE_MAX: 64 << 20,
+  VMCTX_ADDR: 0x2_0400_0000,
+  VMCTX_SIZE: 4096,
   JUMP_TABLE_ADDR: 0x3_0000_0000,
   JUMP_TABLE_MAX: 16 << 20,
   JUMP_TABLE_OFFSET: 64 << 20,
   CODE_FILE_SIZE: 80 << 20,
   IMAGE_ADDR: 0x4_0000_0000,
-  VMCTX_ADDR: 0x5_0000_0000,
-  VMCTX_SIZE: 4096,
   STACK_ADDR: 0x6_0000_0000,
   STACK_SIZE: 256 << 10,
   SIGSTACK_ADDR: 0x6_1000_0000,
@@ -63,7 +63,7 @@ export const ABI = {
   ACCESS_NONE: 0,
   ACCESS_READ: 1,
   ACCESS_READ_WRITE: 3,
-  VMCTX_REGISTER: 13,
+  GAS_REGISTER: 13,
   SCRATCH_REGISTER: 1,
   NO_CPU: 0xffff_ffff,
 } as const;

@@ -3,7 +3,9 @@
  * (objdump from binutils): each form with all 16 registers in every operand (so every REX bit,
  * the rsp/r12 bases that need a SIB byte, the rbp/r13 bases that need a displacement and the
  * 8-bit registers that need REX), the addressing modes with 0-, 8- and 32-bit displacements,
- * and immediates at the imm8/imm32 boundaries. The expected text is written from the intended
+ * RIP-relative operands reaching code offsets behind and far ahead (objdump computes the target
+ * from the instruction's end, so a displacement counted from the wrong place is caught), and
+ * immediates at the imm8/imm32 boundaries. The expected text is written from the intended
  * instruction, never from the encoder's bytes; instruction boundaries must match too.
  *
  * Without objdump on PATH the test is registered as ignored and says so on stderr;
@@ -35,11 +37,29 @@ function imm(value: number, bits: number): string {
 
 const PTR: Record<number, string> = { 1: "BYTE", 2: "WORD", 4: "DWORD", 8: "QWORD" };
 
+/**
+ * A RIP-relative operand in the expected text: its displacement depends on where objdump says
+ * the instruction ends, so the comparison replaces objdump's displacement by this name and checks
+ * the target objdump computes from it (its trailing `# 0x…` comment) instead.
+ */
+const RIP_OPERAND = "rip+DISP";
+
+/** objdump's text with the displacement of a RIP-relative operand named `RIP_OPERAND`. */
+function normalizeRip(text: string): string {
+  return text.replace(/\[rip[+-]0x[0-9a-f]+\]/, `[${RIP_OPERAND}]`);
+}
+
+/** The comment objdump appends to an instruction with a RIP-relative operand: its target. */
+function ripTarget(mode: number, target: number): string {
+  return mode === Addr.rip ? ` # ${hex(BigInt.asUintN(64, BigInt(target)))}` : "";
+}
+
 /** A memory operand as objdump prints it. */
 function mem(size: number, mode: number, base: number, disp: number): string {
   const d = disp === 0 ? "" : disp < 0 ? `-${hex(-disp)}` : `+${hex(disp)}`;
   let inner: string;
   if (mode === Addr.absolute32) inner = `eiz*1+${hex(disp >>> 0)}`;
+  else if (mode === Addr.rip) inner = RIP_OPERAND;
   else if (mode === Addr.scaled8) inner = `${reg(base, 64)}*8+${hex(disp >>> 0)}`;
   else {
     const name = reg(base, mode === Addr.base32 ? 32 : 64);
@@ -99,6 +119,10 @@ function cases(): Case[] {
     memories.push([Addr.absolute32, 0, disp]);
   }
   for (const index of REGS.filter((r) => r !== 4)) memories.push([Addr.scaled8, index, 0]);
+  // RIP-relative: code offsets behind, just ahead and about 64 MiB and 2 GiB ahead.
+  for (const target of [0, 0x18, -0x1000, 0x4000018, 0x7fff0000]) {
+    memories.push([Addr.rip, 0, target]);
+  }
 
   for (const [w, bits] of WIDTHS) {
     for (const a of REGS) {
@@ -188,6 +212,9 @@ function cases(): Case[] {
     [Load.u64, "mov", 8],
   ];
   for (const [mode, base, disp] of memories) {
+    // Every text below ends in its memory operand or an immediate: the RIP target comes last.
+    const add = (text: string, emit: (asm: X64) => void) =>
+      out.push({ text: text + ripTarget(mode, disp), emit });
     if (mode === Addr.scaled8) {
       add(`jmp ${mem(8, mode, base, disp)}`, (x) => x.jmpMem(mode, base, disp));
       continue;
@@ -306,7 +333,8 @@ Deno.test({
     const listing = objdump(asm.code());
     const mismatches: string[] = [];
     for (let k = 0; k < Math.min(all.length, listing.length); k++) {
-      const [offset, text] = listing[k];
+      const [offset, decoded] = listing[k];
+      const text = normalizeRip(decoded);
       if (offset !== starts[k] || text !== all[k].text) {
         mismatches.push(`#${k} at ${starts[k]}: expected "${all[k].text}", objdump "${text}"`);
       }

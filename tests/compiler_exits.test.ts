@@ -5,7 +5,9 @@
  * after adding gas, host calls, `sbrk`, traps, and static and dynamic jumps, valid and invalid.
  */
 import assert from "node:assert/strict";
+import { compileProgram } from "../src/compiler/mod.ts";
 import { Op } from "../src/program/isa/index.ts";
+import { ZYGOTE_CODE_TARGET } from "../src/sandbox/native/code_target.ts";
 import { compileBlob, type PageSetup, runBoth, sharedZygote } from "./compiler_harness.ts";
 import { Asm } from "./interpreter_asm_util.ts";
 
@@ -122,6 +124,44 @@ Deno.test("out-of-gas of a block costing more than 255 (the unpacked stub) resto
   asm.none(Op.trap);
   const exits = runBoth(asm.build(), { gas: 299n, refill: 2n });
   assert.deepEqual(exits.map((e) => e.kind), ["out-of-gas", "panic"]);
+});
+
+Deno.test("gas crosses host calls that change it, page faults and refills exactly", () => {
+  // Each iteration faults on a fresh unmapped page (resumed unpaid), then makes a host call
+  // whose gas the host lowers, raises (to the largest gas there is), zeroes or halves, so blocks
+  // run out of gas right after it; every exit compares the gas on both sides.
+  const MAX_GAS = (1n << 63n) - 1n;
+  const asm = new Asm().loadImm64(2, BigInt(UNMAPPED)).none(Op.fallthrough).label("loop");
+  asm.regRegImm(Op.add_imm_64, 0, 0, 1).regRegImm(Op.store_ind_u64, 0, 2, 8).ecalli(5);
+  asm.regRegImm(Op.add_imm_64, 2, 2, 4096).regImmOff(Op.branch_lt_u_imm, 0, 12, "loop");
+  asm.none(Op.trap);
+  const schedules: ((gas: bigint, k: number) => bigint)[] = [
+    (gas, k) => [gas > 2n ? gas - 2n : 0n, gas + 5n, 0n, MAX_GAS, gas / 2n][k % 5],
+    (_, k) => BigInt(k % 4),
+    (gas) => gas > 0n ? gas - 1n : 7n,
+  ];
+  for (const [s, schedule] of schedules.entries()) {
+    for (const gas of [3n, 10n, 40n]) {
+      let calls = 0;
+      const exits = runBoth(asm.build(), {
+        gas,
+        refill: 3n,
+        mapOnFault: true,
+        hostCallGas: (g) => schedule(g, calls++),
+        maxExits: 400,
+      });
+      const kinds = new Set(exits.map((e) => e.kind));
+      assert.deepEqual(
+        [...kinds].sort(),
+        ["host-call", "out-of-gas", "page-fault", "panic"],
+        {
+          schedule: s,
+          gas,
+        }.toString(),
+      );
+      assert.equal(exits.at(-1)?.kind, "panic");
+    }
+  }
 });
 
 Deno.test("host calls resume after the ecalli with the registers the host wrote", () => {
@@ -250,4 +290,31 @@ Deno.test("load_imm_jump sets its register and jumps, or panics with it set", ()
   const bad = new Asm().regImmOff(Op.load_imm_jump, 4, -7, "t").regImm(Op.load_imm, 1, 1)
     .label("t").none(Op.trap);
   assert.deepEqual(runBoth(bad.build()).map((e) => e.kind), ["panic"]);
+});
+
+Deno.test("a target whose VmCtx is out of RIP-relative reach of the code region is refused", () => {
+  const { analysis } = compileBlob(new Asm().ecalli(1).none(Op.trap).build());
+  const fields = Object.values(ZYGOTE_CODE_TARGET.offsets);
+  const reach = 1n << 31n, code = ZYGOTE_CODE_TARGET.codeAddress;
+  const codeEnd = code + BigInt(ZYGOTE_CODE_TARGET.codeLimit);
+  // The farthest field a rel32 reaches from the code's first instruction end, and the nearest
+  // one from its last: exactly at the limit compiles, one byte beyond is refused.
+  const ahead = code + reach - BigInt(Math.max(...fields));
+  const behind = codeEnd - reach - BigInt(Math.min(...fields));
+  const cases: [bigint, boolean][] = [
+    [ahead, true],
+    [ahead + 1n, false],
+    [behind, true],
+    [behind - 1n, false],
+  ];
+  for (const [vmctxAddress, fits] of cases) {
+    const target = { ...ZYGOTE_CODE_TARGET, vmctxAddress };
+    if (fits) assert.ok(compileProgram(analysis, target).code.length > 0);
+    else {
+      assert.throws(
+        () => compileProgram(analysis, target),
+        /VmCtx at 0x[0-9a-f]+ is out of RIP-relative reach \(±2 GiB\) of the code at 0x/,
+      );
+    }
+  }
 });

@@ -1,9 +1,9 @@
 /**
  * Runs a program compiled by `compileProgram` in a real zygote side by side with the
  * interpreter (the oracle) and compares every exit, the registers, gas and memory after it.
- * The host policy is the same on both sides: host calls resume (optionally writing ω7), page
- * faults map the page read-write and resume, out-of-gas adds gas and resumes, as the scenario
- * asks.
+ * The host policy is the same on both sides: host calls resume (optionally writing ω7 and
+ * setting the gas), page faults map the page read-write and resume, out-of-gas adds gas and
+ * resumes, as the scenario asks.
  * @module
  */
 import assert from "node:assert/strict";
@@ -38,6 +38,8 @@ export interface Scenario {
   readonly mapOnFault?: boolean;
   /** Value written to ω7 at every host call (default: registers stay as they are). */
   readonly hostCallResult?: bigint;
+  /** The gas the host sets at every host call, from the gas it reads (default: unchanged). */
+  readonly hostCallGas?: (gas: bigint) => bigint;
   /** Exits to follow before giving up (default 20). */
   readonly maxExits?: number;
 }
@@ -167,6 +169,11 @@ export function runBoth(blob: CodeBlob, scenario: Scenario = {}): ExitTrace {
       if (scenario.hostCallResult !== undefined) {
         interpreter.setRegister(7, scenario.hostCallResult);
         z.setRegister(7, scenario.hostCallResult);
+      }
+      if (scenario.hostCallGas !== undefined) {
+        const gas = scenario.hostCallGas(interpreter.gas);
+        interpreter.gas = gas;
+        z.gas = gas;
       }
       native = translate(z.resume(), z, program);
     } else if (expected.kind === "page-fault" && scenario.mapOnFault) {

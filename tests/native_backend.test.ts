@@ -29,11 +29,9 @@ function handCompiled(): NativeCode {
   const asm = new Asm();
   // Out-of-line stub: give the block's gas back, report out-of-gas at the block's pc.
   const outOfGas = asm.here;
-  asm.subVm64(field("gas"), -cost).setVm32(field("pc"), PCS[0]).jmpVm(
-    field("trampolines.out_of_gas"),
-  );
+  asm.subGas(-cost).setVm32(field("pc"), PCS[0]).jmpVm(field("trampolines.out_of_gas"));
   const blockEntry = asm.here;
-  asm.subVm64(field("gas"), cost).js(outOfGas);
+  asm.subGas(cost).js(outOfGas);
   const starts: number[] = [];
   starts.push(asm.here);
   asm.hostCall(7, PCS[0]);

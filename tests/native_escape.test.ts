@@ -432,12 +432,7 @@ Deno.test("escape: trampolines redirected by one user are restored for the next"
   // Point every trampoline at address 0 (a fault for whoever calls it next).
   const code = new Asm();
   for (const name of ["return_to_host", "host_call", "trap", "out_of_gas"]) {
-    code.movImm(R.rax, 0).raw(
-      0x49,
-      0x89,
-      0x85,
-      ...new Uint8Array(new Uint32Array([field(`trampolines.${name}`)]).buffer),
-    );
+    code.movImm(R.rax, 0).setVm64(field(`trampolines.${name}`), R.rax);
   }
   first.loadCode(code.raw(0x0f, 0x0b).build()); // ends in ud2: a signal exit
   assert.equal(first.run(0).kind, "signal");

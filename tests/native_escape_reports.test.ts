@@ -12,9 +12,12 @@ import { Asm, field, R } from "./native/x86.ts";
 import { processExists } from "./native/harness.ts";
 import { assertSandboxError } from "./sandbox_helpers.ts";
 
-/** Writes `report` into the state word, then spins forever (still "running" after the forgery). */
-function forge(report: number): Asm {
-  return new Asm().setVm32(field("state"), report).raw(0xeb, 0xfe);
+/**
+ * Appends to `code` (RIP-relative, so in place, not copied): write `report` into the state word,
+ * then spin forever (still "running" after the forgery).
+ */
+function forge(report: number, code: Asm = new Asm()): Asm {
+  return code.setVm32(field("state"), report).raw(0xeb, 0xfe);
 }
 
 Deno.test("escape: a forged 'return' that keeps running is never handed to another user", () => {
@@ -38,7 +41,7 @@ Deno.test("escape: a forged error report with an impossible errno is a protocol 
   for (const errno of [0, 4096, 0xffff_ffff]) {
     using zygote = Zygote.spawn();
     const code = new Asm().setVm32(field("error_errno"), errno);
-    zygote.loadCode(code.raw(...forge(ABI.REPORT_ERROR).bytes).build());
+    zygote.loadCode(forge(ABI.REPORT_ERROR, code).build());
     assertSandboxError(() => zygote.run(0), "protocol-violation");
     assert.ok(!processExists(zygote.pid), `errno ${errno}: the zygote is killed`);
   }

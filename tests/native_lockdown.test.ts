@@ -113,7 +113,7 @@ Deno.test("lockdown: guest memory, a 4 GiB gap, then only the zygote's fixed reg
   const fixed: [number, number][] = [
     [ABI.CODE_ADDR, ABI.CODE_ADDR + ABI.CODE_MAX],
     [ABI.JUMP_TABLE_ADDR, ABI.JUMP_TABLE_ADDR + ABI.JUMP_TABLE_MAX],
-    [ABI.IMAGE_ADDR, ABI.VMCTX_ADDR],
+    [ABI.IMAGE_ADDR, ABI.STACK_ADDR],
     [ABI.VMCTX_ADDR, ABI.VMCTX_ADDR + ABI.VMCTX_SIZE],
     [ABI.STACK_ADDR, ABI.STACK_ADDR + ABI.STACK_SIZE],
     [ABI.SIGSTACK_ADDR, ABI.REGIONS_END],

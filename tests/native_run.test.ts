@@ -72,10 +72,10 @@ Deno.test("run: trap reports its pc", () => {
   assert.deepEqual(run(new Asm().trap(1234)), { kind: "trap", pc: 1234 });
 });
 
-Deno.test("run: gas is charged in VmCtx and out-of-gas reports the block's pc", () => {
-  // sub [gas], 10; js stub; return. stub: pc = 77; out-of-gas. Two passes place the stub.
+Deno.test("run: gas is charged in the gas register and out-of-gas reports the block's pc", () => {
+  // sub gas, 10; js stub; return. stub: pc = 77; out-of-gas. Two passes place the stub.
   const build = (stub: number) => {
-    const code = new Asm().subVm64(field("gas"), 10).js(stub).ret();
+    const code = new Asm().subGas(10).js(stub).ret();
     return { code, stub: code.here };
   };
   const { code } = build(build(0).stub);
@@ -89,6 +89,30 @@ Deno.test("run: gas is charged in VmCtx and out-of-gas reports the block's pc", 
   assert.equal(zygote.gas, 5n);
   assert.deepEqual(zygote.run(0), { kind: "out-of-gas", pc: 77 });
   assert.equal(zygote.gas, -5n);
+});
+
+Deno.test("run: the gas register crosses every exit and entry through VmCtx.gas", () => {
+  // Host call: the host sees the gas the guest left and the guest continues with the host's.
+  const code = new Asm().subGas(3).hostCall(1).subGas(4).trap(9);
+  assert.deepEqual(run(code), { kind: "host-call", id: 1, pc: 0 });
+  assert.equal(zygote.gas, -3n, "a reset zeroes the gas; the guest paid 3");
+  zygote.gas = 1000n;
+  assert.deepEqual(zygote.resume(), { kind: "trap", pc: 9 });
+  assert.equal(zygote.gas, 996n);
+  // A page fault and a signal report the gas of the moment; a run starts from VmCtx.gas.
+  zygote.loadCode(new Asm().subGas(5).load64(R.rax, 0x20000).raw(0x0f, 0x0b).build());
+  zygote.gas = 50n;
+  assert.equal(zygote.run(0).kind, "page-fault");
+  assert.equal(zygote.gas, 45n);
+  zygote.memory.map(0x20000, 4096, "read");
+  zygote.gas = 7n;
+  assert.equal(zygote.run(0).kind, "signal");
+  assert.equal(zygote.gas, 2n);
+  // A full 64-bit value survives the round trip.
+  zygote.loadCode(new Asm().subGas(1).ret().build());
+  zygote.gas = -(1n << 63n) + 1n;
+  assert.deepEqual(zygote.run(0), { kind: "return" });
+  assert.equal(zygote.gas, -(1n << 63n));
 });
 
 Deno.test("run: memory faults report the guest address and native address", () => {

@@ -5,18 +5,22 @@
 //!
 //! Contract for generated guest code:
 //! - It is entered with `jmp` at CODE_ADDR + VmCtx.entry, with the 13 PVM registers loaded into
-//!   the native registers GUEST_REGISTERS, VMCTX_REGISTER (r13) = VMCTX_ADDR, SCRATCH_REGISTER
-//!   (rcx) free, rsp on the zygote stack
-//!   (usable for calls; every exit except a host call discards it).
+//!   the native registers GUEST_REGISTERS, GAS_REGISTER (r13) = VmCtx.gas, SCRATCH_REGISTER
+//!   (rcx) free, rsp on the zygote stack (usable for calls; every exit except a host call
+//!   discards it).
+//! - The VmCtx lies within RIP-relative reach (±2 GiB) of every byte of the code region, so code
+//!   addresses its fields as [rip + disp32] and needs no register for it.
 //! - Guest memory is identity-mapped: guest address = native address, below 4 GiB. 32-bit
 //!   effective addresses (0x67 prefix) wrap for free; a fault becomes REPORT_PAGE_FAULT with the
-//!   faulting address and rip, and the registers as they were.
-//! - Gas is the i64 at [r13 + gas]; code subtracts block costs and, when it goes negative, sets
-//!   [r13 + pc] and jumps to [r13 + trampolines.out_of_gas].
-//! - Exits: set [r13 + pc] (and [r13 + exit_arg] for a host call), then
-//!   `jmp [r13 + trampolines.return_to_host | trap | out_of_gas]` or
-//!   `call [r13 + trampolines.host_call]`; the call returns with the registers as the host left
-//!   them. Every exit saves the 13 registers into VmCtx.regs.
+//!   faulting address and rip, and the registers (gas included) as they were.
+//! - Gas is the i64 in GAS_REGISTER while code runs; code subtracts block costs and, when it goes
+//!   negative, restores it, sets VmCtx.pc and jumps to [trampolines.out_of_gas]. Every way out
+//!   of guest code (trampolines, signals) stores GAS_REGISTER into VmCtx.gas and every way in
+//!   loads it from there, so the host only ever sees and sets VmCtx.gas.
+//! - Exits: set VmCtx.pc (and VmCtx.exit_arg for a host call), then
+//!   `jmp [trampolines.return_to_host | trap | out_of_gas]` or `call [trampolines.host_call]`;
+//!   the call returns with the registers and gas as the host left them. Every exit saves the 13
+//!   registers into VmCtx.regs.
 //! - Code is mapped read+execute from a sealed memfd: it can never be written by the zygote.
 //!   The jump table of dynamic jumps is read-only at JUMP_TABLE_ADDR (`jmp [rcx*8 + table]`);
 //!   the code generator fills it with absolute native addresses.
@@ -25,12 +29,15 @@ const std = @import("std");
 
 comptime {
     std.debug.assert(CODE_ADDR >= GUEST_END + GUARD_GAP);
-    std.debug.assert(CODE_ADDR < JUMP_TABLE_ADDR and JUMP_TABLE_ADDR < IMAGE_ADDR and IMAGE_ADDR < VMCTX_ADDR);
-    std.debug.assert(VMCTX_ADDR < STACK_ADDR and STACK_ADDR + STACK_SIZE <= SIGSTACK_ADDR);
+    std.debug.assert(CODE_ADDR + CODE_MAX <= VMCTX_ADDR and VMCTX_ADDR + VMCTX_SIZE <= JUMP_TABLE_ADDR);
+    std.debug.assert(JUMP_TABLE_ADDR < IMAGE_ADDR and IMAGE_ADDR < STACK_ADDR);
+    std.debug.assert(STACK_ADDR + STACK_SIZE <= SIGSTACK_ADDR);
+    // Every byte of the VmCtx is a rel32 away from every instruction end in the code region.
+    std.debug.assert(VMCTX_ADDR + VMCTX_SIZE - CODE_ADDR <= 1 << 31);
 }
 
 /// Bumped whenever anything in this file changes meaning or position.
-pub const ABI_VERSION: u32 = 6;
+pub const ABI_VERSION: u32 = 7;
 /// Written by the host into `VmCtx.magic`; a zygote that changes it is treated as compromised.
 pub const VMCTX_MAGIC: u32 = 0x70766d62; // "pvmb"
 
@@ -46,6 +53,10 @@ pub const GUARD_GAP: u64 = 4 << 30;
 /// zygote's fixed regions: a reset unmaps everything below it.
 pub const CODE_ADDR: u64 = 0x2_0000_0000;
 pub const CODE_MAX: u64 = 64 << 20;
+/// The VmCtx page, right after the code region: within RIP-relative reach of all code, and above
+/// CODE_ADDR, so a reset (which unmaps everything below CODE_ADDR) keeps it.
+pub const VMCTX_ADDR: u64 = CODE_ADDR + CODE_MAX;
+pub const VMCTX_SIZE: u64 = 4096;
 /// The native jump table of dynamic jumps (8-byte native addresses), mapped read-only from the
 /// code memfd at offset JUMP_TABLE_OFFSET.
 pub const JUMP_TABLE_ADDR: u64 = 0x3_0000_0000;
@@ -55,8 +66,6 @@ pub const JUMP_TABLE_OFFSET: u64 = CODE_MAX;
 pub const CODE_FILE_SIZE: u64 = CODE_MAX + JUMP_TABLE_MAX;
 /// Load address of the zygote image (linked there with the large code model).
 pub const IMAGE_ADDR: u64 = 0x4_0000_0000;
-pub const VMCTX_ADDR: u64 = 0x5_0000_0000;
-pub const VMCTX_SIZE: u64 = 4096;
 pub const STACK_ADDR: u64 = 0x6_0000_0000;
 pub const STACK_SIZE: u64 = 256 << 10;
 pub const SIGSTACK_ADDR: u64 = 0x6_1000_0000;
@@ -129,19 +138,19 @@ pub const X86_REGISTER_NAMES = [16][]const u8{
 /// Guest register `i` lives in the x86 register numbered `GUEST_REGISTERS[i]` while guest code
 /// runs (rbx rbp rsi rdi r8 r9 r10 rax rdx r11 r12 r14 r15).
 pub const GUEST_REGISTERS = [13]u8{ 3, 5, 6, 7, 8, 9, 10, 0, 2, 11, 12, 14, 15 };
-/// The x86 register holding VMCTX_ADDR while guest code runs (r13).
-pub const VMCTX_REGISTER: u32 = 13;
+/// The x86 register holding the remaining gas (i64) while guest code runs (r13).
+pub const GAS_REGISTER: u32 = 13;
 /// The x86 register guest code may clobber freely (rcx).
 pub const SCRATCH_REGISTER: u32 = 1;
 
 comptime {
-    // Every register but rsp, VMCTX_REGISTER and SCRATCH_REGISTER holds exactly one guest register.
+    // Every register but rsp, GAS_REGISTER and SCRATCH_REGISTER holds exactly one guest register.
     var used = [_]bool{false} ** 16;
     for (GUEST_REGISTERS) |r| {
         std.debug.assert(!used[r]);
         used[r] = true;
     }
-    std.debug.assert(!used[4] and !used[VMCTX_REGISTER] and !used[SCRATCH_REGISTER]);
+    std.debug.assert(!used[4] and !used[GAS_REGISTER] and !used[SCRATCH_REGISTER] and GAS_REGISTER != SCRATCH_REGISTER);
 }
 
 pub const MemOp = extern struct {
@@ -184,7 +193,7 @@ pub const Facts = extern struct {
     root_mkdir_errno: u32,
 };
 
-/// Entry points of the zygote that generated code calls through `[r13 + offset]`.
+/// Entry points of the zygote that generated code calls through `[rip + disp32]` (their VmCtx fields).
 pub const Trampolines = extern struct {
     /// `jmp`: guest finished; registers saved, REPORT_RETURN.
     return_to_host: u64,

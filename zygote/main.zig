@@ -293,6 +293,9 @@ fn onSignal(sig: c_int, info: *const linux.siginfo_t, context: ?*const anyopaque
     // A fault outside guest code is a zygote bug: die rather than guess.
     if (rip < abi.CODE_ADDR or rip >= abi.CODE_ADDR + code_mapped) linux.exit_group(100 + sig);
     inline for (abi.GUEST_REGISTERS, 0..) |reg, i| vm.regs[i] = g[comptime contextIndex(reg)];
+    // Gas lives in its register while guest code runs; the host reads it from the VmCtx, and a
+    // resumed run (CMD_RUN at the faulting instruction) loads it from there again.
+    vm.gas = @bitCast(g[comptime contextIndex(abi.GAS_REGISTER)]);
     // Only a fault with an address (si_code > 0) is a memory access; a general-protection fault
     // (SI_KERNEL, e.g. `int 0x80` on a kernel without IA32 emulation) is a plain signal.
     const memory_fault = (sig == linux.SIG.SEGV or sig == linux.SIG.BUS) and info.code > 0 and info.code < 0x80;
@@ -373,8 +376,9 @@ fn contextIndex(comptime reg: u8) usize {
 
 // ---- Trampolines (global assembly; the register order is abi.GUEST_REGISTERS). ----
 
-const VMCTX_REG = abi.X86_REGISTER_NAMES[abi.VMCTX_REGISTER];
+const GAS_REG = abi.X86_REGISTER_NAMES[abi.GAS_REGISTER];
 const SCRATCH_REG = abi.X86_REGISTER_NAMES[abi.SCRATCH_REGISTER];
+const GAS_OFFSET = @offsetOf(abi.VmCtx, "gas");
 
 extern fn pvmbox_z_enter(target: u64) callconv(.C) noreturn;
 extern fn pvmbox_z_scrub(cmd: u32) callconv(.C) noreturn;
@@ -391,21 +395,25 @@ extern fn pvmbox_z_host_call() callconv(.Naked) void;
 extern fn pvmbox_z_trap() callconv(.Naked) void;
 extern fn pvmbox_z_out_of_gas() callconv(.Naked) void;
 
-fn saveRegs(comptime base: []const u8) []const u8 {
-    comptime var out: []const u8 = "";
-    inline for (abi.GUEST_REGISTERS, 0..) |reg, i| {
-        out = out ++ std.fmt.comptimePrint("movq %{s}, {d}(%{s})\n", .{ abi.X86_REGISTER_NAMES[reg], @offsetOf(abi.VmCtx, "regs") + 8 * i, base });
+/// Stores the guest registers and the gas register into the VmCtx, addressed by SCRATCH_REG
+/// (which it loads; guest code may clobber it).
+const SAVE_GUEST_STATE: []const u8 = blk: {
+    var out: []const u8 = std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, SCRATCH_REG });
+    for (abi.GUEST_REGISTERS, 0..) |reg, i| {
+        out = out ++ std.fmt.comptimePrint("movq %{s}, {d}(%{s})\n", .{ abi.X86_REGISTER_NAMES[reg], @offsetOf(abi.VmCtx, "regs") + 8 * i, SCRATCH_REG });
     }
-    return out;
-}
+    break :blk out ++ std.fmt.comptimePrint("movq %{s}, {d}(%{s})\n", .{ GAS_REG, GAS_OFFSET, SCRATCH_REG });
+};
 
-fn loadRegs(comptime base: []const u8) []const u8 {
-    comptime var out: []const u8 = "";
-    inline for (abi.GUEST_REGISTERS, 0..) |reg, i| {
-        out = out ++ std.fmt.comptimePrint("movq {d}(%{s}), %{s}\n", .{ @offsetOf(abi.VmCtx, "regs") + 8 * i, base, abi.X86_REGISTER_NAMES[reg] });
+/// Loads the guest registers and the gas register from the VmCtx, addressed by GAS_REG until
+/// the gas itself replaces the address. Leaves SCRATCH_REG alone (it may hold the target).
+const LOAD_GUEST_STATE: []const u8 = blk: {
+    var out: []const u8 = std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, GAS_REG });
+    for (abi.GUEST_REGISTERS, 0..) |reg, i| {
+        out = out ++ std.fmt.comptimePrint("movq {d}(%{s}), %{s}\n", .{ @offsetOf(abi.VmCtx, "regs") + 8 * i, GAS_REG, abi.X86_REGISTER_NAMES[reg] });
     }
-    return out;
-}
+    break :blk out ++ std.fmt.comptimePrint("movq {d}(%{s}), %{s}\n", .{ GAS_OFFSET, GAS_REG, GAS_REG });
+};
 
 /// Flags for the zygote's own code, whatever guest code left: direction and alignment-check
 /// flags clear (a `rep movs` would run backwards, a misaligned access would raise SIGBUS).
@@ -413,7 +421,7 @@ const CLEAN_FLAGS = "pushq $0x202\npopfq\n";
 
 fn exitTrampoline(comptime name: []const u8, comptime report: u32) []const u8 {
     return ".globl " ++ name ++ "\n.type " ++ name ++ ",@function\n" ++ name ++ ":\n" ++
-        std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, SCRATCH_REG }) ++ saveRegs(SCRATCH_REG) ++
+        SAVE_GUEST_STATE ++
         std.fmt.comptimePrint("movl ${d}, %edi\nmovabsq ${d}, %rsp\n", .{ report, STACK_TOP }) ++ CLEAN_FLAGS ++
         "xorl %ebp, %ebp\nmovabsq $pvmbox_z_exit, %rax\ncallq *%rax\nud2\n";
 }
@@ -421,7 +429,7 @@ fn exitTrampoline(comptime name: []const u8, comptime report: u32) []const u8 {
 comptime {
     asm (".text\n" ++
             // enter(target in rdi): clean flags and extended state (XRSTOR of the clean image
-            // with the enabled components but AMX), load guest registers, VmCtx register, jump.
+            // with the enabled components but AMX), load guest registers and gas, jump.
             ".globl pvmbox_z_enter\n.type pvmbox_z_enter,@function\npvmbox_z_enter:\n" ++
             "movq %rdi, %r12\n" ++
             "xorl %ecx, %ecx\nxgetbv\n" ++
@@ -429,7 +437,7 @@ comptime {
             "movabsq $pvmbox_z_clean_xstate, %rcx\nxrstor64 (%rcx)\n" ++
             CLEAN_FLAGS ++
             "movq %r12, %" ++ SCRATCH_REG ++ "\n" ++
-            std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, VMCTX_REG }) ++ loadRegs(VMCTX_REG) ++
+            LOAD_GUEST_STATE ++
             "jmpq *%" ++ SCRATCH_REG ++ "\n" ++
             // scrub(cmd in edi): without using either stack, zero the top of the zygote stack
             // and the whole signal stack with stores, discard the rest of the zygote stack (it
@@ -444,13 +452,13 @@ comptime {
             exitTrampoline("pvmbox_z_return", abi.REPORT_RETURN) ++
             exitTrampoline("pvmbox_z_trap", abi.REPORT_TRAP) ++
             exitTrampoline("pvmbox_z_out_of_gas", abi.REPORT_OUT_OF_GAS) ++
-            // host_call: called by guest code; saves registers, waits for the host, reloads
-            // registers (the host may have changed them) and returns into the guest.
+            // host_call: called by guest code; saves registers and gas, waits for the host,
+            // reloads them (the host may have changed them) and returns into the guest.
             ".globl pvmbox_z_host_call\n.type pvmbox_z_host_call,@function\npvmbox_z_host_call:\n" ++
-            std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, SCRATCH_REG }) ++ saveRegs(SCRATCH_REG) ++
+            SAVE_GUEST_STATE ++
             "movq %rsp, %r12\nandq $-16, %rsp\n" ++ CLEAN_FLAGS ++
             "movabsq $pvmbox_z_host_call_wait, %rax\ncallq *%rax\n" ++
             "movq %r12, %rsp\n" ++
-            std.fmt.comptimePrint("movabsq ${d}, %{s}\n", .{ abi.VMCTX_ADDR, VMCTX_REG }) ++ loadRegs(VMCTX_REG) ++
+            LOAD_GUEST_STATE ++
             "retq\n");
 }

@@ -4,6 +4,9 @@
  * paths (out of gas, panics on invalid targets, invalid dynamic jumps) go to out-of-line stubs
  * emitted after all instructions, so the hot code falls straight through.
  *
+ * Gas lives in the target's gas register, so a charge is a register subtraction; the VmCtx
+ * (exit pc and argument, trampolines) is reached RIP-relative, through `#vmctx` alone.
+ *
  * Guest registers stay in their native registers; only rcx (scratch) and, around a multiply or
  * divide that needs rax:rdx, pushed copies on the zygote stack hold temporaries. No guest
  * register changes before a memory access that may fault, so a page fault leaves exactly the
@@ -122,7 +125,10 @@ class CodeGenerator {
   readonly #p: ProgramAnalysis;
   readonly #asm: X64;
   readonly #g: Int8Array;
-  readonly #vm: number;
+  /** The gas register. */
+  readonly #gas: number;
+  /** Offset of the VmCtx from the start of the code (RIP-relative operands count from there). */
+  readonly #vmctxOffset: number;
   readonly #off: CodeTarget["offsets"];
   readonly #tableBase: number;
   /** Whether a dynamic jump must record its pc before the indexed jump (some entry is invalid). */
@@ -141,7 +147,8 @@ class CodeGenerator {
     stubs.count = 0;
     this.#asm = reusable;
     this.#g = Int8Array.from(target.guestRegisters);
-    this.#vm = target.vmctxRegister;
+    this.#gas = target.gasRegister;
+    this.#vmctxOffset = Number(target.vmctxAddress - target.codeAddress);
     this.#off = target.offsets;
     this.#tableBase = Number(target.jumpTableAddress / BigInt(JUMP_TABLE_ENTRY));
     this.#recordPcOnJump = program.jumpTargets.indexOf(-1) >= 0;
@@ -152,7 +159,7 @@ class CodeGenerator {
   generate(): GeneratedCode {
     const p = this.#p, asm = this.#asm, n = p.count;
     const { blockStart, entryCost } = p;
-    const vm = this.#vm, gas = this.#off.gas;
+    const gas = this.#gas;
     const blockEntry = new Int32Array(n).fill(-1);
     const instructionEntry = new Int32Array(n);
     const instructionStart = new Int32Array(n);
@@ -170,7 +177,7 @@ class CodeGenerator {
         if (this.#fusesWithNext(i)) {
           // Pay for both blocks; the next block's own charge (entering it, or entering the
           // fallthrough unpaid) is out of line, so a loop through i falls straight through.
-          asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, cost + entryCost[i + 1]);
+          asm.aluRI(Alu.sub, true, gas, cost + entryCost[i + 1]);
           asm.jcc(Cond.s, n + i);
           const resume = this.#stub(Stub.Charge, i + 1) + 1;
           instructionStart[i] = asm.length;
@@ -178,7 +185,7 @@ class CodeGenerator {
           asm.bind(resume);
           charged += 2;
         } else if (cost > 0) {
-          asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, cost);
+          asm.aluRI(Alu.sub, true, gas, cost);
           asm.jcc(Cond.s, n + i);
           charged++;
         }
@@ -209,10 +216,18 @@ class CodeGenerator {
     };
   }
 
+  /**
+   * The RIP-relative operand (`Addr.rip`, any base) of the VmCtx field at byte `offset`: every
+   * access to the VmCtx goes through here.
+   */
+  #vmctx(offset: number): number {
+    return this.#vmctxOffset + offset;
+  }
+
   /** Step mode: reports instruction `i` to the host (like a host call, its pc flagged). */
   #stepReport(i: number): void {
-    this.#asm.storeImm(4, this.#p.pc[i] | STEP_PC_FLAG, Addr.base64, this.#vm, this.#off.pc);
-    this.#asm.callMem(Addr.base64, this.#vm, this.#off.hostCall);
+    this.#asm.storeImm(4, this.#p.pc[i] | STEP_PC_FLAG, Addr.rip, 0, this.#vmctx(this.#off.pc));
+    this.#asm.callMem(Addr.rip, 0, this.#vmctx(this.#off.hostCall));
   }
 
   /**
@@ -248,7 +263,7 @@ class CodeGenerator {
     blockEntry: Int32Array,
     instructionEntry: Int32Array,
   ): { start: Int32Array; owner: Int32Array } {
-    const asm = this.#asm, p = this.#p, n = p.count, vm = this.#vm, off = this.#off;
+    const asm = this.#asm, p = this.#p, n = p.count, off = this.#off;
     const { blockStart, entryCost } = p;
     const regionCount = charged + stubs.count + 1;
     const starts = new Int32Array(regionCount), owners = new Int32Array(regionCount);
@@ -264,14 +279,14 @@ class CodeGenerator {
     begin(-1);
     this.#invalidEntryLabel = asm.newLabels(1);
     asm.bind(this.#invalidEntryLabel);
-    asm.jmpMem(Addr.base64, vm, off.trap);
+    asm.jmpMem(Addr.rip, 0, this.#vmctx(off.trap));
     this.#outOfGasTail = asm.newLabels(1);
     asm.bind(this.#outOfGasTail);
-    asm.store(4, Reg.rcx, Addr.base64, vm, off.pc);
-    asm.aluMI(Alu.and, false, Addr.base64, vm, off.pc, PACKED_PC_LIMIT - 1);
+    asm.store(4, Reg.rcx, Addr.rip, 0, this.#vmctx(off.pc));
+    asm.aluMI(Alu.and, false, Addr.rip, 0, this.#vmctx(off.pc), PACKED_PC_LIMIT - 1);
     asm.shiftRI(Shift.shr, false, Reg.rcx, PACKED_PC_BITS);
-    asm.aluMR(Alu.add, true, Addr.base64, vm, off.gas, Reg.rcx);
-    asm.jmpMem(Addr.base64, vm, off.outOfGas);
+    asm.aluRR(Alu.add, true, this.#gas, Reg.rcx);
+    asm.jmpMem(Addr.rip, 0, this.#vmctx(off.outOfGas));
     // Out-of-gas stubs, in block order (label n + i), paired as the charges were.
     for (let i = 0; i < n; i++) {
       if (blockStart[i] !== 1 || entryCost[i] <= 0) continue;
@@ -301,17 +316,17 @@ class CodeGenerator {
         case Stub.Charge: // block i, also the unpaid entry of the fallthrough before it
           asm.bind(i);
           blockEntry[i] = instructionEntry[i - 1] = asm.length;
-          asm.aluMI(Alu.sub, true, Addr.base64, vm, off.gas, entryCost[i]);
+          asm.aluRI(Alu.sub, true, this.#gas, entryCost[i]);
           asm.jcc(Cond.s, n + i);
           asm.jmp(label + 1);
           break;
         default: { // Stub.Dynamic: rcx holds the rotated index of the target address
-          asm.storeImm(4, p.pc[i], Addr.base64, vm, off.pc);
+          asm.storeImm(4, p.pc[i], Addr.rip, 0, this.#vmctx(off.pc));
           asm.aluRI(Alu.cmp, false, Reg.rcx, HALT_INDEX);
           const halt = asm.jccShort(Cond.e);
-          asm.jmpMem(Addr.base64, vm, off.trap);
+          asm.jmpMem(Addr.rip, 0, this.#vmctx(off.trap));
           asm.bindShort(halt);
-          asm.jmpMem(Addr.base64, vm, off.returnToHost);
+          asm.jmpMem(Addr.rip, 0, this.#vmctx(off.returnToHost));
         }
       }
     }
@@ -329,7 +344,7 @@ class CodeGenerator {
       asm.movRI(false, Reg.rcx, (cost * PACKED_PC_LIMIT + pc) | 0);
       asm.jmp(this.#outOfGasTail);
     } else {
-      asm.aluMI(Alu.add, true, Addr.base64, this.#vm, this.#off.gas, cost);
+      asm.aluRI(Alu.add, true, this.#gas, cost);
       this.#exit(pc, this.#off.outOfGas);
     }
   }
@@ -340,21 +355,21 @@ class CodeGenerator {
    * otherwise it runs (nothing but a fallthrough) and block i + 1 fails with g − cost(i).
    */
   #fusedOutOfGas(i: number): void {
-    const asm = this.#asm, p = this.#p, vm = this.#vm, gas = this.#off.gas;
+    const asm = this.#asm, p = this.#p, gas = this.#gas;
     const cost = p.entryCost[i];
-    asm.aluMI(Alu.add, true, Addr.base64, vm, gas, cost + p.entryCost[i + 1]);
-    asm.aluMI(Alu.cmp, true, Addr.base64, vm, gas, cost);
+    asm.aluRI(Alu.add, true, gas, cost + p.entryCost[i + 1]);
+    asm.aluRI(Alu.cmp, true, gas, cost);
     const first = asm.jccShort(Cond.l);
-    asm.aluMI(Alu.sub, true, Addr.base64, vm, gas, cost);
+    asm.aluRI(Alu.sub, true, gas, cost);
     this.#exit(p.pc[i + 1], this.#off.outOfGas);
     asm.bindShort(first);
     this.#exit(p.pc[i], this.#off.outOfGas);
   }
 
-  /** `[vmctx + pc] = pc; jmp [vmctx + trampoline]`. */
+  /** `VmCtx.pc = pc; jmp [VmCtx trampoline]`. */
   #exit(pc: number, trampoline: number): void {
-    this.#asm.storeImm(4, pc, Addr.base64, this.#vm, this.#off.pc);
-    this.#asm.jmpMem(Addr.base64, this.#vm, trampoline);
+    this.#asm.storeImm(4, pc, Addr.rip, 0, this.#vmctx(this.#off.pc));
+    this.#asm.jmpMem(Addr.rip, 0, this.#vmctx(trampoline));
   }
 
   /** Jumps to the block entry of static target `t` of instruction `i`, or panics at `i`. */
@@ -382,12 +397,12 @@ class CodeGenerator {
       case 2: // unlikely (jam-0.8: a hint for the gas model, no effect)
         return;
       case 10: // ecalli
-        asm.storeImm(4, p.pc[i], Addr.base64, this.#vm, this.#off.pc);
-        asm.storeImm(4, x, Addr.base64, this.#vm, this.#off.exitArg);
-        return asm.callMem(Addr.base64, this.#vm, this.#off.hostCall);
+        asm.storeImm(4, p.pc[i], Addr.rip, 0, this.#vmctx(this.#off.pc));
+        asm.storeImm(4, x, Addr.rip, 0, this.#vmctx(this.#off.exitArg));
+        return asm.callMem(Addr.rip, 0, this.#vmctx(this.#off.hostCall));
       case 101: // sbrk: performed by the host, like a host call at this pc
-        asm.storeImm(4, p.pc[i], Addr.base64, this.#vm, this.#off.pc);
-        return asm.callMem(Addr.base64, this.#vm, this.#off.hostCall);
+        asm.storeImm(4, p.pc[i], Addr.rip, 0, this.#vmctx(this.#off.pc));
+        return asm.callMem(Addr.rip, 0, this.#vmctx(this.#off.hostCall));
       case 20: // load_imm_64
         return asm.loadConstant(a, x, y);
       case 51: // load_imm
@@ -740,7 +755,9 @@ class CodeGenerator {
     asm.aluRI(Alu.sub, false, Reg.rcx, 1);
     asm.aluRI(Alu.cmp, false, Reg.rcx, this.#p.jumpTargets.length);
     asm.jcc(Cond.ae, this.#stub(Stub.Dynamic, i));
-    if (this.#recordPcOnJump) asm.storeImm(4, this.#p.pc[i], Addr.base64, this.#vm, this.#off.pc);
+    if (this.#recordPcOnJump) {
+      asm.storeImm(4, this.#p.pc[i], Addr.rip, 0, this.#vmctx(this.#off.pc));
+    }
     asm.aluRI(Alu.add, true, Reg.rcx, this.#tableBase);
     asm.jmpMem(Addr.scaled8, Reg.rcx, 0);
   }
@@ -921,15 +938,18 @@ const MINMAX_COND = [Cond.l, Cond.b, Cond.g, Cond.a];
 /** Throws unless the target and program fit the code generator's assumptions. */
 function checkTarget(program: ProgramAnalysis, target: CodeTarget): void {
   const regs = target.guestRegisters;
-  const reserved = new Set([Reg.rsp, Reg.rcx, target.vmctxRegister]);
+  const reserved = new Set([Reg.rsp, Reg.rcx, target.gasRegister]);
   const problems: string[] = [];
   if (target.scratchRegister !== Reg.rcx) problems.push("the scratch register must be rcx");
-  if (target.vmctxRegister === Reg.rax || target.vmctxRegister === Reg.rdx) {
-    problems.push("the VmCtx register must not be rax or rdx");
+  // rax and rdx are the implicit operands of multiplications and divisions, rsp the stack.
+  if (new Set<number>([Reg.rax, Reg.rdx, Reg.rcx, Reg.rsp]).has(target.gasRegister)) {
+    problems.push("the gas register must not be rax, rdx, rcx or rsp");
   }
   if (regs.length !== 13 || new Set(regs).size !== 13 || regs.some((r) => reserved.has(r))) {
-    problems.push("13 distinct guest registers other than rsp, rcx and the VmCtx register");
+    problems.push("13 distinct guest registers other than rsp, rcx and the gas register");
   }
+  const vmctxProblem = ripReachProblem(target);
+  if (vmctxProblem !== undefined) problems.push(vmctxProblem);
   const table = target.jumpTableAddress;
   if (
     table % BigInt(JUMP_TABLE_ENTRY) !== 0n ||
@@ -941,4 +961,21 @@ function checkTarget(program: ProgramAnalysis, target: CodeTarget): void {
   if (problems.length > 0) {
     throw new Error(`cannot compile for this target: ${problems.join("; ")}`);
   }
+}
+
+/**
+ * Why some VmCtx field the code uses is out of RIP-relative reach (a signed 32-bit displacement
+ * from the end of an instruction) from somewhere in the code region, or undefined when none is.
+ * Instruction ends lie in (codeAddress, codeAddress + codeLimit].
+ */
+function ripReachProblem(target: CodeTarget): string | undefined {
+  const fields = Object.values(target.offsets);
+  const codeStart = target.codeAddress, codeEnd = codeStart + BigInt(target.codeLimit);
+  const lowest = target.vmctxAddress + BigInt(Math.min(...fields));
+  const highest = target.vmctxAddress + BigInt(Math.max(...fields));
+  const reach = 1n << 31n;
+  if (highest - codeStart <= reach && codeEnd - lowest <= reach) return undefined;
+  const vmctx = `0x${target.vmctxAddress.toString(16)}`;
+  const code = `0x${codeStart.toString(16)}–0x${codeEnd.toString(16)}`;
+  return `the VmCtx at ${vmctx} is out of RIP-relative reach (±2 GiB) of the code at ${code}`;
 }

@@ -5,8 +5,6 @@
 
 /** Byte offsets inside the VmCtx page that generated code reads and writes. */
 export interface VmCtxOffsets {
-  /** Remaining gas (i64). */
-  readonly gas: number;
   /** Guest pc of an exit (u32). */
   readonly pc: number;
   /** Host-call id of an exit (u32). */
@@ -25,10 +23,17 @@ export interface VmCtxOffsets {
 export interface CodeTarget {
   /** Where the code is mapped, read+execute. */
   readonly codeAddress: bigint;
+  /** Bytes of the code region at `codeAddress`: no longer code is ever loaded. */
+  readonly codeLimit: number;
   /** Where the jump table of dynamic jumps is mapped (8-byte absolute native addresses). */
   readonly jumpTableAddress: bigint;
-  /** x86 register number holding the VmCtx address (r13 = 13). */
-  readonly vmctxRegister: number;
+  /**
+   * Where the VmCtx is mapped. Code reaches its fields RIP-relative, so it must lie within
+   * ±2 GiB of every byte of the code region.
+   */
+  readonly vmctxAddress: bigint;
+  /** x86 register number holding the remaining gas (i64) while code runs (r13 = 13). */
+  readonly gasRegister: number;
   /** x86 register number generated code may clobber (rcx = 1). */
   readonly scratchRegister: number;
   /** x86 register number of PVM register i (abi.zig GUEST_REGISTERS). */

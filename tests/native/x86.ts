@@ -1,9 +1,11 @@
 /**
  * A tiny x86-64 encoder for the hand-written guest snippets the native sandbox tests run.
- * Registers are numbered as in the ISA (rax 0 … r15 15). Guest code sees VmCtx at r13.
+ * Registers are numbered as in the ISA (rax 0 … r15 15). Guest code reaches the VmCtx
+ * RIP-relative and finds the gas in ABI.GAS_REGISTER, as generated code does; snippets are loaded at
+ * CODE_ADDR, so an offset in the snippet is an offset from CODE_ADDR.
  * @module
  */
-import { ABI_LISTS, fieldOffset } from "../../ffi/vmctx.ts";
+import { ABI, ABI_LISTS, fieldOffset } from "../../ffi/vmctx.ts";
 import { Reg } from "../../src/compiler/x64/operands.ts";
 
 /** x86-64 register numbers (the compiler's table). */
@@ -22,6 +24,9 @@ function le(value: bigint, bytes: number): number[] {
 
 /** Offset of a VmCtx field. */
 export const field: (name: string) => number = fieldOffset;
+
+/** Offset of the VmCtx from CODE_ADDR, where snippets are loaded. */
+const VMCTX_FROM_CODE = ABI.VMCTX_ADDR - ABI.CODE_ADDR;
 
 /** Builds machine code by appending instructions. */
 export class Asm {
@@ -75,24 +80,39 @@ export class Asm {
     return this.raw(0xc6, 0x01, value & 0xff);
   }
 
-  /** mov dword [r13 + offset], imm32 */
+  /** The rel32 of a RIP-relative operand reaching VmCtx byte `offset`, `after` bytes on. */
+  #vm(offset: number, after: number): number[] {
+    return le(BigInt(VMCTX_FROM_CODE + offset - (this.here + 4 + after)), 4);
+  }
+
+  /** mov dword [VmCtx + offset], imm32 (RIP-relative) */
   setVm32(offset: number, value: number): this {
-    return this.raw(0x41, 0xc7, 0x85, ...le(BigInt(offset), 4), ...le(BigInt(value), 4));
+    this.raw(0xc7, 0x05);
+    return this.raw(...this.#vm(offset, 4), ...le(BigInt(value), 4));
   }
 
-  /** sub qword [r13 + offset], imm32 */
-  subVm64(offset: number, value: number): this {
-    return this.raw(0x49, 0x81, 0xad, ...le(BigInt(offset), 4), ...le(BigInt(value), 4));
+  /** mov qword [VmCtx + offset], src (RIP-relative) */
+  setVm64(offset: number, src: number): this {
+    this.raw(0x48 | ((src >> 3) << 2), 0x89, ((src & 7) << 3) | 5);
+    return this.raw(...this.#vm(offset, 0));
   }
 
-  /** jmp qword [r13 + offset] */
+  /** sub <gas register>, imm32: pays gas (the register holds it while guest code runs) */
+  subGas(value: number): this {
+    const gas = ABI.GAS_REGISTER;
+    return this.raw(0x48 | (gas >> 3), 0x81, 0xe8 | (gas & 7), ...le(BigInt(value), 4));
+  }
+
+  /** jmp qword [VmCtx + offset] (RIP-relative) */
   jmpVm(offset: number): this {
-    return this.raw(0x41, 0xff, 0xa5, ...le(BigInt(offset), 4));
+    this.raw(0xff, 0x25);
+    return this.raw(...this.#vm(offset, 0));
   }
 
-  /** call qword [r13 + offset] */
+  /** call qword [VmCtx + offset] (RIP-relative) */
   callVm(offset: number): this {
-    return this.raw(0x41, 0xff, 0x95, ...le(BigInt(offset), 4));
+    this.raw(0xff, 0x15);
+    return this.raw(...this.#vm(offset, 0));
   }
 
   /** js rel32 to an absolute offset in this code. */

@@ -227,7 +227,7 @@ export class X64 {
   /** `op qword/dword [memory], imm` for an `Alu` operation (imm8 form when it fits). */
   aluMI(op: number, w: boolean, mode: number, base: number, disp: number, imm: number): void {
     const short = imm >= -128 && imm <= 127;
-    this.#mem(false, w, short ? 0x83 : 0x81, op, mode, base, disp, false);
+    this.#mem(false, w, short ? 0x83 : 0x81, op, mode, base, disp, false, short ? 1 : 4);
     if (short) this.#b(imm);
     else this.#imm32(imm);
   }
@@ -414,7 +414,8 @@ export class X64 {
 
   /** Stores the low `size` bytes of `imm` (sign-extended to 64 bits for size 8) to memory. */
   storeImm(size: AccessSize, imm: number, mode: number, base: number, disp: number): void {
-    this.#mem(size === 2, size === 8, size === 1 ? 0xc6 : 0xc7, 0, mode, base, disp, false);
+    const op = size === 1 ? 0xc6 : 0xc7;
+    this.#mem(size === 2, size === 8, op, 0, mode, base, disp, false, size === 8 ? 4 : size);
     if (size === 1) this.#b(imm);
     else if (size === 2) {
       this.#b(imm);
@@ -478,7 +479,8 @@ export class X64 {
   /**
    * Memory form: optional operand-size prefix (`p66`), the address-size prefix for 32-bit
    * addressing modes, REX, `op`, ModRM with reg = `reg`, SIB and displacement. `byteReg` marks
-   * `reg` as an 8-bit register.
+   * `reg` as an 8-bit register. `immBytes` is the size of the immediate the caller appends: a
+   * RIP-relative displacement counts from the end of the whole instruction.
    */
   #mem(
     p66: boolean,
@@ -489,6 +491,7 @@ export class X64 {
     base: number,
     disp: number,
     byteReg: boolean,
+    immBytes = 0,
   ): void {
     const bytes = this.bytes;
     let at = this.length;
@@ -503,7 +506,10 @@ export class X64 {
     bytes[at++] = op;
     const r = (reg & 7) << 3;
     let mod = 0x80; // disp32
-    if (!hasBase) {
+    if (mode === Addr.rip) {
+      bytes[at++] = r | 5; // mod 00, rm 101: [rip + disp32]
+      disp -= at + 4 + immBytes;
+    } else if (!hasBase) {
       bytes[at++] = r | 4;
       bytes[at++] = mode === Addr.scaled8 ? 0xc5 | ((index & 7) << 3) : 0x25;
     } else {

@@ -56,9 +56,12 @@ export const Unary = { not: 2, neg: 3, mul: 4, imul: 5, div: 6, idiv: 7 } as con
  * - `base64`: [base + disp] with a 64-bit base register;
  * - `base32`: [base32 + disp] with the address-size prefix, so the address wraps at 4 GiB;
  * - `absolute32`: [disp] as a 32-bit address (address-size prefix, no base, no index);
- * - `scaled8`: [index * 8 + disp] with a 64-bit index register and no base.
+ * - `scaled8`: [index * 8 + disp] with a 64-bit index register and no base;
+ * - `rip`: [rip + rel32] reaching code offset `disp` of the code being assembled (the base is
+ *   ignored): the encoder turns it into a displacement from the instruction's end, so the target
+ *   must lie within ±2 GiB of it wherever the code is loaded.
  */
-export const Addr = { base64: 0, base32: 1, absolute32: 2, scaled8: 3 } as const;
+export const Addr = { base64: 0, base32: 1, absolute32: 2, scaled8: 3, rip: 4 } as const;
 
 /** Widths of memory accesses in bytes, as the store and load helpers take them. */
 export type AccessSize = 1 | 2 | 4 | 8;

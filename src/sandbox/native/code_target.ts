@@ -9,12 +9,13 @@ import { ABI, ABI_LISTS, fieldOffset as at } from "../../../ffi/vmctx.ts";
 /** The code target of every zygote of this ABI. */
 export const ZYGOTE_CODE_TARGET: CodeTarget = Object.freeze({
   codeAddress: BigInt(ABI.CODE_ADDR),
+  codeLimit: ABI.CODE_MAX,
   jumpTableAddress: BigInt(ABI.JUMP_TABLE_ADDR),
-  vmctxRegister: ABI.VMCTX_REGISTER,
+  vmctxAddress: BigInt(ABI.VMCTX_ADDR),
+  gasRegister: ABI.GAS_REGISTER,
   scratchRegister: ABI.SCRATCH_REGISTER,
   guestRegisters: ABI_LISTS.GUEST_REGISTERS,
   offsets: Object.freeze({
-    gas: at("gas"),
     pc: at("pc"),
     exitArg: at("exit_arg"),
     returnToHost: at("trampolines.return_to_host"),

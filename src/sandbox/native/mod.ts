@@ -7,8 +7,9 @@
  * import { Zygote } from "./mod.ts";
  * using zygote = Zygote.spawn({ timeoutMs: 1000 });
  * zygote.memory.map(0x10000, 4096, "read-write");
- * // jmp [r13 + trampolines.return_to_host]
- * zygote.loadCode(new Uint8Array([0x41, 0xff, 0xa5, 0xd0, 0x02, 0x00, 0x00]));
+ * // jmp [rip + 0x40002ca]: trampolines.return_to_host (VmCtx offset 0x2d0; the VmCtx lies
+ * // 64 MiB after the code, and the displacement counts from this 6-byte instruction's end)
+ * zygote.loadCode(new Uint8Array([0xff, 0x25, 0xca, 0x02, 0x00, 0x04]));
  * console.log(zygote.run(0)); // { kind: "return" }
  * ```
  * @module
