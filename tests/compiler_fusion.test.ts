@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { Fusion, fusionAt } from "../src/compiler/fusion.ts";
+import { instructionAtPc } from "../src/program/analysis.ts";
 import { Op } from "../src/program/isa/index.ts";
 import { ENGINES, forEachEngine } from "./backends.ts";
 import { compileBlob } from "./compiler_harness.ts";
@@ -120,7 +121,7 @@ forEachEngine(
       assert.ok(report.exits.includes("host-call"), `from pc ${pc}: ${report.exits}`);
       if (pc > 0) {
         // The second instruction's entry is out of line, after every instruction's own code.
-        const i = analysis.indexOfPc[pc];
+        const i = instructionAtPc(analysis, pc);
         assert.ok(compiled.instructionEntry[i] > compiled.instructionEntry[analysis.count - 1]);
       }
     }

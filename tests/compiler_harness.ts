@@ -11,7 +11,12 @@ import { ABI } from "../ffi/vmctx.ts";
 import { compileProgram } from "../src/compiler/mod.ts";
 import type { CompiledCode } from "../src/compiler/mod.ts";
 import { Interpreter } from "../src/interpreter/interpreter.ts";
-import { analyzeProgram, type CodeBlob, type ProgramAnalysis } from "../src/program/analysis.ts";
+import {
+  analyzeProgram,
+  type CodeBlob,
+  instructionAtPc,
+  type ProgramAnalysis,
+} from "../src/program/analysis.ts";
 import { DEFAULT_PROFILE } from "../src/program/isa/index.ts";
 import type { Exit } from "../src/pvm/mod.ts";
 import { ZYGOTE_CODE_TARGET } from "../src/sandbox/native/code_target.ts";
@@ -76,7 +81,7 @@ function translate(
   z: Zygote,
   { analysis, compiled }: CompiledProgram,
 ): { exit: Exit; index: number } {
-  const indexAt = (pc: number): number => analysis.indexOfPc[pc];
+  const indexAt = (pc: number): number => instructionAtPc(analysis, pc);
   switch (raw.kind) {
     case "return": {
       const pc = z.vmctx.exitDetails().pc;
@@ -153,7 +158,7 @@ export function runBoth(blob: CodeBlob, scenario: Scenario = {}): ExitTrace {
   z.gas = gas;
 
   const start = scenario.pc ?? 0;
-  const index = program.analysis.indexOfPc[start];
+  const index = instructionAtPc(program.analysis, start);
   assert.ok(index >= 0 && program.compiled.blockEntry[index] >= 0, `pc ${start} starts no block`);
   interpreter.pc = start;
   const trace: ExitTrace = [];

@@ -5,7 +5,7 @@
  * code.
  */
 import assert from "node:assert/strict";
-import { analyzeProgram } from "../src/program/analysis.ts";
+import { analyzeProgram, instructionAtPc } from "../src/program/analysis.ts";
 import {
   decodeAt,
   decodeCode,
@@ -31,7 +31,7 @@ Deno.test("analysis tables match the reference decoder on random code and bitmas
     const ref = decodeCode(code, bitmask, JAM_0_7);
     // Jump targets are the Gray Paper's block starts, which the decoder finds.
     const isTarget = (pc: number) => pc >= 0 && pc < n && ref.blockStart[pc] === 1;
-    const at = (pc: number) => (pc >= 0 && pc < p.indexOfPc.length ? p.indexOfPc[pc] : -1);
+    const at = (pc: number) => instructionAtPc(p, pc);
     const where = `seed ${seed}`;
 
     // Every decoded instruction is in the tables with the same fields.

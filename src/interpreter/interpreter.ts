@@ -13,7 +13,12 @@
  * gas waits as a BigInt and refills the budget when a block does not fit.
  * @module
  */
-import { analyzeProgram, type CodeBlob, entryCharge } from "../program/analysis.ts";
+import {
+  analyzeProgram,
+  type CodeBlob,
+  entryCharge,
+  instructionAtPc,
+} from "../program/analysis.ts";
 import { DEFAULT_PROFILE, type IsaProfile } from "../program/isa/index.ts";
 import {
   ADDRESS_SPACE_SIZE,
@@ -202,7 +207,7 @@ export class Interpreter implements Backend {
     const p = s.program;
     const pc = s.pc;
     if (p.violation !== undefined) return { kind: "panic", pc }; // an invalid blob never runs
-    const index = pc < p.indexOfPc.length ? p.indexOfPc[pc] : -1;
+    const index = instructionAtPc(p, pc);
     if (index < 0) return trapOutsideCode(s);
     let budget = 0;
     if (s.chargeOnEntry && p.blockStart[index] === 0) {

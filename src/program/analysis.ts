@@ -79,8 +79,6 @@ export interface ProgramAnalysis {
   readonly toEnd: Int32Array;
   /** Jump-table entry k as an instruction number; -1 when it is no jump target. */
   readonly jumpTargets: Int32Array;
-  /** Instruction number at each pc in 0 … code length + 25; -1 where none starts. */
-  readonly indexOfPc: Int32Array;
   /** The ISA profile the program was analysed with. */
   readonly profile: IsaProfile;
 }
@@ -191,8 +189,8 @@ function sameContent(a: CodeBlob, b: CodeBlob): boolean {
 function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   const { code, bitmask } = blob;
   const n = code.length;
-  const indexOfPc = new Int32Array(n + MAX_SKIP + 2).fill(-1);
-  const pc = placeInstructions(bitmask, n, indexOfPc);
+  const pc = new Uint32Array(placeInstructions(bitmask, n, null));
+  placeInstructions(bitmask, n, pc);
   const count = pc.length;
   const op = new Uint8Array(count), ra = new Uint8Array(count), rb = new Uint8Array(count);
   const rd = new Uint8Array(count), x = new Int32Array(count), y = new Int32Array(count);
@@ -228,7 +226,7 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
     endsBlock = validTerminator = isTerminatorOp(id);
   }
   const indexOfTarget = (targetPc: number): number => {
-    const i = targetPc >= 0 && targetPc < n ? indexOfPc[targetPc] : -1;
+    const i = targetPc >= 0 && targetPc < n ? indexIn(pc, targetPc) : -1;
     return i >= 0 && jumpable[i] === 1 ? i : -1;
   };
   for (let i = 0; i < count; i++) {
@@ -264,7 +262,6 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
     blob,
     toEnd,
     jumpTargets,
-    indexOfPc,
     profile,
   };
   const flat = profile.gas.perInstruction;
@@ -278,32 +275,60 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
 }
 
 /**
- * The pcs of every instruction in order, synthetic traps included (at 0 when no instruction
- * starts there; after an instruction whose 24-byte skip meets no opcode; past the end of the
- * code), after recording each one's instruction number in `indexOfPc`.
+ * Counts the instructions, synthetic traps included (at 0 when no instruction starts there;
+ * after an instruction whose 24-byte skip meets no opcode; past the end of the code), and
+ * writes their pcs in order to `pcs` unless it is null.
  */
-function placeInstructions(bitmask: Uint8Array, n: number, indexOfPc: Int32Array): Uint32Array {
+function placeInstructions(bitmask: Uint8Array, n: number, pcs: Uint32Array | null): number {
   let count = 0;
-  let at = 0;
-  if (n === 0 || !isOpcodeStart(bitmask, n, 0)) {
-    indexOfPc[0] = count++;
-    at = 1;
-    while (at < n && !isOpcodeStart(bitmask, n, at)) at++;
+  let at = nextOpcode(bitmask, n, 0);
+  if (n === 0 || at !== 0) {
+    if (pcs !== null) pcs[count] = 0;
+    count++;
   }
   while (at < n) {
-    indexOfPc[at] = count++;
-    // The next opcode within reach, or the first position past the code, or a synthetic trap.
-    let next = at + 1;
-    while (next < n && next <= at + MAX_SKIP && !isOpcodeStart(bitmask, n, next)) next++;
-    if (next >= n || !isOpcodeStart(bitmask, n, next)) {
-      indexOfPc[next] = count++;
-      while (next < n && !isOpcodeStart(bitmask, n, next)) next++;
+    if (pcs !== null) pcs[count] = at;
+    count++;
+    const next = nextOpcode(bitmask, n, at + 1);
+    // The successor: the next opcode within reach, else a synthetic trap where the skip ends;
+    // past the end of the code, a synthetic trap too.
+    const successor = next - at - 1 > MAX_SKIP ? at + 1 + MAX_SKIP : next;
+    if (successor !== next || successor >= n) {
+      if (pcs !== null) pcs[count] = successor;
+      count++;
     }
     at = next;
   }
-  const pcs = new Uint32Array(count);
-  for (let pc = 0; pc < indexOfPc.length; pc++) if (indexOfPc[pc] >= 0) pcs[indexOfPc[pc]] = pc;
-  return pcs;
+  return count;
+}
+
+/** The first opcode position at or after `from`, or `n` when none is before the end. */
+function nextOpcode(bitmask: Uint8Array, n: number, from: number): number {
+  for (let at = from; at < n; at = (at | 7) + 1) {
+    const bits = (at >> 3) < bitmask.length ? bitmask[at >> 3] >> (at & 7) : 0;
+    if (bits !== 0) {
+      const found = at + 31 - Math.clz32(bits & -bits);
+      return found < n ? found : n;
+    }
+  }
+  return n;
+}
+
+/** Index of `value` in ascending `sorted`, or -1. */
+function indexIn(sorted: Uint32Array, value: number): number {
+  let lo = 0, hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1, v = sorted[mid];
+    if (v === value) return mid;
+    if (v < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** The number of the instruction (or synthetic trap) at `pc`, or -1 where none starts. */
+export function instructionAtPc(program: ProgramAnalysis, pc: number): number {
+  return indexIn(program.pc, pc);
 }
 
 /** Instructions `start` … `end` − 1 of `program` as `Instruction` objects, for gas models. */

@@ -3,7 +3,7 @@
  * gas model for the block charged at a pc, each instruction written in pvmbox assembly.
  * @module
  */
-import { analyzeProgram } from "../analysis.ts";
+import { analyzeProgram, instructionAtPc } from "../analysis.ts";
 import { decodeAt, immediateWidths, type Instruction } from "../decoder.ts";
 import { instructionById } from "../isa/index.ts";
 import type { Program } from "../program.ts";
@@ -13,7 +13,7 @@ import { renderInstruction } from "./render.ts";
 export function chargedBlockAt(program: Program, pc: number): Instruction[] | undefined {
   const { code, bitmask } = program.blob;
   const analysis = analyzeProgram(program.blob, program.isa);
-  let i = pc >= 0 && pc < analysis.indexOfPc.length ? analysis.indexOfPc[pc] : -1;
+  let i = instructionAtPc(analysis, pc);
   if (i < 0) return undefined;
   while (analysis.blockStart[i] === 0) i--;
   const block: Instruction[] = [];

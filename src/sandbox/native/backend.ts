@@ -18,7 +18,7 @@ import {
   type StandardLayout,
 } from "../../pvm/mod.ts";
 import { instructionById, Op } from "../../program/isa/index.ts";
-import { entryCharge, type ProgramAnalysis } from "../../program/analysis.ts";
+import { entryCharge, instructionAtPc, type ProgramAnalysis } from "../../program/analysis.ts";
 import { ABI } from "../../../ffi/vmctx.ts";
 import { STEP_PC_FLAG } from "../../compiler/mod.ts";
 import type { NativeExit } from "./exit.ts";
@@ -255,7 +255,7 @@ export class NativeBackend implements Backend {
       return this.#code.instructionEntry[i];
     }
     const pc = this.#pc;
-    const index = pc < p.indexOfPc.length ? p.indexOfPc[pc] : -1;
+    const index = instructionAtPc(p, pc);
     if (index >= 0 && p.blockStart[index] === 1) return this.#code.blockEntry[index];
     const cost = BigInt(entryCharge(p, index));
     const vmctx = this.#zygote.vmctx;
@@ -288,7 +288,7 @@ export class NativeBackend implements Backend {
     if (hook === undefined) this.#violation(`a step at pc ${flaggedPc}`);
     const pc = this.#instructionPc(flaggedPc - STEP_PC_FLAG, "step");
     const done = this.#stepping;
-    this.#stepping = this.#program.indexOfPc[pc];
+    this.#stepping = instructionAtPc(this.#program, pc);
     if (done >= 0) hook(this.#program.pc[done]);
     return SERVICED;
   }
@@ -307,13 +307,13 @@ export class NativeBackend implements Backend {
         return { kind: "panic", pc: this.#pc };
       case "out-of-gas": {
         const pc = this.#instructionPc(report.pc, "out-of-gas");
-        if (p.blockStart[p.indexOfPc[pc]] !== 1) this.#violation(`out of gas at ${pc}`);
+        if (p.blockStart[instructionAtPc(p, pc)] !== 1) this.#violation(`out of gas at ${pc}`);
         this.#pc = pc;
         return { kind: "out-of-gas", pc };
       }
       case "host-call": {
         const pc = this.#instructionPc(report.pc, "host call");
-        const index = p.indexOfPc[pc];
+        const index = instructionAtPc(p, pc);
         if (p.op[index] === Op.sbrk && p.profile.hasSbrk) {
           this.#sbrk(index);
           return SERVICED;
@@ -369,7 +369,7 @@ export class NativeBackend implements Backend {
   /** `pc` when an instruction starts there; otherwise the zygote lied: kill it and throw. */
   #instructionPc(pc: number, what: string): number {
     const p = this.#program;
-    if (pc >= p.indexOfPc.length || p.indexOfPc[pc] < 0) this.#violation(`${what} at pc ${pc}`);
+    if (instructionAtPc(p, pc) < 0) this.#violation(`${what} at pc ${pc}`);
     return pc;
   }
 
