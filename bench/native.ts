@@ -31,11 +31,18 @@ export interface Figure {
 }
 
 const le32 = (v: number) => [...new Uint8Array(new Uint32Array([v >>> 0]).buffer)];
+const le64 = (v: number) => [...new Uint8Array(new BigUint64Array([BigInt(v)]).buffer)];
 /** The rel32 from an instruction ending `end` bytes into the code to VmCtx field `name`. */
 const vmctxRel = (name: string, end: number) =>
   le32(ABI.VMCTX_ADDR - ABI.CODE_ADDR + fieldOffset(name) - end);
-/** Guest code: `jmp [rip → trampolines.return_to_host]`. */
-const RETURN = new Uint8Array([0xff, 0x25, ...vmctxRel("trampolines.return_to_host", 6)]);
+/**
+ * Guest code: `mov rcx, &VmCtx.trampolines.return_to_host; jmp [rcx]`, the same bytes wherever
+ * it lies in the code (it also ends longer snippets).
+ */
+const RETURN = new Uint8Array([
+  ...[0x48, 0xb9, ...le64(ABI.VMCTX_ADDR + fieldOffset("trampolines.return_to_host"))],
+  ...[0xff, 0x21],
+]);
 /** Guest code: loop { host call 1 }. */
 const HOST_CALL_LOOP = new Uint8Array([
   ...[0xc7, 0x05, ...vmctxRel("exit_arg", 10), ...le32(1)], // mov [rip → exit_arg], 1
