@@ -49,14 +49,21 @@ pub fn command(slot: *Slot, cmd: u32, timeout_ns: u64) i32 {
     if (@atomicLoad(bool, &slot.pending, .SeqCst)) return ERR_BUSY;
     const vm = slot.vmctx.?;
     if (@atomicLoad(u32, &vm.magic, .SeqCst) != abi.VMCTX_MAGIC) return violation(slot);
-    vm.memop_count = slot.memop_count;
-    // Every command starts by applying (and so consuming) the queued memory operations.
-    slot.memop_count = 0;
+    consumeMemops(slot);
     @atomicStore(u32, &vm.state, cmd, .SeqCst);
     if (@atomicLoad(u32, &vm.zygote_sleeping, .SeqCst) != 0) {
         _ = linux.futex_wake(@ptrCast(&vm.state), linux.FUTEX.WAKE, 1);
     }
     return waitReport(slot, cmd, timeout_ns);
+}
+
+/// Hands the queued memory operations to the next command, which applies (and so consumes) them
+/// first. The count is stored only when there are some: the zygote zeroes it as it applies them,
+/// and a store on every command would move its cache line between the CPUs on each round trip.
+pub fn consumeMemops(slot: *Slot) void {
+    if (slot.memop_count == 0) return;
+    slot.vmctx.?.memop_count = slot.memop_count;
+    slot.memop_count = 0;
 }
 
 fn isReport(state: u32) bool {

@@ -33,8 +33,7 @@ pub fn post(slot: *Slot, cmd: u32, timeout_ns: u64) i32 {
     }
     slot.posted = cmd;
     slot.spurious_wakes = 0;
-    vm.memop_count = slot.memop_count;
-    slot.memop_count = 0;
+    protocol.consumeMemops(slot);
     slot.deadline = if (timeout_ns == 0) std.math.maxInt(u64) else sys.nowNs() +| timeout_ns;
     @atomicStore(u32, &vm.state, cmd, .SeqCst);
     if (@atomicLoad(u32, &vm.zygote_sleeping, .SeqCst) != 0) {

@@ -199,7 +199,8 @@ export fn pvmbox_z_after_scrub(cmd: u32) callconv(.C) noreturn {
 /// Applies queued memory operations and new code. False on failure (errno set).
 fn applyPending() bool {
     const count = @min(vm.memop_count, abi.MAX_MEMOPS);
-    vm.memop_count = 0;
+    // Zeroed only when set: a store on every command would pull the line from the host each time.
+    if (count != 0) vm.memop_count = 0;
     for (vm.memops[0..count]) |op| {
         const start_addr: u64 = op.address;
         const len: u64 = op.length;
