@@ -52,15 +52,21 @@ function nativeJumpTable(
   codeAddress: bigint,
 ): Uint8Array {
   const bytes = new Uint8Array(jumpTargets.length * 8);
-  const view = new DataView(bytes.buffer);
   const baseLow = Number(codeAddress % BigInt(ADDRESS_HALF));
   const baseHigh = Number(codeAddress / BigInt(ADDRESS_HALF));
   for (let k = 0; k < jumpTargets.length; k++) {
     const t = jumpTargets[k];
-    const offset = t >= 0 ? generated.blockEntry[t] : generated.invalidEntry;
-    const low = baseLow + offset;
-    view.setUint32(8 * k, low % ADDRESS_HALF, true);
-    view.setUint32(8 * k + 4, baseHigh + Math.floor(low / ADDRESS_HALF), true);
+    const low = baseLow + (t >= 0 ? generated.blockEntry[t] : generated.invalidEntry);
+    littleEndian32(bytes, 8 * k, low);
+    littleEndian32(bytes, 8 * k + 4, baseHigh + (low >= ADDRESS_HALF ? 1 : 0));
   }
   return bytes;
+}
+
+/** Writes the low 32 bits of `value` at `at`, least significant byte first. */
+function littleEndian32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value;
+  bytes[at + 1] = value >>> 8;
+  bytes[at + 2] = value >>> 16;
+  bytes[at + 3] = value >>> 24;
 }
