@@ -181,10 +181,10 @@ function sameContent(a: CodeBlob, b: CodeBlob): boolean {
 }
 
 /**
- * Three passes over flat arrays, with no object per instruction: the first places every
- * instruction (and synthetic trap) from the bitmask alone; the second decodes each into the
- * arrays, marking where charged blocks and the Gray Paper's block starts (the only jump
- * targets) are; the third resolves branch targets and jump-table entries against those.
+ * Passes over flat arrays, with no object per instruction: placing every instruction (and
+ * synthetic trap) from the bitmask alone (counting, then recording the pcs); decoding each into
+ * the arrays, marking where charged blocks and the Gray Paper's block starts (the only jump
+ * targets) are; then backwards, measuring blocks and resolving branch targets against those.
  */
 function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   const { code, bitmask } = blob;
@@ -229,16 +229,17 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
     const i = targetPc >= 0 && targetPc < n ? indexIn(pc, targetPc) : -1;
     return i >= 0 && jumpable[i] === 1 ? i : -1;
   };
-  for (let i = 0; i < count; i++) {
+  for (let i = count - 1; i >= 0; i--) {
     const id = op[i];
-    if (!isTerminatorOp(id)) continue;
+    if (!isTerminatorOp(id)) {
+      toEnd[i] = i === count - 1 ? 1 : 1 + toEnd[i + 1];
+      continue;
+    }
+    toEnd[i] = 1;
     operands.x = x[i];
     operands.y = y[i];
     const t = staticTargetOf(id, operands);
     if (t !== undefined) target[i] = indexOfTarget(t);
-  }
-  for (let i = count - 1; i >= 0; i--) {
-    toEnd[i] = isTerminatorOp(op[i]) || i === count - 1 ? 1 : 1 + toEnd[i + 1];
   }
   const jumpTargets = new Int32Array(blob.jumpTable.length);
   for (let k = 0; k < jumpTargets.length; k++) jumpTargets[k] = indexOfTarget(blob.jumpTable[k]);

@@ -36,7 +36,7 @@ export class X64 {
   }
 
   /**
-   * Empties the code, labels and fixups for a program of about `capacity` bytes. The buffer is
+   * Empties the code and labels for a program of about `capacity` bytes. The buffer is
    * reused unless `code()` handed it out or its size is far from `capacity` (one huge program
    * should not pin its memory for good). Room is only reserved: pages the code never reaches
    * are never touched, so a generous estimate costs nothing, while growing copies everything.
