@@ -16,72 +16,22 @@
  * Run: deno run -A bench/compile.ts
  * @module
  */
-import process from "node:process";
 import { parseArgs } from "node:util";
-import { compileProgram } from "../src/compiler/mod.ts";
-import { analyzeProgram, type CodeBlob } from "../src/program/analysis.ts";
-import { DEFAULT_PROFILE } from "../src/program/isa/index.ts";
-import { Program } from "../src/program/program.ts";
-import { ZYGOTE_CODE_TARGET } from "../src/sandbox/native/code_target.ts";
-import { median, tiledBlob } from "./programs.ts";
+import {
+  analyseAndCompile,
+  bigProgram,
+  type Compilation,
+  type Cost,
+  distinct,
+  REAL_PROGRAMS,
+  SOURCES,
+  warmCompiles,
+} from "./compile_measure.ts";
+import { median } from "./programs.ts";
 
-const REAL_PROGRAMS = new URL("../../shared/real-programs/", import.meta.url);
-const SOURCES = [
-  "pinky.jam07.bin",
-  "jam-null-authorizer-0.1.25.service-code.bin",
-  "test-service-0.1.25.service-code.bin",
-];
-const MIN_CODE_BYTES = 512 << 10;
 const TARGET_MB_PER_S = 74;
 const WARM_RUNS = 60;
 const FRESH_PROCESSES = 5;
-
-/** The real programs' code, laid end to end to ≥ 512 KiB. */
-function bigProgram(): CodeBlob {
-  const parts = SOURCES.map((name) =>
-    Program.parse(Deno.readFileSync(new URL(name, REAL_PROGRAMS)), { isa: "jam-0.7" }).blob
-  );
-  return tiledBlob(parts, MIN_CODE_BYTES);
-}
-
-let copies = 0;
-/** A copy of `blob` no earlier analysis has seen (one more jump-table entry). */
-function distinct(blob: CodeBlob): CodeBlob {
-  return { ...blob, jumpTable: [...Array.from(blob.jumpTable), ++copies] };
-}
-
-/** This process's minor page faults so far, or NaN where /proc does not say. */
-function pageFaults(): number {
-  try {
-    return Number(Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ")[7]);
-  } catch {
-    return NaN;
-  }
-}
-
-/** Wall time, CPU time (ms) and minor page faults of one phase. */
-interface Cost {
-  readonly ms: number;
-  readonly cpuMs: number;
-  readonly faults: number;
-}
-
-function measure<T>(phase: () => T): { value: T; cost: Cost } {
-  const faults = pageFaults(), cpu = process.cpuUsage(), start = performance.now();
-  const value = phase();
-  const ms = performance.now() - start, used = process.cpuUsage(cpu);
-  return {
-    value,
-    cost: { ms, cpuMs: (used.user + used.system) / 1000, faults: pageFaults() - faults },
-  };
-}
-
-/** One analysis of a blob the process has not seen and one compile of it, each measured. */
-function analyseAndCompile(blob: CodeBlob): { analysis: Cost; compile: Cost; out: number } {
-  const analysed = measure(() => analyzeProgram(blob, DEFAULT_PROFILE));
-  const compiled = measure(() => compileProgram(analysed.value, ZYGOTE_CODE_TARGET));
-  return { analysis: analysed.cost, compile: compiled.cost, out: compiled.value.code.length };
-}
 
 const { values } = parseArgs({ options: { first: { type: "boolean" } } });
 if (values.first) {
@@ -98,7 +48,7 @@ try {
 }
 const blob = bigProgram();
 /** Cold figures of `FRESH_PROCESSES` child processes, each analysing and compiling once. */
-const colds: { analysis: Cost; compile: Cost }[] = [];
+const colds: Compilation[] = [];
 for (let k = 0; k < FRESH_PROCESSES; k++) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", import.meta.filename!, "--first"],
@@ -110,15 +60,8 @@ for (let k = 0; k < FRESH_PROCESSES; k++) {
 }
 
 // Warm: the compiler alone on one analysis, then analysis and compiler on distinct copies.
-const analysis = analyzeProgram(blob, DEFAULT_PROFILE);
-const warm: Cost[] = [];
-let nativeBytes = 0;
-for (let run = 0; run < WARM_RUNS; run++) {
-  const { value, cost } = measure(() => compileProgram(analysis, ZYGOTE_CODE_TARGET));
-  nativeBytes = value.code.length;
-  warm.push(cost);
-}
-const warmBoth: { analysis: Cost; compile: Cost }[] = [];
+const warm = warmCompiles(blob, WARM_RUNS);
+const warmBoth: Compilation[] = [];
 for (let run = 0; run < WARM_RUNS; run++) warmBoth.push(analyseAndCompile(distinct(blob)));
 
 const bytes = blob.code.length;
@@ -140,8 +83,8 @@ const lines = (what: string, costs: Cost[]) => {
   line("  the same, CPU time", costs.map((c) => c.cpuMs));
 };
 console.log(
-  `compile throughput: ${bytes} bytes of PVM code (${analysis.count} instructions, ` +
-    `${SOURCES.length} real programs end to end) → ${nativeBytes} bytes of x86-64; ` +
+  `compile throughput: ${bytes} bytes of PVM code (${SOURCES.length} real programs end to ` +
+    `end) → ${warmBoth[0].out} bytes of x86-64; ` +
     `target ${TARGET_MB_PER_S} MB/s; load average ${Deno.loadavg()[0].toFixed(1)} on ` +
     `${navigator.hardwareConcurrency} CPUs`,
 );
