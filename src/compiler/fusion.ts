@@ -30,9 +30,13 @@ const MAX_SCALE_LOG2 = 3;
 
 /** The fused pair that instruction `i` starts with the next one, or `Fusion.none`. */
 export function fusionAt(p: ProgramAnalysis, i: number): number {
-  if (i + 1 >= p.count || p.blockStart[i + 1] === 1) return Fusion.none;
-  const { op, ra, rb, rd } = p;
-  if (op[i] === Op.shlo_l_imm_64 && op[i + 1] === Op.add_64) {
+  // Every group starts with a left shift: one test for most instructions.
+  const op = p.op;
+  if (op[i] !== Op.shlo_l_imm_64 || i + 1 >= p.count || p.blockStart[i + 1] === 1) {
+    return Fusion.none;
+  }
+  const { ra, rb, rd } = p;
+  if (op[i + 1] === Op.add_64) {
     const r = ra[i], k = p.x[i] & 63;
     // Exactly one operand of the add is r (r + r is no scaled index plus a base).
     if (
@@ -42,7 +46,6 @@ export function fusionAt(p: ProgramAnalysis, i: number): number {
     }
   }
   if (
-    op[i] === Op.shlo_l_imm_64 &&
     (op[i + 1] === Op.shlo_r_imm_64 || op[i + 1] === Op.shar_r_imm_64) &&
     ra[i + 1] === ra[i] && rb[i + 1] === ra[i] && EXTENDED_WIDTH[p.x[i] & 63] !== undefined &&
     (p.x[i] & 63) === (p.x[i + 1] & 63)
