@@ -651,25 +651,33 @@ class CodeGenerator {
         asm.testRR(true, b, b);
         return asm.cmov(op === Op.cmov_iz ? Cond.e : Cond.ne, true, d, a);
       case 224: // and_inv
-      case 225: // or_inv
-        asm.movRR(true, Reg.rcx, b);
-        asm.unary(Unary.not, true, Reg.rcx);
-        asm.aluRR(op === Op.and_inv ? Alu.and : Alu.or, true, Reg.rcx, a);
-        return asm.movRR(true, d, Reg.rcx);
+      case 225: { // or_inv
+        // ~B in D, or in rcx when D is A (which the operation still reads).
+        const inverse = d === a ? Reg.rcx : d;
+        if (inverse !== b) asm.movRR(true, inverse, b);
+        asm.unary(Unary.not, true, inverse);
+        const alu = op === Op.and_inv ? Alu.and : Alu.or;
+        return asm.aluRR(alu, true, d, inverse === d ? a : inverse);
+      }
       case 226: // xnor
-        asm.movRR(true, Reg.rcx, a);
-        asm.aluRR(Alu.xor, true, Reg.rcx, b);
-        asm.unary(Unary.not, true, Reg.rcx);
-        return asm.movRR(true, d, Reg.rcx);
+        if (d === b) asm.aluRR(Alu.xor, true, d, a);
+        else {
+          if (d !== a) asm.movRR(true, d, a);
+          asm.aluRR(Alu.xor, true, d, b);
+        }
+        return asm.unary(Unary.not, true, d);
       case 227: // max
       case 228: // max_u
       case 229: // min
-      case 230: // min_u
-        // rcx = a, replaced by b when b wins.
-        asm.movRR(true, Reg.rcx, a);
-        asm.aluRR(Alu.cmp, true, Reg.rcx, b);
-        asm.cmov(MINMAX_COND[op - Op.max], true, Reg.rcx, b);
-        return asm.movRR(true, d, Reg.rcx);
+      case 230: { // min_u
+        // A in D (in rcx when D is B, still to be compared), replaced by B when B wins.
+        const result = d === b && d !== a ? Reg.rcx : d;
+        if (result !== a) asm.movRR(true, result, a);
+        asm.aluRR(Alu.cmp, true, result, b);
+        asm.cmov(MINMAX_COND[op - Op.max], true, result, b);
+        if (result !== d) asm.movRR(true, d, result);
+        return;
+      }
       default:
         // Every instruction of the profiles is handled above; others execute as `trap`, as
         // in the interpreter.
