@@ -172,6 +172,34 @@ export async function hostCallRoundTripAsync(
   return summarize(samples);
 }
 
+/**
+ * The floor under any host-call round trip: one cache line passed from this thread to a spinning
+ * worker thread and back (two CPU-to-CPU transfers, as a post and a report are). On a virtual
+ * machine it depends on where the hypervisor runs the two virtual CPUs, and it can change while
+ * the machine runs. Median and p99 of the means of batches of BATCH.
+ */
+export async function cacheLineRoundTrip(count: number): Promise<{ median: number; p99: number }> {
+  const buffer = new SharedArrayBuffer(64);
+  const word = new Int32Array(buffer);
+  const worker = new Worker(new URL("./cache_line_worker.ts", import.meta.url), { type: "module" });
+  const done = new Promise((resolve) => worker.onmessage = resolve);
+  const samples = new Float64Array(Math.ceil(count / BATCH));
+  worker.postMessage({ buffer, count: samples.length * BATCH });
+  let started = performance.now();
+  for (let i = 0; i < samples.length * BATCH; i++) {
+    Atomics.store(word, 0, 2 * i + 1);
+    while (Atomics.load(word, 0) !== 2 * i + 2) { /* spin */ }
+    if ((i + 1) % BATCH === 0) {
+      const now = performance.now();
+      samples[(i + 1) / BATCH - 1] = (now - started) * 1000 / BATCH;
+      started = now;
+    }
+  }
+  await done;
+  worker.terminate();
+  return summarize(samples);
+}
+
 /** Resident memory of idle pooled zygotes after they have run, in kB. */
 export function idleRss(count: number): { median: number; p99: number } {
   using pool = new ZygotePool({ size: count });
@@ -264,6 +292,7 @@ export async function benchNative(scale = 1): Promise<Figure[]> {
   const roundTripAsync = await hostCallRoundTripAsync(Math.round(5_000 * scale));
   const rss = idleRss(4);
   const sandboxCall = sandboxHostCall("native", Math.round(100_000 * scale));
+  const floor = await cacheLineRoundTrip(Math.round(50_000 * scale));
   const sandboxCallInterpreter = sandboxHostCall("interpreter", Math.round(100_000 * scale));
   const instantiate = sandboxInstantiate("native", Math.round(5_000 * scale));
   const instantiateInterpreter = sandboxInstantiate("interpreter", Math.round(5_000 * scale));
@@ -291,6 +320,12 @@ export async function benchNative(scale = 1): Promise<Figure[]> {
       unit: "µs",
       target: 0.4,
       ...sandboxCall,
+    },
+    {
+      name: "  floor: a cache line to another thread and back",
+      unit: "µs",
+      target: 0.4,
+      ...floor,
     },
     {
       name: "  same on the interpreter (for comparison)",

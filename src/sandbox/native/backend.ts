@@ -286,9 +286,9 @@ export class NativeBackend implements Backend {
   #step(flaggedPc: number): typeof SERVICED {
     const hook = this.#onInstruction;
     if (hook === undefined) this.#violation(`a step at pc ${flaggedPc}`);
-    const pc = this.#instructionPc(flaggedPc - STEP_PC_FLAG, "step");
+    const index = this.#instructionIndex(flaggedPc - STEP_PC_FLAG, "step");
     const done = this.#stepping;
-    this.#stepping = instructionAtPc(this.#program, pc);
+    this.#stepping = index;
     if (done >= 0) hook(this.#program.pc[done]);
     return SERVICED;
   }
@@ -306,14 +306,16 @@ export class NativeBackend implements Backend {
         this.#pc = this.#instructionPc(report.pc, "trap");
         return { kind: "panic", pc: this.#pc };
       case "out-of-gas": {
-        const pc = this.#instructionPc(report.pc, "out-of-gas");
-        if (p.blockStart[instructionAtPc(p, pc)] !== 1) this.#violation(`out of gas at ${pc}`);
+        const pc = report.pc;
+        if (p.blockStart[this.#instructionIndex(pc, "out-of-gas")] !== 1) {
+          this.#violation(`out of gas at ${pc}`);
+        }
         this.#pc = pc;
         return { kind: "out-of-gas", pc };
       }
       case "host-call": {
-        const pc = this.#instructionPc(report.pc, "host call");
-        const index = instructionAtPc(p, pc);
+        const pc = report.pc;
+        const index = this.#instructionIndex(pc, "host call");
         if (p.op[index] === Op.sbrk && p.profile.hasSbrk) {
           this.#sbrk(index);
           return SERVICED;
@@ -366,10 +368,16 @@ export class NativeBackend implements Backend {
     vmctx.setRegister(p.rd[index], BigInt(grown.result));
   }
 
+  /** The instruction starting at `pc`; when none does, the zygote lied: kill it and throw. */
+  #instructionIndex(pc: number, what: string): number {
+    const index = instructionAtPc(this.#program, pc);
+    if (index < 0) this.#violation(`${what} at pc ${pc}`);
+    return index;
+  }
+
   /** `pc` when an instruction starts there; otherwise the zygote lied: kill it and throw. */
   #instructionPc(pc: number, what: string): number {
-    const p = this.#program;
-    if (instructionAtPc(p, pc) < 0) this.#violation(`${what} at pc ${pc}`);
+    this.#instructionIndex(pc, what);
     return pc;
   }
 
