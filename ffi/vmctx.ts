@@ -7,11 +7,11 @@
 import { LOWEST_FAULT_ADDRESS, PAGE_SIZE, SandboxError } from "../src/pvm/mod.ts";
 
 /** ABI version this mirror describes. */
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 /** Constants of `zygote/abi.zig`, by name. */
 export const ABI = {
-  ABI_VERSION: 7,
+  ABI_VERSION: 8,
   VMCTX_MAGIC: 0x70766d62,
   PAGE_SIZE,
   GUEST_START: LOWEST_FAULT_ADDRESS,
@@ -81,14 +81,14 @@ export const VMCTX_STRUCT_SIZE = 1168;
 export const VMCTX_FIELDS: Readonly<Record<string, readonly [number, number]>> = {
   "state": [0, 4],
   "host_sleeping": [4, 4],
-  "zygote_sleeping": [8, 4],
-  "magic": [12, 4],
-  "abi_version": [16, 4],
-  "config_flags": [20, 4],
-  "gas": [24, 8],
-  "regs": [32, 104],
-  "pc": [136, 4],
-  "exit_arg": [140, 4],
+  "pc": [8, 4],
+  "exit_arg": [12, 4],
+  "gas": [16, 8],
+  "regs": [24, 104],
+  "zygote_sleeping": [128, 4],
+  "magic": [132, 4],
+  "abi_version": [136, 4],
+  "config_flags": [140, 4],
   "fault_address": [144, 8],
   "native_address": [152, 8],
   "signal": [160, 4],

@@ -121,9 +121,13 @@ export fn pvmbox_reset(handle: i32) i32 {
 fn clearVmCtx(slot: *Slot) void {
     const vm = slot.vmctx.?;
     const bytes: [*]u8 = @ptrCast(vm);
+    // The exchange fields (pc … regs) lie between the flags; the rest follows zygote_sleeping.
+    const exchange = @offsetOf(abi.VmCtx, "pc");
     const first = @offsetOf(abi.VmCtx, "magic");
     const last = @offsetOf(abi.VmCtx, "host_cpu");
-    comptime std.debug.assert(@offsetOf(abi.VmCtx, "zygote_sleeping") < first and last + 8 == @sizeOf(abi.VmCtx));
+    comptime std.debug.assert(@offsetOf(abi.VmCtx, "host_sleeping") + 4 == exchange and
+        @offsetOf(abi.VmCtx, "zygote_sleeping") + 4 == first and last + 8 == @sizeOf(abi.VmCtx));
+    sys.zero(bytes + exchange, @offsetOf(abi.VmCtx, "zygote_sleeping") - exchange);
     sys.zero(bytes + first, last - first);
     // The rest of the page after the struct is guest-writable too.
     sys.zero(bytes + @sizeOf(abi.VmCtx), abi.VMCTX_SIZE - @sizeOf(abi.VmCtx));

@@ -37,7 +37,7 @@ comptime {
 }
 
 /// Bumped whenever anything in this file changes meaning or position.
-pub const ABI_VERSION: u32 = 7;
+pub const ABI_VERSION: u32 = 8;
 /// Written by the host into `VmCtx.magic`; a zygote that changes it is treated as compromised.
 pub const VMCTX_MAGIC: u32 = 0x70766d62; // "pvmb"
 
@@ -205,23 +205,26 @@ pub const Trampolines = extern struct {
     out_of_gas: u64,
 };
 
-/// The page shared by host and zygote at VMCTX_ADDR.
+/// The page shared by host and zygote at VMCTX_ADDR. What a run and a host call exchange (state,
+/// pc, host-call id, gas, registers) fills the first two cache lines exactly: after seeing the
+/// state word change, a reader on the other CPU finds the rest in the same line or the next,
+/// instead of waiting for one more line to cross between the CPUs.
 pub const VmCtx = extern struct {
     /// Futex word: a CMD_* written by the host or a REPORT_* written by the zygote.
     state: u32,
     /// Set by the host while it sleeps in FUTEX_WAIT, so the zygote only wakes when needed.
     host_sleeping: u32,
+    /// Guest pc of the exit (host call, trap, out of gas), as written by generated code.
+    pc: u32,
+    /// Host-call id of a REPORT_HOST_CALL.
+    exit_arg: u32,
+    gas: i64,
+    regs: [13]u64,
     /// Set by the zygote while it sleeps in FUTEX_WAIT.
     zygote_sleeping: u32,
     magic: u32,
     abi_version: u32,
     config_flags: u32,
-    gas: i64,
-    regs: [13]u64,
-    /// Guest pc of the exit (host call, trap, out of gas), as written by generated code.
-    pc: u32,
-    /// Host-call id of a REPORT_HOST_CALL.
-    exit_arg: u32,
     /// Faulting address of a REPORT_PAGE_FAULT / REPORT_SIGNAL (si_addr).
     fault_address: u64,
     /// Native instruction pointer where a signal hit.
@@ -301,6 +304,7 @@ fn hasRdtscp() bool {
 comptime {
     std.debug.assert(@sizeOf(VmCtx) <= VMCTX_SIZE);
     std.debug.assert(@offsetOf(VmCtx, "state") == 0);
+    std.debug.assert(@offsetOf(VmCtx, "regs") + @sizeOf([13]u64) == 128);
 }
 
 fn describeFields(comptime T: type, comptime prefix: []const u8, comptime base: usize) []const u8 {
