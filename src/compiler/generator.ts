@@ -25,10 +25,9 @@ import { Addr, Alu, Cond, Load, Reg, Shift, Unary } from "./x64/operands.ts";
  * Kinds of out-of-line stubs besides the out-of-gas ones (one per charged block): the
  * instruction's static target is no block start (panic at its pc); its dynamic target is
  * outside the jump table (halt or panic at its pc); the entry of the second instruction of a
- * fused pair (it alone, then back after the pair); the entry of a block charged together with
- * the lone fallthrough before it (its own charge, then back to its code).
+ * fused pair (it alone, then back after the pair).
  */
-const Stub = { Panic: 0, Dynamic: 1, Entry: 2, Charge: 3 } as const;
+const Stub = { Panic: 0, Dynamic: 1, Entry: 2 } as const;
 const FALLTHROUGH: number = Op.fallthrough;
 /**
  * Room reserved before each instruction (with its block's charges) and each stub: the longest,
@@ -175,14 +174,18 @@ class CodeGenerator {
         if (this.#step) this.#stepReport(i);
         const cost = entryCost[i];
         if (this.#fusesWithNext(i)) {
-          // Pay for both blocks; the next block's own charge (entering it, or entering the
-          // fallthrough unpaid) is out of line, so a loop through i falls straight through.
+          // Pay for both blocks and skip the next block's own charge.
           asm.aluRI(Alu.sub, true, gas, cost + entryCost[i + 1]);
           asm.jcc(Cond.s, n + i);
-          const resume = this.#stub(Stub.Charge, i + 1) + 1;
-          instructionStart[i] = asm.length;
+          const skip = asm.jmpShort();
+          // Without a charge: enter the next block, charged.
+          instructionEntry[i] = instructionStart[i] = asm.length;
           i++;
-          asm.bind(resume);
+          asm.bind(i);
+          blockEntry[i] = asm.length;
+          asm.aluRI(Alu.sub, true, gas, entryCost[i]);
+          asm.jcc(Cond.s, n + i);
+          asm.bindShort(skip);
           charged += 2;
         } else if (cost > 0) {
           asm.aluRI(Alu.sub, true, gas, cost);
@@ -203,7 +206,7 @@ class CodeGenerator {
       instructionStart[i] = asm.length;
       asm.bind(resume);
     }
-    const { start, owner } = this.#emitStubs(charged, blockEntry, instructionEntry);
+    const { start, owner } = this.#emitStubs(charged, instructionEntry);
     asm.resolveFixups();
     return {
       code: asm.code(),
@@ -256,11 +259,10 @@ class CodeGenerator {
 
   /**
    * Emits the stubs: out-of-gas ones of the `charged` blocks, the requested ones, shared code;
-   * records the entries that lie in stubs in `blockEntry` and `instructionEntry`.
+   * records the entries that lie in stubs in `instructionEntry`.
    */
   #emitStubs(
     charged: number,
-    blockEntry: Int32Array,
     instructionEntry: Int32Array,
   ): { start: Int32Array; owner: Int32Array } {
     const asm = this.#asm, p = this.#p, n = p.count, off = this.#off;
@@ -311,13 +313,6 @@ class CodeGenerator {
         case Stub.Entry:
           instructionEntry[i] = asm.length;
           this.#instruction(i);
-          asm.jmp(label + 1);
-          break;
-        case Stub.Charge: // block i, also the unpaid entry of the fallthrough before it
-          asm.bind(i);
-          blockEntry[i] = instructionEntry[i - 1] = asm.length;
-          asm.aluRI(Alu.sub, true, this.#gas, entryCost[i]);
-          asm.jcc(Cond.s, n + i);
           asm.jmp(label + 1);
           break;
         default: { // Stub.Dynamic: rcx holds the rotated index of the target address
