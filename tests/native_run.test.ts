@@ -68,6 +68,18 @@ Deno.test("run: many host calls without respawning", () => {
   assert.equal(run(new Asm().ret()).kind, "return");
 });
 
+Deno.test("run: both sides record the CPU they wait on, so a waiter sharing the other's CPU yields", () => {
+  // A host call makes both sides wait; the guest then reads what they recorded (host_cpu and
+  // zygote_cpu are adjacent 32-bit fields).
+  const code = new Asm().hostCall(1).load64(R.rax, ABI.VMCTX_ADDR + field("host_cpu")).ret();
+  assert.equal(run(code).kind, "host-call");
+  assert.deepEqual(zygote.resume(), { kind: "return" });
+  const both = zygote.getRegister(7);
+  for (const [side, cpu] of [["host", both & 0xffff_ffffn], ["zygote", both >> 32n]] as const) {
+    assert.ok(cpu < 4096n, `the ${side} recorded a CPU number, not NO_CPU (${cpu})`);
+  }
+});
+
 Deno.test("run: trap reports its pc", () => {
   assert.deepEqual(run(new Asm().trap(1234)), { kind: "trap", pc: 1234 });
 });

@@ -263,17 +263,22 @@ pub const VmCtx = extern struct {
 
 pub const NO_CPU: u32 = 0xffff_ffff;
 
-/// The CPU this thread runs on, from RDTSCP's TSC_AUX (Linux stores the CPU number in its low
-/// 12 bits), or NO_CPU when the instruction is unavailable. No system call.
+/// Selector of the per-CPU segment Linux keeps in every CPU's GDT for user space: its limit is
+/// (node << 12) | cpu. The vDSO's getcpu reads it the same way where RDPID is missing.
+const CPUNODE_SELECTOR: u32 = 15 * 8 + 3;
+
+/// The CPU this thread runs on (LSL of the per-CPU segment: no system call, and unlike RDTSCP
+/// available in virtual machines that hide TSC_AUX), or NO_CPU when the segment is not there.
 pub fn currentCpu() u32 {
-    if (!hasRdtscp()) return NO_CPU;
-    var aux: u32 = undefined;
-    asm volatile ("rdtscp"
-        : [aux] "={ecx}" (aux),
-        :
-        : "eax", "edx"
+    var limit: u32 = undefined;
+    var valid: u8 = undefined;
+    asm volatile ("lsll %[selector], %[limit]\nsetz %[valid]"
+        : [limit] "=r" (limit),
+          [valid] "=r" (valid),
+        : [selector] "r" (CPUNODE_SELECTOR),
+        : "cc"
     );
-    return aux & 0xfff;
+    return if (valid != 0) limit & 0xfff else NO_CPU;
 }
 
 /// Records the CPU this thread runs on in `mine` and tells whether `theirs` names the same one
@@ -283,22 +288,6 @@ pub fn sharesCpu(mine: *u32, theirs: *const u32) bool {
     const cpu = currentCpu();
     if (@atomicLoad(u32, mine, .Monotonic) != cpu) @atomicStore(u32, mine, cpu, .Monotonic);
     return cpu != NO_CPU and cpu == @atomicLoad(u32, theirs, .Monotonic);
-}
-
-var rdtscp_known: u8 = 0; // 0 unknown, 1 absent, 2 present
-
-fn hasRdtscp() bool {
-    if (rdtscp_known == 0) {
-        var edx: u32 = undefined;
-        asm volatile ("cpuid"
-            : [edx] "={edx}" (edx),
-            : [leaf] "{eax}" (@as(u32, 0x8000_0001)),
-              [sub] "{ecx}" (@as(u32, 0)),
-            : "ebx"
-        );
-        rdtscp_known = if (edx & (1 << 27) != 0) 2 else 1;
-    }
-    return rdtscp_known == 2;
 }
 
 comptime {

@@ -34,7 +34,13 @@ const STACK_TOP: u64 = abi.STACK_ADDR + abi.STACK_SIZE;
 
 /// Busy-wait iterations (each a `pause`) before sleeping on the futex.
 const SPIN_LIMIT: u32 = 20_000;
-const YIELD_EVERY: u32 = 256;
+/// Busy-wait iterations between looks at the CPUs (RDTSCP, no system call).
+const CHECK_EVERY: u32 = 256;
+/// Busy-wait iterations between yields while the host is not known to share this CPU: the host
+/// records its CPU only when it waits, and may have been moved here while it ran a handler. A
+/// yield is a system call (about a microsecond on virtual machines) that delays a command
+/// arriving meanwhile, and under load it hands the CPU to other processes: rarely, then.
+const YIELD_EVERY: u32 = 4096;
 
 var code_mapped: u64 = 0;
 var jump_table_mapped: u64 = 0;
@@ -139,7 +145,7 @@ fn waitForCommand() u32 {
         const s = @atomicLoad(u32, &vm.state, .SeqCst);
         if (isCommand(s)) return s;
         if (spins < SPIN_LIMIT) {
-            if (spins % YIELD_EVERY == 0) shared_cpu = abi.sharesCpu(&vm.zygote_cpu, &vm.host_cpu);
+            if (spins % CHECK_EVERY == 0) shared_cpu = abi.sharesCpu(&vm.zygote_cpu, &vm.host_cpu);
             spins += 1;
             // If the host waits on this CPU, spinning would only delay it: yield instead. Yield
             // now and then anyway, in case the scheduler put both on one CPU meanwhile.
