@@ -30,7 +30,7 @@ const MAX_SCALE_LOG2 = 3;
 
 /** The fused pair that instruction `i` starts with the next one, or `Fusion.none`. */
 export function fusionAt(p: ProgramAnalysis, i: number): number {
-  // Every group starts with a left shift: one test for most instructions.
+  // Every pair starts with a left shift: one test for most instructions.
   const op = p.op;
   if (op[i] !== Op.shlo_l_imm_64 || i + 1 >= p.count || p.blockStart[i + 1] === 1) {
     return Fusion.none;
