@@ -46,8 +46,11 @@ pub const Slot = struct {
     image_extents: Extents = .{},
     /// An asynchronous command is posted and not yet collected (read by the waiter thread).
     pending: bool = false,
-    /// The command last posted asynchronously, and its deadline.
+    /// The command last posted asynchronously, when (time-stamp counter), its wall-clock limit
+    /// (0: none) and its deadline (0 until first needed).
     posted: u32 = 0,
+    posted_at: u64 = 0,
+    timeout_ns: u64 = 0,
     deadline: u64 = 0,
     memory_fd: i32 = -1,
     image_fd: i32 = -1,

@@ -12,8 +12,14 @@ const Slot = slots.Slot;
 
 /// Guards the waiter's scan of the slot table against slots being torn down meanwhile.
 pub var scan_lock: u32 = 0;
-/// Bumped and woken by every post, so a sleeping waiter rescans.
+/// Bumped by every post, and woken when a waiter may sleep on it, so that waiter rescans.
 var doorbell: u32 = 0;
+/// waitAny calls in progress: a post rings the doorbell (a system call) only when there are some.
+var waiters_active: u32 = 0;
+/// Polls within this many time-stamp counter ticks of the post (about 5-20 µs) only look at the
+/// state word: a caller may poll a quick run repeatedly, and the checks of deadline, liveness and
+/// memory budget cost three system calls. They follow on the next poll after that.
+const QUICK_POLL_TICKS: u64 = 20_000;
 
 /// Longest single sleep: bounds how late a death or a deadline is noticed.
 const SLICE_NS: u64 = 5_000_000;
@@ -32,16 +38,20 @@ pub fn post(slot: *Slot, cmd: u32, timeout_ns: u64) i32 {
         return protocol.ERR_PROTOCOL;
     }
     slot.posted = cmd;
+    slot.posted_at = sys.ticks();
     slot.spurious_wakes = 0;
     protocol.consumeMemops(slot);
-    slot.deadline = if (timeout_ns == 0) std.math.maxInt(u64) else sys.nowNs() +| timeout_ns;
+    slot.timeout_ns = timeout_ns;
+    @atomicStore(u64, &slot.deadline, 0, .SeqCst);
     @atomicStore(u32, &vm.state, cmd, .SeqCst);
     if (@atomicLoad(u32, &vm.zygote_sleeping, .SeqCst) != 0) {
         _ = linux.futex_wake(@ptrCast(&vm.state), linux.FUTEX.WAKE, 1);
     }
     @atomicStore(bool, &slot.pending, true, .SeqCst);
     _ = @atomicRmw(u32, &doorbell, .Add, 1, .SeqCst);
-    _ = linux.futex_wake(@ptrCast(&doorbell), linux.FUTEX.WAKE | linux.FUTEX.PRIVATE_FLAG, 1);
+    if (@atomicLoad(u32, &waiters_active, .SeqCst) != 0) {
+        _ = linux.futex_wake(@ptrCast(&doorbell), linux.FUTEX.WAKE | linux.FUTEX.PRIVATE_FLAG, 1);
+    }
     return 0;
 }
 
@@ -49,7 +59,13 @@ pub fn post(slot: *Slot, cmd: u32, timeout_ns: u64) i32 {
 pub fn poll(slot: *Slot) i32 {
     if (!slot.pending) return protocol.ERR_BUSY;
     const result = check(slot);
-    if (result != 0) @atomicStore(bool, &slot.pending, false, .SeqCst);
+    if (result != 0) {
+        slots.lock(&scan_lock);
+        defer slots.unlock(&scan_lock);
+        @atomicStore(bool, &slot.pending, false, .SeqCst);
+        // Nothing waits on this zygote's state word now: its next reports need no futex wake.
+        if (slot.vmctx) |vm| @atomicStore(u32, &vm.host_sleeping, 0, .SeqCst);
+    }
     return result;
 }
 
@@ -58,7 +74,8 @@ fn check(slot: *Slot) i32 {
     const vm = slot.vmctx.?;
     const s = @atomicLoad(u32, &vm.state, .SeqCst);
     if (s != slot.posted) return protocol.accept(slot, s);
-    if (sys.nowNs() >= slot.deadline) {
+    if (sys.ticks() -% slot.posted_at < QUICK_POLL_TICKS) return 0;
+    if (sys.nowNs() >= deadlineOf(slot)) {
         protocol.kill(slot);
         return protocol.ERR_TIMEOUT;
     }
@@ -75,6 +92,17 @@ fn check(slot: *Slot) i32 {
     return 0;
 }
 
+/// The deadline of `slot`'s posted command, fixed at its first use: reading the clock is a system
+/// call, which a run collected within QUICK_POLL_TICKS never needs. Either thread may get here
+/// first; both compute about the same value.
+fn deadlineOf(slot: *Slot) u64 {
+    const known = @atomicLoad(u64, &slot.deadline, .SeqCst);
+    if (known != 0) return known;
+    const deadline = if (slot.timeout_ns == 0) std.math.maxInt(u64) else sys.nowNs() +| slot.timeout_ns;
+    @atomicStore(u64, &slot.deadline, deadline, .SeqCst);
+    return deadline;
+}
+
 /// Counts a wake-up by `slot` whose state word still holds what the waiter slept on.
 fn noteWake(slot: *Slot, slept_on: u64) void {
     slots.lock(&scan_lock);
@@ -86,6 +114,10 @@ fn noteWake(slot: *Slot, slept_on: u64) void {
 /// Sleeps until some pending sandbox has reported (or died, or passed its deadline), or
 /// `timeout_ns` passed. Returns 1 when something is ready, 0 on timeout. Runs on a pool thread.
 pub fn waitAny(timeout_ns: u64) u32 {
+    // Counted before the doorbell is read below, so a post either sees this call or rings a
+    // doorbell this call has not read yet.
+    _ = @atomicRmw(u32, &waiters_active, .Add, 1, .SeqCst);
+    defer _ = @atomicRmw(u32, &waiters_active, .Sub, 1, .SeqCst);
     const give_up = sys.nowNs() +| timeout_ns;
     var waiters: [MAX_WAITERS + 1]FutexWaitv = undefined;
     var sleepers: [MAX_WAITERS]*Slot = undefined;
@@ -99,7 +131,7 @@ pub fn waitAny(timeout_ns: u64) u32 {
             const vm = slot.vmctx.?;
             @atomicStore(u32, &vm.host_sleeping, 1, .SeqCst);
             const s = @atomicLoad(u32, &vm.state, .SeqCst);
-            if (s != slot.posted or !slot.live or sys.nowNs() >= slot.deadline) {
+            if (s != slot.posted or !slot.live or sys.nowNs() >= deadlineOf(slot)) {
                 ready = true;
                 break;
             }

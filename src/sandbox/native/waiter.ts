@@ -7,6 +7,12 @@ import type { NativeLibrary } from "../../../ffi/library.ts";
 
 /** Longest single native wait; the loop re-arms it while runs are pending. */
 const WAIT_SLICE_NS = 100_000_000n;
+/**
+ * Polls on this thread before a wait goes to the blocking pool (a few microseconds at most): a
+ * run that reports at once, as a guest answering a host call does, is collected here instead of
+ * after a hop to a pool thread and back, which costs several microseconds.
+ */
+const POLLS_BEFORE_WAITING = 64;
 
 /** Resolves posted runs with their native report (a REPORT_* or a negative ERR_*). */
 export class AsyncWaiter {
@@ -30,7 +36,11 @@ export class AsyncWaiter {
   async #pump(): Promise<void> {
     this.#pumping = true;
     try {
+      let polls = 0;
       while (this.#collect() > 0) {
+        polls += this.#pending.size;
+        if (polls < POLLS_BEFORE_WAITING) continue;
+        polls = 0;
         await this.#library.symbols.pvmbox_wait_any(WAIT_SLICE_NS);
       }
     } finally {
