@@ -22,12 +22,14 @@ import { X64 } from "./x64/assembler.ts";
 import { Addr, Alu, Cond, Load, Reg, Shift, Unary } from "./x64/operands.ts";
 
 /**
- * Kinds of out-of-line stubs besides the out-of-gas ones (one per charged block): the
- * instruction's static target is no block start (panic at its pc); its dynamic target is
- * outside the jump table (halt or panic at its pc); the entry of the second instruction of a
- * fused pair (it alone, then back after the pair).
+ * Kinds of out-of-line stubs besides the out-of-gas ones: the instruction's static target is no
+ * block start (panic at its pc); its dynamic target is outside the jump table (halt or panic at
+ * its pc); the entry of the second instruction of a fused pair (it alone, then back after the
+ * pair).
  */
 const Stub = { Panic: 0, Dynamic: 1, Entry: 2 } as const;
+/** Kinds of out-of-gas stubs: of one block, or of a lone fallthrough charged with the next. */
+const OutOfGas = { Block: 0, Pair: 1 } as const;
 const FALLTHROUGH: number = Op.fallthrough;
 /**
  * Room reserved before each instruction (with its block's charges) and each stub: the longest,
@@ -70,27 +72,31 @@ export interface GeneratedCode {
   readonly invalidEntry: number;
 }
 
-/** Out-of-line stubs requested while emitting instructions, in request order. */
+/**
+ * Out-of-line stubs requested while emitting instructions, in request order: each with its
+ * kind, the instruction owning it and where its jump goes (a label, or for out-of-gas stubs the
+ * site of the rel32 to patch: one charge jumps to each).
+ */
 class StubList {
   kind: Uint8Array = new Uint8Array(256);
   owner: Int32Array = new Int32Array(256);
-  label: Int32Array = new Int32Array(256);
+  link: Int32Array = new Int32Array(256);
   count = 0;
 
-  add(kind: number, owner: number, label: number): void {
+  add(kind: number, owner: number, link: number): void {
     if (this.count === this.kind.length) {
       const kinds = new Uint8Array(this.count * 2), owners = new Int32Array(this.count * 2);
-      const labels = new Int32Array(this.count * 2);
+      const links = new Int32Array(this.count * 2);
       kinds.set(this.kind);
       owners.set(this.owner);
-      labels.set(this.label);
+      links.set(this.link);
       this.kind = kinds;
       this.owner = owners;
-      this.label = labels;
+      this.link = links;
     }
     this.kind[this.count] = kind;
     this.owner[this.count] = owner;
-    this.label[this.count++] = label;
+    this.link[this.count++] = link;
   }
 }
 
@@ -105,6 +111,8 @@ const reusable = new X64();
  */
 const RESERVED_BYTES_PER_INSTRUCTION = 16;
 const stubs = new StubList();
+/** The out-of-gas stubs, one per charged block, in block order. */
+const outOfGasStubs = new StubList();
 
 /**
  * Generates the code of a whole program for `target`: instructions in pc order, then the stubs;
@@ -144,6 +152,7 @@ class CodeGenerator {
     const perInstruction = RESERVED_BYTES_PER_INSTRUCTION + (step ? STEP_REPORT_BYTES : 0);
     reusable.reset(program.count * perInstruction + MAX_INSTRUCTION_BYTES + 64 * MAX_STUB_BYTES);
     stubs.count = 0;
+    outOfGasStubs.count = 0;
     this.#asm = reusable;
     this.#g = Int8Array.from(target.guestRegisters);
     this.#gas = target.gasRegister;
@@ -156,15 +165,40 @@ class CodeGenerator {
 
   /** Generates the code: instructions in pc order, then the stubs. */
   generate(): GeneratedCode {
-    const p = this.#p, asm = this.#asm, n = p.count;
-    const { blockStart, entryCost } = p;
-    const gas = this.#gas;
+    const asm = this.#asm, n = this.#p.count;
     const blockEntry = new Int32Array(n).fill(-1);
     const instructionEntry = new Int32Array(n);
     const instructionStart = new Int32Array(n);
-    // Label i: the block entry of instruction i; label n + i: its out-of-gas stub.
-    asm.newLabels(2 * n);
-    let charged = 0; // blocks with an out-of-gas stub
+    // Label i: the block entry of instruction i.
+    asm.newLabels(n);
+    this.#emitInstructions(blockEntry, instructionEntry, instructionStart);
+    const { start, owner } = this.#emitStubs(instructionEntry);
+    asm.resolveFixups();
+    return {
+      code: asm.code(),
+      blockEntry,
+      instructionEntry,
+      instructionStart,
+      stubStart: start,
+      stubOwner: owner,
+      invalidEntry: asm.labelOffset(this.#invalidEntryLabel),
+    };
+  }
+
+  /**
+   * Emits every instruction in pc order with the charges of the blocks, recording where each
+   * landed. Nothing follows the loop: V8 compiles a loop this long on the fly (on-stack
+   * replacement) in each compile's first call, and code after it that had not run by then
+   * would throw the compiled code away at every call.
+   */
+  #emitInstructions(
+    blockEntry: Int32Array,
+    instructionEntry: Int32Array,
+    instructionStart: Int32Array,
+  ): void {
+    const p = this.#p, asm = this.#asm, n = p.count;
+    const { blockStart, entryCost } = p;
+    const gas = this.#gas;
     for (let i = 0; i < n; i++) {
       asm.reserve(MAX_INSTRUCTION_BYTES + STEP_REPORT_BYTES);
       if (blockStart[i] === 1) {
@@ -176,7 +210,7 @@ class CodeGenerator {
         if (this.#fusesWithNext(i)) {
           // Pay for both blocks and skip the next block's own charge.
           asm.aluRI(Alu.sub, true, gas, cost + entryCost[i + 1]);
-          asm.jcc(Cond.s, n + i);
+          outOfGasStubs.add(OutOfGas.Pair, i, asm.jccFar(Cond.s));
           const skip = asm.jmpShort();
           // Without a charge: enter the next block, charged.
           instructionEntry[i] = instructionStart[i] = asm.length;
@@ -184,13 +218,11 @@ class CodeGenerator {
           asm.bind(i);
           blockEntry[i] = asm.length;
           asm.aluRI(Alu.sub, true, gas, entryCost[i]);
-          asm.jcc(Cond.s, n + i);
+          outOfGasStubs.add(OutOfGas.Block, i, asm.jccFar(Cond.s));
           asm.bindShort(skip);
-          charged += 2;
         } else if (cost > 0) {
           asm.aluRI(Alu.sub, true, gas, cost);
-          asm.jcc(Cond.s, n + i);
-          charged++;
+          outOfGasStubs.add(OutOfGas.Block, i, asm.jccFar(Cond.s));
         }
       }
       instructionEntry[i] = instructionStart[i] = asm.length;
@@ -206,17 +238,6 @@ class CodeGenerator {
       instructionStart[i] = asm.length;
       asm.bind(resume);
     }
-    const { start, owner } = this.#emitStubs(charged, instructionEntry);
-    asm.resolveFixups();
-    return {
-      code: asm.code(),
-      blockEntry,
-      instructionEntry,
-      instructionStart,
-      stubStart: start,
-      stubOwner: owner,
-      invalidEntry: asm.labelOffset(this.#invalidEntryLabel),
-    };
   }
 
   /**
@@ -258,16 +279,12 @@ class CodeGenerator {
   }
 
   /**
-   * Emits the stubs: out-of-gas ones of the `charged` blocks, the requested ones, shared code;
-   * records the entries that lie in stubs in `instructionEntry`.
+   * Emits the stubs: shared code, the out-of-gas ones, the requested ones; records the entries
+   * that lie in stubs in `instructionEntry`.
    */
-  #emitStubs(
-    charged: number,
-    instructionEntry: Int32Array,
-  ): { start: Int32Array; owner: Int32Array } {
-    const asm = this.#asm, p = this.#p, n = p.count, off = this.#off;
-    const { blockStart, entryCost } = p;
-    const regionCount = charged + stubs.count + 1;
+  #emitStubs(instructionEntry: Int32Array): { start: Int32Array; owner: Int32Array } {
+    const asm = this.#asm, p = this.#p, off = this.#off;
+    const regionCount = outOfGasStubs.count + stubs.count + 1;
     const starts = new Int32Array(regionCount), owners = new Int32Array(regionCount);
     let regions = 0;
     const begin = (i: number, bytes = MAX_STUB_BYTES): void => {
@@ -289,21 +306,16 @@ class CodeGenerator {
     asm.shiftRI(Shift.shr, false, Reg.rcx, PACKED_PC_BITS);
     asm.aluRR(Alu.add, true, this.#gas, Reg.rcx);
     asm.jmpMem(Addr.rip, 0, this.#vmctx(off.outOfGas));
-    // Out-of-gas stubs, in block order (label n + i), paired as the charges were.
-    for (let i = 0; i < n; i++) {
-      if (blockStart[i] !== 1 || entryCost[i] <= 0) continue;
-      if (this.#fusesWithNext(i)) {
-        begin(i);
-        asm.bind(n + i);
-        this.#fusedOutOfGas(i);
-        i++;
-      }
+    // Out-of-gas stubs, in block order, paired as the charges were.
+    for (let k = 0; k < outOfGasStubs.count; k++) {
+      const i = outOfGasStubs.owner[k];
       begin(i);
-      asm.bind(n + i);
-      this.#outOfGas(i);
+      asm.bindFar(outOfGasStubs.link[k]);
+      if (outOfGasStubs.kind[k] === OutOfGas.Pair) this.#fusedOutOfGas(i);
+      else this.#outOfGas(i);
     }
     for (let k = 0; k < stubs.count; k++) {
-      const i = stubs.owner[k], label = stubs.label[k];
+      const i = stubs.owner[k], label = stubs.link[k];
       begin(i, stubs.kind[k] === Stub.Entry ? MAX_INSTRUCTION_BYTES : MAX_STUB_BYTES);
       asm.bind(label);
       switch (stubs.kind[k]) {

@@ -143,27 +143,31 @@ export class X64 {
 
   /** `jcc` to `label`: rel8 when it is bound and near, else rel32 (patched when bound). */
   jcc(cond: number, label: number): void {
-    const offset = this.#labelOffset[label], rel = offset - (this.length + 2);
+    const bytes = this.bytes, at = this.length;
+    const offset = this.#labelOffset[label], rel = offset - (at + 2);
     if (offset >= 0 && rel >= -128) {
-      this.#b(0x70 | cond);
-      this.#b(rel);
+      bytes[at] = 0x70 | cond;
+      bytes[at + 1] = rel;
+      this.length = at + 2;
       return;
     }
-    this.#b(0x0f);
-    this.#b(0x80 | cond);
-    this.#rel32(label);
+    bytes[at] = 0x0f;
+    bytes[at + 1] = 0x80 | cond;
+    this.#rel32(at + 2, label);
   }
 
   /** `jmp` to `label`: rel8 when it is bound and near, else rel32 (patched when bound). */
   jmp(label: number): void {
-    const offset = this.#labelOffset[label], rel = offset - (this.length + 2);
+    const bytes = this.bytes, at = this.length;
+    const offset = this.#labelOffset[label], rel = offset - (at + 2);
     if (offset >= 0 && rel >= -128) {
-      this.#b(0xeb);
-      this.#b(rel);
+      bytes[at] = 0xeb;
+      bytes[at + 1] = rel;
+      this.length = at + 2;
       return;
     }
-    this.#b(0xe9);
-    this.#rel32(label);
+    bytes[at] = 0xe9;
+    this.#rel32(at + 1, label);
   }
 
   /** `jcc rel8` forward; returns the position to pass to `bindShort` at the target. */
@@ -178,6 +182,23 @@ export class X64 {
     const rel = this.length - (at + 1);
     if (rel > 127) throw new Error(`short jump of ${rel} bytes`);
     this.bytes[at] = rel;
+  }
+
+  /**
+   * `jcc rel32` forward, to a place known later (not a label); returns the position to pass to
+   * `bindFar` there.
+   */
+  jccFar(cond: number): number {
+    const bytes = this.bytes, at = this.length;
+    bytes[at] = 0x0f;
+    bytes[at + 1] = 0x80 | cond;
+    this.length = at + 6;
+    return at + 2;
+  }
+
+  /** Points the rel32 at `at` (from `jccFar`) to the current offset. */
+  bindFar(at: number): void {
+    this.#int32At(at, this.length - (at + 4));
   }
 
   /** `jmp rel8` forward; returns the position to pass to `bindShort` at the target. */
@@ -218,10 +239,25 @@ export class X64 {
 
   /** `op dst, imm` for an `Alu` operation (imm8 form when it fits). */
   aluRI(op: number, w: boolean, dst: number, imm: number): void {
-    const short = imm >= -128 && imm <= 127;
-    this.#rr(w, short ? 0x83 : 0x81, op, dst, false);
-    if (short) this.#b(imm);
-    else this.#imm32(imm);
+    const bytes = this.bytes;
+    let at = this.length;
+    const rex = (w ? 8 : 0) | (dst >> 3);
+    if (rex !== 0) bytes[at++] = 0x40 | rex;
+    const modrm = 0xc0 | (op << 3) | (dst & 7);
+    if (imm >= -128 && imm <= 127) {
+      bytes[at] = 0x83;
+      bytes[at + 1] = modrm;
+      bytes[at + 2] = imm;
+      this.length = at + 3;
+    } else {
+      bytes[at] = 0x81;
+      bytes[at + 1] = modrm;
+      bytes[at + 2] = imm;
+      bytes[at + 3] = imm >> 8;
+      bytes[at + 4] = imm >> 16;
+      bytes[at + 5] = imm >> 24;
+      this.length = at + 6;
+    }
   }
 
   /** `op qword/dword [memory], imm` for an `Alu` operation (imm8 form when it fits). */
@@ -249,13 +285,22 @@ export class X64 {
 
   /** `mov dst, imm32`: 32-bit zero-extending, or with `w` the sign-extended 64-bit form. */
   movRI(w: boolean, dst: number, imm: number): void {
+    const bytes = this.bytes;
+    let at = this.length;
     if (w) {
-      this.#rr(true, 0xc7, 0, dst, false);
+      bytes[at] = 0x48 | (dst >> 3);
+      bytes[at + 1] = 0xc7;
+      bytes[at + 2] = 0xc0 | (dst & 7);
+      at += 3;
     } else {
-      if (dst >= 8) this.#b(0x41);
-      this.#b(0xb8 | (dst & 7));
+      if (dst >= 8) bytes[at++] = 0x41;
+      bytes[at++] = 0xb8 | (dst & 7);
     }
-    this.#imm32(imm);
+    bytes[at] = imm;
+    bytes[at + 1] = imm >> 8;
+    bytes[at + 2] = imm >> 16;
+    bytes[at + 3] = imm >> 24;
+    this.length = at + 4;
   }
 
   /** `mov dst, imm64` (movabs) from the value's low and high 32-bit halves. */
@@ -439,9 +484,12 @@ export class X64 {
     this.length = at;
   }
 
-  /** A rel32 to `label`: final when it is bound, else linked into its pending chain. */
-  #rel32(label: number): void {
-    const at = this.length, state = this.#labelOffset[label];
+  /**
+   * A rel32 at `at` to `label`: final when it is bound, else linked into its pending chain;
+   * the instruction ends after it.
+   */
+  #rel32(at: number, label: number): void {
+    const state = this.#labelOffset[label];
     if (state >= 0) {
       this.#int32At(at, state - (at + 4));
     } else {
