@@ -77,7 +77,7 @@ export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, acces
         for (slot.resident.list()) |r| {
             const lo = @max(r[0], address);
             const hi = @min(r[1], address + len);
-            if (lo >= hi) continue;
+            if (lo + POPULATE_MIN_PAGES * abi.PAGE_SIZE > hi) continue;
             const f = flushIfFull(slot, timeout_ns);
             if (f != 0) return f;
             enqueue(slot, abi.MEMOP_POPULATE, access, lo, hi - lo);
@@ -86,6 +86,12 @@ export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, acces
     slot.resident.forget(address, address + len);
     return 0;
 }
+
+/// Fewest kept-resident pages worth pre-faulting in one range. Pre-faulting into a range the
+/// zygote has no page tables for yet (every range, after the reset's unmap) first allocates
+/// them, about 90 µs measured here, which a guest that never touches the pages would not pay;
+/// each page pre-faulted saves a trap of about 11 µs when the guest does touch it.
+const POPULATE_MIN_PAGES: u64 = 8;
 
 /// Sends the queued operations to the zygote when the queue is full. 0, or an errno / ERR_*.
 fn flushIfFull(slot: *Slot, timeout_ns: u64) i32 {
