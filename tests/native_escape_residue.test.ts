@@ -202,14 +202,8 @@ for (const recycle of ["reuse", "same-program"] as const) {
     const next = pool.acquire("program");
     assert.equal(next, first, "the same process serves the next user");
     next.memory.map(SECRET_RANGE, SECRET_BYTES, "read-write");
-    // Touch every page for writing without changing it (add byte [rsi], 0), counting the faults.
-    const touch = new Asm().movImm(R.rsi, SECRET_RANGE).movImm(R.rcx, SECRET_BYTES / ABI.PAGE_SIZE);
-    const loop = touch.here;
-    touch.raw(0x80, 0x06, 0x00); // add byte [rsi], 0
-    touch.raw(0x48, 0x81, 0xc6, 0x00, 0x10, 0x00, 0x00); // add rsi, 4096
-    touch.raw(0x48, 0xff, 0xc9); // dec rcx
-    touch.raw(0x75, (loop - (touch.here + 2)) & 0xff); // jnz loop
-    next.loadCode(touch.ret().build());
+    // Touch every page for writing without changing it, counting the faults.
+    next.loadCode(touchPages(SECRET_RANGE, SECRET_BYTES).build());
     next.sync();
     const before = minorFaults(next.pid);
     assert.equal(next.run(0).kind, "return");
@@ -229,3 +223,40 @@ for (const recycle of ["reuse", "same-program"] as const) {
     pool.release(next);
   });
 }
+
+/** Guest code writing one byte (unchanged) of each page of [start, start + bytes). */
+function touchPages(start: number, bytes: number): Asm {
+  const code = new Asm().movImm(R.rsi, start).movImm(R.rcx, bytes / ABI.PAGE_SIZE);
+  const loop = code.here;
+  code.raw(0x80, 0x06, 0x00); // add byte [rsi], 0
+  code.raw(0x48, 0x81, 0xc6, 0x00, 0x10, 0x00, 0x00); // add rsi, 4096
+  code.raw(0x48, 0xff, 0xc9); // dec rcx
+  return code.raw(0x75, (loop - (code.here + 2)) & 0xff).ret(); // jnz loop
+}
+
+Deno.test("escape: pages kept resident for the next user take at most a quarter of its memory limit", () => {
+  const limit = 16 << 20, dirtied = 8 << 20;
+  using pool = new ZygotePool({
+    size: 1,
+    recycle: "reuse",
+    memoryLimitBytes: limit,
+    keepResidentBytes: 64 << 20,
+  });
+  const first = pool.acquire();
+  first.memory.map(SECRET_RANGE, dirtied, "read-write");
+  first.loadCode(touchPages(SECRET_RANGE, dirtied).build());
+  assert.equal(first.run(0).kind, "return");
+  pool.release(first);
+  const next = pool.acquire();
+  assert.equal(next, first);
+  next.memory.map(SECRET_RANGE, dirtied, "read-write");
+  next.loadCode(touchPages(SECRET_RANGE, dirtied).build());
+  next.sync();
+  const before = minorFaults(next.pid);
+  assert.equal(next.run(0).kind, "return");
+  const faults = minorFaults(next.pid) - before;
+  const kept = dirtied / ABI.PAGE_SIZE - faults;
+  assert.ok(kept > 0, "some pages were kept resident");
+  assert.ok(kept <= limit / 4 / ABI.PAGE_SIZE, `${kept} pages kept, over a quarter of the limit`);
+  pool.release(next);
+});

@@ -137,7 +137,10 @@ export fn pvmbox_reset(handle: i32) i32 {
     const slot = slots.lookup(handle) orelse return -1;
     // Views first: zeroing below writes through the host's view, which must be guest memory.
     for (slot.image_extents.list()) |e| _ = viewMemory(slot, e[0], e[1] - e[0]);
-    var budget: usize = slot.keep_resident_pages;
+    // Kept pages count against the next user's memory limit (allocated pages of the memfd)
+    // until it maps them: they may take at most a quarter of it.
+    const limit_pages = if (slot.memory_limit == 0) std.math.maxInt(usize) else slot.memory_limit / abi.PAGE_SIZE / 4;
+    var budget: usize = @min(slot.keep_resident_pages, limit_pages);
     slot.resident.clear();
     for (slot.mapped_extents.list()) |e| zeroOrDiscard(slot, e[0], e[1], &budget);
     discardOutside(slot, slot.mapped_extents.list());
