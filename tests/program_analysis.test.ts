@@ -14,6 +14,7 @@ import {
   isTerminatorOp,
 } from "../src/program/decoder.ts";
 import { instructionById, JAM_0_7, JAM_0_8, Op } from "../src/program/isa/index.ts";
+import { instructionColumns } from "../src/program/isa/columns.ts";
 import { rngU32 } from "./fixtures.ts";
 
 Deno.test("analysis tables match the reference decoder on random code and bitmasks", () => {
@@ -102,7 +103,7 @@ Deno.test("analysis block costs under a non-flat gas model match the reference d
         if (isTerminator(ins)) break;
         at += ins.length;
       }
-      const cost = JAM_0_8.gas.blockCost(block, code);
+      const cost = JAM_0_8.gas.blockCost(instructionColumns(block), 0, block.length, code);
       assert.equal(p.entryCost[i], cost, `seed ${seed}: block at ${p.pc[i]}`);
     }
   }

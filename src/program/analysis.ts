@@ -12,9 +12,6 @@
  */
 import {
   decodeOperands,
-  type Instruction,
-  instructionOf,
-  invalidAt,
   isOpcodeStart,
   isTerminatorOp,
   MAX_SKIP,
@@ -23,6 +20,7 @@ import {
   trapAt,
 } from "./decoder.ts";
 import type { IsaProfile } from "./isa/index.ts";
+import { type InstructionColumns, instructionColumns } from "./isa/columns.ts";
 import { type BlobViolation, validateCode } from "./validation.ts";
 
 /** The code-related input of a backend: what a parsed raw blob provides. */
@@ -35,29 +33,18 @@ export interface CodeBlob {
   readonly jumpTable: ArrayLike<number>;
 }
 
-/** A program analysed into parallel arrays, one slot per instruction, in pc order. */
-export interface ProgramAnalysis {
+/**
+ * A program analysed into parallel arrays, one slot per instruction, in pc order. Its
+ * `InstructionColumns` are what gas models price blocks from.
+ */
+export interface ProgramAnalysis extends InstructionColumns {
   /** Number of instructions (synthetic traps included). */
   readonly count: number;
-  /** Instruction id (`Op`); invalid opcodes are `Op.trap`. */
-  readonly op: Uint8Array;
-  /** Register A. */
-  readonly ra: Uint8Array;
-  /** Register B. */
-  readonly rb: Uint8Array;
-  /** Register D. */
-  readonly rd: Uint8Array;
-  /** First immediate as int32 (sign-extends to 64 bits); `load_imm_64`: the low half. */
-  readonly x: Int32Array;
-  /** Second immediate as int32; `load_imm_64`: the high half. */
-  readonly y: Int32Array;
   /**
    * Static branch/jump target as an instruction number; -1 when the target is none of the Gray
    * Paper's block starts (`basicBlockStarts`), so taking the branch panics.
    */
   readonly target: Int32Array;
-  /** The pc of each instruction. */
-  readonly pc: Uint32Array;
   /**
    * 1 where execution entering the instruction is charged for a block: pc 0, after every
    * terminator or trap (invalid opcodes and synthetic traps included, even past the end of the
@@ -258,19 +245,19 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
     pc,
     blockStart,
     entryCost,
-    outsideCost: unpaidPastEnd ? 0 : profile.gas.blockCost([trapAt(n)], code),
+    outsideCost: unpaidPastEnd
+      ? 0
+      : profile.gas.blockCost(instructionColumns([trapAt(n)]), 0, 1, code),
     violation: profile.validation === "whole-blob" ? validateCode(blob, profile) : undefined,
     blob,
     toEnd,
     jumpTargets,
     profile,
   };
-  const flat = profile.gas.perInstruction;
+  const gas = profile.gas;
   for (let i = 0; i < count; i++) {
     if (blockStart[i] === 0 || (unpaidPastEnd && pc[i] >= n)) continue;
-    entryCost[i] = flat !== undefined
-      ? toEnd[i] * flat
-      : profile.gas.blockCost(instructionsOf(program, i, i + toEnd[i]), code);
+    entryCost[i] = gas.blockCost(program, i, i + toEnd[i], code);
   }
   return program;
 }
@@ -332,37 +319,6 @@ export function instructionAtPc(program: ProgramAnalysis, pc: number): number {
   return indexIn(program.pc, pc);
 }
 
-/** Instructions `start` … `end` − 1 of `program` as `Instruction` objects, for gas models. */
-export function instructionsOf(
-  program: ProgramAnalysis,
-  start: number,
-  end: number,
-): Instruction[] {
-  const { code, bitmask } = program.blob;
-  const n = code.length;
-  const operands: Operands = { a: 0, b: 0, d: 0, x: 0, y: 0 };
-  const out: Instruction[] = [];
-  for (let i = start; i < end; i++) {
-    const at = program.pc[i];
-    if (at >= n || !isOpcodeStart(bitmask, n, at)) {
-      out.push(trapAt(at));
-      continue;
-    }
-    const length = program.pc[i + 1] - at;
-    if (program.profile.decodeTable[code[at]] < 0) {
-      out.push(invalidAt(at, length));
-      continue;
-    }
-    operands.a = program.ra[i];
-    operands.b = program.rb[i];
-    operands.d = program.rd[i];
-    operands.x = program.x[i];
-    operands.y = program.y[i];
-    out.push(instructionOf(program.op[i], at, length, operands));
-  }
-  return out;
-}
-
 /**
  * Gas charged when execution enters at instruction `index` from outside (a pc set by the host)
  * with nothing paid: a block start's entry cost; inside a block, the rest of the block or the
@@ -379,8 +335,8 @@ export function entryCharge(program: ProgramAnalysis, index: number): number {
     while (program.blockStart[start] === 0) start--;
     return program.entryCost[start];
   }
-  const rest = instructionsOf(program, index, index + program.toEnd[index]);
-  return program.profile.gas.blockCost(rest, program.blob.code);
+  const end = index + program.toEnd[index];
+  return program.profile.gas.blockCost(program, index, end, program.blob.code);
 }
 
 /** The gas cost of every basic block that starts inside the code, in pc order. */
