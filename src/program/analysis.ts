@@ -15,13 +15,14 @@ import {
   isOpcodeStart,
   isTerminatorOp,
   MAX_SKIP,
+  nextOpcodeStart,
   type Operands,
   staticTargetOf,
   trapAt,
 } from "./decoder.ts";
 import type { IsaProfile } from "./isa/index.ts";
 import { type InstructionColumns, instructionColumns } from "./isa/columns.ts";
-import { type BlobViolation, validateCode } from "./validation.ts";
+import { type BlobViolation, framingViolation, walkViolationAt } from "./validation.ts";
 
 /** The code-related input of a backend: what a parsed raw blob provides. */
 export interface CodeBlob {
@@ -192,11 +193,15 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   // included — even past the end of the code, where falling off runs the implicit trap.
   let endsBlock = true;
   let validTerminator = true; // before pc 0, as if a terminator preceded it
+  // The instructions are the walk of whole-blob validation: it stops at the first invalid
+  // opcode or synthetic trap inside the code.
+  let walkStop = -1;
   for (let i = 0; i < count; i++) {
     const at = pc[i];
     blockStart[i] = endsBlock ? 1 : 0;
     const id = at < n && isOpcodeStart(bitmask, n, at) ? table[code[at]] : -1;
     if (id < 0) { // an invalid opcode or a synthetic trap: op 0, no operands
+      if (walkStop < 0 && at < n) walkStop = i;
       endsBlock = true;
       validTerminator = false;
       continue;
@@ -248,7 +253,10 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
     outsideCost: unpaidPastEnd
       ? 0
       : profile.gas.blockCost(instructionColumns([trapAt(n)]), 0, 1, code),
-    violation: profile.validation === "whole-blob" ? validateCode(blob, profile) : undefined,
+    violation: profile.validation === "whole-blob"
+      ? framingViolation(blob) ??
+        (walkStop < 0 ? undefined : walkViolationAt(blob, pc[walkStop], profile))
+      : undefined,
     blob,
     toEnd,
     jumpTargets,
@@ -269,7 +277,7 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
  */
 function placeInstructions(bitmask: Uint8Array, n: number, pcs: Uint32Array | null): number {
   let count = 0;
-  let at = nextOpcode(bitmask, n, 0);
+  let at = nextOpcodeStart(bitmask, n, 0);
   if (n === 0 || at !== 0) {
     if (pcs !== null) pcs[count] = 0;
     count++;
@@ -277,7 +285,7 @@ function placeInstructions(bitmask: Uint8Array, n: number, pcs: Uint32Array | nu
   while (at < n) {
     if (pcs !== null) pcs[count] = at;
     count++;
-    const next = nextOpcode(bitmask, n, at + 1);
+    const next = nextOpcodeStart(bitmask, n, at + 1);
     // The successor: the next opcode within reach, else a synthetic trap where the skip ends;
     // past the end of the code, a synthetic trap too.
     const successor = next - at - 1 > MAX_SKIP ? at + 1 + MAX_SKIP : next;
@@ -288,18 +296,6 @@ function placeInstructions(bitmask: Uint8Array, n: number, pcs: Uint32Array | nu
     at = next;
   }
   return count;
-}
-
-/** The first opcode position at or after `from`, or `n` when none is before the end. */
-function nextOpcode(bitmask: Uint8Array, n: number, from: number): number {
-  for (let at = from; at < n; at = (at | 7) + 1) {
-    const bits = (at >> 3) < bitmask.length ? bitmask[at >> 3] >> (at & 7) : 0;
-    if (bits !== 0) {
-      const found = at + 31 - Math.clz32(bits & -bits);
-      return found < n ? found : n;
-    }
-  }
-  return n;
 }
 
 /** Index of `value` in ascending `sorted`, or -1. */

@@ -145,8 +145,13 @@ class Schedule {
 }
 
 const schedule = new Schedule();
-/** The entry producing each register's latest value, or -1. */
+/**
+ * The entry producing each register's latest value, plus `producerBase`. Values below the base
+ * were left by earlier blocks and mean no producer, so a block starts by raising the base
+ * instead of clearing the array.
+ */
 const producer = new Int32Array(13);
+let producerBase = 1;
 /** Entries decoded but not started, oldest first (at most the buffer's capacity). */
 const waiting = new Int32Array(ROB_CAPACITY);
 /** Entries executing or finished whose units are not yet released. */
@@ -186,7 +191,12 @@ function decodeBlock(
   const { op, ra, rb, rd } = block;
   const { rowSlots, rowDecodedAt, rowEntry, entryRow, entryCycles, entryUnits } = s;
   const { dep0, dep1, startedAt, doneAt, retiredAt } = s;
-  producer.fill(-1);
+  const { x, y, pc } = block;
+  if (producerBase > NOT_YET - (end - start)) {
+    producer.fill(0);
+    producerBase = 1;
+  }
+  const base = producerBase;
   let cycle = 0, slots = DECODE_SLOTS;
   let entries = 0, lastRetired = 0;
   let free = s.free, top = -1; // cycles up to `top` of `free` are this block's
@@ -217,14 +227,14 @@ function decodeBlock(
       rowEntry[row] = -1;
       continue;
     }
-    const first = (info & READS_A) !== 0 ? producer[a] : -1;
-    let second = (info & READS_B) !== 0 ? producer[b] : -1;
+    const first = (info & READS_A) !== 0 && producer[a] >= base ? producer[a] - base : -1;
+    let second = (info & READS_B) !== 0 && producer[b] >= base ? producer[b] - base : -1;
     if (second === first) second = -1;
-    if (written >= 0) producer[written] = entries;
+    if (written >= 0) producer[written] = base + entries;
     let cycles = info & CYCLES_FIELD;
     if (cycles === BRANCH_RULE) {
-      const target = (info & TARGET_IN_Y) !== 0 ? block.y[i] : block.x[i];
-      cycles = coldAt(code, block.pc[i + 1]) || coldAt(code, target) ? CHEAP_BRANCH : BRANCH;
+      const target = (info & TARGET_IN_Y) !== 0 ? y[i] : x[i];
+      cycles = coldAt(code, pc[i + 1]) || coldAt(code, target) ? CHEAP_BRANCH : BRANCH;
     }
     const units = UNITS[id];
     entryRow[entries] = row;
@@ -250,8 +260,8 @@ function decodeBlock(
           top = s.offer(top, done);
           free = s.free;
         }
-        for (let x = t + 1; x <= done && scheduled; x++) {
-          if (fits(free[x], units)) free[x] -= units;
+        for (let held = t + 1; held <= done && scheduled; held++) {
+          if (fits(free[held], units)) free[held] -= units;
           else scheduled = false;
         }
       }
@@ -264,6 +274,7 @@ function decodeBlock(
     if ((info & TERMINATES) !== 0) break;
   }
   s.rows = Math.min(i + 1, end) - start;
+  producerBase = base + entries + 1;
   return scheduled ? lastRetired + 1 : -1;
 }
 
