@@ -17,7 +17,9 @@ export function compileProgram(
 ): CompiledCode {
   const generated = generateCode(analysis, target, options.step ?? false);
   const jumpTable = nativeJumpTable(analysis.jumpTargets, generated, target.codeAddress);
-  const { blockEntry, instructionEntry, instructionStart, stubStart, stubOwner } = generated;
+  const { blockEntry, instructionEntry, stubStart, stubOwner } = generated;
+  /** Built at the first lookup: only faults need it, and most programs never fault. */
+  let starts: Int32Array | undefined;
   return {
     code: generated.code,
     jumpTable,
@@ -26,12 +28,30 @@ export function compileProgram(
     instructionAt(nativeOffset: number): number {
       if (nativeOffset < 0 || nativeOffset >= generated.code.length) return -1;
       if (nativeOffset >= stubStart[0]) return stubOwner[lastAtOrBefore(stubStart, nativeOffset)];
-      const i = lastAtOrBefore(instructionStart, nativeOffset);
+      starts ??= instructionStarts(generated);
+      const i = lastAtOrBefore(starts, nativeOffset);
       // The gas charge of block i + 1 lies between instruction i's code and its own.
       const next = i + 1 < blockEntry.length ? blockEntry[i + 1] : -1;
       return next >= 0 && nativeOffset >= next ? i + 1 : i;
     },
   };
+}
+
+/**
+ * Per instruction, where its code begins in the instruction stream, ascending: its entry, or
+ * for the second instruction of a fused pair (entered in a stub) where the pair ends, that is
+ * where the next instruction's block entry or code begins, or the stubs after the last one.
+ */
+function instructionStarts(generated: GeneratedCode): Int32Array {
+  const { blockEntry, instructionEntry } = generated, n = instructionEntry.length;
+  const streamEnd = generated.stubStart[0];
+  const starts = new Int32Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    if (instructionEntry[i] < streamEnd) starts[i] = instructionEntry[i];
+    else if (i + 1 === n) starts[i] = streamEnd;
+    else starts[i] = blockEntry[i + 1] >= 0 ? blockEntry[i + 1] : starts[i + 1];
+  }
+  return starts;
 }
 
 /** Index of the last element of ascending `starts` that is ≤ `offset` (0 if none is). */

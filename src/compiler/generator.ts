@@ -54,13 +54,12 @@ export interface GeneratedCode {
   readonly code: Uint8Array;
   /** Per instruction: offset of the gas-charging block entry, -1 where no block starts. */
   readonly blockEntry: Int32Array;
-  /** Per instruction: offset where execution enters it without a charge. */
-  readonly instructionEntry: Int32Array;
   /**
-   * Per instruction: offset of its code in the instruction stream, ascending (an instruction
-   * fused into the one before starts where the pair ends).
+   * Per instruction: offset where execution enters it without a charge: its code in the
+   * instruction stream, ascending, except for the second instruction of a fused pair, which is
+   * entered in a stub.
    */
-  readonly instructionStart: Int32Array;
+  readonly instructionEntry: Int32Array;
   /**
    * Ascending offsets where each stub begins, after all instructions' code; the first entry is
    * the shared code of no instruction.
@@ -166,19 +165,15 @@ class CodeGenerator {
   /** Generates the code: instructions in pc order, then the stubs. */
   generate(): GeneratedCode {
     const asm = this.#asm, n = this.#p.count;
-    const blockEntry = new Int32Array(n).fill(-1);
     const instructionEntry = new Int32Array(n);
-    const instructionStart = new Int32Array(n);
-    // Label i: the block entry of instruction i.
+    // Label i: the block entry of instruction i, bound where it starts a block.
     asm.newLabels(n);
-    this.#emitInstructions(blockEntry, instructionEntry, instructionStart);
+    this.#emitInstructions(instructionEntry);
     const { start, owner } = this.#emitStubs(instructionEntry);
-    asm.resolveFixups();
     return {
+      blockEntry: asm.labelTable(n),
       code: asm.code(),
-      blockEntry,
       instructionEntry,
-      instructionStart,
       stubStart: start,
       stubOwner: owner,
       invalidEntry: asm.labelOffset(this.#invalidEntryLabel),
@@ -191,21 +186,16 @@ class CodeGenerator {
    * replacement) in each compile's first call, and code after it that had not run by then
    * would throw the compiled code away at every call.
    */
-  #emitInstructions(
-    blockEntry: Int32Array,
-    instructionEntry: Int32Array,
-    instructionStart: Int32Array,
-  ): void {
+  #emitInstructions(instructionEntry: Int32Array): void {
     const p = this.#p, asm = this.#asm, n = p.count;
     const { blockStart, entryCost } = p;
-    const gas = this.#gas;
+    const gas = this.#gas, step = this.#step;
     for (let i = 0; i < n; i++) {
       asm.reserve(MAX_INSTRUCTION_BYTES + STEP_REPORT_BYTES);
       if (blockStart[i] === 1) {
         asm.bind(i);
-        blockEntry[i] = asm.length;
         // Reported before the charge, so that the trace sees the gas before the block is paid.
-        if (this.#step) this.#stepReport(i);
+        if (step) this.#stepReport(i);
         const cost = entryCost[i];
         if (this.#fusesWithNext(i)) {
           // Pay for both blocks and skip the next block's own charge.
@@ -213,10 +203,9 @@ class CodeGenerator {
           outOfGasStubs.add(OutOfGas.Pair, i, asm.jccFar(Cond.s));
           const skip = asm.jmpShort();
           // Without a charge: enter the next block, charged.
-          instructionEntry[i] = instructionStart[i] = asm.length;
+          instructionEntry[i] = asm.length;
           i++;
           asm.bind(i);
-          blockEntry[i] = asm.length;
           asm.aluRI(Alu.sub, true, gas, entryCost[i]);
           outOfGasStubs.add(OutOfGas.Block, i, asm.jccFar(Cond.s));
           asm.bindShort(skip);
@@ -225,9 +214,9 @@ class CodeGenerator {
           outOfGasStubs.add(OutOfGas.Block, i, asm.jccFar(Cond.s));
         }
       }
-      instructionEntry[i] = instructionStart[i] = asm.length;
-      if (this.#step && blockStart[i] === 0) this.#stepReport(i);
-      const fusion = this.#step ? Fusion.none : fusionAt(p, i);
+      instructionEntry[i] = asm.length;
+      if (step && blockStart[i] === 0) this.#stepReport(i);
+      const fusion = step ? Fusion.none : fusionAt(p, i);
       if (fusion === Fusion.none) {
         this.#instruction(i);
         continue;
@@ -235,7 +224,6 @@ class CodeGenerator {
       emitFused(asm, p, this.#g, fusion, i);
       // A run may start at i + 1 (a pc set by the host): it runs alone out of line.
       const resume = this.#stub(Stub.Entry, ++i) + 1;
-      instructionStart[i] = asm.length;
       asm.bind(resume);
     }
   }

@@ -27,6 +27,8 @@ export class X64 {
    */
   #labelOffset: Int32Array = new Int32Array(64);
   #labelCount = 0;
+  /** True once `labelTable()` handed the label offsets out: the next `reset` takes new ones. */
+  #labelsHandedOut = false;
   /** rel32s emitted to labels not bound yet. */
   #pending = 0;
 
@@ -45,6 +47,11 @@ export class X64 {
     this.length = 0;
     this.#labelCount = 0;
     this.#pending = 0;
+    if (this.#labelsHandedOut) {
+      // Small: the first `newLabels` grows it to the size the program needs, copying nothing.
+      this.#labelOffset = new Int32Array(64);
+      this.#labelsHandedOut = false;
+    }
     const size = this.bytes.length;
     if (this.#handedOut || size < capacity || size > 4 * Math.max(capacity, 1 << 20)) {
       this.bytes = new Uint8Array(Math.max(capacity, 64));
@@ -83,6 +90,16 @@ export class X64 {
   labelOffset(label: number): number {
     const state = this.#labelOffset[label];
     return state >= 0 ? state : -1;
+  }
+
+  /**
+   * The offsets of labels 0 … `count` − 1 once every label used is bound (-1 for those never
+   * bound), without a copy: the next `reset` takes a new label table.
+   */
+  labelTable(count: number): Int32Array {
+    this.resolveFixups();
+    this.#labelsHandedOut = true;
+    return this.#labelOffset.subarray(0, count);
   }
 
   /** Checks that every rel32 to a label was patched; throws if a label used is still unbound. */
@@ -544,7 +561,34 @@ export class X64 {
     const bytes = this.bytes;
     let at = this.length;
     if (p66) bytes[at++] = 0x66;
-    if (mode === Addr.base32 || mode === Addr.absolute32) bytes[at++] = 0x67;
+    if (mode <= Addr.base32) {
+      // [base + disp], the common form, on its own path.
+      if (mode === Addr.base32) bytes[at++] = 0x67;
+      const rex = (w ? 8 : 0) | ((reg >> 3) << 2) | (base >> 3);
+      if (rex !== 0 || (byteReg && reg >= 4 && reg < 8)) bytes[at++] = 0x40 | rex;
+      if (op > 0xff) bytes[at++] = op >> 8;
+      bytes[at++] = op;
+      const rb = ((reg & 7) << 3) | (base & 7), sib = (base & 7) === 4;
+      if (disp === 0 && (base & 7) !== 5) {
+        bytes[at++] = rb;
+        if (sib) bytes[at++] = 0x24;
+      } else if (disp >= -128 && disp <= 127) {
+        bytes[at++] = 0x40 | rb;
+        if (sib) bytes[at++] = 0x24;
+        bytes[at++] = disp;
+      } else {
+        bytes[at++] = 0x80 | rb;
+        if (sib) bytes[at++] = 0x24;
+        bytes[at] = disp;
+        bytes[at + 1] = disp >> 8;
+        bytes[at + 2] = disp >> 16;
+        bytes[at + 3] = disp >> 24;
+        at += 4;
+      }
+      this.length = at;
+      return;
+    }
+    if (mode === Addr.absolute32) bytes[at++] = 0x67;
     const hasBase = mode === Addr.base64 || mode === Addr.base32;
     const index = mode === Addr.scaled8 ? base : 0;
     const rex = (w ? 8 : 0) | ((reg >> 3) << 2) | ((index >> 3) << 1) |
