@@ -46,6 +46,7 @@ export {
   PROFILES,
 } from "./src/program/isa/index.ts";
 export { type BlockTimeline, type TimelineRow } from "./src/program/isa/pipeline_gas.ts";
+export { type InstructionColumns, instructionColumns } from "./src/program/isa/columns.ts";
 export { decodeVarU64, encodeVarU64 } from "./src/program/varint.ts";
 export { type BlobViolation, validateCode, type ValidationRule } from "./src/program/validation.ts";
 export { encodeBlob, parseBlob, type RawBlob } from "./src/program/blob.ts";

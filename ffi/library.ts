@@ -42,6 +42,7 @@ export const NATIVE_SYMBOLS = {
   pvmbox_facts: { parameters: ["i32", "buffer", "usize"], result: "usize" },
   pvmbox_last_errno: { parameters: ["i32"], result: "u32" },
   pvmbox_set_memory_limit: { parameters: ["i32", "u64"], result: "i32" },
+  pvmbox_set_keep_resident: { parameters: ["i32", "u64"], result: "i32" },
   pvmbox_message: { parameters: ["i32", "buffer", "usize"], result: "usize" },
   pvmbox_load_code: {
     parameters: ["i32", "buffer", "usize", "buffer", "usize"],

@@ -7,11 +7,11 @@
 import { LOWEST_FAULT_ADDRESS, PAGE_SIZE, SandboxError } from "../src/pvm/mod.ts";
 
 /** ABI version this mirror describes. */
-export const ABI_VERSION = 8;
+export const ABI_VERSION = 9;
 
 /** Constants of `zygote/abi.zig`, by name. */
 export const ABI = {
-  ABI_VERSION: 8,
+  ABI_VERSION: 9,
   VMCTX_MAGIC: 0x70766d62,
   PAGE_SIZE,
   GUEST_START: LOWEST_FAULT_ADDRESS,
@@ -59,6 +59,7 @@ export const ABI = {
   MEMOP_UNMAP: 2,
   MEMOP_PROTECT: 3,
   MEMOP_MAP_IMAGE: 4,
+  MEMOP_POPULATE: 5,
   MAX_MEMOPS: 32,
   ACCESS_NONE: 0,
   ACCESS_READ: 1,

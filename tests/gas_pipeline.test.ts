@@ -8,6 +8,7 @@ import { assemble } from "../src/program/asm/index.ts";
 import { parseBlob } from "../src/program/blob.ts";
 import { decodeAt, type Instruction, isTerminatorOp } from "../src/program/decoder.ts";
 import { explainBlock } from "../src/program/isa/pipeline_gas.ts";
+import { instructionColumns } from "../src/program/isa/columns.ts";
 import { blockGasCosts } from "../src/program/analysis.ts";
 import { JAM_0_8 } from "../src/program/isa/index.ts";
 import { Program } from "../src/program/program.ts";
@@ -34,7 +35,7 @@ function timeline(source: string): string[] {
     if (isTerminatorOp(ins.op)) break;
     pc += ins.length;
   }
-  return explainBlock(block, code).rows.map((r) => r.cells);
+  return explainBlock(instructionColumns(block), 0, block.length, code).rows.map((r) => r.cells);
 }
 
 const lines = (...text: string[]): string => text.join("\n");

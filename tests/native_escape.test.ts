@@ -44,7 +44,8 @@ const PROT_R = 1, PROT_W = 2, PROT_X = 4;
 const MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20;
 const MAP_SHARED_FIXED = MAP_SHARED | MAP_FIXED;
 const MAP_ANON_FIXED = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
-const MADV_DONTNEED = 4;
+const MADV_DONTNEED = 4, MADV_FREE = 8, MADV_REMOVE = 9;
+const MADV_POPULATE_READ = 22, MADV_POPULATE_WRITE = 23;
 const FD_MEMORY = 4, FD_CODE = 5, FD_IMAGE = 6;
 
 /** mmap of the guest memory fd at `address` = file offset, read-write, with `flags`. */
@@ -53,6 +54,10 @@ function mapMemory(address: number, length: number, flags: number | bigint): Asm
 }
 
 /** Runs `code` in a fresh zygote and expects seccomp to kill it with a typed error. */
+function madvise(address: number, length: number, advice: number): Asm {
+  return new Asm().syscall(SYS.madvise, address, length, advice);
+}
+
 function expectKilled(code: Asm, options: ZygoteOptions = {}): void {
   const zygote = Zygote.spawn(options);
   try {
@@ -248,6 +253,27 @@ const attempts: [string, () => Asm][] = [
     "madvise part of the zygote stack",
     () => new Asm().syscall(SYS.madvise, ABI.STACK_ADDR, 4096, MADV_DONTNEED),
   ],
+  // Pre-faulting is allowed inside guest memory only, and no other advice is.
+  ["madvise guest memory with MADV_FREE", () => madvise(0x10000, 4096, MADV_FREE)],
+  ["madvise guest memory with MADV_REMOVE", () => madvise(0x10000, 4096, MADV_REMOVE)],
+  ["madvise populate below guest memory", () => madvise(0, 4096, MADV_POPULATE_WRITE)],
+  ["madvise populate above guest memory", () => madvise(ABI.GUEST_END, 4096, MADV_POPULATE_READ)],
+  [
+    "madvise populate a range running past guest memory",
+    () => madvise(ABI.GUEST_END - 4096, 8192, MADV_POPULATE_WRITE),
+  ],
+  [
+    "madvise populate with the address's high half set",
+    () => madvise(0x1_0001_0000, 4096, MADV_POPULATE_READ),
+  ],
+  [
+    "madvise populate with the advice's high half set",
+    () => madvise(0x10000, 4096, 0x1_0000_0000 + MADV_POPULATE_WRITE),
+  ],
+  ["madvise populate the code", () => madvise(ABI.CODE_ADDR, 4096, MADV_POPULATE_READ)],
+  ["madvise populate the VmCtx", () => madvise(ABI.VMCTX_ADDR, 4096, MADV_POPULATE_WRITE)],
+  ["madvise populate the zygote stack", () => madvise(ABI.STACK_ADDR, 4096, MADV_POPULATE_WRITE)],
+  ["madvise populate the signal stack", () => madvise(ABI.SIGSTACK_ADDR, 4096, MADV_POPULATE_READ)],
   [
     "a futex on guest memory",
     () => new Asm().syscall(SYS.futex, 0x10000, 1, 1, 0, 0, 0),
@@ -321,6 +347,10 @@ Deno.test("escape: the allowed forms of each filtered syscall still work", () =>
     new Asm().syscall(SYS.mmap, 0x40000, 4096, PROT_R, MAP_SHARED_FIXED, FD_IMAGE, 0x40000),
   );
   assert.deepEqual(image, { kind: "return", rax: 0x40000n });
+  const populate = runAllowed(zygote, madvise(0x10000, 4096, MADV_POPULATE_WRITE));
+  assert.deepEqual(populate, { kind: "return", rax: 0n });
+  const populateRead = runAllowed(zygote, madvise(0x20000, 4096, MADV_POPULATE_READ));
+  assert.deepEqual(populateRead, { kind: "return", rax: 0n });
 });
 
 Deno.test("escape: W^X holds: the code cannot be made writable, aliased or mapped elsewhere", () => {

@@ -53,6 +53,9 @@ Deno.test("escape: limits are finite by default and opting out is explicit", () 
     assertSandboxError(() => Zygote.spawn({ timeoutMs }), "invalid-argument");
   }
   assertSandboxError(() => Zygote.spawn({ memoryLimitBytes: 0 }), "invalid-argument");
+  for (const keepResidentBytes of [-1, 0.5, NaN, Infinity]) {
+    assertSandboxError(() => Zygote.spawn({ keepResidentBytes }), "invalid-argument");
+  }
   zygote.loadCode(new Asm().raw(0xeb, 0xfe).build()); // jmp $
   assertSandboxError(() => zygote.run(0, { timeoutMs: 0 }), "invalid-argument");
   assertSandboxError(() => zygote.run(0, { timeoutMs: 100 }), "timeout");

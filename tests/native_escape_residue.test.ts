@@ -173,3 +173,90 @@ Deno.test("escape: a guest mapping left below the zygote's regions is gone after
   assert.equal((exit as { address: number }).address, 0x300000);
   pool.release(second);
 });
+
+/** Minor page faults of process `pid` so far (/proc/<pid>/stat, field 10). */
+function minorFaults(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
+}
+
+// A reset zeroes up to `keepResidentBytes` of dirty pages in place and pre-faults them for the
+// next user: the secret must be gone from those pages as from the freed ones.
+const KEPT_BYTES = 16 * ABI.PAGE_SIZE;
+const SECRET_RANGE = 0x100000;
+const SECRET_BYTES = 2 * KEPT_BYTES;
+
+for (const recycle of ["reuse", "same-program"] as const) {
+  Deno.test(`escape: a secret in pages a reset keeps resident reads as zero for the next user (${recycle})`, () => {
+    using pool = new ZygotePool({ size: 1, recycle, keepResidentBytes: KEPT_BYTES });
+    const first = pool.acquire("program");
+    first.memory.map(SECRET_RANGE, SECRET_BYTES, "read-write");
+    const fill = new Asm().movImm(R.rdi, SECRET_RANGE).movImm(R.rcx, SECRET_BYTES / 8);
+    fill.movImm(R.rax, SECRET).raw(0xf3, 0x48, 0xab); // rep stosq
+    first.loadCode(fill.ret().build());
+    assert.equal(first.run(0).kind, "return");
+    const written = new DataView(first.memory.read(SECRET_RANGE + SECRET_BYTES - 8, 8).buffer);
+    assert.equal(written.getBigUint64(0, true), SECRET, "the secret is there before the reset");
+    pool.release(first);
+
+    const next = pool.acquire("program");
+    assert.equal(next, first, "the same process serves the next user");
+    next.memory.map(SECRET_RANGE, SECRET_BYTES, "read-write");
+    // Touch every page for writing without changing it, counting the faults.
+    next.loadCode(touchPages(SECRET_RANGE, SECRET_BYTES).build());
+    next.sync();
+    const before = minorFaults(next.pid);
+    assert.equal(next.run(0).kind, "return");
+    const faults = minorFaults(next.pid) - before;
+    assert.ok(
+      faults <= (SECRET_BYTES - KEPT_BYTES) / ABI.PAGE_SIZE + 2,
+      `the kept pages arrive mapped: ${faults} faults for ${SECRET_BYTES / ABI.PAGE_SIZE} pages`,
+    );
+    next.loadCode(countSecrets(new Asm(), SECRET_RANGE, SECRET_BYTES, R.r10).ret().build());
+    assert.equal(next.run(0).kind, "return");
+    assert.equal(read(next, R.r10), 0n, "guest loads find no secret");
+    assert.deepEqual(
+      next.memory.read(SECRET_RANGE, SECRET_BYTES),
+      new Uint8Array(SECRET_BYTES),
+      "host reads find only zeros",
+    );
+    pool.release(next);
+  });
+}
+
+/** Guest code writing one byte (unchanged) of each page of [start, start + bytes). */
+function touchPages(start: number, bytes: number): Asm {
+  const code = new Asm().movImm(R.rsi, start).movImm(R.rcx, bytes / ABI.PAGE_SIZE);
+  const loop = code.here;
+  code.raw(0x80, 0x06, 0x00); // add byte [rsi], 0
+  code.raw(0x48, 0x81, 0xc6, 0x00, 0x10, 0x00, 0x00); // add rsi, 4096
+  code.raw(0x48, 0xff, 0xc9); // dec rcx
+  return code.raw(0x75, (loop - (code.here + 2)) & 0xff).ret(); // jnz loop
+}
+
+Deno.test("escape: pages kept resident for the next user take at most a quarter of its memory limit", () => {
+  const limit = 16 << 20, dirtied = 8 << 20;
+  using pool = new ZygotePool({
+    size: 1,
+    recycle: "reuse",
+    memoryLimitBytes: limit,
+    keepResidentBytes: 64 << 20,
+  });
+  const first = pool.acquire();
+  first.memory.map(SECRET_RANGE, dirtied, "read-write");
+  first.loadCode(touchPages(SECRET_RANGE, dirtied).build());
+  assert.equal(first.run(0).kind, "return");
+  pool.release(first);
+  const next = pool.acquire();
+  assert.equal(next, first);
+  next.memory.map(SECRET_RANGE, dirtied, "read-write");
+  next.loadCode(touchPages(SECRET_RANGE, dirtied).build());
+  next.sync();
+  const before = minorFaults(next.pid);
+  assert.equal(next.run(0).kind, "return");
+  const faults = minorFaults(next.pid) - before;
+  const kept = dirtied / ABI.PAGE_SIZE - faults;
+  assert.ok(kept > 0, "some pages were kept resident");
+  assert.ok(kept <= limit / 4 / ABI.PAGE_SIZE, `${kept} pages kept, over a quarter of the limit`);
+  pool.release(next);
+});

@@ -14,6 +14,8 @@ import {
   isTerminatorOp,
 } from "../src/program/decoder.ts";
 import { instructionById, JAM_0_7, JAM_0_8, Op } from "../src/program/isa/index.ts";
+import { instructionColumns } from "../src/program/isa/columns.ts";
+import { validateCode } from "../src/program/validation.ts";
 import { rngU32 } from "./fixtures.ts";
 
 Deno.test("analysis tables match the reference decoder on random code and bitmasks", () => {
@@ -102,8 +104,34 @@ Deno.test("analysis block costs under a non-flat gas model match the reference d
         if (isTerminator(ins)) break;
         at += ins.length;
       }
-      const cost = JAM_0_8.gas.blockCost(block, code);
+      const cost = JAM_0_8.gas.blockCost(instructionColumns(block), 0, block.length, code);
       assert.equal(p.entryCost[i], cost, `seed ${seed}: block at ${p.pc[i]}`);
     }
   }
+});
+
+Deno.test("analysis under whole-blob validation finds the violation validateCode finds", () => {
+  const rules = new Set<string>();
+  for (let seed = 1; seed <= 2000; seed++) {
+    const next = rngU32(seed);
+    const n = next() % 90;
+    // Mostly known opcodes, instruction bits from sparse to dense, sometimes a padding bit.
+    const known = [0, 1, 2, 10, 40, 51, 100, 180];
+    const code = new Uint8Array(n).map(() => next() % 4 === 0 ? next() & 0xff : known[next() % 8]);
+    const bitmask = new Uint8Array(Math.ceil(n / 8));
+    const density = 1 + next() % 12;
+    for (let at = 0; at < n; at++) {
+      if (at === 0 ? next() % 8 !== 0 : next() % density === 0) bitmask[at >> 3] |= 1 << (at & 7);
+    }
+    if (n % 8 !== 0 && next() % 16 === 0) bitmask[bitmask.length - 1] |= 0x80;
+    const expected = validateCode({ code, bitmask }, JAM_0_8);
+    rules.add(expected?.rule ?? "valid");
+    const p = analyzeProgram({ code, bitmask, jumpTable: [] }, JAM_0_8);
+    assert.deepEqual(p.violation, expected, `seed ${seed}`);
+  }
+  // Every outcome occurred, so each was compared.
+  assert.deepEqual(
+    [...rules].sort(),
+    ["bitmask-padding", "empty-code", "invalid-opcode", "no-instruction-at-walk", "valid"],
+  );
 });

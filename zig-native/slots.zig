@@ -44,6 +44,10 @@ pub const Slot = struct {
     mapped_extents: Extents = .{},
     /// Guest ranges where the host's view shows the image instead of guest memory.
     image_extents: Extents = .{},
+    /// Guest ranges whose pages the last reset zeroed in place (resident in the memory memfd).
+    resident: ResidentRuns = .{},
+    /// Most dirty pages a reset zeroes in place for the next user; it frees the rest.
+    keep_resident_pages: usize = DEFAULT_KEEP_RESIDENT_PAGES,
     /// An asynchronous command is posted and not yet collected (read by the waiter thread).
     pending: bool = false,
     /// The command last posted asynchronously, when (time-stamp counter), its wall-clock limit
@@ -55,6 +59,53 @@ pub const Slot = struct {
     memory_fd: i32 = -1,
     image_fd: i32 = -1,
     image: ?[*]u8 = null,
+};
+
+/// Dirty pages a reset keeps resident unless the host sets another budget (4 MiB): about what
+/// a benchmark-sized program touches, and a bound on what an idle pooled zygote holds.
+pub const DEFAULT_KEEP_RESIDENT_PAGES: usize = 1024;
+
+/// Guest ranges whose pages are resident; never merged over a gap (pre-faulting a page that is
+/// not resident would allocate it), so ranges beyond the capacity are forgotten instead.
+pub const ResidentRuns = struct {
+    ranges: [MAX_RUNS][2]u64 = undefined,
+    count: u32 = 0,
+
+    const MAX_RUNS = 16;
+
+    pub fn note(self: *ResidentRuns, lo: u64, hi: u64) void {
+        if (self.count > 0 and self.ranges[self.count - 1][1] == lo) {
+            self.ranges[self.count - 1][1] = hi;
+        } else self.keep(lo, hi);
+    }
+
+    /// Forgets [lo, hi): the parts of runs on either side stay while there is room for them.
+    pub fn forget(self: *ResidentRuns, lo: u64, hi: u64) void {
+        const old = self.*;
+        self.count = 0;
+        for (old.list()) |r| {
+            if (r[1] <= lo or hi <= r[0]) {
+                self.keep(r[0], r[1]);
+                continue;
+            }
+            if (r[0] < lo) self.keep(r[0], lo);
+            if (hi < r[1]) self.keep(hi, r[1]);
+        }
+    }
+
+    fn keep(self: *ResidentRuns, lo: u64, hi: u64) void {
+        if (self.count == MAX_RUNS) return;
+        self.ranges[self.count] = .{ lo, hi };
+        self.count += 1;
+    }
+
+    pub fn list(self: *const ResidentRuns) []const [2]u64 {
+        return self.ranges[0..self.count];
+    }
+
+    pub fn clear(self: *ResidentRuns) void {
+        self.count = 0;
+    }
 };
 
 /// A short list of guest ranges; merged into one covering range when it overflows.

@@ -37,7 +37,7 @@ comptime {
 }
 
 /// Bumped whenever anything in this file changes meaning or position.
-pub const ABI_VERSION: u32 = 8;
+pub const ABI_VERSION: u32 = 9;
 /// Written by the host into `VmCtx.magic`; a zygote that changes it is treated as compromised.
 pub const VMCTX_MAGIC: u32 = 0x70766d62; // "pvmb"
 
@@ -124,6 +124,9 @@ pub const MEMOP_UNMAP: u32 = 2;
 pub const MEMOP_PROTECT: u32 = 3;
 /// Map pages of the image memfd read-only (shared, immutable).
 pub const MEMOP_MAP_IMAGE: u32 = 4;
+/// Pre-fault mapped guest memory pages that are resident in the memory memfd (kept by a reset),
+/// so the next user's first touch of them costs no trap; `access` says how they are mapped.
+pub const MEMOP_POPULATE: u32 = 5;
 pub const MAX_MEMOPS: u32 = 32;
 
 pub const ACCESS_NONE: u32 = 0;

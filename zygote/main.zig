@@ -217,6 +217,7 @@ fn applyPending() bool {
             abi.MEMOP_UNMAP => linux.munmap(@ptrFromInt(start_addr), len),
             abi.MEMOP_PROTECT => linux.mprotect(@ptrFromInt(start_addr), len, protOf(op.access)),
             abi.MEMOP_MAP_IMAGE => linux.mmap(@ptrFromInt(start_addr), len, linux.PROT.READ, linux.MAP.SHARED | linux.MAP.FIXED, abi.FD_IMAGE, @intCast(start_addr)),
+            abi.MEMOP_POPULATE => populate(start_addr, len, op.access),
             else => @as(usize, @bitCast(@as(isize, -@as(isize, @intFromEnum(linux.E.INVAL))))),
         };
         if (linux.getErrno(rc) != .SUCCESS) {
@@ -230,6 +231,15 @@ fn applyPending() bool {
         code_generation = vm.code_generation;
     }
     return true;
+}
+
+/// Pre-faults [address, address+len) (MEMOP_POPULATE). Only a hint: it fails harmlessly on
+/// kernels before 5.14 (EINVAL) or where the range is not mapped as `access` says, and the
+/// guest then faults the pages in itself. Always succeeds.
+fn populate(address: u64, len: u64, access: u32) usize {
+    const advice = if (access == abi.ACCESS_READ_WRITE) sys.MADV_POPULATE_WRITE else sys.MADV_POPULATE_READ;
+    _ = linux.madvise(@ptrFromInt(address), len, advice);
+    return 0;
 }
 
 /// Replaces the mapping of `old` bytes at `address` by `length` bytes (rounded up to pages) of

@@ -11,7 +11,8 @@
 //!                - code fd, PROT_READ at JUMP_TABLE_ADDR, offset JUMP_TABLE_OFFSET, at most
 //!                  JUMP_TABLE_MAX bytes
 //!   mprotect     no PROT_EXEC, inside guest memory
-//!   madvise      MADV_DONTNEED of exactly the zygote stack below its top STACK_HOT_SIZE bytes
+//!   madvise      MADV_DONTNEED of exactly the zygote stack below its top STACK_HOT_SIZE bytes,
+//!                or MADV_POPULATE_READ / MADV_POPULATE_WRITE inside guest memory
 //!   munmap, sched_yield, exit_group   always
 //!
 //! rt_sigreturn is not allowed: the fault handler leaves by jumping to the exit path.
@@ -118,8 +119,13 @@ const source = [_]Ins{
     jeq(linux.FUTEX.WAKE, "allow", "kill"),
 
     at("madvise"),
-} ++ arg64(2, sys.MADV_DONTNEED, "next", "kill") ++
-    arg64(0, abi.STACK_ADDR, "next", "kill") ++
+    .{ .load = argHi(2) },
+    jeq(0, "next", "kill"),
+    .{ .load = argLo(2) },
+    jeq(sys.MADV_POPULATE_READ, "madvise_guest", "next"),
+    jeq(sys.MADV_POPULATE_WRITE, "madvise_guest", "next"),
+    jeq(sys.MADV_DONTNEED, "next", "kill"),
+} ++ arg64(0, abi.STACK_ADDR, "next", "kill") ++
     arg64(1, abi.STACK_SIZE - abi.STACK_HOT_SIZE, "allow", "kill") ++ [_]Ins{
     at("mmap"),
 } ++ arg64(3, MAP_SHARED_FIXED, "next", "kill") ++ [_]Ins{
@@ -159,6 +165,10 @@ const source = [_]Ins{
     .{ .tax = {} },
     .{ .load = argLo(5) },
     .{ .jeq_x = .{ .yes = "guest_range", .no = "kill" } },
+
+    at("madvise_guest"),
+    .{ .load = argHi(0) },
+    jeq(0, "guest_range", "kill"),
 
     at("mprotect"),
     .{ .load = argHi(2) },

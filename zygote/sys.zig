@@ -18,6 +18,8 @@ pub const SockFprog = extern struct { len: u16, filter: [*]const SockFilter };
 
 pub const MNT_DETACH: u32 = 2;
 pub const MADV_DONTNEED: u32 = 4;
+pub const MADV_POPULATE_READ: u32 = 22;
+pub const MADV_POPULATE_WRITE: u32 = 23;
 pub const PR_SPEC_STORE_BYPASS: usize = 0;
 pub const PR_SPEC_FORCE_DISABLE: usize = 8;
 /// Highest user address on x86-64 with 4-level paging (TASK_SIZE).

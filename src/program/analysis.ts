@@ -12,18 +12,17 @@
  */
 import {
   decodeOperands,
-  type Instruction,
-  instructionOf,
-  invalidAt,
   isOpcodeStart,
   isTerminatorOp,
   MAX_SKIP,
+  nextOpcodeStart,
   type Operands,
   staticTargetOf,
   trapAt,
 } from "./decoder.ts";
 import type { IsaProfile } from "./isa/index.ts";
-import { type BlobViolation, validateCode } from "./validation.ts";
+import { type InstructionColumns, instructionColumns } from "./isa/columns.ts";
+import { type BlobViolation, framingViolation, walkViolationAt } from "./validation.ts";
 
 /** The code-related input of a backend: what a parsed raw blob provides. */
 export interface CodeBlob {
@@ -35,29 +34,18 @@ export interface CodeBlob {
   readonly jumpTable: ArrayLike<number>;
 }
 
-/** A program analysed into parallel arrays, one slot per instruction, in pc order. */
-export interface ProgramAnalysis {
+/**
+ * A program analysed into parallel arrays, one slot per instruction, in pc order. Its
+ * `InstructionColumns` are what gas models price blocks from.
+ */
+export interface ProgramAnalysis extends InstructionColumns {
   /** Number of instructions (synthetic traps included). */
   readonly count: number;
-  /** Instruction id (`Op`); invalid opcodes are `Op.trap`. */
-  readonly op: Uint8Array;
-  /** Register A. */
-  readonly ra: Uint8Array;
-  /** Register B. */
-  readonly rb: Uint8Array;
-  /** Register D. */
-  readonly rd: Uint8Array;
-  /** First immediate as int32 (sign-extends to 64 bits); `load_imm_64`: the low half. */
-  readonly x: Int32Array;
-  /** Second immediate as int32; `load_imm_64`: the high half. */
-  readonly y: Int32Array;
   /**
    * Static branch/jump target as an instruction number; -1 when the target is none of the Gray
    * Paper's block starts (`basicBlockStarts`), so taking the branch panics.
    */
   readonly target: Int32Array;
-  /** The pc of each instruction. */
-  readonly pc: Uint32Array;
   /**
    * 1 where execution entering the instruction is charged for a block: pc 0, after every
    * terminator or trap (invalid opcodes and synthetic traps included, even past the end of the
@@ -205,11 +193,15 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   // included — even past the end of the code, where falling off runs the implicit trap.
   let endsBlock = true;
   let validTerminator = true; // before pc 0, as if a terminator preceded it
+  // The instructions are the walk of whole-blob validation: it stops at the first invalid
+  // opcode or synthetic trap inside the code.
+  let walkStop = -1;
   for (let i = 0; i < count; i++) {
     const at = pc[i];
     blockStart[i] = endsBlock ? 1 : 0;
     const id = at < n && isOpcodeStart(bitmask, n, at) ? table[code[at]] : -1;
     if (id < 0) { // an invalid opcode or a synthetic trap: op 0, no operands
+      if (walkStop < 0 && at < n) walkStop = i;
       endsBlock = true;
       validTerminator = false;
       continue;
@@ -258,19 +250,22 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
     pc,
     blockStart,
     entryCost,
-    outsideCost: unpaidPastEnd ? 0 : profile.gas.blockCost([trapAt(n)], code),
-    violation: profile.validation === "whole-blob" ? validateCode(blob, profile) : undefined,
+    outsideCost: unpaidPastEnd
+      ? 0
+      : profile.gas.blockCost(instructionColumns([trapAt(n)]), 0, 1, code),
+    violation: profile.validation === "whole-blob"
+      ? framingViolation(blob) ??
+        (walkStop < 0 ? undefined : walkViolationAt(blob, pc[walkStop], profile))
+      : undefined,
     blob,
     toEnd,
     jumpTargets,
     profile,
   };
-  const flat = profile.gas.perInstruction;
+  const gas = profile.gas;
   for (let i = 0; i < count; i++) {
     if (blockStart[i] === 0 || (unpaidPastEnd && pc[i] >= n)) continue;
-    entryCost[i] = flat !== undefined
-      ? toEnd[i] * flat
-      : profile.gas.blockCost(instructionsOf(program, i, i + toEnd[i]), code);
+    entryCost[i] = gas.blockCost(program, i, i + toEnd[i], code);
   }
   return program;
 }
@@ -282,7 +277,7 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
  */
 function placeInstructions(bitmask: Uint8Array, n: number, pcs: Uint32Array | null): number {
   let count = 0;
-  let at = nextOpcode(bitmask, n, 0);
+  let at = nextOpcodeStart(bitmask, n, 0);
   if (n === 0 || at !== 0) {
     if (pcs !== null) pcs[count] = 0;
     count++;
@@ -290,7 +285,7 @@ function placeInstructions(bitmask: Uint8Array, n: number, pcs: Uint32Array | nu
   while (at < n) {
     if (pcs !== null) pcs[count] = at;
     count++;
-    const next = nextOpcode(bitmask, n, at + 1);
+    const next = nextOpcodeStart(bitmask, n, at + 1);
     // The successor: the next opcode within reach, else a synthetic trap where the skip ends;
     // past the end of the code, a synthetic trap too.
     const successor = next - at - 1 > MAX_SKIP ? at + 1 + MAX_SKIP : next;
@@ -301,18 +296,6 @@ function placeInstructions(bitmask: Uint8Array, n: number, pcs: Uint32Array | nu
     at = next;
   }
   return count;
-}
-
-/** The first opcode position at or after `from`, or `n` when none is before the end. */
-function nextOpcode(bitmask: Uint8Array, n: number, from: number): number {
-  for (let at = from; at < n; at = (at | 7) + 1) {
-    const bits = (at >> 3) < bitmask.length ? bitmask[at >> 3] >> (at & 7) : 0;
-    if (bits !== 0) {
-      const found = at + 31 - Math.clz32(bits & -bits);
-      return found < n ? found : n;
-    }
-  }
-  return n;
 }
 
 /** Index of `value` in ascending `sorted`, or -1. */
@@ -332,37 +315,6 @@ export function instructionAtPc(program: ProgramAnalysis, pc: number): number {
   return indexIn(program.pc, pc);
 }
 
-/** Instructions `start` … `end` − 1 of `program` as `Instruction` objects, for gas models. */
-export function instructionsOf(
-  program: ProgramAnalysis,
-  start: number,
-  end: number,
-): Instruction[] {
-  const { code, bitmask } = program.blob;
-  const n = code.length;
-  const operands: Operands = { a: 0, b: 0, d: 0, x: 0, y: 0 };
-  const out: Instruction[] = [];
-  for (let i = start; i < end; i++) {
-    const at = program.pc[i];
-    if (at >= n || !isOpcodeStart(bitmask, n, at)) {
-      out.push(trapAt(at));
-      continue;
-    }
-    const length = program.pc[i + 1] - at;
-    if (program.profile.decodeTable[code[at]] < 0) {
-      out.push(invalidAt(at, length));
-      continue;
-    }
-    operands.a = program.ra[i];
-    operands.b = program.rb[i];
-    operands.d = program.rd[i];
-    operands.x = program.x[i];
-    operands.y = program.y[i];
-    out.push(instructionOf(program.op[i], at, length, operands));
-  }
-  return out;
-}
-
 /**
  * Gas charged when execution enters at instruction `index` from outside (a pc set by the host)
  * with nothing paid: a block start's entry cost; inside a block, the rest of the block or the
@@ -379,8 +331,8 @@ export function entryCharge(program: ProgramAnalysis, index: number): number {
     while (program.blockStart[start] === 0) start--;
     return program.entryCost[start];
   }
-  const rest = instructionsOf(program, index, index + program.toEnd[index]);
-  return program.profile.gas.blockCost(rest, program.blob.code);
+  const end = index + program.toEnd[index];
+  return program.profile.gas.blockCost(program, index, end, program.blob.code);
 }
 
 /** The gas cost of every basic block that starts inside the code, in pc order. */

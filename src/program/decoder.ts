@@ -25,6 +25,21 @@ export function isOpcodeStart(bitmask: Uint8Array, codeLength: number, i: number
   return ((bitmask[i >> 3] >> (i & 7)) & 1) === 1;
 }
 
+/**
+ * The first position at or after `from` whose bitmask bit is set, or `codeLength` when none is
+ * before the end; steps through the bitmask a byte at a time.
+ */
+export function nextOpcodeStart(bitmask: Uint8Array, codeLength: number, from: number): number {
+  for (let at = from; at < codeLength; at = (at | 7) + 1) {
+    const bits = (at >> 3) < bitmask.length ? bitmask[at >> 3] >> (at & 7) : 0;
+    if (bits !== 0) {
+      const found = at + 31 - Math.clz32(bits & -bits);
+      return found < codeLength ? found : codeLength;
+    }
+  }
+  return codeLength;
+}
+
 /** skip(pc): bytes from the end of the opcode at `pc` to the next opcode, at most 24. */
 export function skipAt(bitmask: Uint8Array, codeLength: number, pc: number): number {
   for (let j = 0; j < MAX_SKIP; j++) {

@@ -5,7 +5,7 @@
  * jump table, nothing after the bitmask — is `parseBlob`'s.)
  * @module
  */
-import { isOpcodeStart, skipAt } from "./decoder.ts";
+import { isOpcodeStart, MAX_SKIP, nextOpcodeStart } from "./decoder.ts";
 import type { IsaProfile } from "./isa/index.ts";
 
 /** Which rule an invalid blob breaks. */
@@ -30,6 +30,25 @@ export function validateCode(
   blob: { readonly code: Uint8Array; readonly bitmask: Uint8Array },
   profile: IsaProfile,
 ): BlobViolation | undefined {
+  const framing = framingViolation(blob);
+  if (framing !== undefined) return framing;
+  const { code, bitmask } = blob;
+  const n = code.length;
+  // From opcode to opcode: each must be followed by the next within 1 + 24 bytes.
+  for (let i = 0; i < n;) {
+    if (!isOpcodeStart(bitmask, n, i) || profile.decodeTable[code[i]] < 0) {
+      return walkViolationAt(blob, i, profile);
+    }
+    const next = nextOpcodeStart(bitmask, n, i + 1);
+    i = next - i - 1 > MAX_SKIP ? i + 1 + MAX_SKIP : next;
+  }
+  return undefined;
+}
+
+/** The rule the code's length or the bitmask's padding breaks, if any (checked before the walk). */
+export function framingViolation(
+  blob: { readonly code: Uint8Array; readonly bitmask: Uint8Array },
+): BlobViolation | undefined {
   const { code, bitmask } = blob;
   const n = code.length;
   if (n === 0) return { rule: "empty-code", offset: 0, message: "the code is empty" };
@@ -41,21 +60,29 @@ export function validateCode(
       message: "bitmask bits past the end of the code are set",
     };
   }
-  for (let i = 0; i < n; i += 1 + skipAt(bitmask, n, i)) {
-    if (!isOpcodeStart(bitmask, n, i)) {
-      return {
-        rule: "no-instruction-at-walk",
-        offset: i,
-        message: `code offset ${i} follows 25 bytes without an instruction bit`,
-      };
-    }
-    if (profile.decodeTable[code[i]] < 0) {
-      return {
-        rule: "invalid-opcode",
-        offset: i,
-        message: `opcode ${code[i]} at code offset ${i} is not an instruction of ${profile.name}`,
-      };
-    }
-  }
   return undefined;
+}
+
+/**
+ * Why the walk stops at code offset `at`, a position it reached with no instruction bit or with
+ * an opcode that is no instruction of `profile`.
+ */
+export function walkViolationAt(
+  blob: { readonly code: Uint8Array; readonly bitmask: Uint8Array },
+  at: number,
+  profile: IsaProfile,
+): BlobViolation {
+  const { code, bitmask } = blob;
+  if (!isOpcodeStart(bitmask, code.length, at)) {
+    return {
+      rule: "no-instruction-at-walk",
+      offset: at,
+      message: `code offset ${at} follows 25 bytes without an instruction bit`,
+    };
+  }
+  return {
+    rule: "invalid-opcode",
+    offset: at,
+    message: `opcode ${code[at]} at code offset ${at} is not an instruction of ${profile.name}`,
+  };
 }

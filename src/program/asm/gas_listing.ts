@@ -3,26 +3,22 @@
  * gas model for the block charged at a pc, each instruction written in pvmbox assembly.
  * @module
  */
-import { analyzeProgram, instructionAtPc } from "../analysis.ts";
+import { analyzeProgram, instructionAtPc, type ProgramAnalysis } from "../analysis.ts";
 import { decodeAt, immediateWidths, type Instruction } from "../decoder.ts";
 import { instructionById } from "../isa/index.ts";
 import type { Program } from "../program.ts";
 import { renderInstruction } from "./render.ts";
 
-/** The decoded block execution is charged for when it reaches `pc`, or undefined when none. */
-export function chargedBlockAt(program: Program, pc: number): Instruction[] | undefined {
-  const { code, bitmask } = program.blob;
+/** The analysis' instruction numbers of the block charged at `pc` (the block containing it). */
+function chargedRangeAt(
+  program: Program,
+  pc: number,
+): { analysis: ProgramAnalysis; start: number; end: number } | undefined {
   const analysis = analyzeProgram(program.blob, program.isa);
-  let i = instructionAtPc(analysis, pc);
-  if (i < 0) return undefined;
-  while (analysis.blockStart[i] === 0) i--;
-  const block: Instruction[] = [];
-  for (let k = 0, at = analysis.pc[i]; k < analysis.toEnd[i]; k++) {
-    const ins = decodeAt(code, bitmask, at, program.isa);
-    block.push(ins);
-    at += ins.length;
-  }
-  return block;
+  let start = instructionAtPc(analysis, pc);
+  if (start < 0) return undefined;
+  while (analysis.blockStart[start] === 0) start--;
+  return { analysis, start, end: start + analysis.toEnd[start] };
 }
 
 /** An instruction as one line of assembly (branch targets as plain offsets). */
@@ -43,14 +39,17 @@ export function explainBlockAt(program: Program, pc: number): string {
   if (explain === undefined) {
     throw new RangeError(`the ${program.isa.name} gas model has no pipeline to explain`);
   }
-  const block = chargedBlockAt(program, pc);
-  if (block === undefined) throw new RangeError(`no instruction starts at pc ${pc}`);
-  const timeline = explain(block, program.blob.code);
-  const rows = timeline.rows.map((row) =>
-    `    ${row.cells}  ${instructionText(program, row.instruction)}`
-  );
+  const range = chargedRangeAt(program, pc);
+  if (range === undefined) throw new RangeError(`no instruction starts at pc ${pc}`);
+  const { analysis, start, end } = range;
+  const { code, bitmask } = program.blob;
+  const timeline = explain(analysis, start, end, code);
+  const rows = timeline.rows.map((row, k) => {
+    const ins = decodeAt(code, bitmask, analysis.pc[start + k], program.isa);
+    return `    ${row.cells}  ${instructionText(program, ins)}`;
+  });
   return [
-    `Gas simulation at offset ${block[0].pc} with total cost of ${timeline.cost}:`,
+    `Gas simulation at offset ${analysis.pc[start]} with total cost of ${timeline.cost}:`,
     "",
     ...rows,
   ].join("\n") + "\n";

@@ -16,6 +16,6 @@ export {
   type Section,
 } from "./assembler.ts";
 export { disassemble, type DisassembleOptions, type DisassemblyInput } from "./disassembler.ts";
-export { chargedBlockAt, explainBlockAt } from "./gas_listing.ts";
+export { explainBlockAt } from "./gas_listing.ts";
 export { AssemblyError, type SourcePosition } from "./errors.ts";
 export { REGISTER_NAMES, registerNumber } from "./syntax.ts";

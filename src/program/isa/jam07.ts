@@ -2,14 +2,15 @@
  * The `jam-0.7` profile: Gray Paper 0.5.4 … 0.7.2 opcode numbering, one gas per instruction.
  * @module
  */
-import { type Instruction, INSTRUCTIONS, Op } from "./instructions.ts";
+import type { InstructionColumns } from "./columns.ts";
+import { INSTRUCTIONS, Op } from "./instructions.ts";
 import { defineProfile, type GasModel, type IsaProfile } from "./profile.ts";
 
 /** The gas model where every instruction costs `cost`, charged for the whole block on entry. */
 function flatGas(cost: number): GasModel {
   return Object.freeze({
-    blockCost: (block: readonly Instruction[]): number => block.length * cost,
-    perInstruction: cost,
+    blockCost: (_block: InstructionColumns, start: number, end: number): number =>
+      (end - start) * cost,
   });
 }
 

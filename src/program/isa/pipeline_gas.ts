@@ -2,10 +2,18 @@
  * The Gray Paper 0.8 pipeline gas model (GP A.9): a basic block's cost is the number of cycles a
  * small out-of-order CPU needs to decode, execute and retire it, minus 3 (at least 1). One
  * simulation serves both the cost and its explanation (a per-instruction timeline).
+ *
+ * The simulation does not step every reorder-buffer entry through every cycle. It records the
+ * cycle in which each instruction is decoded, starts, executes last and retires; every cell of
+ * the timeline follows from those four cycles. Most blocks never run short of execution units
+ * or starts, so their schedule follows from decoding and dependencies alone, in one pass in
+ * program order; a check that no cycle of it over-uses units or starts proves it is the model's.
+ * The other blocks are simulated, visiting only the cycles in which something can happen.
  * @module
  */
-import { type Instruction, instructionById, Op } from "./instructions.ts";
-import { type DecodeRule, PIPELINE_PARAMS, type RegisterRule } from "./pipeline_params.ts";
+import type { InstructionColumns } from "./columns.ts";
+import { instructionById, Op } from "./instructions.ts";
+import { PIPELINE_PARAMS } from "./pipeline_params.ts";
 
 /** Decode slots per cycle. */
 const DECODE_SLOTS = 4;
@@ -26,48 +34,52 @@ const SLACK = 3;
 /** Opcode bytes (in 0.8 numbering) that make an adjacent branch cheap: `trap` and `unlikely`. */
 const TRAP_BYTE = 0, UNLIKELY_BYTE = 2;
 
-// The table compiled into arrays indexed by instruction id.
-const CYCLES = new Int8Array(256).fill(-1); // -1 memory latency, -2 branch cost
-const DECODE = new Int8Array(256);
-const DECODE_IF = new Int8Array(256); // slots when the rule's condition holds
-const DECODE_KIND = new Uint8Array(256); // 0 fixed, 1 P, 2 Ps
-const UNITS = new Uint8Array(256 * 5);
-const SOURCES = new Uint8Array(256); // bit 0 A, bit 1 B, bit 2 D
-const DESTINATIONS = new Uint8Array(256);
-const TERMINATOR = new Uint8Array(256);
-const TARGET_IN_Y = new Uint8Array(256); // conditional branches whose target the decoder puts in y
+/**
+ * What a cycle offers or an entry takes, packed four bits per resource: the five units, ALU
+ * lowest, then starts. Testing and taking are then single integer operations: with bit 3 of
+ * every nibble set, subtracting a demand leaves all those guard bits set exactly when nothing
+ * is asked for more than is free.
+ */
+const GUARDS = 0x888888;
+const IDLE_UNITS = UNIT_TOTALS.reduce((packed, count, u) => packed | (count << (4 * u)), 0);
+/** One start, in the nibble above the units. */
+const ONE_START = 1 << 20;
+/** What a cycle offers before anything starts in it: every unit, and 5 starts. */
+const IDLE_CYCLE = IDLE_UNITS + STARTS_PER_CYCLE * ONE_START;
 
-function registerBits(rule: RegisterRule): number {
-  return (rule.includes("A") ? 1 : 0) | (rule.includes("B") ? 2 : 0) |
-    (rule.includes("D") ? 4 : 0);
+/** True when packed `demand` is all free in packed `free`. */
+function fits(free: number, demand: number): boolean {
+  return (((free | GUARDS) - demand) & GUARDS) === GUARDS;
 }
 
-function compileDecode(id: number, rule: DecodeRule): void {
-  if (typeof rule === "number") {
-    DECODE[id] = DECODE_IF[id] = rule;
-  } else {
-    DECODE_KIND[id] = rule[0] === "P" ? 1 : 2;
-    DECODE_IF[id] = rule[1];
-    DECODE[id] = rule[2];
-  }
-}
+// The table compiled into one integer per instruction id (`ROW`), with these fields:
+/** Execution cycles; `BRANCH_RULE` where the branch rule decides. */
+const CYCLES_FIELD = 0xff, BRANCH_RULE = 0xff;
+/** Decode slots (bits 8-10), and (bits 11-13) when the P or Ps condition holds. */
+const SLOTS_SHIFT = 8, SLOTS_IF_SHIFT = 11, SLOTS_FIELD = 7;
+const P_RULE = 1 << 14, PS_RULE = 1 << 15;
+const READS_A = 1 << 16, READS_B = 1 << 17, WRITES_A = 1 << 18, WRITES_D = 1 << 19;
+const TERMINATES = 1 << 20;
+/** A conditional branch whose target the decoder puts in y (else in x). */
+const TARGET_IN_Y = 1 << 21;
+/** `move_reg`, which only renames. */
+const RENAMES = 1 << 22;
+const ROW = new Int32Array(256);
+/** Per instruction id, the units it takes, packed as `IDLE_UNITS`. */
+const UNITS = new Int32Array(256);
 
 for (const [name, [cycles, decode, units, src, dst]] of Object.entries(PIPELINE_PARAMS)) {
   const id = Op[name as keyof typeof PIPELINE_PARAMS];
-  CYCLES[id] = cycles === "m" ? -1 : cycles === "b" ? -2 : cycles;
-  compileDecode(id, decode);
-  for (const letter of units) UNITS[id * 5 + UNIT_LETTERS.indexOf(letter)]++;
-  SOURCES[id] = registerBits(src);
-  DESTINATIONS[id] = registerBits(dst);
   const info = instructionById(id)!;
-  TERMINATOR[id] = info.terminator ? 1 : 0;
-  TARGET_IN_Y[id] = info.format === "reg_imm_off" ? 1 : 0;
-}
-
-/** Register bits of an instruction's A/B/D fields selected by `which` (bit 0 A, 1 B, 2 D). */
-function registerMask(ins: Instruction, which: number): number {
-  return ((which & 1) !== 0 ? 1 << ins.a : 0) | ((which & 2) !== 0 ? 1 << ins.b : 0) |
-    ((which & 4) !== 0 ? 1 << ins.d : 0);
+  const [rule, slotsIf, slots] = typeof decode === "number" ? ["", decode, decode] : decode;
+  ROW[id] = (cycles === "m" ? MEMORY_LATENCY : cycles === "b" ? BRANCH_RULE : cycles) |
+    (slots << SLOTS_SHIFT) | (slotsIf << SLOTS_IF_SHIFT) |
+    (rule === "P" ? P_RULE : rule === "Ps" ? PS_RULE : 0) |
+    (src.includes("A") ? READS_A : 0) | (src.includes("B") ? READS_B : 0) |
+    (dst === "A" ? WRITES_A : dst === "D" ? WRITES_D : 0) |
+    (info.terminator ? TERMINATES : 0) | (info.format === "reg_imm_off" ? TARGET_IN_Y : 0) |
+    (id === Op.move_reg ? RENAMES : 0);
+  for (const letter of units) UNITS[id] += 1 << (4 * UNIT_LETTERS.indexOf(letter));
 }
 
 /** True when the opcode byte at `at` (code zero-extended on both sides) is trap or unlikely. */
@@ -76,199 +88,281 @@ function coldAt(code: Uint8Array, at: number): boolean {
   return byte === TRAP_BYTE || byte === UNLIKELY_BYTE;
 }
 
-/** The cost parameters of one instruction as the model evaluates them on its operands. */
-interface Evaluated {
-  cycles: number;
-  decode: number;
-  src: number;
-  dst: number;
-}
+/** A cycle later than any simulation reaches: the last execution cycle of an entry not started. */
+const NOT_YET = 0x3fffffff;
 
-function evaluate(ins: Instruction, code: Uint8Array, out: Evaluated): void {
-  const id = ins.op;
-  const src = registerMask(ins, SOURCES[id]);
-  const dst = registerMask(ins, DESTINATIONS[id]);
-  let cycles = CYCLES[id];
-  if (cycles === -1) cycles = MEMORY_LATENCY;
-  else if (cycles === -2) {
-    const target = TARGET_IN_Y[id] === 1 ? ins.y : ins.x;
-    const cold = coldAt(code, ins.pc + ins.length) || coldAt(code, target);
-    cycles = cold ? CHEAP_BRANCH : BRANCH;
-  }
-  const kind = DECODE_KIND[id];
-  const condition = kind === 1 ? (src & dst) !== 0 : kind === 2 ? ins.a === ins.d : false;
-  out.cycles = cycles;
-  out.decode = condition ? DECODE_IF[id] : DECODE[id];
-  out.src = src;
-  out.dst = dst;
-}
-
-/** `move_reg`, which only renames (read once: `Op` is a large frozen object). */
-const MOVE_REG = Op.move_reg;
-
-/** States of a reorder-buffer entry. */
-const DEC = 0, WAIT = 1, EXE = 2, FIN = 3, RET = 4;
-type EntryState = typeof DEC | typeof WAIT | typeof EXE | typeof FIN | typeof RET;
-
-/** What a timeline needs to see of a simulation. */
-interface Observer {
-  /** A `move_reg` at block index `row` was decoded (it takes no reorder-buffer entry). */
-  renamed(row: number, cycle: number): void;
-  /** End of `cycle`: the buffer's `size` entries still hold their old states, `next` the new. */
-  endOfCycle(cycle: number, size: number, next: Uint8Array): void;
-}
-
-/** The reorder buffer as parallel arrays, reused across simulations (grown on demand). */
-class Rob {
-  state = new Uint8Array(64);
-  left = new Int32Array(64);
+/**
+ * What the last simulation found, in arrays reused across simulations (grown on demand). Per
+ * row (instruction of the block): the decode slots it takes, the cycle it was decoded in and
+ * its reorder-buffer entry. Per entry: its row, execution cycles, units, the entries whose
+ * results it waits for, and the cycles it started, executed last (`doneAt`) and retired in.
+ */
+class Schedule {
+  /** Rows decoded (the block up to its terminator). */
+  rows = 0;
+  rowSlots = new Int32Array(64);
+  rowDecodedAt = new Int32Array(64);
+  /** The entry of each row; -1 for `move_reg`, which takes none. */
+  rowEntry = new Int32Array(64);
+  entryRow = new Int32Array(64);
+  entryCycles = new Int32Array(64);
+  entryUnits = new Int32Array(64);
   dep0 = new Int32Array(64);
   dep1 = new Int32Array(64);
-  units = new Uint8Array(64 * 5);
-  /** Block instruction index of each entry. */
-  row = new Int32Array(64);
+  startedAt = new Int32Array(64);
+  doneAt = new Int32Array(64);
+  retiredAt = new Int32Array(64);
+  /** Per cycle, the units and starts still free in it (packed as `IDLE_CYCLE`). */
+  free = new Int32Array(256);
+
+  /** Makes `free` hold cycles up to `cycle`, the ones after `top` idle; returns the new top. */
+  offer(top: number, cycle: number): number {
+    const last = Math.max(cycle, top + 64);
+    if (last >= this.free.length) {
+      const grown = new Int32Array(Math.max(last + 1, this.free.length * 2));
+      grown.set(this.free.subarray(0, top + 1));
+      this.free = grown;
+    }
+    this.free.fill(IDLE_CYCLE, top + 1, last + 1);
+    return last;
+  }
 
   reserve(n: number): void {
-    if (n <= this.state.length) return;
-    const size = Math.max(n, this.state.length * 2);
-    this.state = new Uint8Array(size);
-    this.left = new Int32Array(size);
+    if (n <= this.rowEntry.length) return;
+    const size = Math.max(n, this.rowEntry.length * 2);
+    this.rowSlots = new Int32Array(size);
+    this.rowDecodedAt = new Int32Array(size);
+    this.rowEntry = new Int32Array(size);
+    this.entryRow = new Int32Array(size);
+    this.entryCycles = new Int32Array(size);
+    this.entryUnits = new Int32Array(size);
     this.dep0 = new Int32Array(size);
     this.dep1 = new Int32Array(size);
-    this.units = new Uint8Array(size * 5);
-    this.row = new Int32Array(size);
+    this.startedAt = new Int32Array(size);
+    this.doneAt = new Int32Array(size);
+    this.retiredAt = new Int32Array(size);
   }
 }
 
-const shared = new Rob();
-const scratch: Evaluated = { cycles: 0, decode: 0, src: 0, dst: 0 };
+const schedule = new Schedule();
+/**
+ * The entry producing each register's latest value, plus `producerBase`. Values below the base
+ * were left by earlier blocks and mean no producer, so a block starts by raising the base
+ * instead of clearing the array.
+ */
 const producer = new Int32Array(13);
-const free = new Int32Array(5);
-let nextStates = new Uint8Array(64);
+let producerBase = 1;
+/** Entries decoded but not started, oldest first (at most the buffer's capacity). */
+const waiting = new Int32Array(ROB_CAPACITY);
+/** Entries executing or finished whose units are not yet released. */
+const executing = new Int32Array(ROB_CAPACITY);
 
-/** Runs the model on `block` and returns the final cycle count. */
-function simulate(
-  block: readonly Instruction[],
+/**
+ * Runs the model on instructions `start` … `end` − 1 of `block` and returns the final cycle
+ * count, leaving the schedule in the arrays above.
+ */
+function simulate(block: InstructionColumns, start: number, end: number, code: Uint8Array): number {
+  schedule.reserve(end - start);
+  const cycles = decodeBlock(block, start, end, code, schedule);
+  return cycles >= 0 ? cycles : scheduleLimited(schedule);
+}
+
+/**
+ * Decodes the block into rows and entries, and schedules it in one pass in program order, each
+ * entry as early as the entries before it allow. An instruction decodes in the first cycle with
+ * enough slots and room in the buffer (the entry 32 places back retired in an earlier cycle).
+ * A `move_reg` takes no entry: rD is now produced by whoever produces rA. An entry starts in
+ * the first cycle after its decode and after its inputs' last execution cycle in which the
+ * entries before it left a start and its units free; it holds them to its last execution
+ * cycle, and retires at the end of the second cycle after that or with the entry before it.
+ *
+ * This is the model's schedule unless an entry takes units some earlier-started entry after it
+ * needed (the model starts entries cycle by cycle, so a later entry may start first and keep
+ * the units from an earlier one): then a cycle holds more than there is, and the pass returns
+ * -1. Otherwise it returns the cycle count, the last retirement plus one.
+ */
+function decodeBlock(
+  block: InstructionColumns,
+  start: number,
+  end: number,
   code: Uint8Array,
-  rob: Rob,
-  observer?: Observer,
+  s: Schedule,
 ): number {
-  rob.reserve(block.length);
-  if (observer !== undefined && nextStates.length < block.length) {
-    nextStates = new Uint8Array(block.length);
+  const { op, ra, rb, rd } = block;
+  const { rowSlots, rowDecodedAt, rowEntry, entryRow, entryCycles, entryUnits } = s;
+  const { dep0, dep1, startedAt, doneAt, retiredAt } = s;
+  const { x, y, pc } = block;
+  if (producerBase > NOT_YET - (end - start)) {
+    producer.fill(0);
+    producerBase = 1;
   }
-  producer.fill(-1);
-  for (let u = 0; u < 5; u++) free[u] = UNIT_TOTALS[u];
-  let next = 0; // index in `block` of the next instruction to decode; -1 after a terminator
-  let evaluated = -1; // the index `scratch` holds the parameters of
-  let cycle = 0, slots = DECODE_SLOTS, starts = STARTS_PER_CYCLE;
-  let size = 0, head = 0; // entries below `head` are retired (retirement is in order)
-  let active = false; // something was decoded or started in this cycle
-  let waiting = 0; // entries in state WAIT
-  for (;;) {
-    const live = size - head;
-    // (1) Decode, in program order, while the next instruction fits.
-    if (next >= 0 && next < block.length) {
-      const ins = block[next];
-      if (evaluated !== next) {
-        evaluate(ins, code, scratch);
-        evaluated = next;
+  const base = producerBase;
+  let cycle = 0, slots = DECODE_SLOTS;
+  let entries = 0, lastRetired = 0;
+  let free = s.free, top = -1; // cycles up to `top` of `free` are this block's
+  let scheduled = true; // false once the pass met a cycle holding more than there is
+  let i = start;
+  for (; i < end; i++) {
+    const id = op[i], info = ROW[id], a = ra[i], b = rb[i], d = rd[i];
+    const written = (info & WRITES_A) !== 0 ? a : (info & WRITES_D) !== 0 ? d : -1;
+    const condition = (info & PS_RULE) !== 0 ? a === d : (info & P_RULE) !== 0 && written >= 0 &&
+      (((info & READS_A) !== 0 && a === written) || ((info & READS_B) !== 0 && b === written));
+    const need = (info >> (condition ? SLOTS_IF_SHIFT : SLOTS_SHIFT)) & SLOTS_FIELD;
+    const row = i - start;
+    rowSlots[row] = need;
+    if (scheduled) {
+      if (need > slots) {
+        cycle++;
+        slots = DECODE_SLOTS;
       }
-      if (scratch.decode <= slots && live < ROB_CAPACITY) {
-        active = true;
-        if (ins.op === MOVE_REG) {
-          // Renaming only: rD is now produced by whoever produces rA.
-          producer[ins.d] = producer[ins.a];
-          observer?.renamed(next, cycle);
-          slots -= 1;
-          next++;
-        } else {
-          let dep0 = -1, dep1 = -1;
-          for (let r = 0, src = scratch.src; src !== 0; r++, src >>= 1) {
-            if ((src & 1) === 0 || producer[r] < 0) continue;
-            if (dep0 < 0) dep0 = producer[r];
-            else if (producer[r] !== dep0) dep1 = producer[r];
-          }
-          for (let r = 0, dst = scratch.dst; dst !== 0; r++, dst >>= 1) {
-            if ((dst & 1) !== 0) producer[r] = size;
-          }
-          rob.state[size] = DEC;
-          rob.left[size] = scratch.cycles;
-          rob.dep0[size] = dep0;
-          rob.dep1[size] = dep1;
-          rob.row[size] = next;
-          for (let u = 0; u < 5; u++) rob.units[size * 5 + u] = UNITS[ins.op * 5 + u];
-          size++;
-          slots -= scratch.decode;
-          next = TERMINATOR[ins.op] === 0 ? next + 1 : -1;
+      if (entries >= ROB_CAPACITY && retiredAt[entries - ROB_CAPACITY] >= cycle) {
+        cycle = retiredAt[entries - ROB_CAPACITY] + 1;
+        slots = DECODE_SLOTS;
+      }
+      slots -= need;
+      rowDecodedAt[row] = cycle;
+    }
+    if ((info & RENAMES) !== 0) {
+      producer[d] = producer[a];
+      rowEntry[row] = -1;
+      continue;
+    }
+    const first = (info & READS_A) !== 0 && producer[a] >= base ? producer[a] - base : -1;
+    let second = (info & READS_B) !== 0 && producer[b] >= base ? producer[b] - base : -1;
+    if (second === first) second = -1;
+    if (written >= 0) producer[written] = base + entries;
+    let cycles = info & CYCLES_FIELD;
+    if (cycles === BRANCH_RULE) {
+      const target = (info & TARGET_IN_Y) !== 0 ? y[i] : x[i];
+      cycles = coldAt(code, pc[i + 1]) || coldAt(code, target) ? CHEAP_BRANCH : BRANCH;
+    }
+    const units = UNITS[id];
+    entryRow[entries] = row;
+    entryCycles[entries] = cycles;
+    entryUnits[entries] = units;
+    dep0[entries] = first;
+    dep1[entries] = second;
+    if (scheduled) {
+      let t = cycle + 1;
+      if (first >= 0 && doneAt[first] >= t) t = doneAt[first] + 1;
+      if (second >= 0 && doneAt[second] >= t) t = doneAt[second] + 1;
+      for (;; t++) {
+        if (t > top) {
+          top = s.offer(top, t);
+          free = s.free;
         }
+        if (fits(free[t], units + ONE_START)) break;
+      }
+      free[t] -= units + ONE_START;
+      const done = t + cycles - 1;
+      if (units !== 0 && done > t) {
+        if (done > top) {
+          top = s.offer(top, done);
+          free = s.free;
+        }
+        for (let held = t + 1; held <= done && scheduled; held++) {
+          if (fits(free[held], units)) free[held] -= units;
+          else scheduled = false;
+        }
+      }
+      if (done + 2 > lastRetired) lastRetired = done + 2;
+      startedAt[entries] = t;
+      doneAt[entries] = done;
+      retiredAt[entries] = lastRetired;
+    }
+    rowEntry[row] = entries++;
+    if ((info & TERMINATES) !== 0) break;
+  }
+  s.rows = Math.min(i + 1, end) - start;
+  producerBase = base + entries + 1;
+  return scheduled ? lastRetired + 1 : -1;
+}
+
+/**
+ * Schedules the decoded rows with the limits, cycle by cycle but visiting only the cycles in
+ * which something can happen; returns the cycle count.
+ */
+function scheduleLimited(s: Schedule): number {
+  const { rows, rowSlots, rowDecodedAt, rowEntry, entryCycles, entryUnits } = s;
+  const { dep0, dep1, startedAt, doneAt, retiredAt } = s;
+  let cycle = 0;
+  let next = 0; // the next row to decode; `rows` once all are
+  let entries = 0; // reorder-buffer entries so far
+  let retiring = 0; // entries below this one have a known retirement cycle
+  let lastRetired = 0; // the retirement cycle of entry `retiring` − 1
+  let waitingCount = 0, executingCount = 0;
+  let free = IDLE_UNITS;
+  for (;;) {
+    // (1) Decode, in program order, while the next row fits. Decoding needs room in the
+    // buffer: the entry 32 places back must have retired in an earlier cycle.
+    const firstNew = entries;
+    let slots = DECODE_SLOTS, robFull = false;
+    for (; next < rows && rowSlots[next] <= slots; next++) {
+      const oldest = entries - ROB_CAPACITY;
+      if (oldest >= 0 && (oldest >= retiring || retiredAt[oldest] >= cycle)) {
+        robFull = true;
+        break;
+      }
+      rowDecodedAt[next] = cycle;
+      slots -= rowSlots[next];
+      if (rowEntry[next] >= 0) {
+        doneAt[entries] = NOT_YET;
+        waiting[waitingCount++] = entries++;
+      }
+    }
+    // (2) Start waiting entries (decoded in an earlier cycle), oldest first, whose inputs are
+    // ready (their producers' last execution cycle is over) and whose units are free.
+    let starts = STARTS_PER_CYCLE, kept = 0, w = 0;
+    for (; w < waitingCount && starts > 0; w++) {
+      const j = waiting[w];
+      if (j >= firstNew) break;
+      const d0 = dep0[j], d1 = dep1[j], u = entryUnits[j];
+      if (
+        (d0 >= 0 && doneAt[d0] >= cycle) || (d1 >= 0 && doneAt[d1] >= cycle) ||
+        !fits(free, u)
+      ) {
+        waiting[kept++] = j;
         continue;
       }
-    } else next = -1;
-    // (2) Start waiting entries, oldest first, whose inputs are ready and units are free.
-    for (let j = head; j < size && starts > 0 && waiting > 0; j++) {
-      if (rob.state[j] !== WAIT) continue;
-      const d0 = rob.dep0[j], d1 = rob.dep1[j];
-      if ((d0 >= 0 && rob.left[d0] !== 0) || (d1 >= 0 && rob.left[d1] !== 0)) continue;
-      const base = j * 5;
-      if (
-        rob.units[base] > free[0] || rob.units[base + 1] > free[1] ||
-        rob.units[base + 2] > free[2] || rob.units[base + 3] > free[3] ||
-        rob.units[base + 4] > free[4]
-      ) continue;
-      for (let u = 0; u < 5; u++) free[u] -= rob.units[base + u];
-      rob.state[j] = EXE;
+      free -= u;
+      startedAt[j] = cycle;
+      doneAt[j] = cycle + entryCycles[j] - 1;
+      executing[executingCount++] = j;
       starts--;
-      waiting--;
-      active = true;
     }
-    // (3) Done when nothing is left to decode and nothing is in flight.
-    if (next < 0 && live === 0) return cycle;
-    // (4) End of cycle: release units, advance states, retire in order.
-    slots = DECODE_SLOTS;
-    starts = STARTS_PER_CYCLE;
-    let inOrder = true, retired = 0;
-    // The cycle is quiet when nothing but execution countdowns happens in it; then the next
-    // cycles are quiet too until the first countdown reaches 0, and are skipped in one step.
-    let quiet = !active && (next < 0 || live >= ROB_CAPACITY), soonest = 0x7fffffff;
-    for (let j = head; j < size; j++) {
-      const old = rob.state[j] as EntryState;
-      const left = rob.left[j];
-      let state: EntryState = old;
-      if (inOrder && (old === FIN || old === RET)) {
-        state = RET;
-        retired++;
-      } else {
-        inOrder = false;
-        if (old === DEC) {
-          state = WAIT;
-          waiting++;
-        } else if (old === EXE && left === 0) state = FIN;
-      }
-      if (old === EXE && left > 0) {
-        if (left === 1) {
-          for (let u = 0; u < 5; u++) free[u] += rob.units[j * 5 + u];
-          quiet = false;
-        } else if (left - 1 < soonest) soonest = left - 1;
-        rob.left[j] = left - 1;
-      }
-      if (state !== old) quiet = false;
-      if (observer !== undefined) nextStates[j] = state;
-      else rob.state[j] = state;
+    for (; w < waitingCount; w++) waiting[kept++] = waiting[w];
+    waitingCount = kept;
+    // Retirement is in order: an entry retires at the end of the second cycle after its last
+    // execution cycle, or with the entry before it.
+    for (; retiring < entries && doneAt[retiring] !== NOT_YET; retiring++) {
+      if (doneAt[retiring] + 2 > lastRetired) lastRetired = doneAt[retiring] + 2;
+      retiredAt[retiring] = lastRetired;
     }
-    if (observer !== undefined) {
-      observer.endOfCycle(cycle, size, nextStates);
-      for (let j = head; j < size; j++) rob.state[j] = nextStates[j];
-    } else if (quiet && soonest !== 0x7fffffff && soonest > 1) {
-      const skip = soonest - 1;
-      for (let j = head; j < size; j++) {
-        if (rob.state[j] === EXE && rob.left[j] > 0) rob.left[j] -= skip;
-      }
-      cycle += skip;
+    // (3) Done once everything is decoded and started: the count ends on the cycle after the
+    // last retirement.
+    if (next === rows && waitingCount === 0) return lastRetired + 1;
+    // (4) The next cycle in which anything can happen.
+    let then = NOT_YET;
+    if (next < rows && !robFull) then = cycle + 1;
+    else if (next < rows && entries - ROB_CAPACITY < retiring) {
+      then = Math.max(cycle + 1, retiredAt[entries - ROB_CAPACITY] + 1);
     }
-    head += retired;
-    cycle++;
-    active = false;
+    if (waitingCount > 0) {
+      if (starts === 0 || entries > firstNew) then = cycle + 1;
+      for (let e = 0; e < executingCount && then > cycle + 1; e++) {
+        if (doneAt[executing[e]] + 1 < then) then = doneAt[executing[e]] + 1;
+      }
+    }
+    if (then === NOT_YET) throw new Error("pipeline model: no cycle left to simulate");
+    // Units come back after their holder's last execution cycle.
+    kept = 0;
+    for (let e = 0; e < executingCount; e++) {
+      const j = executing[e];
+      if (doneAt[j] < then) free += entryUnits[j];
+      else executing[kept++] = j;
+    }
+    executingCount = kept;
+    cycle = then;
   }
 }
 
@@ -278,18 +372,21 @@ function costOfCycles(cycles: number): number {
 }
 
 /**
- * Cost of a basic block under the 0.8 model. `block` runs from the block's first instruction to
- * its terminator (or the trap that follows the code); `code` is the program's code, whose bytes
- * at branch targets and fall-throughs decide the branch cost.
+ * Cost of a basic block under the 0.8 model: instructions `start` … `end` − 1 of `block`, from
+ * the block's first instruction to its terminator (or the trap that follows the code); `code` is
+ * the program's code, whose bytes at branch targets and fall-throughs decide the branch cost.
  */
-export function pipelineBlockCost(block: readonly Instruction[], code: Uint8Array): number {
-  return costOfCycles(simulate(block, code, shared));
+export function pipelineBlockCost(
+  block: InstructionColumns,
+  start: number,
+  end: number,
+  code: Uint8Array,
+): number {
+  return costOfCycles(simulate(block, start, end, code));
 }
 
-/** One row of a block's timeline: a character per cycle, and the instruction it explains. */
+/** One row of a block's timeline: a character per cycle. */
 export interface TimelineRow {
-  /** The instruction of this row. */
-  readonly instruction: Instruction;
   /** `D` decode, `=` waiting, `e` executing, `E` last execution cycle, `-` done, `R` retired. */
   readonly cells: string;
 }
@@ -305,41 +402,34 @@ export interface BlockTimeline {
 }
 
 /**
- * Simulates `block` like `pipelineBlockCost` and records what each instruction did in each
- * cycle, in the notation of the Gray Paper 0.8 vectors' `TESTCASES.md`.
+ * Simulates a block like `pipelineBlockCost` and tells what each instruction did in each cycle,
+ * in the notation of the Gray Paper 0.8 vectors' `TESTCASES.md`.
  */
-export function explainBlock(block: readonly Instruction[], code: Uint8Array): BlockTimeline {
-  const cells: string[][] = block.map(() => []);
-  const movedAt = new Int32Array(block.length).fill(-1);
-  const rob = new Rob();
-  const cycles = simulate(block, code, rob, {
-    renamed: (row, cycle) => movedAt[row] = cycle,
-    endOfCycle: (cycle, size, next) => {
-      for (let row = 0; row < block.length; row++) {
-        cells[row].push(movedAt[row] === cycle ? "D" : ".");
-      }
-      for (let j = 0; j < size; j++) cells[rob.row[j]][cycle] = cell(rob.state[j], next[j]);
-    },
-  });
-  return {
-    cost: costOfCycles(cycles),
-    cycles,
-    rows: block.map((instruction, row) => ({ instruction, cells: cells[row].join("") })),
-  };
+export function explainBlock(
+  block: InstructionColumns,
+  start: number,
+  end: number,
+  code: Uint8Array,
+): BlockTimeline {
+  const width = simulate(block, start, end, code);
+  const timeline: TimelineRow[] = [];
+  for (let row = 0; row < end - start; row++) {
+    const cells = row < schedule.rows ? rowCells(schedule, row, width) : ".".repeat(width);
+    timeline.push({ cells });
+  }
+  return { cost: costOfCycles(width), cycles: width, rows: timeline };
 }
 
-/** The timeline character of an entry at the end of a cycle, from its state before and after. */
-function cell(old: number, next: number): string {
-  switch (old) {
-    case DEC:
-      return "D";
-    case WAIT:
-      return "=";
-    case EXE:
-      return next === FIN ? "E" : "e";
-    case FIN:
-      return next === RET ? "R" : "-";
-    default:
-      return ".";
-  }
+/**
+ * The cells of one row, from the cycles of its decode, start, last execution and retirement:
+ * `D`, then `=` until it starts, `e` while it executes, `E` in the cycle after (it finishes),
+ * `-` until it retires, `R`; a `move_reg` row shows only its `D`.
+ */
+function rowCells(s: Schedule, row: number, width: number): string {
+  const decoded = s.rowDecodedAt[row], j = s.rowEntry[row];
+  const before = ".".repeat(decoded) + "D";
+  if (j < 0) return before + ".".repeat(width - decoded - 1);
+  const started = s.startedAt[j], done = s.doneAt[j], retired = s.retiredAt[j];
+  return before + "=".repeat(started - decoded - 1) + "e".repeat(done - started + 1) + "E" +
+    "-".repeat(retired - done - 2) + "R" + ".".repeat(width - retired - 1);
 }

@@ -20,16 +20,19 @@ export type DecodeRule = number | readonly ["P" | "Ps", number, number];
 /** Execution units, one letter per unit taken: A(LU), L(oad), S(tore), M(ul), D(iv). */
 export type UnitsRule = "" | "A" | "AA" | "AL" | "AS" | "AM" | "AD";
 
-/** Operand registers named by the decoder's fields: any of `A`, `B`, `D`. */
-export type RegisterRule = "" | "A" | "B" | "D" | "AB";
+/** Source registers, named by the decoder's fields: any of `A`, `B`. */
+export type SourceRule = "" | "A" | "B" | "AB";
 
-/** One row of the model's table: cycles, decode slots, units, sources, destinations. */
+/** The destination register, named by the decoder's field: `A` or `D`, or none. */
+export type DestinationRule = "" | "A" | "D";
+
+/** One row of the model's table: cycles, decode slots, units, sources, destination. */
 export type PipelineParams = readonly [
   CyclesRule,
   DecodeRule,
   UnitsRule,
-  RegisterRule,
-  RegisterRule,
+  SourceRule,
+  DestinationRule,
 ];
 
 const P = (a: number, b: number) => ["P", a, b] as const;

@@ -3,7 +3,8 @@
  * profile (e.g. Gray Paper 0.8) is a new opcode map and gas model, not a new decoder.
  * @module
  */
-import { type Instruction, type InstructionInfo, INSTRUCTIONS, Op } from "./instructions.ts";
+import type { InstructionColumns } from "./columns.ts";
+import { type InstructionInfo, INSTRUCTIONS, Op } from "./instructions.ts";
 import type { BlockTimeline } from "./pipeline_gas.ts";
 
 /** Names of the ISA profiles pvmbox knows. */
@@ -12,17 +13,14 @@ export type IsaName = "jam-0.7" | "jam-0.8";
 /** Charges gas for basic blocks. */
 export interface GasModel {
   /**
-   * Gas charged on entry to a basic block: `block` holds its decoded instructions from the first
-   * to the terminator (or the trap past the end of the code), `code` the program's code bytes.
+   * Gas charged on entry to a basic block: instructions `start` … `end` − 1 of `block`, from the
+   * block's first instruction to its terminator (or the trap past the end of the code); `code` is
+   * the program's code bytes. The analysis passes its own arrays, so pricing a block builds no
+   * instruction objects.
    */
-  blockCost(block: readonly Instruction[], code: Uint8Array): number;
-  /**
-   * Set when every instruction costs the same: that cost, `blockCost` being the block's length
-   * times it (the analysis then prices blocks without building instruction objects).
-   */
-  readonly perInstruction?: number;
+  blockCost(block: InstructionColumns, start: number, end: number, code: Uint8Array): number;
   /** The per-cycle story behind `blockCost`, for models that simulate a pipeline. */
-  explain?(block: readonly Instruction[], code: Uint8Array): BlockTimeline;
+  explain?(block: InstructionColumns, start: number, end: number, code: Uint8Array): BlockTimeline;
 }
 
 /** An instruction set as a concrete opcode numbering plus a gas model. */
