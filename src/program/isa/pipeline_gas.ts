@@ -112,19 +112,29 @@ class Schedule {
   startedAt = new Int32Array(64);
   doneAt = new Int32Array(64);
   retiredAt = new Int32Array(64);
-  /** Per cycle, the units and starts still free in it (packed as `IDLE_CYCLE`). */
-  free = new Int32Array(256);
+  /**
+   * Per cycle, the units and starts still free in it (packed as `IDLE_CYCLE`). Each block uses
+   * the cycles from `cycleBase` on and moves the base past them, so a block finds its cycles
+   * idle without clearing them; the whole array is cleared once few cycles are left after the
+   * base (a longer block grows it).
+   */
+  free = new Int32Array(1 << 16).fill(IDLE_CYCLE);
+  cycleBase = 0;
 
-  /** Makes `free` hold cycles up to `cycle`, the ones after `top` idle; returns the new top. */
-  offer(top: number, cycle: number): number {
-    const last = Math.max(cycle, top + 64);
-    if (last >= this.free.length) {
-      const grown = new Int32Array(Math.max(last + 1, this.free.length * 2));
-      grown.set(this.free.subarray(0, top + 1));
-      this.free = grown;
+  /** Starts a block's cycles: returns the base. */
+  openCycles(): number {
+    if (this.cycleBase > this.free.length - 4096) {
+      this.free.fill(IDLE_CYCLE);
+      this.cycleBase = 0;
     }
-    this.free.fill(IDLE_CYCLE, top + 1, last + 1);
-    return last;
+    return this.cycleBase;
+  }
+
+  /** Makes `free` long enough to hold index `index`, the new part idle. */
+  growCycles(index: number): void {
+    const grown = new Int32Array(Math.max(index + 1, this.free.length * 2)).fill(IDLE_CYCLE);
+    grown.set(this.free);
+    this.free = grown;
   }
 
   reserve(n: number): void {
@@ -199,7 +209,8 @@ function decodeBlock(
   const base = producerBase;
   let cycle = 0, slots = DECODE_SLOTS;
   let entries = 0, lastRetired = 0;
-  let free = s.free, top = -1; // cycles up to `top` of `free` are this block's
+  const at = s.openCycles(); // cycle t of this block is free[at + t]
+  let free = s.free, reach = 0; // the block's last cycle with anything taken
   let scheduled = true; // false once the pass met a cycle holding more than there is
   let i = start;
   for (; i < end; i++) {
@@ -247,20 +258,17 @@ function decodeBlock(
       if (first >= 0 && doneAt[first] >= t) t = doneAt[first] + 1;
       if (second >= 0 && doneAt[second] >= t) t = doneAt[second] + 1;
       for (;; t++) {
-        if (t > top) {
-          top = s.offer(top, t);
+        if (at + t + cycles > free.length) {
+          s.growCycles(at + t + cycles);
           free = s.free;
         }
-        if (fits(free[t], units + ONE_START)) break;
+        if (fits(free[at + t], units + ONE_START)) break;
       }
-      free[t] -= units + ONE_START;
+      free[at + t] -= units + ONE_START;
       const done = t + cycles - 1;
-      if (units !== 0 && done > t) {
-        if (done > top) {
-          top = s.offer(top, done);
-          free = s.free;
-        }
-        for (let held = t + 1; held <= done && scheduled; held++) {
+      if (done > reach) reach = done;
+      if (units !== 0) {
+        for (let held = at + t + 1; held <= at + done && scheduled; held++) {
           if (fits(free[held], units)) free[held] -= units;
           else scheduled = false;
         }
@@ -275,6 +283,7 @@ function decodeBlock(
   }
   s.rows = Math.min(i + 1, end) - start;
   producerBase = base + entries + 1;
+  s.cycleBase = at + reach + 1;
   return scheduled ? lastRetired + 1 : -1;
 }
 
