@@ -268,9 +268,13 @@ function decodeBlock(
       const done = t + cycles - 1;
       if (done > reach) reach = done;
       if (units !== 0) {
-        for (let held = at + t + 1; held <= at + done && scheduled; held++) {
-          if (fits(free[held], units)) free[held] -= units;
-          else scheduled = false;
+        for (let held = at + t + 1, last = at + done; held <= last; held++) {
+          const left = free[held];
+          if (!fits(left, units)) {
+            scheduled = false;
+            break;
+          }
+          free[held] = left - units;
         }
       }
       if (done + 2 > lastRetired) lastRetired = done + 2;
