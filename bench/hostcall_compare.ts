@@ -9,7 +9,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { compareCheckouts, loadAverage } from "./checkout_compare.ts";
 import { hostCallRoundTrip, sandboxHostCall } from "./native.ts";
+import { median } from "./programs.ts";
 
 /** One measurement of one checkout. */
 interface Sample {
@@ -17,41 +19,6 @@ interface Sample {
   readonly raw: number;
   /** Host call through `Sandbox.invoke` and a TypeScript handler in µs (median of batch means). */
   readonly sandbox: number;
-}
-
-const here = new URL("../", import.meta.url);
-
-function loadAverage(): string {
-  return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
-}
-
-/** An import map sending this checkout's `src/` and `ffi/` to `other`'s; returns its path. */
-function importMapTo(other: URL): string {
-  const imports: Record<string, string> = {};
-  for (const dir of ["src/", "ffi/"]) imports[new URL(dir, here).href] = new URL(dir, other).href;
-  const path = Deno.makeTempFileSync({ suffix: ".json" });
-  Deno.writeTextFileSync(path, JSON.stringify({ imports }));
-  return path;
-}
-
-/** Measures in a fresh process, against `importMap`'s checkout when given. */
-function measureIn(calls: number, importMap?: string): Sample {
-  const env = Deno.env.toObject();
-  delete env.PVMBOX_NATIVE_LIB; // each checkout loads the library it built
-  const args = ["run", "-A", ...(importMap ? [`--import-map=${importMap}`] : [])];
-  const output = new Deno.Command(Deno.execPath(), {
-    args: [...args, new URL(import.meta.url).pathname, "--measure", "--calls", String(calls)],
-    env,
-    clearEnv: true,
-    stderr: "inherit",
-  }).outputSync();
-  if (!output.success) throw new Error("a measurement process failed");
-  return JSON.parse(new TextDecoder().decode(output.stdout));
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 const { values, positionals } = parseArgs({
@@ -76,26 +43,13 @@ if (values.measure) {
     console.error("usage: deno run -A bench/hostcall_compare.ts <other checkout> [--rounds N]");
     Deno.exit(2);
   }
-  const other = new URL(`${Deno.realPathSync(positionals[0])}/`, "file:///");
-  const importMap = importMapTo(other);
-  const mine: Sample[] = [], theirs: Sample[] = [];
-  const show = (s: Sample) => `raw ${s.raw.toFixed(2)} µs, via handler ${s.sandbox.toFixed(2)} µs`;
-  console.log(`other: ${other.pathname}   this: ${new URL(here).pathname}`);
-  try {
-    for (let round = 0; round < Number(values.rounds); round++) {
-      const load = loadAverage();
-      // Alternate which goes first, so a change of load during a round favours neither.
-      const first = round % 2 === 0;
-      const a = measureIn(calls, first ? importMap : undefined);
-      const b = measureIn(calls, first ? undefined : importMap);
-      const [t, m] = first ? [a, b] : [b, a];
-      theirs.push(t);
-      mine.push(m);
-      console.log(`round ${round + 1}  load ${load}  other: ${show(t)}  this: ${show(m)}`);
-    }
-  } finally {
-    Deno.removeSync(importMap);
-  }
+  const { theirs, mine } = compareCheckouts<Sample>({
+    script: new URL(import.meta.url),
+    measureArgs: ["--measure", "--calls", String(calls)],
+    other: positionals[0],
+    rounds: Number(values.rounds),
+    show: (s) => `raw ${s.raw.toFixed(2)} µs, via handler ${s.sandbox.toFixed(2)} µs`,
+  });
   const summary = (pick: (s: Sample) => number) => {
     const [t, m] = [median(theirs.map(pick)), median(mine.map(pick))];
     return `${t.toFixed(2)} µs → ${m.toFixed(2)} µs (${(t / m).toFixed(1)}× faster)`;
