@@ -135,6 +135,28 @@ Deno.test("memory: reset discards every mapped page at once", () => {
   assert.deepEqual([...zygote.memory.read(0xfffe_fff0, 3)], [0, 0, 0]);
 });
 
+Deno.test("memory: reset forgets every mapped page however many ranges were mapped", () => {
+  for (const ranges of [3, 100]) {
+    zygote.reset();
+    // Every other page, so no two ranges join; heap-like growth, then the image and a protect.
+    const pages = Array.from({ length: ranges }, (_, i) => 0x100000 + 2 * i * 4096);
+    for (const address of pages) zygote.memory.map(address, 4096, "read-write");
+    zygote.memory.applyImage(
+      new MemoryImage([{ address: 0x20000, bytes: new Uint8Array([7]), access: "read" }]),
+    );
+    zygote.memory.protect(pages[0], 4096, "read");
+    assert.ok(zygote.memory.growReadWrite(0xfff00, 0xfff02));
+    zygote.reset();
+    for (const address of [...pages, 0x20000, 0xfff00000, 0xfff01000]) {
+      assert.equal(zygote.memory.accessAt(address), "none", `page 0x${address.toString(16)}`);
+      assert.throws(() => zygote.memory.read(address, 1));
+    }
+    // Mapped again, a page reads zero.
+    zygote.memory.map(pages[0], 4096, "read-write");
+    assert.deepEqual([...zygote.memory.read(pages[0], 1)], [0]);
+  }
+});
+
 Deno.test("memory: code is replaced atomically and never writable", () => {
   zygote.reset();
   const long = new Asm();

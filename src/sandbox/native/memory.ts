@@ -25,6 +25,11 @@ const IMAGE_READ = 4;
 const IMAGE_NONE = 5;
 const PAGE_COUNT = ADDRESS_SPACE_SIZE / PAGE_SIZE;
 const EMPTY = new Uint8Array(0);
+/**
+ * Most page ranges mapped since a reset that `resetPages` forgets one by one; beyond this it
+ * clears everything between the lowest and highest page ever mapped (up to 1 MiB of codes).
+ */
+const MAX_TRACKED_RANGES = 32;
 
 function nativeAccess(access: PageAccess): number {
   return access === "read-write"
@@ -96,6 +101,8 @@ export class NativeMemory implements GuestMemory {
   #mappedPages = 0;
   #lowPage = PAGE_COUNT;
   #highPage = 0;
+  /** Pages mapped since the reset as [first, end) pairs, or undefined past MAX_TRACKED_RANGES. */
+  #mappedRanges: number[] | undefined = [];
   #buffer: ArrayBuffer | undefined;
   #view: Uint8Array | undefined;
   #image: MemoryImage | undefined;
@@ -224,7 +231,20 @@ export class NativeMemory implements GuestMemory {
     if (code !== UNMAPPED) {
       this.#lowPage = Math.min(this.#lowPage, first);
       this.#highPage = Math.max(this.#highPage, first + count);
+      this.#trackMapped(first, first + count);
     }
+  }
+
+  /** Notes [first, end) as mapped since the reset, joined to the last range when they touch. */
+  #trackMapped(first: number, end: number): void {
+    const ranges = this.#mappedRanges;
+    if (ranges === undefined) return;
+    const last = ranges.length - 2;
+    if (last >= 0 && first <= ranges[last + 1] && end >= ranges[last]) {
+      ranges[last] = Math.min(ranges[last], first);
+      ranges[last + 1] = Math.max(ranges[last + 1], end);
+    } else if (ranges.length < 2 * MAX_TRACKED_RANGES) ranges.push(first, end);
+    else this.#mappedRanges = undefined;
   }
 
   /**
@@ -369,10 +389,20 @@ export class NativeMemory implements GuestMemory {
 
   /** @internal Forgets all pages (the native side discarded them). */
   resetPages(): void {
-    if (this.#highPage > this.#lowPage) this.#pages.fill(UNMAPPED, this.#lowPage, this.#highPage);
+    const ranges = this.#mappedRanges;
+    // Clearing only what was mapped: the span of a standard layout (data low, stack high) is
+    // nearly the whole table.
+    if (ranges !== undefined) {
+      for (let i = 0; i < ranges.length; i += 2) {
+        this.#pages.fill(UNMAPPED, ranges[i], ranges[i + 1]);
+      }
+    } else if (this.#highPage > this.#lowPage) {
+      this.#pages.fill(UNMAPPED, this.#lowPage, this.#highPage);
+    }
     this.#mappedPages = 0;
     this.#lowPage = PAGE_COUNT;
     this.#highPage = 0;
+    this.#mappedRanges = [];
   }
 
   /** @internal A function that detaches the view without keeping this object alive. */
