@@ -6,6 +6,7 @@
  * `PVMBOX_NO_SHARED=1`, registers every test that needs it as ignored (see `sharedTest`).
  * @module
  */
+import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
 const SHARED_DIR = new URL("../../shared/", import.meta.url);
@@ -160,4 +161,18 @@ export async function runCliProcess(
   }).output();
   const text = new TextDecoder();
   return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+/**
+ * Runs `script` with `deno eval` and the garbage collector exposed (for finalizer tests), asserts
+ * it exited with 0, and returns the JSON value it printed.
+ */
+export async function evalWithGc(script: string): Promise<unknown> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--expose-gc", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  return JSON.parse(new TextDecoder().decode(output.stdout));
 }

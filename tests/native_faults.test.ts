@@ -4,6 +4,7 @@ import { Zygote, ZygotePool } from "../src/sandbox/native/mod.ts";
 import { Asm, R } from "./native/x86.ts";
 import { childPids, openFdCount, processExists, sandboxMappings } from "./native/harness.ts";
 import { assertSandboxError } from "./sandbox_helpers.ts";
+import { evalWithGc } from "./fixtures.ts";
 
 const LOOP_FOREVER = () => new Asm().raw(0xeb, 0xfe);
 
@@ -143,14 +144,5 @@ Deno.test("faults: a zygote dropped without dispose is reclaimed by the garbage 
     let gone = true;
     try { gone = !/State:\\s+[^Z]/.test(Deno.readTextFileSync("/proc/" + pid + "/status")); } catch {}
     console.log(JSON.stringify({ detached: view.length === 0, gone }));`;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--v8-flags=--expose-gc", script],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(output.stdout)), {
-    detached: true,
-    gone: true,
-  });
+  assert.deepEqual(await evalWithGc(script), { detached: true, gone: true });
 });

@@ -10,7 +10,7 @@ import { NATIVE_CODE_CACHE } from "../src/sandbox/native/instantiate.ts";
 import { Sandbox } from "../src/sandbox/sandbox.ts";
 import { backendUnavailable } from "./backends.ts";
 import { cli } from "./cli_helpers.ts";
-import { repoFile } from "./fixtures.ts";
+import { evalWithGc, repoFile } from "./fixtures.ts";
 import { libraryPath } from "../ffi/location.ts";
 
 const NATIVE_UNAVAILABLE = backendUnavailable("native");
@@ -99,14 +99,7 @@ Deno.test({
         await new Promise((r) => setTimeout(r, 20));
       }
       console.log(JSON.stringify({ leased, after: nativePool().leased }));`;
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--v8-flags=--expose-gc", script],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-    const counts = JSON.parse(new TextDecoder().decode(output.stdout));
-    assert.deepEqual(counts, { leased: 4, after: 0 });
+    assert.deepEqual(await evalWithGc(script), { leased: 4, after: 0 });
   },
 });
 

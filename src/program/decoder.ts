@@ -271,7 +271,7 @@ export function staticTargetOf(id: number, operands: Operands): number | undefin
  * The `Instruction` of valid instruction `op` at `pc`, `length` bytes long, from the operands
  * `decodeOperands` gave (`load_imm_64`'s halves become its 64-bit `wide`).
  */
-export function instructionOf(op: number, pc: number, length: number, o: Operands): Instruction {
+function instructionOf(op: number, pc: number, length: number, o: Operands): Instruction {
   if (FORMAT_OF[op] === Format.reg_ext) {
     const wide = (BigInt(o.y >>> 0) << 32n) | BigInt(o.x >>> 0);
     return { op, pc, length, a: o.a, b: 0, d: 0, x: 0, y: 0, wide, invalid: false };
@@ -299,7 +299,7 @@ export function decodeAt(
 }
 
 /** The `trap` an opcode byte that is no instruction executes as (`length` bytes long). */
-export function invalidAt(pc: number, length: number): Instruction {
+function invalidAt(pc: number, length: number): Instruction {
   return { op: Op.trap, pc, length, a: 0, b: 0, d: 0, x: 0, y: 0, wide: 0n, invalid: true };
 }
 

@@ -15,7 +15,7 @@ function flatGas(cost: number): GasModel {
 }
 
 /** One gas per instruction, charged for the whole block on entry. */
-export const UNIT_GAS: GasModel = flatGas(1);
+const UNIT_GAS: GasModel = flatGas(1);
 
 /** Gray Paper 0.7.2 numbering: internal ids are the 0.7 opcodes; `unlikely` does not exist. */
 export const JAM_0_7: IsaProfile = defineProfile(

@@ -9,7 +9,7 @@ import { INSTRUCTIONS, Op } from "./instructions.ts";
 import { defineProfile, type GasModel, type IsaProfile } from "./profile.ts";
 
 /** Gas per basic block from the 0.8 pipeline model. */
-export const PIPELINE_GAS: GasModel = Object.freeze({
+const PIPELINE_GAS: GasModel = Object.freeze({
   blockCost: pipelineBlockCost,
   explain: explainBlock,
 });
