@@ -384,7 +384,7 @@ Deno.test({
     asm.bind(forward);
     asm.bindFar(far);
     asm.pop(0);
-    asm.resolveFixups();
+    asm.checkLabelsBound();
     const target = asm.labelOffset(forward);
     expected.push(`jne ${hex(target)}`, `js ${hex(target)}`);
     expected.push(`je ${hex(target - 1)}`, `jmp ${hex(target - 1)}`);
@@ -414,7 +414,7 @@ Deno.test({
     asm.bind(forward);
     asm.pop(0);
     asm.jmp(forward); // backward and near: rel8
-    asm.resolveFixups();
+    asm.checkLabelsBound();
     const target = asm.labelOffset(forward);
     const listing = objdump(asm.code());
     const jumps = listing.filter(([, text]) => text.startsWith("j"));
@@ -429,7 +429,7 @@ Deno.test("x86-64 encoder: a label used but never bound is reported", () => {
   const [bound, unbound] = [asm.newLabels(1), asm.newLabels(1)];
   asm.jmp(unbound);
   asm.bind(bound);
-  assert.throws(() => asm.resolveFixups(), /label 1 is used but never bound/);
+  assert.throws(() => asm.checkLabelsBound(), /label 1 is used but never bound/);
 });
 
 Deno.test("x86-64 encoder: writing past the reserved room is detected, never silently lost", () => {

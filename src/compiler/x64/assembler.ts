@@ -97,13 +97,13 @@ export class X64 {
    * bound), without a copy: the next `reset` takes a new label table.
    */
   labelTable(count: number): Int32Array {
-    this.resolveFixups();
+    this.checkLabelsBound();
     this.#labelsHandedOut = true;
     return this.#labelOffset.subarray(0, count);
   }
 
   /** Checks that every rel32 to a label was patched; throws if a label used is still unbound. */
-  resolveFixups(): void {
+  checkLabelsBound(): void {
     if (this.#pending === 0) return;
     const unbound = this.#labelOffset.subarray(0, this.#labelCount).findIndex((s) => s <= -2);
     throw new Error(`label ${unbound} is used but never bound`);
