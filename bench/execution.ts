@@ -4,8 +4,8 @@
  * compiled-C programs of `../shared/bench-programs/`. Every run's φ7 and gas are checked, and
  * gcc's result against the same φ7, so a fast wrong answer cannot pass. A second gcc build with
  * `-fno-tree-vectorize` is shown beside it: GCC 12+ vectorises loops at -O2 (matmul's inner loop
- * becomes SSE2 `pmuludq` pairs), which a compiler of one PVM instruction at a time cannot match,
- * so the scalar column shows how far the code generation itself is from gcc's.
+ * becomes SSE2 `pmuludq` pairs), which a compiler of one PVM instruction at a time does not do,
+ * so the scalar column tells the code generation's distance from gcc apart from vectorisation.
  *
  * Run: deno run -A bench/execution.ts [--runs N]
  * @module
