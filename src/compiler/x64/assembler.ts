@@ -13,6 +13,25 @@ import { type AccessSize, Addr, Alu, Load } from "./operands.ts";
 
 const TWO_BYTE = 0x0f00;
 
+/** Opcode of each `Load` kind (by kind). */
+const LOAD_OPCODE: number[] = [];
+/** Whether a `Load` kind needs REX.W: sign extensions to 64 bits and the 64-bit load. */
+const LOAD_WIDE: boolean[] = [];
+for (
+  const [kind, opcode, wide] of [
+    [Load.u8, 0x0fb6, false], // movzx r32, byte
+    [Load.i8, 0x0fbe, true], // movsx r64, byte
+    [Load.u16, 0x0fb7, false], // movzx r32, word
+    [Load.i16, 0x0fbf, true], // movsx r64, word
+    [Load.u32, 0x8b, false], // mov r32
+    [Load.i32, 0x63, true], // movsxd
+    [Load.u64, 0x8b, true], // mov r64
+  ] as const
+) {
+  LOAD_OPCODE[kind] = opcode;
+  LOAD_WIDE[kind] = wide;
+}
+
 /** Machine code under construction. */
 export class X64 {
   /** The code buffer; only the first `length` bytes are code. */
@@ -451,22 +470,7 @@ export class X64 {
 
   /** Loads a `Load` kind from memory into `dst`, extended to 64 bits as the kind says. */
   load(kind: number, dst: number, mode: number, base: number, disp: number): void {
-    switch (kind) {
-      case Load.u8:
-        return this.#mem(false, false, 0x0fb6, dst, mode, base, disp, false);
-      case Load.i8:
-        return this.#mem(false, true, 0x0fbe, dst, mode, base, disp, false);
-      case Load.u16:
-        return this.#mem(false, false, 0x0fb7, dst, mode, base, disp, false);
-      case Load.i16:
-        return this.#mem(false, true, 0x0fbf, dst, mode, base, disp, false);
-      case Load.u32:
-        return this.#mem(false, false, 0x8b, dst, mode, base, disp, false);
-      case Load.i32:
-        return this.#mem(false, true, 0x63, dst, mode, base, disp, false);
-      default:
-        return this.#mem(false, true, 0x8b, dst, mode, base, disp, false);
-    }
+    this.#mem(false, LOAD_WIDE[kind], LOAD_OPCODE[kind], dst, mode, base, disp, false);
   }
 
   /** Stores the low `size` bytes of `src` to memory. */
@@ -545,7 +549,8 @@ export class X64 {
    * Memory form: optional operand-size prefix (`p66`), the address-size prefix for 32-bit
    * addressing modes, REX, `op`, ModRM with reg = `reg`, SIB and displacement. `byteReg` marks
    * `reg` as an 8-bit register. `immBytes` is the size of the immediate the caller appends: a
-   * RIP-relative displacement counts from the end of the whole instruction.
+   * RIP-relative displacement counts from the end of the whole instruction. Each form has its
+   * own method, small enough for V8 to inline where the mode is known.
    */
   #mem(
     p66: boolean,
@@ -558,66 +563,82 @@ export class X64 {
     byteReg: boolean,
     immBytes = 0,
   ): void {
+    if (mode <= Addr.base32) this.#memBase(p66, w, op, reg, mode, base, disp, byteReg);
+    else this.#memOther(p66, w, op, reg, mode, base, disp, byteReg, immBytes);
+  }
+
+  /** `#mem` for [base + disp] (`Addr.base64`, `Addr.base32`), the common form. */
+  #memBase(
+    p66: boolean,
+    w: boolean,
+    op: number,
+    reg: number,
+    mode: number,
+    base: number,
+    disp: number,
+    byteReg: boolean,
+  ): void {
     const bytes = this.bytes;
     let at = this.length;
     if (p66) bytes[at++] = 0x66;
-    if (mode <= Addr.base32) {
-      // [base + disp], the common form, on its own path.
-      if (mode === Addr.base32) bytes[at++] = 0x67;
-      const rex = (w ? 8 : 0) | ((reg >> 3) << 2) | (base >> 3);
-      if (rex !== 0 || (byteReg && reg >= 4 && reg < 8)) bytes[at++] = 0x40 | rex;
-      if (op > 0xff) bytes[at++] = op >> 8;
-      bytes[at++] = op;
-      const rb = ((reg & 7) << 3) | (base & 7), sib = (base & 7) === 4;
-      if (disp === 0 && (base & 7) !== 5) {
-        bytes[at++] = rb;
-        if (sib) bytes[at++] = 0x24;
-      } else if (disp >= -128 && disp <= 127) {
-        bytes[at++] = 0x40 | rb;
-        if (sib) bytes[at++] = 0x24;
-        bytes[at++] = disp;
-      } else {
-        bytes[at++] = 0x80 | rb;
-        if (sib) bytes[at++] = 0x24;
-        bytes[at] = disp;
-        bytes[at + 1] = disp >> 8;
-        bytes[at + 2] = disp >> 16;
-        bytes[at + 3] = disp >> 24;
-        at += 4;
-      }
-      this.length = at;
-      return;
+    if (mode === Addr.base32) bytes[at++] = 0x67;
+    const rex = (w ? 8 : 0) | ((reg >> 3) << 2) | (base >> 3);
+    if (rex !== 0 || (byteReg && reg >= 4 && reg < 8)) bytes[at++] = 0x40 | rex;
+    if (op > 0xff) bytes[at++] = op >> 8;
+    bytes[at++] = op;
+    const rb = ((reg & 7) << 3) | (base & 7), sib = (base & 7) === 4;
+    if (disp === 0 && (base & 7) !== 5) {
+      bytes[at++] = rb;
+      if (sib) bytes[at++] = 0x24;
+    } else if (disp >= -128 && disp <= 127) {
+      bytes[at++] = 0x40 | rb;
+      if (sib) bytes[at++] = 0x24;
+      bytes[at++] = disp;
+    } else {
+      bytes[at++] = 0x80 | rb;
+      if (sib) bytes[at++] = 0x24;
+      bytes[at] = disp;
+      bytes[at + 1] = disp >> 8;
+      bytes[at + 2] = disp >> 16;
+      bytes[at + 3] = disp >> 24;
+      at += 4;
     }
+    this.length = at;
+  }
+
+  /** `#mem` for `Addr.absolute32`, `Addr.scaled8` and `Addr.rip`. */
+  #memOther(
+    p66: boolean,
+    w: boolean,
+    op: number,
+    reg: number,
+    mode: number,
+    base: number,
+    disp: number,
+    byteReg: boolean,
+    immBytes: number,
+  ): void {
+    const bytes = this.bytes;
+    let at = this.length;
+    if (p66) bytes[at++] = 0x66;
     if (mode === Addr.absolute32) bytes[at++] = 0x67;
-    const hasBase = mode === Addr.base64 || mode === Addr.base32;
     const index = mode === Addr.scaled8 ? base : 0;
-    const rex = (w ? 8 : 0) | ((reg >> 3) << 2) | ((index >> 3) << 1) |
-      (hasBase ? base >> 3 : 0);
+    const rex = (w ? 8 : 0) | ((reg >> 3) << 2) | ((index >> 3) << 1);
     if (rex !== 0 || (byteReg && reg >= 4 && reg < 8)) bytes[at++] = 0x40 | rex;
     if (op > 0xff) bytes[at++] = op >> 8;
     bytes[at++] = op;
     const r = (reg & 7) << 3;
-    let mod = 0x80; // disp32
     if (mode === Addr.rip) {
       bytes[at++] = r | 5; // mod 00, rm 101: [rip + disp32]
       disp -= at + 4 + immBytes;
-    } else if (!hasBase) {
+    } else {
       bytes[at++] = r | 4;
       bytes[at++] = mode === Addr.scaled8 ? 0xc5 | ((index & 7) << 3) : 0x25;
-    } else {
-      const b = base & 7;
-      if (disp === 0 && b !== 5) mod = 0;
-      else if (disp >= -128 && disp <= 127) mod = 0x40;
-      bytes[at++] = mod | r | b;
-      if (b === 4) bytes[at++] = 0x24; // rsp/r12 as a base need a SIB byte
     }
-    if (mod === 0x40) bytes[at++] = disp;
-    else if (mod === 0x80) {
-      bytes[at++] = disp;
-      bytes[at++] = disp >> 8;
-      bytes[at++] = disp >> 16;
-      bytes[at++] = disp >> 24;
-    }
-    this.length = at;
+    bytes[at] = disp;
+    bytes[at + 1] = disp >> 8;
+    bytes[at + 2] = disp >> 16;
+    bytes[at + 3] = disp >> 24;
+    this.length = at + 4;
   }
 }
