@@ -16,8 +16,8 @@ import {
   isTerminatorOp,
   MAX_SKIP,
   nextOpcodeStart,
-  type Operands,
-  staticTargetOf,
+  TargetField,
+  targetField,
   trapAt,
 } from "./decoder.ts";
 import type { IsaProfile } from "./isa/index.ts";
@@ -169,138 +169,207 @@ function sameContent(a: CodeBlob, b: CodeBlob): boolean {
 }
 
 /**
- * Passes over flat arrays, with no object per instruction: placing every instruction (and
- * synthetic trap) from the bitmask alone (counting, then recording the pcs); decoding each into
- * the arrays, marking where charged blocks and the Gray Paper's block starts (the only jump
- * targets) are; then backwards, measuring blocks and resolving branch targets against those.
+ * Passes over flat arrays, with no object per instruction: counting the instructions (and
+ * synthetic traps) from the bitmask alone; placing and decoding each into the arrays, marking
+ * where charged blocks start; resolving branch targets against the Gray Paper's block starts
+ * (the only jump targets); then backwards, measuring and pricing the blocks.
  */
 function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   const { code, bitmask } = blob;
   const n = code.length;
-  const pc = new Uint32Array(placeInstructions(bitmask, n, null));
-  placeInstructions(bitmask, n, pc);
-  const count = pc.length;
-  const op = new Uint8Array(count), ra = new Uint8Array(count), rb = new Uint8Array(count);
-  const rd = new Uint8Array(count), x = new Int32Array(count), y = new Int32Array(count);
-  const target = new Int32Array(count).fill(-1), toEnd = new Int32Array(count);
-  const blockStart = new Uint8Array(count), entryCost = new Int32Array(count);
-  // 1 where an instruction is one of the Gray Paper's block starts ϖ (see basicBlockStarts).
-  const jumpable = new Uint8Array(count);
-  const table = profile.decodeTable;
-  const operands: Operands = { a: 0, b: 0, d: 0, x: 0, y: 0 };
-  // Execution is charged per block: one starts at 0 and after every instruction that ends
-  // execution of its block — a terminator or a trap, invalid opcodes and synthetic traps
-  // included — even past the end of the code, where falling off runs the implicit trap.
-  let endsBlock = true;
-  let validTerminator = true; // before pc 0, as if a terminator preceded it
-  // The instructions are the walk of whole-blob validation: it stops at the first invalid
-  // opcode or synthetic trap inside the code.
-  let walkStop = -1;
-  for (let i = 0; i < count; i++) {
-    const at = pc[i];
-    blockStart[i] = endsBlock ? 1 : 0;
-    const id = at < n && isOpcodeStart(bitmask, n, at) ? table[code[at]] : -1;
-    if (id < 0) { // an invalid opcode or a synthetic trap: op 0, no operands
-      if (walkStop < 0 && at < n) walkStop = i;
-      endsBlock = true;
-      validTerminator = false;
-      continue;
-    }
-    if (validTerminator) jumpable[i] = 1;
-    // A real instruction is followed by another (real or synthetic) at pc + 1 + skip.
-    decodeOperands(code, at, id, pc[i + 1] - at - 1, operands);
-    op[i] = id;
-    ra[i] = operands.a;
-    rb[i] = operands.b;
-    rd[i] = operands.d;
-    x[i] = operands.x;
-    y[i] = operands.y;
-    endsBlock = validTerminator = isTerminatorOp(id);
-  }
-  const indexOfTarget = (targetPc: number): number => {
-    const i = targetPc >= 0 && targetPc < n ? indexIn(pc, targetPc) : -1;
-    return i >= 0 && jumpable[i] === 1 ? i : -1;
+  const count = countInstructions(bitmask, n);
+  const columns: DecodedColumns = {
+    op: new Uint8Array(count),
+    ra: new Uint8Array(count),
+    rb: new Uint8Array(count),
+    rd: new Uint8Array(count),
+    x: new Int32Array(count),
+    y: new Int32Array(count),
+    pc: new Uint32Array(count),
+    blockStart: new Uint8Array(count),
   };
-  for (let i = count - 1; i >= 0; i--) {
-    const id = op[i];
-    if (!isTerminatorOp(id)) {
-      toEnd[i] = i === count - 1 ? 1 : 1 + toEnd[i + 1];
-      continue;
-    }
-    toEnd[i] = 1;
-    operands.x = x[i];
-    operands.y = y[i];
-    const t = staticTargetOf(id, operands);
-    if (t !== undefined) target[i] = indexOfTarget(t);
-  }
+  const walkStop = decodeInstructions(blob, profile.decodeTable, columns);
+  const target = new Int32Array(count);
+  resolveTargets(blob, profile.decodeTable, columns, target);
   const jumpTargets = new Int32Array(blob.jumpTable.length);
-  for (let k = 0; k < jumpTargets.length; k++) jumpTargets[k] = indexOfTarget(blob.jumpTable[k]);
-
+  for (let k = 0; k < jumpTargets.length; k++) {
+    jumpTargets[k] = jumpTargetAt(blob, profile.decodeTable, columns, blob.jumpTable[k], 0);
+  }
   // Under whole-blob validation a pc past the code is no instruction: reaching it panics, unpaid.
   const unpaidPastEnd = profile.validation === "whole-blob";
+  let toEnd: Int32Array | undefined; // measured on first use: code generators need no such table
   const program: ProgramAnalysis = {
     count,
-    op,
-    ra,
-    rb,
-    rd,
-    x,
-    y,
+    ...columns,
     target,
-    pc,
-    blockStart,
-    entryCost,
+    entryCost: new Int32Array(count),
     outsideCost: unpaidPastEnd
       ? 0
       : profile.gas.blockCost(instructionColumns([trapAt(n)]), 0, 1, code),
     violation: profile.validation === "whole-blob"
       ? framingViolation(blob) ??
-        (walkStop < 0 ? undefined : walkViolationAt(blob, pc[walkStop], profile))
+        (walkStop < 0 ? undefined : walkViolationAt(blob, columns.pc[walkStop], profile))
       : undefined,
     blob,
-    toEnd,
+    get toEnd(): Int32Array {
+      toEnd ??= blockRests(columns.blockStart);
+      return toEnd;
+    },
     jumpTargets,
     profile,
   };
-  const gas = profile.gas;
-  for (let i = 0; i < count; i++) {
-    if (blockStart[i] === 0 || (unpaidPastEnd && pc[i] >= n)) continue;
-    entryCost[i] = gas.blockCost(program, i, i + toEnd[i], code);
-  }
+  priceBlocks(program, unpaidPastEnd);
   return program;
 }
 
+/** The columns `decodeInstructions` fills. */
+type DecodedColumns = InstructionColumns & { readonly blockStart: Uint8Array };
+
 /**
- * Counts the instructions, synthetic traps included (at 0 when no instruction starts there;
- * after an instruction whose 24-byte skip meets no opcode; past the end of the code), and
- * writes their pcs in order to `pcs` unless it is null.
+ * The number of instructions, synthetic traps included: one at 0 when no instruction starts
+ * there, one after each instruction whose 24-byte skip meets no opcode, and one after the last
+ * (where its skip ends, or past the end of the code). Reads the bitmask a byte at a time.
  */
-function placeInstructions(bitmask: Uint8Array, n: number, pcs: Uint32Array | null): number {
-  let count = 0;
-  let at = nextOpcodeStart(bitmask, n, 0);
-  if (n === 0 || at !== 0) {
-    if (pcs !== null) pcs[count] = 0;
-    count++;
+function countInstructions(bitmask: Uint8Array, n: number): number {
+  const bytes = Math.min(bitmask.length, (n + 7) >> 3);
+  let count = 0, first = -1, last = -1;
+  for (let k = 0; k < bytes; k++) {
+    const base = k << 3;
+    // Bits past the end of the code mark nothing.
+    const bits = base + 8 > n ? bitmask[k] & ((1 << (n - base)) - 1) : bitmask[k];
+    if (bits === 0) continue;
+    const low = base + 31 - Math.clz32(bits & -bits);
+    if (last < 0) first = low;
+    else if (low - last - 1 > MAX_SKIP) count++;
+    last = base + 31 - Math.clz32(bits);
+    const pairs = bits - ((bits >> 1) & 0x55), nibbles = (pairs & 0x33) + ((pairs >> 2) & 0x33);
+    count += (nibbles + (nibbles >> 4)) & 0x0f;
   }
-  while (at < n) {
-    if (pcs !== null) pcs[count] = at;
-    count++;
-    const next = nextOpcodeStart(bitmask, n, at + 1);
-    // The successor: the next opcode within reach, else a synthetic trap where the skip ends;
-    // past the end of the code, a synthetic trap too.
-    const successor = next - at - 1 > MAX_SKIP ? at + 1 + MAX_SKIP : next;
-    if (successor !== next || successor >= n) {
-      if (pcs !== null) pcs[count] = successor;
-      count++;
-    }
-    at = next;
-  }
+  if (last >= 0) count++;
+  if (first !== 0) count++;
   return count;
 }
 
-/** Index of `value` in ascending `sorted`, or -1. */
-function indexIn(sorted: Uint32Array, value: number): number {
-  let lo = 0, hi = sorted.length - 1;
+/**
+ * Places and decodes every instruction (and synthetic trap) into `c` in pc order, marking the
+ * charged blocks' starts: pc 0, and after every terminator or trap (invalid opcodes and
+ * synthetic traps included, even past the end of the code, where falling off runs the implicit
+ * trap). Returns the first instruction inside the code that is no valid instruction (where the
+ * walk of whole-blob validation stops), or -1.
+ */
+function decodeInstructions(blob: CodeBlob, table: Int16Array, c: DecodedColumns): number {
+  const { code, bitmask } = blob;
+  const n = code.length;
+  const { op, pc, blockStart } = c;
+  let i = 0, walkStop = -1, endsBlock = 1;
+  let at = nextOpcodeStart(bitmask, n, 0);
+  if (n === 0 || at !== 0) { // a synthetic trap at 0
+    blockStart[i++] = 1;
+    if (n > 0) walkStop = 0;
+  }
+  while (at < n) {
+    const next = nextOpcodeStart(bitmask, n, at + 1);
+    const gap = next - at - 1;
+    pc[i] = at;
+    blockStart[i] = endsBlock;
+    const id = table[code[at]];
+    if (id >= 0) {
+      op[i] = id;
+      decodeOperands(code, at, id, gap > MAX_SKIP ? MAX_SKIP : gap, c, i);
+      endsBlock = isTerminatorOp(id) ? 1 : 0;
+    } else { // an invalid opcode: a trap, op 0, no operands
+      if (walkStop < 0) walkStop = i;
+      endsBlock = 1;
+    }
+    i++;
+    // The successor is the next opcode within reach, else a synthetic trap where the skip
+    // ends; past the end of the code, a synthetic trap too.
+    if (gap > MAX_SKIP || next === n) {
+      const trap = gap > MAX_SKIP ? at + 1 + MAX_SKIP : n;
+      pc[i] = trap;
+      blockStart[i] = endsBlock;
+      endsBlock = 1;
+      if (walkStop < 0 && trap < n) walkStop = i;
+      i++;
+    }
+    at = next;
+  }
+  return walkStop;
+}
+
+/** Resolves every static branch and jump target into `target`: -1 where it is no jump target. */
+function resolveTargets(
+  blob: CodeBlob,
+  table: Int16Array,
+  c: DecodedColumns,
+  target: Int32Array,
+): void {
+  const { op, x, y } = c;
+  for (let i = 0; i < target.length; i++) {
+    const field = targetField(op[i]);
+    target[i] = field === TargetField.none
+      ? -1
+      : jumpTargetAt(blob, table, c, field === TargetField.x ? x[i] : y[i], i);
+  }
+}
+
+/**
+ * The number of the instruction at `targetPc` when it is one of the Gray Paper's block starts
+ * ϖ (see `basicBlockStarts`): a valid instruction inside the code at pc 0 or right after a
+ * valid terminator. Otherwise -1. `from` is an instruction to search from: pcs grow by at least
+ * 1 per instruction, so the target is no further from it in numbers than in bytes.
+ */
+function jumpTargetAt(
+  blob: CodeBlob,
+  table: Int16Array,
+  c: DecodedColumns,
+  targetPc: number,
+  from: number,
+): number {
+  const n = blob.code.length, { pc, op } = c;
+  if (targetPc < 0 || targetPc >= n) return -1;
+  const here = pc[from];
+  const i = targetPc >= here
+    ? indexIn(pc, targetPc, from, Math.min(from + (targetPc - here), pc.length - 1))
+    : indexIn(pc, targetPc, Math.max(from - (here - targetPc), 0), from - 1);
+  if (i < 0 || !validAt(blob, table, pc[i])) return -1;
+  return i === 0 || (validAt(blob, table, pc[i - 1]) && isTerminatorOp(op[i - 1])) ? i : -1;
+}
+
+/** True when a valid instruction starts at `at` (inside the code, marked, a known opcode). */
+function validAt(blob: CodeBlob, table: Int16Array, at: number): boolean {
+  const { code, bitmask } = blob;
+  return at < code.length && isOpcodeStart(bitmask, code.length, at) && table[code[at]] >= 0;
+}
+
+/**
+ * The gas of each charged block from the profile's model, at its first instruction; none past
+ * the end of the code when `unpaidPastEnd`.
+ */
+function priceBlocks(p: ProgramAnalysis, unpaidPastEnd: boolean): void {
+  const { blockStart, entryCost, pc, count } = p;
+  const gas = p.profile.gas, code = p.blob.code, n = code.length;
+  let start = 0; // pc 0 starts a block
+  for (let i = 1; i <= count; i++) {
+    if (i < count && blockStart[i] === 0) continue;
+    if (!unpaidPastEnd || pc[start] < n) entryCost[start] = gas.blockCost(p, start, i, code);
+    start = i;
+  }
+}
+
+/** Per instruction, the instructions from it to the end of its block, itself included. */
+function blockRests(blockStart: Uint8Array): Int32Array {
+  const rests = new Int32Array(blockStart.length);
+  let rest = 0;
+  for (let i = blockStart.length - 1; i >= 0; i--) {
+    rest = i + 1 < blockStart.length && blockStart[i + 1] === 0 ? rest + 1 : 1;
+    rests[i] = rest;
+  }
+  return rests;
+}
+
+/** Index of `value` in ascending `sorted`, searched from `lo` to `hi` inclusive; or -1. */
+function indexIn(sorted: Uint32Array, value: number, lo: number, hi: number): number {
   while (lo <= hi) {
     const mid = (lo + hi) >> 1, v = sorted[mid];
     if (v === value) return mid;
@@ -312,7 +381,7 @@ function indexIn(sorted: Uint32Array, value: number): number {
 
 /** The number of the instruction (or synthetic trap) at `pc`, or -1 where none starts. */
 export function instructionAtPc(program: ProgramAnalysis, pc: number): number {
-  return indexIn(program.pc, pc);
+  return indexIn(program.pc, pc, 0, program.count - 1);
 }
 
 /**

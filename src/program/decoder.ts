@@ -12,6 +12,7 @@ import {
   Op,
   type OperandFormat,
 } from "./isa/index.ts";
+import type { InstructionColumns } from "./isa/columns.ts";
 
 export type { Instruction };
 
@@ -59,10 +60,18 @@ export function signExtend(value: number, n: number): number {
   return (value << shift) >> shift;
 }
 
-/** Reads `n` (0..4) little-endian bytes at `at` and sign-extends them to an int32. */
+/**
+ * Reads `n` (0..4) little-endian bytes at `at` and sign-extends them to an int32. Four bytes are
+ * read at once where the code has them (the shift drops those past `n`).
+ */
 function immediate(code: Uint8Array, at: number, n: number): number {
-  let v = 0;
-  for (let k = 0; k < n; k++) v |= byteAt(code, at + k) << (8 * k);
+  let v: number;
+  if (at + 4 <= code.length) {
+    v = code[at] | (code[at + 1] << 8) | (code[at + 2] << 16) | (code[at + 3] << 24);
+  } else {
+    v = byteAt(code, at) | (byteAt(code, at + 1) << 8) | (byteAt(code, at + 2) << 16) |
+      (byteAt(code, at + 3) << 24);
+  }
   return signExtend(v, n);
 }
 
@@ -95,9 +104,18 @@ const Format = {
 const FORMAT_OF = new Int8Array(256).fill(-1);
 /** Per instruction id: 1 when it ends a basic block (ids no instruction has are traps). */
 const TERMINATES = new Uint8Array(256).fill(1);
+/** Which operand column holds an instruction's static branch or jump target, if any. */
+export const TargetField = { none: 0, x: 1, y: 2 } as const;
+/** Per instruction id: its `TargetField`. */
+const TARGET_FIELD = new Uint8Array(256);
 for (const info of INSTRUCTIONS) {
   FORMAT_OF[info.id] = Format[info.format];
   TERMINATES[info.id] = info.terminator ? 1 : 0;
+  TARGET_FIELD[info.id] = info.format === "off" || info.format === "reg_reg_off"
+    ? TargetField.x
+    : info.format === "reg_imm_off"
+    ? TargetField.y
+    : TargetField.none;
 }
 
 /** lX: bytes of the first immediate of an instruction of `format` at `pc`, operands `skip` long. */
@@ -159,127 +177,118 @@ export function immediateWidths(
 }
 
 /**
- * The operands of one instruction as `decodeOperands` writes them: registers A, B and D and
+ * Where `decodeOperands` writes the operands of instruction number `i`: registers A, B and D and
  * immediates x and y as the `Instruction` fields hold them, except that `load_imm_64` puts the
- * low and high halves of its 64-bit immediate in x and y (as int32s).
+ * low and high halves of its 64-bit immediate in x and y (as int32s), and branches and jumps
+ * hold their absolute target. The program analysis' own columns, so decoding builds no objects.
  */
-export interface Operands {
-  /** Register A (0..12). */
-  a: number;
-  /** Register B (0..12). */
-  b: number;
-  /** Register D (0..12). */
-  d: number;
-  /** First immediate, absolute branch target (`off`, `reg_reg_off`) or low half (`reg_ext`). */
-  x: number;
-  /** Second immediate, absolute branch target (`reg_imm_off`) or high half (`reg_ext`). */
-  y: number;
-}
+export type OperandColumns = Pick<InstructionColumns, "ra" | "rb" | "rd" | "x" | "y">;
 
 /**
- * Decodes into `out` the operands of the valid instruction `id` whose opcode is at `pc` and
- * whose operands span `skip` bytes. Writing into one record the caller reuses, it allocates
- * nothing: the program analysis decodes every instruction through it.
+ * Decodes into slot `i` of `out` the operands of the valid instruction `id` whose opcode is at
+ * `pc` and whose operands span `skip` bytes. Slots start zeroed: operands an instruction lacks
+ * are not written.
  */
 export function decodeOperands(
   code: Uint8Array,
   pc: number,
   id: number,
   skip: number,
-  out: Operands,
+  out: OperandColumns,
+  i: number,
 ): void {
   const format = FORMAT_OF[id];
+  if (format === Format.none) return;
   const b1 = byteAt(code, pc + 1);
   const lo = clampReg(b1 & 15), hi = clampReg(b1 >> 4);
   const lx = xWidth(code, pc, format, skip);
-  let a = 0, b = 0, d = 0, x = 0, y = 0;
   switch (format) {
     case Format.imm:
-      x = immediate(code, pc + 1, lx);
+      out.x[i] = immediate(code, pc + 1, lx);
       break;
     case Format.reg_ext:
-      a = lo;
-      x = immediate(code, pc + 2, 4);
-      y = immediate(code, pc + 6, 4);
+      out.ra[i] = lo;
+      out.x[i] = immediate(code, pc + 2, 4);
+      out.y[i] = immediate(code, pc + 6, 4);
       break;
     case Format.imm_imm:
-      x = immediate(code, pc + 2, lx);
-      y = immediate(code, pc + 2 + lx, yWidth(format, skip, lx));
+      out.x[i] = immediate(code, pc + 2, lx);
+      out.y[i] = immediate(code, pc + 2 + lx, yWidth(format, skip, lx));
       break;
     case Format.off:
-      x = pc + immediate(code, pc + 1, lx);
+      out.x[i] = pc + immediate(code, pc + 1, lx);
       break;
     case Format.reg_imm:
-      a = lo;
-      x = immediate(code, pc + 2, lx);
+      out.ra[i] = lo;
+      out.x[i] = immediate(code, pc + 2, lx);
       break;
     case Format.reg_imm_imm:
-      a = lo;
-      x = immediate(code, pc + 2, lx);
-      y = immediate(code, pc + 2 + lx, yWidth(format, skip, lx));
+      out.ra[i] = lo;
+      out.x[i] = immediate(code, pc + 2, lx);
+      out.y[i] = immediate(code, pc + 2 + lx, yWidth(format, skip, lx));
       break;
     case Format.reg_imm_off:
-      a = lo;
-      x = immediate(code, pc + 2, lx);
-      y = pc + immediate(code, pc + 2 + lx, yWidth(format, skip, lx));
+      out.ra[i] = lo;
+      out.x[i] = immediate(code, pc + 2, lx);
+      out.y[i] = pc + immediate(code, pc + 2 + lx, yWidth(format, skip, lx));
       break;
     case Format.reg_reg:
-      d = lo;
-      a = hi;
+      out.rd[i] = lo;
+      out.ra[i] = hi;
       break;
     case Format.reg_reg_imm:
-      a = lo;
-      b = hi;
-      x = immediate(code, pc + 2, lx);
+      out.ra[i] = lo;
+      out.rb[i] = hi;
+      out.x[i] = immediate(code, pc + 2, lx);
       break;
     case Format.reg_reg_off:
-      a = lo;
-      b = hi;
-      x = pc + immediate(code, pc + 2, lx);
+      out.ra[i] = lo;
+      out.rb[i] = hi;
+      out.x[i] = pc + immediate(code, pc + 2, lx);
       break;
     case Format.reg_reg_imm_imm:
-      a = lo;
-      b = hi;
-      x = immediate(code, pc + 3, lx);
-      y = immediate(code, pc + 3 + lx, yWidth(format, skip, lx));
+      out.ra[i] = lo;
+      out.rb[i] = hi;
+      out.x[i] = immediate(code, pc + 3, lx);
+      out.y[i] = immediate(code, pc + 3 + lx, yWidth(format, skip, lx));
       break;
     case Format.reg3:
-      a = lo;
-      b = hi;
-      d = clampReg(byteAt(code, pc + 2));
+      out.ra[i] = lo;
+      out.rb[i] = hi;
+      out.rd[i] = clampReg(byteAt(code, pc + 2));
       break;
   }
-  out.a = a;
-  out.b = b;
-  out.d = d;
-  out.x = x;
-  out.y = y;
 }
 
 /**
- * The static branch or jump target `decodeOperands` put in x or y of instruction `id`, or
- * undefined when `id` has none.
+ * Where instruction id `id` keeps the static branch or jump target `decodeOperands` wrote:
+ * `TargetField.x`, `TargetField.y`, or `TargetField.none` when it has none.
  */
-export function staticTargetOf(id: number, operands: Operands): number | undefined {
-  const format = FORMAT_OF[id];
-  if (format === Format.off || format === Format.reg_reg_off) return operands.x;
-  if (format === Format.reg_imm_off) return operands.y;
-  return undefined;
+export function targetField(id: number): number {
+  return TARGET_FIELD[id];
 }
 
 /**
  * The `Instruction` of valid instruction `op` at `pc`, `length` bytes long, from the operands
- * `decodeOperands` gave (`load_imm_64`'s halves become its 64-bit `wide`).
+ * `decodeOperands` wrote to slot 0 of `o` (`load_imm_64`'s halves become its 64-bit `wide`).
  */
-function instructionOf(op: number, pc: number, length: number, o: Operands): Instruction {
+function instructionOf(op: number, pc: number, length: number, o: OperandColumns): Instruction {
+  const a = o.ra[0], b = o.rb[0], d = o.rd[0], x = o.x[0], y = o.y[0];
   if (FORMAT_OF[op] === Format.reg_ext) {
-    const wide = (BigInt(o.y >>> 0) << 32n) | BigInt(o.x >>> 0);
-    return { op, pc, length, a: o.a, b: 0, d: 0, x: 0, y: 0, wide, invalid: false };
+    const wide = (BigInt(y >>> 0) << 32n) | BigInt(x >>> 0);
+    return { op, pc, length, a, b: 0, d: 0, x: 0, y: 0, wide, invalid: false };
   }
-  return { op, pc, length, a: o.a, b: o.b, d: o.d, x: o.x, y: o.y, wide: 0n, invalid: false };
+  return { op, pc, length, a, b, d, x, y, wide: 0n, invalid: false };
 }
 
-const scratch: Operands = { a: 0, b: 0, d: 0, x: 0, y: 0 };
+/** One slot of operand columns, cleared before each use. */
+const scratch: OperandColumns = {
+  ra: new Uint8Array(1),
+  rb: new Uint8Array(1),
+  rd: new Uint8Array(1),
+  x: new Int32Array(1),
+  y: new Int32Array(1),
+};
 
 /**
  * Decodes the instruction at `pc` (which may lie past the end: that reads as `trap`). `profile`
@@ -294,7 +303,13 @@ export function decodeAt(
   const skip = skipAt(bitmask, code.length, pc);
   const id = isOpcodeStart(bitmask, code.length, pc) ? profile.decodeTable[byteAt(code, pc)] : -1;
   if (id < 0) return invalidAt(pc, 1 + skip);
-  decodeOperands(code, pc, id, skip, scratch);
+  scratch.ra[0] =
+    scratch.rb[0] =
+    scratch.rd[0] =
+    scratch.x[0] =
+    scratch.y[0] =
+      0;
+  decodeOperands(code, pc, id, skip, scratch, 0);
   return instructionOf(id, pc, 1 + skip, scratch);
 }
 
