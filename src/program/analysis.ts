@@ -349,10 +349,15 @@ function validAt(blob: CodeBlob, table: Int16Array, at: number): boolean {
 function priceBlocks(p: ProgramAnalysis, unpaidPastEnd: boolean): void {
   const { blockStart, entryCost, pc, count } = p;
   const gas = p.profile.gas, code = p.blob.code, n = code.length;
+  const perInstruction = gas.perInstruction ?? -1;
   let start = 0; // pc 0 starts a block
   for (let i = 1; i <= count; i++) {
     if (i < count && blockStart[i] === 0) continue;
-    if (!unpaidPastEnd || pc[start] < n) entryCost[start] = gas.blockCost(p, start, i, code);
+    if (!unpaidPastEnd || pc[start] < n) {
+      entryCost[start] = perInstruction >= 0
+        ? (i - start) * perInstruction
+        : gas.blockCost(p, start, i, code);
+    }
     start = i;
   }
 }

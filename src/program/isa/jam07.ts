@@ -9,6 +9,7 @@ import { defineProfile, type GasModel, type IsaProfile } from "./profile.ts";
 /** The gas model where every instruction costs `cost`, charged for the whole block on entry. */
 function flatGas(cost: number): GasModel {
   return Object.freeze({
+    perInstruction: cost,
     blockCost: (_block: InstructionColumns, start: number, end: number): number =>
       (end - start) * cost,
   });

@@ -19,6 +19,11 @@ export interface GasModel {
    * instruction objects.
    */
   blockCost(block: InstructionColumns, start: number, end: number, code: Uint8Array): number;
+  /**
+   * Set when every instruction costs this much, so that a block costs its length times it, as
+   * `blockCost` says: the analysis then prices a program's blocks without a call per block.
+   */
+  readonly perInstruction?: number;
   /** The per-cycle story behind `blockCost`, for models that simulate a pipeline. */
   explain?(block: InstructionColumns, start: number, end: number, code: Uint8Array): BlockTimeline;
 }
