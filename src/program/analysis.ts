@@ -63,7 +63,10 @@ export interface ProgramAnalysis extends InstructionColumns {
   readonly violation: BlobViolation | undefined;
   /** The code analysed. */
   readonly blob: CodeBlob;
-  /** Instructions from this one to the end of its block, itself included. */
+  /**
+   * Instructions from this one to the end of its block, itself included; measured on first
+   * read (code generators never read it, so they do not wait for it).
+   */
   readonly toEnd: Int32Array;
   /** Jump-table entry k as an instruction number; -1 when it is no jump target. */
   readonly jumpTargets: Int32Array;
