@@ -60,6 +60,7 @@ export const NATIVE_SYMBOLS = {
     result: "u32",
   },
   pvmbox_reset: { parameters: ["i32"], result: "i32" },
+  pvmbox_drop_kept: { parameters: ["i32", "u64"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** What went wrong opening the library, once, with its path, where it came from and the fix. */

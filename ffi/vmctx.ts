@@ -7,11 +7,11 @@
 import { LOWEST_FAULT_ADDRESS, PAGE_SIZE, SandboxError } from "../src/pvm/mod.ts";
 
 /** ABI version this mirror describes. */
-export const ABI_VERSION = 9;
+export const ABI_VERSION = 10;
 
 /** Constants of `zygote/abi.zig`, by name. */
 export const ABI = {
-  ABI_VERSION: 9,
+  ABI_VERSION: 10,
   VMCTX_MAGIC: 0x70766d62,
   PAGE_SIZE,
   GUEST_START: LOWEST_FAULT_ADDRESS,
@@ -61,6 +61,7 @@ export const ABI = {
   MEMOP_MAP_IMAGE: 4,
   MEMOP_POPULATE: 5,
   MAX_MEMOPS: 32,
+  MAX_KEPT: 16,
   ACCESS_NONE: 0,
   ACCESS_READ: 1,
   ACCESS_READ_WRITE: 3,
@@ -76,7 +77,7 @@ export const ABI_LISTS: Readonly<Record<string, readonly number[]>> = {
 };
 
 /** Size of the VmCtx struct in bytes. */
-export const VMCTX_STRUCT_SIZE = 1168;
+export const VMCTX_STRUCT_SIZE = 1296;
 
 /** VmCtx fields: name → [offset, size] in bytes. Nested structs are flattened with dots. */
 export const VMCTX_FIELDS: Readonly<Record<string, readonly [number, number]>> = {
@@ -132,8 +133,9 @@ export const VMCTX_FIELDS: Readonly<Record<string, readonly [number, number]>> =
   "counter_commands": [888, 8],
   "counter_host_calls": [896, 8],
   "message": [904, 256],
-  "host_cpu": [1160, 4],
-  "zygote_cpu": [1164, 4],
+  "kept": [1160, 128],
+  "host_cpu": [1288, 4],
+  "zygote_cpu": [1292, 4],
 };
 
 /** Byte offset of VmCtx field `name` (a dotted path for nested fields, e.g. `trampolines.trap`). */

@@ -13,13 +13,15 @@ const slots = @import("slots.zig");
 const protocol = @import("protocol.zig");
 const waiter = @import("waiter.zig");
 
+const memory = @import("memory.zig");
+
 comptime {
     // Guest memory, images and reset export their functions from their own module.
-    _ = @import("memory.zig");
+    _ = memory;
 }
 
 const Slot = slots.Slot;
-const GUEST_SPACE = @import("memory.zig").GUEST_SPACE;
+const GUEST_SPACE = memory.GUEST_SPACE;
 
 // ---- ABI description. ----
 
@@ -249,6 +251,8 @@ export fn pvmbox_death(handle: i32, out: *[2]i32) i32 {
 /// Returns a REPORT_* or a negative protocol.ERR_*.
 export fn pvmbox_run(handle: i32, entry: u64, timeout_ns: u64) i32 {
     const slot = slots.lookup(handle) orelse return protocol.ERR_HANDLE;
+    const hidden = memory.hideKept(slot, timeout_ns);
+    if (hidden != 0) return commandFailure(hidden);
     slot.vmctx.?.entry = entry;
     return protocol.command(slot, abi.CMD_RUN, timeout_ns);
 }
@@ -256,7 +260,15 @@ export fn pvmbox_run(handle: i32, entry: u64, timeout_ns: u64) i32 {
 /// Resumes guest code parked in a host call.
 export fn pvmbox_resume(handle: i32, timeout_ns: u64) i32 {
     const slot = slots.lookup(handle) orelse return protocol.ERR_HANDLE;
+    const hidden = memory.hideKept(slot, timeout_ns);
+    if (hidden != 0) return commandFailure(hidden);
     return protocol.command(slot, abi.CMD_RESUME, timeout_ns);
+}
+
+/// A command's result for a failed flush of queued operations before it: an ERR_* as it is, an
+/// errno as the error report the zygote sent (its errno is in `pvmbox_last_errno`).
+fn commandFailure(flushed: i32) i32 {
+    return if (flushed < 0) flushed else abi.REPORT_ERROR;
 }
 
 /// Makes the zygote apply queued memory operations and new code now.
@@ -266,11 +278,15 @@ export fn pvmbox_sync(handle: i32, timeout_ns: u64) i32 {
 }
 
 /// Posts CMD_RUN (at native offset `entry`) or CMD_RESUME without waiting; `pvmbox_poll`
-/// collects the report. 0, or a negative ERR_*.
+/// collects the report. 0, a negative ERR_*, or REPORT_ERROR when queued memory operations that
+/// had to be applied first failed (nothing was posted).
 export fn pvmbox_post(handle: i32, cmd: u32, entry: u64, timeout_ns: u64) i32 {
     const slot = slots.lookup(handle) orelse return protocol.ERR_HANDLE;
     if (cmd != abi.CMD_RUN and cmd != abi.CMD_RESUME) return protocol.ERR_PROTOCOL;
-    if (cmd == abi.CMD_RUN and !slot.pending) slot.vmctx.?.entry = entry;
+    if (slot.pending) return protocol.ERR_BUSY;
+    const hidden = memory.hideKept(slot, timeout_ns);
+    if (hidden != 0) return commandFailure(hidden);
+    if (cmd == abi.CMD_RUN) slot.vmctx.?.entry = entry;
     return waiter.post(slot, cmd, timeout_ns);
 }
 

@@ -57,6 +57,12 @@ export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, acces
     // Written so that no sum can wrap: len <= GUEST_END first, then address against the rest.
     if (!aligned or address < abi.GUEST_START or len > abi.GUEST_END or address > abi.GUEST_END - len) return @intFromEnum(linux.E.INVAL);
     if (kind < abi.MEMOP_MAP or kind > abi.MEMOP_MAP_IMAGE) return @intFromEnum(linux.E.INVAL);
+    // A mapping the last reset kept, asked for again exactly, is taken over as it stands.
+    if (slot.kept.find(address, len)) |i| {
+        if (slot.kept.items[i].kind == kind) return takeOver(slot, slot.kept.take(i), access, timeout_ns);
+    }
+    const dropped = dropKept(slot, address, len, timeout_ns);
+    if (dropped != 0) return dropped;
     const flushed = flushIfFull(slot, timeout_ns);
     if (flushed != 0) return flushed;
     // The host's view must show what the guest sees: the image, or guest memory again.
@@ -70,6 +76,7 @@ export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, acces
     }
     if (kind == abi.MEMOP_MAP) slot.mapped_extents.note(address, address + len);
     enqueue(slot, kind, access, address, len);
+    slot.mappings.record(kind, address, len, access);
     if (kind == abi.MEMOP_PROTECT) return 0;
     // Pages the last reset kept resident are pre-faulted once, when first mapped; any other
     // operation on them (unmapping frees them, an image hides them) ends that.
@@ -78,12 +85,78 @@ export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, acces
             const lo = @max(r[0], address);
             const hi = @min(r[1], address + len);
             if (lo + POPULATE_MIN_PAGES * abi.PAGE_SIZE > hi) continue;
-            const f = flushIfFull(slot, timeout_ns);
+            const f = push(slot, abi.MEMOP_POPULATE, access, lo, hi - lo, timeout_ns);
             if (f != 0) return f;
-            enqueue(slot, abi.MEMOP_POPULATE, access, lo, hi - lo);
         }
     }
     slot.resident.forget(address, address + len);
+    return 0;
+}
+
+/// Makes kept mapping `m` the current user's with `access`: its pages stay mapped in the zygote
+/// (no mmap, no page faults); only a hidden or differently protected one needs an mprotect.
+fn takeOver(slot: *Slot, m: slots.Mapping, access: u32, timeout_ns: u64) i32 {
+    const hi = m.address + m.length;
+    if (m.kind == abi.MEMOP_MAP_IMAGE) {
+        if (!viewImage(slot, m.address, m.length)) return @intFromEnum(linux.E.NOMEM);
+        slot.image_extents.note(m.address, hi);
+    } else {
+        if (slot.image_extents.intersects(m.address, hi) and !viewMemory(slot, m.address, m.length)) return @intFromEnum(linux.E.NOMEM);
+        slot.mapped_extents.note(m.address, hi);
+    }
+    if (m.hidden or m.access != access) {
+        const f = push(slot, abi.MEMOP_PROTECT, access, m.address, m.length, timeout_ns);
+        if (f != 0) return f;
+    }
+    slot.mappings.record(m.kind, m.address, m.length, access);
+    slot.resident.forget(m.address, hi);
+    return 0;
+}
+
+/// Unmaps the kept mappings that overlap [address, address + len): an operation there replaces
+/// them, and what it leaves of them must not stay. 0, or an errno / ERR_*.
+fn dropKept(slot: *Slot, address: u64, len: u64, timeout_ns: u64) i32 {
+    var i: usize = 0;
+    while (i < slot.kept.count) {
+        const m = slot.kept.items[i];
+        if (m.address < address + len and address < m.address + m.length) {
+            _ = slot.kept.take(i);
+            const f = push(slot, abi.MEMOP_UNMAP, abi.ACCESS_NONE, m.address, m.length, timeout_ns);
+            if (f != 0) return f;
+        } else i += 1;
+    }
+    return 0;
+}
+
+/// Before guest code runs: the kept mappings nobody took over become inaccessible, so the
+/// guest sees only what its user mapped (a fault there is the same page fault as on an unmapped
+/// page); they stay in place for a later take-over (e.g. heap growth during the run). When the
+/// zygote's mappings are not known for sure, they are unmapped instead. 0, or an errno / ERR_*.
+pub fn hideKept(slot: *Slot, timeout_ns: u64) i32 {
+    if (!slot.mappings_known) return unmapKept(slot, timeout_ns);
+    for (slot.kept.items[0..slot.kept.count]) |*m| {
+        if (m.hidden) continue;
+        const f = push(slot, abi.MEMOP_PROTECT, abi.ACCESS_NONE, m.address, m.length, timeout_ns);
+        if (f != 0) return f;
+        m.hidden = true;
+    }
+    return 0;
+}
+
+/// Unmaps every kept mapping before the zygote serves a user other than the last one's
+/// program: what a program may have done to its own mappings stays with that program. 0, or an
+/// errno / negative ERR_*.
+export fn pvmbox_drop_kept(handle: i32, timeout_ns: u64) i32 {
+    const slot = slots.lookup(handle) orelse return protocol.ERR_HANDLE;
+    return unmapKept(slot, timeout_ns);
+}
+
+fn unmapKept(slot: *Slot, timeout_ns: u64) i32 {
+    while (slot.kept.count > 0) {
+        const m = slot.kept.take(0);
+        const f = push(slot, abi.MEMOP_UNMAP, abi.ACCESS_NONE, m.address, m.length, timeout_ns);
+        if (f != 0) return f;
+    }
     return 0;
 }
 
@@ -109,6 +182,14 @@ fn flushIfFull(slot: *Slot, timeout_ns: u64) i32 {
     return 0;
 }
 
+/// Queues an operation, flushing the queue first when it is full. 0, or an errno / ERR_*.
+fn push(slot: *Slot, kind: u32, access: u32, address: u64, len: u64, timeout_ns: u64) i32 {
+    const f = flushIfFull(slot, timeout_ns);
+    if (f != 0) return f;
+    enqueue(slot, kind, access, address, len);
+    return 0;
+}
+
 /// Appends an operation to the queue (flushIfFull made room).
 fn enqueue(slot: *Slot, kind: u32, access: u32, address: u64, len: u64) void {
     const vm = slot.vmctx.?;
@@ -131,8 +212,9 @@ fn viewMemory(slot: *Slot, address: u64, len: u64) bool {
 }
 
 /// Makes the sandbox fresh without a round trip: discards all guest memory (pages read back as
-/// zero at once), queues unmapping everything, clears registers, gas and queued operations.
-/// Code and images stay loaded.
+/// zero at once), has the zygote unmap everything but the mappings it keeps for the next user
+/// (the current user's, known exactly: zeroed now, hidden until taken over), clears registers,
+/// gas and queued operations. Code and images stay loaded.
 export fn pvmbox_reset(handle: i32) i32 {
     const slot = slots.lookup(handle) orelse return -1;
     // Views first: zeroing below writes through the host's view, which must be guest memory.
@@ -146,8 +228,18 @@ export fn pvmbox_reset(handle: i32) i32 {
     discardOutside(slot, slot.mapped_extents.list());
     slot.mapped_extents.clear();
     slot.image_extents.clear();
+    // Operations still queued never reached the zygote: what it holds is then not known.
+    if (slot.memop_count != 0) slot.mappings_known = false;
+    slot.kept = if (slot.mappings_known) slot.mappings else .{};
+    slot.kept.sort();
+    slot.mappings.clear();
+    // The scrub unmaps everything else, so afterwards the zygote holds exactly `kept`.
+    slot.mappings_known = true;
     slot.memop_count = 0;
     clearVmCtx(slot);
+    const vm = slot.vmctx.?;
+    // clearVmCtx left the list empty (zero lengths) past these.
+    for (slot.kept.list(), 0..) |m, i| vm.kept[i] = .{ .address = @intCast(m.address), .length = @intCast(m.length) };
     return 0;
 }
 

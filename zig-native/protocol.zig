@@ -85,6 +85,8 @@ pub fn accept(slot: *Slot, s: u32) i32 {
         const errno = @atomicLoad(u32, &vm.error_errno, .SeqCst);
         if (errno == 0 or errno > MAX_ERRNO) return violation(slot);
         slot.errno = errno;
+        // The failed operation stopped the queue: the zygote's mappings are not what was asked.
+        slot.mappings_known = false;
     }
     const due = sys.ticks() -% slot.budget_checked_at >= BUDGET_CHECK_TICKS;
     if (due and overBudget(slot)) {

@@ -46,6 +46,14 @@ pub const Slot = struct {
     image_extents: Extents = .{},
     /// Guest ranges whose pages the last reset zeroed in place (resident in the memory memfd).
     resident: ResidentRuns = .{},
+    /// The guest mappings made since the last reset, as the host asked for them.
+    mappings: Mappings = .{},
+    /// Mappings the last reset left in the zygote (contents zeroed) that no operation since has
+    /// taken over or dropped.
+    kept: Mappings = .{},
+    /// False when the zygote may hold other mappings than `mappings` and `kept` say (queued
+    /// operations a reset discarded, or one that failed): the next reset then keeps nothing.
+    mappings_known: bool = true,
     /// Most dirty pages a reset zeroes in place for the next user; it frees the rest.
     keep_resident_pages: usize = DEFAULT_KEEP_RESIDENT_PAGES,
     /// An asynchronous command is posted and not yet collected (read by the waiter thread).
@@ -104,6 +112,80 @@ pub const ResidentRuns = struct {
     }
 
     pub fn clear(self: *ResidentRuns) void {
+        self.count = 0;
+    }
+};
+
+/// A guest mapping exactly as one queued operation made it: `kind` MEMOP_MAP or MEMOP_MAP_IMAGE
+/// of [address, address + length) with `access`.
+pub const Mapping = struct {
+    address: u64,
+    length: u64,
+    kind: u32,
+    access: u32,
+    /// Made inaccessible (PROT_NONE) by the host while kept and not taken over.
+    hidden: bool = false,
+};
+
+/// Disjoint mappings as single operations made them. One that a later operation touches only in
+/// part is forgotten (the zygote then holds something else there); so is any beyond the capacity.
+pub const Mappings = struct {
+    items: [abi.MAX_KEPT]Mapping = undefined,
+    count: u32 = 0,
+
+    /// The index of the mapping of exactly [address, address + length), if any.
+    pub fn find(self: *const Mappings, address: u64, length: u64) ?usize {
+        for (self.list(), 0..) |m, i| {
+            if (m.address == address and m.length == length) return i;
+        }
+        return null;
+    }
+
+    /// Removes and returns the mapping at `index` (the order is not kept).
+    pub fn take(self: *Mappings, index: usize) Mapping {
+        const m = self.items[index];
+        self.count -= 1;
+        self.items[index] = self.items[self.count];
+        return m;
+    }
+
+    /// Records the operation `kind` on [address, address + length): a map adds (or replaces) a
+    /// mapping, a protection change of exactly one mapping updates it, anything else forgets the
+    /// mappings it overlaps.
+    pub fn record(self: *Mappings, kind: u32, address: u64, length: u64, access: u32) void {
+        if (kind == abi.MEMOP_PROTECT) {
+            if (self.find(address, length)) |i| {
+                self.items[i].access = access;
+                return;
+            }
+        }
+        var i: usize = 0;
+        while (i < self.count) {
+            const m = self.items[i];
+            if (m.address < address + length and address < m.address + m.length) {
+                _ = self.take(i);
+            } else i += 1;
+        }
+        if ((kind == abi.MEMOP_MAP or kind == abi.MEMOP_MAP_IMAGE) and self.count < abi.MAX_KEPT) {
+            self.items[self.count] = .{ .address = address, .length = length, .kind = kind, .access = access };
+            self.count += 1;
+        }
+    }
+
+    /// Sorts the mappings by address.
+    pub fn sort(self: *Mappings) void {
+        std.sort.insertion(Mapping, self.items[0..self.count], {}, struct {
+            fn less(_: void, a: Mapping, b: Mapping) bool {
+                return a.address < b.address;
+            }
+        }.less);
+    }
+
+    pub fn list(self: *const Mappings) []const Mapping {
+        return self.items[0..self.count];
+    }
+
+    pub fn clear(self: *Mappings) void {
         self.count = 0;
     }
 };

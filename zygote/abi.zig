@@ -37,7 +37,7 @@ comptime {
 }
 
 /// Bumped whenever anything in this file changes meaning or position.
-pub const ABI_VERSION: u32 = 9;
+pub const ABI_VERSION: u32 = 10;
 /// Written by the host into `VmCtx.magic`; a zygote that changes it is treated as compromised.
 pub const VMCTX_MAGIC: u32 = 0x70766d62; // "pvmb"
 
@@ -128,6 +128,8 @@ pub const MEMOP_MAP_IMAGE: u32 = 4;
 /// so the next user's first touch of them costs no trap; `access` says how they are mapped.
 pub const MEMOP_POPULATE: u32 = 5;
 pub const MAX_MEMOPS: u32 = 32;
+/// Most guest mappings a reset keeps (VmCtx.kept).
+pub const MAX_KEPT: u32 = 16;
 
 pub const ACCESS_NONE: u32 = 0;
 pub const ACCESS_READ: u32 = 1;
@@ -159,6 +161,12 @@ comptime {
 pub const MemOp = extern struct {
     kind: u32,
     access: u32,
+    address: u32,
+    length: u32,
+};
+
+/// A page-aligned range of guest memory.
+pub const GuestRange = extern struct {
     address: u32,
     length: u32,
 };
@@ -242,7 +250,7 @@ pub const VmCtx = extern struct {
     code_length: u64,
     /// Bumped by the host whenever code changes; the zygote remaps when it differs.
     code_generation: u32,
-    /// Non-zero: unmap all guest memory before the next command.
+    /// Non-zero: before the next command, unmap everything below CODE_ADDR but `kept`.
     reset_pending: u32,
     heap_top: u32,
     heap_limit: u32,
@@ -258,6 +266,10 @@ pub const VmCtx = extern struct {
     counter_host_calls: u64,
     /// NUL-terminated description of a start-up failure.
     message: [256]u8,
+    /// Mappings a pending reset leaves in place (sorted, disjoint, inside guest memory), up to
+    /// the first empty range: the host's own mappings of the last user, their contents already
+    /// zeroed by the host, kept so that the next user of the same layout finds them mapped.
+    kept: [MAX_KEPT]GuestRange,
     /// CPU the host last waited on and the CPU the zygote last spun on (NO_CPU if unknown):
     /// when they match, spinning only delays the other side, so the waiter yields instead.
     host_cpu: u32,

@@ -12,7 +12,7 @@
 //! alignment-check flags clear) and the x87, SSE, AVX, AVX-512 (mask registers included) and PKRU
 //! state in its initial configuration (XRSTOR of a clean image in read-only data). A reset
 //! zeroes both stacks (stores for the signal stack and the top of the zygote stack, madvise for
-//! the rest) and unmaps everything below CODE_ADDR.
+//! the rest) and unmaps everything below CODE_ADDR but the guest mappings the host keeps.
 
 const std = @import("std");
 const linux = std.os.linux;
@@ -194,12 +194,34 @@ fn protOf(access: u32) usize {
 }
 
 /// Continues a reset on fresh, zeroed stacks: every mapping below the zygote's fixed regions
-/// goes (guest memory, images, and anything a guest mapped there), then the command runs.
+/// goes (guest memory, images, and anything a guest mapped there) but the ones the host keeps,
+/// then the command runs.
 export fn pvmbox_z_after_scrub(cmd: u32) callconv(.C) noreturn {
-    _ = linux.syscall2(.munmap, 0, abi.CODE_ADDR);
+    unmapAllBut(&vm.kept);
     @atomicStore(u32, &vm.reset_pending, 0, .SeqCst);
     dispatch(cmd);
     loop();
+}
+
+/// Unmaps everything below CODE_ADDR outside the ranges of `kept` (up to the first empty one);
+/// everything, when they are not sorted, disjoint, page-aligned guest ranges (the page is
+/// shared: never trust it further).
+fn unmapAllBut(kept: []const abi.GuestRange) void {
+    var cursor: u64 = 0;
+    for (kept) |range| {
+        if (range.length == 0) break;
+        const address: u64 = range.address;
+        const end = address + range.length;
+        const valid = address % abi.PAGE_SIZE == 0 and range.length % abi.PAGE_SIZE == 0 and
+            range.length > 0 and address >= @max(cursor, abi.GUEST_START) and end <= abi.GUEST_END;
+        if (!valid) {
+            _ = linux.syscall2(.munmap, 0, abi.CODE_ADDR);
+            return;
+        }
+        if (address > cursor) _ = linux.syscall2(.munmap, cursor, address - cursor);
+        cursor = end;
+    }
+    _ = linux.syscall2(.munmap, cursor, abi.CODE_ADDR - cursor);
 }
 
 /// Applies queued memory operations and new code. False on failure (errno set).

@@ -14,6 +14,10 @@
  * - `"reuse"`: any user; for code that is trusted as much as the host itself.
  * - `"never"`: every `acquire` gets a zygote that never ran guest code, spawned ahead (after
  *   each `acquire`, in a later task of the event loop); used ones are disposed.
+ * A reset keeps the zygote's guest mappings in place (contents zeroed, hidden from guest code
+ * until a user maps the same ranges again), so the next run of the same program finds its
+ * layout mapped; a zygote handed to any other user has them unmapped first, so nothing one
+ * program's code did to its mappings reaches another program.
  * The most recently released zygote is handed out first: it is the one most likely still
  * spinning and cache-warm.
  * @module
@@ -118,13 +122,28 @@ export class ZygotePool implements Disposable {
         entry.zygote[Symbol.dispose]();
       } else if (this.#allows(entry, program)) {
         this.#idle.splice(i, 1);
-        zygote = entry.zygote;
+        zygote = this.#handOver(entry, program);
       }
     }
     zygote ??= Zygote.spawn(this.#options);
     this.#leased.set(zygote, program);
     if (this.#policy === "never") this.#refill();
     return zygote;
+  }
+
+  /**
+   * `entry`'s zygote for a user of `program`, or undefined (it is then disposed) when it broke.
+   * The mappings its last reset kept stay only for the same program.
+   */
+  #handOver(entry: Idle, program: unknown): Zygote | undefined {
+    if (program !== undefined && entry.program === program) return entry.zygote;
+    try {
+      entry.zygote.dropKeptMappings();
+      return entry.zygote;
+    } catch {
+      entry.zygote[Symbol.dispose]();
+      return undefined;
+    }
   }
 
   #allows(entry: Idle, program: unknown): boolean {
