@@ -112,9 +112,17 @@ export function analyzeProgram(blob: CodeBlob, profile: IsaProfile): ProgramAnal
 }
 
 function byContentLookup(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
-  const key = contentHash(blob);
+  // A private copy first: the cache keeps it, so a caller changing its arrays later cannot make
+  // the cache answer for other content; and its buffers start aligned, so hashing, comparing
+  // and counting read them four bytes at a time.
+  const copy: CodeBlob = {
+    code: blob.code.slice(),
+    bitmask: blob.bitmask.slice(),
+    jumpTable: Array.from(blob.jumpTable),
+  };
+  const key = contentHash(copy);
   const bucket = byContent.get(key) ?? [];
-  const k = bucket.findIndex((e) => e.profile === profile && sameContent(e.blob, blob));
+  const k = bucket.findIndex((e) => e.profile === profile && sameContent(e.blob, copy));
   if (k >= 0) {
     const entry = bucket[k];
     // Move to the most recent position of the map's insertion order.
@@ -122,12 +130,7 @@ function byContentLookup(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
     byContent.set(key, bucket);
     return entry.program;
   }
-  const program = build(blob, profile);
-  const copy: CodeBlob = {
-    code: blob.code.slice(),
-    bitmask: blob.bitmask.slice(),
-    jumpTable: Array.from(blob.jumpTable),
-  };
+  const program = build(copy, blob, profile);
   bucket.push({ blob: copy, profile, program });
   byContent.delete(key);
   byContent.set(key, bucket);
@@ -142,7 +145,12 @@ function byContentLookup(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   return program;
 }
 
-/** FNV-1a-style hash over the code, bitmask and jump table, taking the bytes four at a time. */
+/** The whole 32-bit words at the start of `bytes`, which must start its buffer. */
+function wordsOf(bytes: Uint8Array): Int32Array {
+  return new Int32Array(bytes.buffer, 0, bytes.length >> 2);
+}
+
+/** FNV-1a-style hash over the code, bitmask and jump table (copies: see `wordsOf`). */
 function contentHash(blob: CodeBlob): number {
   const { code, bitmask, jumpTable } = blob;
   let h = Math.imul(0x811c9dc5 ^ code.length, 0x01000193);
@@ -153,21 +161,26 @@ function contentHash(blob: CodeBlob): number {
 }
 
 function mixBytes(h: number, bytes: Uint8Array): number {
-  const whole = bytes.length & ~3;
-  for (let i = 0; i < whole; i += 4) {
-    const word = bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
-    h = Math.imul(h ^ word, 0x01000193);
-  }
-  for (let i = whole; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  const words = wordsOf(bytes);
+  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
+  for (let i = words.length * 4; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
   return h;
 }
 
+/** True when copies `a` and `b` (see `wordsOf`) hold the same program. */
 function sameContent(a: CodeBlob, b: CodeBlob): boolean {
   if (a.code.length !== b.code.length || a.bitmask.length !== b.bitmask.length) return false;
   if (a.jumpTable.length !== b.jumpTable.length) return false;
-  for (let i = 0; i < a.code.length; i++) if (a.code[i] !== b.code[i]) return false;
-  for (let i = 0; i < a.bitmask.length; i++) if (a.bitmask[i] !== b.bitmask[i]) return false;
+  if (!sameBytes(a.code, b.code) || !sameBytes(a.bitmask, b.bitmask)) return false;
   for (let i = 0; i < a.jumpTable.length; i++) if (a.jumpTable[i] !== b.jumpTable[i]) return false;
+  return true;
+}
+
+/** True when equally long copies `a` and `b` (see `wordsOf`) hold the same bytes. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const aWords = wordsOf(a), bWords = wordsOf(b);
+  for (let i = 0; i < aWords.length; i++) if (aWords[i] !== bWords[i]) return false;
+  for (let i = aWords.length * 4; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -175,10 +188,11 @@ function sameContent(a: CodeBlob, b: CodeBlob): boolean {
  * Passes over flat arrays, with no object per instruction: counting the instructions (and
  * synthetic traps) from the bitmask alone; placing and decoding each into the arrays, marking
  * where charged blocks start; resolving branch targets against the Gray Paper's block starts
- * (the only jump targets); then backwards, measuring and pricing the blocks.
+ * (the only jump targets); then pricing the blocks. Reads `copy`, the private copy of `blob`
+ * (see `byContentLookup`), so no one can change the program while it is analysed.
  */
-function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
-  const { code, bitmask } = blob;
+function build(copy: CodeBlob, blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
+  const { code, bitmask } = copy;
   const n = code.length;
   const count = countInstructions(bitmask, n);
   const columns: DecodedColumns = {
@@ -191,12 +205,12 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
     pc: new Uint32Array(count),
     blockStart: new Uint8Array(count),
   };
-  const walkStop = decodeInstructions(blob, profile.decodeTable, columns);
+  const walkStop = decodeInstructions(copy, profile.decodeTable, columns);
   const target = new Int32Array(count);
-  resolveTargets(blob, profile.decodeTable, columns, target);
-  const jumpTargets = new Int32Array(blob.jumpTable.length);
+  resolveTargets(copy, profile.decodeTable, columns, target);
+  const jumpTargets = new Int32Array(copy.jumpTable.length);
   for (let k = 0; k < jumpTargets.length; k++) {
-    jumpTargets[k] = jumpTargetAt(blob, profile.decodeTable, columns, blob.jumpTable[k], 0);
+    jumpTargets[k] = jumpTargetAt(copy, profile.decodeTable, columns, copy.jumpTable[k], 0);
   }
   // Under whole-blob validation a pc past the code is no instruction: reaching it panics, unpaid.
   const unpaidPastEnd = profile.validation === "whole-blob";
@@ -210,8 +224,8 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
       ? 0
       : profile.gas.blockCost(instructionColumns([trapAt(n)]), 0, 1, code),
     violation: profile.validation === "whole-blob"
-      ? framingViolation(blob) ??
-        (walkStop < 0 ? undefined : walkViolationAt(blob, columns.pc[walkStop], profile))
+      ? framingViolation(copy) ??
+        (walkStop < 0 ? undefined : walkViolationAt(copy, columns.pc[walkStop], profile))
       : undefined,
     blob,
     get toEnd(): Int32Array {
@@ -221,7 +235,7 @@ function build(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
     jumpTargets,
     profile,
   };
-  priceBlocks(program, unpaidPastEnd);
+  priceBlocks(program, code, unpaidPastEnd);
   return program;
 }
 
@@ -231,22 +245,40 @@ type DecodedColumns = InstructionColumns & { readonly blockStart: Uint8Array };
 /**
  * The number of instructions, synthetic traps included: one at 0 when no instruction starts
  * there, one after each instruction whose 24-byte skip meets no opcode, and one after the last
- * (where its skip ends, or past the end of the code). Reads the bitmask a byte at a time.
+ * (where its skip ends, or past the end of the code). Reads the bitmask (a copy: see
+ * `wordsOf`) 32 bits at a time.
  */
 function countInstructions(bitmask: Uint8Array, n: number): number {
-  const bytes = Math.min(bitmask.length, (n + 7) >> 3);
+  const words = wordsOf(bitmask);
+  const wholeWords = Math.min(words.length, n >> 5);
   let count = 0, first = -1, last = -1;
-  for (let k = 0; k < bytes; k++) {
-    const base = k << 3;
-    // Bits past the end of the code mark nothing.
-    const bits = base + 8 > n ? bitmask[k] & ((1 << (n - base)) - 1) : bitmask[k];
+  for (let k = 0; k <= wholeWords; k++) {
+    const base = k << 5;
+    if (base >= n) break;
+    // The last (partial) word: the bitmask's bytes that remain, without the bits past the code.
+    let bits = k < wholeWords ? words[k] : 0;
+    if (k === wholeWords) {
+      for (let at = base >> 3; at < bitmask.length && at < (n + 7) >> 3; at++) {
+        bits |= bitmask[at] << (8 * (at - (base >> 3)));
+      }
+      if (n - base < 32) bits &= (1 << (n - base)) - 1;
+    }
     if (bits === 0) continue;
     const low = base + 31 - Math.clz32(bits & -bits);
     if (last < 0) first = low;
     else if (low - last - 1 > MAX_SKIP) count++;
     last = base + 31 - Math.clz32(bits);
-    const pairs = bits - ((bits >> 1) & 0x55), nibbles = (pairs & 0x33) + ((pairs >> 2) & 0x33);
-    count += (nibbles + (nibbles >> 4)) & 0x0f;
+    // A skip too long inside the word: set bits only in 0..5 and 26..31 around it.
+    if ((bits & 0x03ffffc0) === 0 && (bits & 0x3f) !== 0 && bits >>> 26 !== 0) {
+      if (
+        31 - Math.clz32(bits >>> 26 & -(bits >>> 26)) + 26 - (31 - Math.clz32(bits & 0x3f)) > 25
+      ) {
+        count++;
+      }
+    }
+    const pairs = bits - ((bits >>> 1) & 0x55555555);
+    const quads = (pairs & 0x33333333) + ((pairs >>> 2) & 0x33333333);
+    count += Math.imul((quads + (quads >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
   }
   if (last >= 0) count++;
   if (first !== 0) count++;
@@ -349,9 +381,9 @@ function validAt(blob: CodeBlob, table: Int16Array, at: number): boolean {
  * The gas of each charged block from the profile's model, at its first instruction; none past
  * the end of the code when `unpaidPastEnd`.
  */
-function priceBlocks(p: ProgramAnalysis, unpaidPastEnd: boolean): void {
+function priceBlocks(p: ProgramAnalysis, code: Uint8Array, unpaidPastEnd: boolean): void {
   const { blockStart, entryCost, pc, count } = p;
-  const gas = p.profile.gas, code = p.blob.code, n = code.length;
+  const gas = p.profile.gas, n = code.length;
   const perInstruction = gas.perInstruction ?? -1;
   let start = 0; // pc 0 starts a block
   for (let i = 1; i <= count; i++) {
