@@ -268,14 +268,15 @@ function decodeBlock(
       const done = t + cycles - 1;
       if (done > reach) reach = done;
       if (units !== 0) {
+        // Taking the units in every later cycle: a guard bit clears (and stays clear in
+        // `kept`) where they are not free, and then the cycle's value no longer matters.
+        let kept = GUARDS;
         for (let held = at + t + 1, last = at + done; held <= last; held++) {
-          const left = free[held];
-          if (!fits(left, units)) {
-            scheduled = false;
-            break;
-          }
-          free[held] = left - units;
+          const left = (free[held] | GUARDS) - units;
+          kept &= left;
+          free[held] = left ^ GUARDS;
         }
+        if (kept !== GUARDS) scheduled = false;
       }
       if (done + 2 > lastRetired) lastRetired = done + 2;
       startedAt[entries] = t;
