@@ -83,25 +83,56 @@ function clampLen(n: number): number {
   return n < 0 ? 0 : n > 4 ? 4 : n;
 }
 
-/** Operand formats as small numbers, so the decoding loop switches on integers. */
-const Format = {
-  none: 0,
-  imm: 1,
-  reg_ext: 2,
-  imm_imm: 3,
-  off: 4,
-  reg_imm: 5,
-  reg_imm_imm: 6,
-  reg_imm_off: 7,
-  reg_reg: 8,
-  reg_reg_imm: 9,
-  reg_reg_off: 10,
-  reg_reg_imm_imm: 11,
-  reg3: 12,
-} as const satisfies Record<OperandFormat, number>;
+// Where each operand format keeps its operands, as bits the decoder follows for every format
+// alike (one path through it, whatever the instruction).
+/** Register A is the low (`A_LO`) or high (`A_HI`) nibble of the byte after the opcode. */
+const A_LO = 1, A_HI = 2;
+/** Register B is the high nibble of the byte after the opcode. */
+const B_HI = 4;
+/** Register D is the low nibble of the byte after the opcode, or (`D_BYTE2`) the next byte. */
+const D_LO = 8, D_BYTE2 = 16;
+/** Immediate x starts this many bytes (0..3) after the opcode, in bits 5-6. */
+const X_AT_SHIFT = 5;
+/**
+ * The width of x, lX: the skip minus the argument (`LX_SKIP`); three bits of the byte the
+ * argument's low two bits point at, above bit 4 if its bit 2 is set (`LX_BYTE`); or 4 bytes
+ * (`LX_FOUR`, load_imm_64's low half). None (0 bytes) otherwise.
+ */
+const LX_SKIP = 1 << 7, LX_BYTE = 2 << 7, LX_FOUR = 3 << 7, LX_RULE = 3 << 7;
+const LX_ARG_SHIFT = 9;
+/**
+ * Immediate y follows x; its width, lY: the skip minus lX minus the argument (`LY_SKIP`) or 4
+ * bytes (`LY_FOUR`, load_imm_64's high half). None otherwise.
+ */
+const LY_SKIP = 1 << 12, LY_FOUR = 3 << 12, LY_RULE = 3 << 12;
+const LY_ARG_SHIFT = 14;
+/** Immediate x (`X_REL`) or y (`Y_REL`) is a branch offset from the opcode's pc. */
+const X_REL = 1 << 16, Y_REL = 1 << 17;
 
-/** Per instruction id: its `Format` (-1 where no instruction has the id). */
-const FORMAT_OF = new Int8Array(256).fill(-1);
+const TWO_IMMEDIATES = (xAt: number, lxRule: number, lxArg: number, lyArg: number) =>
+  (xAt << X_AT_SHIFT) | lxRule | (lxArg << LX_ARG_SHIFT) | LY_SKIP | (lyArg << LY_ARG_SHIFT);
+const SKIP_WIDE_X = (xAt: number, lxArg: number) =>
+  (xAt << X_AT_SHIFT) | LX_SKIP | (lxArg << LX_ARG_SHIFT);
+
+/** The layout of every operand format (Gray Paper A.5). */
+const LAYOUT: Readonly<Record<OperandFormat, number>> = {
+  none: 0,
+  imm: SKIP_WIDE_X(1, 0),
+  off: SKIP_WIDE_X(1, 0) | X_REL,
+  reg_ext: A_LO | (2 << X_AT_SHIFT) | LX_FOUR | LY_FOUR,
+  imm_imm: TWO_IMMEDIATES(2, LX_BYTE, 1, 1),
+  reg_imm: A_LO | SKIP_WIDE_X(2, 1),
+  reg_imm_imm: A_LO | TWO_IMMEDIATES(2, LX_BYTE, 1 | 4, 1),
+  reg_imm_off: A_LO | TWO_IMMEDIATES(2, LX_BYTE, 1 | 4, 1) | Y_REL,
+  reg_reg: D_LO | A_HI,
+  reg_reg_imm: A_LO | B_HI | SKIP_WIDE_X(2, 1),
+  reg_reg_off: A_LO | B_HI | SKIP_WIDE_X(2, 1) | X_REL,
+  reg_reg_imm_imm: A_LO | B_HI | TWO_IMMEDIATES(3, LX_BYTE, 2, 2),
+  reg3: A_LO | B_HI | D_BYTE2,
+};
+
+/** Per instruction id: its format's layout (ids no instruction has are never decoded). */
+const LAYOUT_OF = new Int32Array(256);
 /** Per instruction id: 1 when it ends a basic block (ids no instruction has are traps). */
 const TERMINATES = new Uint8Array(256).fill(1);
 /** Which operand column holds an instruction's static branch or jump target, if any. */
@@ -109,46 +140,38 @@ export const TargetField = { none: 0, x: 1, y: 2 } as const;
 /** Per instruction id: its `TargetField`. */
 const TARGET_FIELD = new Uint8Array(256);
 for (const info of INSTRUCTIONS) {
-  FORMAT_OF[info.id] = Format[info.format];
+  const layout = LAYOUT[info.format];
+  LAYOUT_OF[info.id] = layout;
   TERMINATES[info.id] = info.terminator ? 1 : 0;
-  TARGET_FIELD[info.id] = info.format === "off" || info.format === "reg_reg_off"
+  TARGET_FIELD[info.id] = (layout & X_REL) !== 0
     ? TargetField.x
-    : info.format === "reg_imm_off"
+    : (layout & Y_REL) !== 0
     ? TargetField.y
     : TargetField.none;
 }
 
-/** lX: bytes of the first immediate of an instruction of `format` at `pc`, operands `skip` long. */
-function xWidth(code: Uint8Array, pc: number, format: number, skip: number): number {
-  switch (format) {
-    case Format.imm:
-    case Format.off:
-      return clampLen(skip);
-    case Format.reg_imm:
-    case Format.reg_reg_imm:
-    case Format.reg_reg_off:
-      return clampLen(skip - 1);
-    case Format.imm_imm:
-      return clampLen(byteAt(code, pc + 1) & 7);
-    case Format.reg_imm_imm:
-    case Format.reg_imm_off:
-      return clampLen((byteAt(code, pc + 1) >> 4) & 7);
-    case Format.reg_reg_imm_imm:
-      return clampLen(byteAt(code, pc + 2) & 7);
+/** lX: bytes of immediate x of an instruction laid out as `layout` at `pc`, operands `skip` long. */
+function xWidth(code: Uint8Array, pc: number, layout: number, skip: number): number {
+  const arg = (layout >> LX_ARG_SHIFT) & 7;
+  switch (layout & LX_RULE) {
+    case LX_SKIP:
+      return clampLen(skip - arg);
+    case LX_BYTE:
+      return clampLen((byteAt(code, pc + (arg & 3)) >> (arg & 4)) & 7);
+    case LX_FOUR:
+      return 4;
     default:
       return 0;
   }
 }
 
-/** lY: bytes of the second immediate, the first being `x` bytes long. */
-function yWidth(format: number, skip: number, x: number): number {
-  switch (format) {
-    case Format.imm_imm:
-    case Format.reg_imm_imm:
-    case Format.reg_imm_off:
-      return clampLen(skip - x - 1);
-    case Format.reg_reg_imm_imm:
-      return clampLen(skip - x - 2);
+/** lY: bytes of immediate y, immediate x being `x` bytes long. */
+function yWidth(layout: number, skip: number, x: number): number {
+  switch (layout & LY_RULE) {
+    case LY_SKIP:
+      return clampLen(skip - x - ((layout >> LY_ARG_SHIFT) & 3));
+    case LY_FOUR:
+      return 4;
     default:
       return 0;
   }
@@ -164,7 +187,8 @@ export interface ImmediateWidths {
 
 /**
  * How many bytes the decoder reads for each immediate of an instruction of `format` at `pc`
- * whose operands span `skip` bytes; 0 for immediates the format does not have.
+ * whose operands span `skip` bytes; 0 for immediates the format does not have (load_imm_64's
+ * fixed 8-byte immediate included: it has no lX or lY).
  */
 export function immediateWidths(
   code: Uint8Array,
@@ -172,8 +196,9 @@ export function immediateWidths(
   format: OperandFormat,
   skip: number,
 ): ImmediateWidths {
-  const x = xWidth(code, pc, Format[format], skip);
-  return { x, y: yWidth(Format[format], skip, x) };
+  if (format === "reg_ext") return { x: 0, y: 0 };
+  const x = xWidth(code, pc, LAYOUT[format], skip);
+  return { x, y: yWidth(LAYOUT[format], skip, x) };
 }
 
 /**
@@ -186,8 +211,8 @@ export type OperandColumns = Pick<InstructionColumns, "ra" | "rb" | "rd" | "x" |
 
 /**
  * Decodes into slot `i` of `out` the operands of the valid instruction `id` whose opcode is at
- * `pc` and whose operands span `skip` bytes. Slots start zeroed: operands an instruction lacks
- * are not written.
+ * `pc` and whose operands span `skip` bytes (every operand column is written; 0 where the
+ * instruction lacks the operand).
  */
 export function decodeOperands(
   code: Uint8Array,
@@ -197,67 +222,20 @@ export function decodeOperands(
   out: OperandColumns,
   i: number,
 ): void {
-  const format = FORMAT_OF[id];
-  if (format === Format.none) return;
+  const layout = LAYOUT_OF[id];
   const b1 = byteAt(code, pc + 1);
   const lo = clampReg(b1 & 15), hi = clampReg(b1 >> 4);
-  const lx = xWidth(code, pc, format, skip);
-  switch (format) {
-    case Format.imm:
-      out.x[i] = immediate(code, pc + 1, lx);
-      break;
-    case Format.reg_ext:
-      out.ra[i] = lo;
-      out.x[i] = immediate(code, pc + 2, 4);
-      out.y[i] = immediate(code, pc + 6, 4);
-      break;
-    case Format.imm_imm:
-      out.x[i] = immediate(code, pc + 2, lx);
-      out.y[i] = immediate(code, pc + 2 + lx, yWidth(format, skip, lx));
-      break;
-    case Format.off:
-      out.x[i] = pc + immediate(code, pc + 1, lx);
-      break;
-    case Format.reg_imm:
-      out.ra[i] = lo;
-      out.x[i] = immediate(code, pc + 2, lx);
-      break;
-    case Format.reg_imm_imm:
-      out.ra[i] = lo;
-      out.x[i] = immediate(code, pc + 2, lx);
-      out.y[i] = immediate(code, pc + 2 + lx, yWidth(format, skip, lx));
-      break;
-    case Format.reg_imm_off:
-      out.ra[i] = lo;
-      out.x[i] = immediate(code, pc + 2, lx);
-      out.y[i] = pc + immediate(code, pc + 2 + lx, yWidth(format, skip, lx));
-      break;
-    case Format.reg_reg:
-      out.rd[i] = lo;
-      out.ra[i] = hi;
-      break;
-    case Format.reg_reg_imm:
-      out.ra[i] = lo;
-      out.rb[i] = hi;
-      out.x[i] = immediate(code, pc + 2, lx);
-      break;
-    case Format.reg_reg_off:
-      out.ra[i] = lo;
-      out.rb[i] = hi;
-      out.x[i] = pc + immediate(code, pc + 2, lx);
-      break;
-    case Format.reg_reg_imm_imm:
-      out.ra[i] = lo;
-      out.rb[i] = hi;
-      out.x[i] = immediate(code, pc + 3, lx);
-      out.y[i] = immediate(code, pc + 3 + lx, yWidth(format, skip, lx));
-      break;
-    case Format.reg3:
-      out.ra[i] = lo;
-      out.rb[i] = hi;
-      out.rd[i] = clampReg(byteAt(code, pc + 2));
-      break;
-  }
+  out.ra[i] = (layout & A_LO) !== 0 ? lo : (layout & A_HI) !== 0 ? hi : 0;
+  out.rb[i] = (layout & B_HI) !== 0 ? hi : 0;
+  out.rd[i] = (layout & D_LO) !== 0
+    ? lo
+    : (layout & D_BYTE2) !== 0
+    ? clampReg(byteAt(code, pc + 2))
+    : 0;
+  const lx = xWidth(code, pc, layout, skip);
+  const xAt = pc + ((layout >> X_AT_SHIFT) & 3);
+  out.x[i] = immediate(code, xAt, lx) + ((layout & X_REL) !== 0 ? pc : 0);
+  out.y[i] = immediate(code, xAt + lx, yWidth(layout, skip, lx)) + ((layout & Y_REL) !== 0 ? pc : 0);
 }
 
 /**
@@ -274,14 +252,14 @@ export function targetField(id: number): number {
  */
 function instructionOf(op: number, pc: number, length: number, o: OperandColumns): Instruction {
   const a = o.ra[0], b = o.rb[0], d = o.rd[0], x = o.x[0], y = o.y[0];
-  if (FORMAT_OF[op] === Format.reg_ext) {
+  if ((LAYOUT_OF[op] & LX_RULE) === LX_FOUR) {
     const wide = (BigInt(y >>> 0) << 32n) | BigInt(x >>> 0);
     return { op, pc, length, a, b: 0, d: 0, x: 0, y: 0, wide, invalid: false };
   }
   return { op, pc, length, a, b, d, x, y, wide: 0n, invalid: false };
 }
 
-/** One slot of operand columns, cleared before each use. */
+/** One slot of operand columns. */
 const scratch: OperandColumns = {
   ra: new Uint8Array(1),
   rb: new Uint8Array(1),
