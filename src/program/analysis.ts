@@ -205,12 +205,15 @@ function build(copy: CodeBlob, blob: CodeBlob, profile: IsaProfile): ProgramAnal
     pc: new Uint32Array(count),
     blockStart: new Uint8Array(count),
   };
-  const walkStop = decodeInstructions(copy, profile.decodeTable, columns);
+  const branches: number[] = [];
+  const walkStop = decodeInstructions(copy, profile.decodeTable, columns, branches);
   const target = new Int32Array(count);
-  resolveTargets(copy, profile.decodeTable, columns, target);
+  resolveTargets(copy, profile.decodeTable, columns, branches, target);
   const jumpTargets = new Int32Array(copy.jumpTable.length);
-  for (let k = 0; k < jumpTargets.length; k++) {
-    jumpTargets[k] = jumpTargetAt(copy, profile.decodeTable, columns, copy.jumpTable[k], 0);
+  // Toolchains list nearby targets in order, so each search starts at the last one found.
+  for (let k = 0, near = 0; k < jumpTargets.length; k++) {
+    jumpTargets[k] = jumpTargetAt(copy, profile.decodeTable, columns, copy.jumpTable[k], near);
+    if (jumpTargets[k] >= 0) near = jumpTargets[k];
   }
   // Under whole-blob validation a pc past the code is no instruction: reaching it panics, unpaid.
   const unpaidPastEnd = profile.validation === "whole-blob";
@@ -289,10 +292,16 @@ function countInstructions(bitmask: Uint8Array, n: number): number {
  * Places and decodes every instruction (and synthetic trap) into `c` in pc order, marking the
  * charged blocks' starts: pc 0, and after every terminator or trap (invalid opcodes and
  * synthetic traps included, even past the end of the code, where falling off runs the implicit
- * trap). Returns the first instruction inside the code that is no valid instruction (where the
- * walk of whole-blob validation stops), or -1.
+ * trap), and listing in `branches` the instructions with a static target. Returns the first
+ * instruction inside the code that is no valid instruction (where the walk of whole-blob
+ * validation stops), or -1.
  */
-function decodeInstructions(blob: CodeBlob, table: Int16Array, c: DecodedColumns): number {
+function decodeInstructions(
+  blob: CodeBlob,
+  table: Int16Array,
+  c: DecodedColumns,
+  branches: number[],
+): number {
   const { code, bitmask } = blob;
   const n = code.length;
   const { op, pc, blockStart } = c;
@@ -311,6 +320,7 @@ function decodeInstructions(blob: CodeBlob, table: Int16Array, c: DecodedColumns
     if (id >= 0) {
       op[i] = id;
       decodeOperands(code, at, id, gap > MAX_SKIP ? MAX_SKIP : gap, c, i);
+      if (targetField(id) !== TargetField.none) branches.push(i);
       endsBlock = isTerminatorOp(id) ? 1 : 0;
     } else { // an invalid opcode: a trap, op 0, no operands
       if (walkStop < 0) walkStop = i;
@@ -332,19 +342,23 @@ function decodeInstructions(blob: CodeBlob, table: Int16Array, c: DecodedColumns
   return walkStop;
 }
 
-/** Resolves every static branch and jump target into `target`: -1 where it is no jump target. */
+/**
+ * Resolves the static targets of `branches` into `target`, and -1 elsewhere and where a target
+ * is no jump target.
+ */
 function resolveTargets(
   blob: CodeBlob,
   table: Int16Array,
   c: DecodedColumns,
+  branches: readonly number[],
   target: Int32Array,
 ): void {
   const { op, x, y } = c;
-  for (let i = 0; i < target.length; i++) {
-    const field = targetField(op[i]);
-    target[i] = field === TargetField.none
-      ? -1
-      : jumpTargetAt(blob, table, c, field === TargetField.x ? x[i] : y[i], i);
+  target.fill(-1);
+  for (let k = 0; k < branches.length; k++) {
+    const i = branches[k];
+    const to = targetField(op[i]) === TargetField.x ? x[i] : y[i];
+    target[i] = jumpTargetAt(blob, table, c, to, i);
   }
 }
 
@@ -385,15 +399,16 @@ function priceBlocks(p: ProgramAnalysis, code: Uint8Array, unpaidPastEnd: boolea
   const { blockStart, entryCost, pc, count } = p;
   const gas = p.profile.gas, n = code.length;
   const perInstruction = gas.perInstruction ?? -1;
-  let start = 0; // pc 0 starts a block
-  for (let i = 1; i <= count; i++) {
-    if (i < count && blockStart[i] === 0) continue;
+  // Block by block (pc 0 starts one), finding the next start natively.
+  for (let start = 0; start < count;) {
+    let end = blockStart.indexOf(1, start + 1);
+    if (end < 0) end = count;
     if (!unpaidPastEnd || pc[start] < n) {
       entryCost[start] = perInstruction >= 0
-        ? (i - start) * perInstruction
-        : gas.blockCost(p, start, i, code);
+        ? (end - start) * perInstruction
+        : gas.blockCost(p, start, end, code);
     }
-    start = i;
+    start = end;
   }
 }
 

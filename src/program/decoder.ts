@@ -235,7 +235,8 @@ export function decodeOperands(
   const lx = xWidth(code, pc, layout, skip);
   const xAt = pc + ((layout >> X_AT_SHIFT) & 3);
   out.x[i] = immediate(code, xAt, lx) + ((layout & X_REL) !== 0 ? pc : 0);
-  out.y[i] = immediate(code, xAt + lx, yWidth(layout, skip, lx)) + ((layout & Y_REL) !== 0 ? pc : 0);
+  out.y[i] = immediate(code, xAt + lx, yWidth(layout, skip, lx)) +
+    ((layout & Y_REL) !== 0 ? pc : 0);
 }
 
 /**
