@@ -205,10 +205,9 @@ function build(copy: CodeBlob, blob: CodeBlob, profile: IsaProfile): ProgramAnal
     pc: new Uint32Array(count),
     blockStart: new Uint8Array(count),
   };
-  const branches: number[] = [];
-  const walkStop = decodeInstructions(copy, profile.decodeTable, columns, branches);
-  const target = new Int32Array(count);
-  resolveTargets(copy, profile.decodeTable, columns, branches, target);
+  const target = new Int32Array(count).fill(-1);
+  const { walkStop, lastBranch } = decodeInstructions(copy, profile.decodeTable, columns, target);
+  resolveTargets(copy, profile.decodeTable, columns, target, lastBranch);
   const jumpTargets = new Int32Array(copy.jumpTable.length);
   // Toolchains list nearby targets in order, so each search starts at the last one found.
   for (let k = 0, near = 0; k < jumpTargets.length; k++) {
@@ -292,20 +291,21 @@ function countInstructions(bitmask: Uint8Array, n: number): number {
  * Places and decodes every instruction (and synthetic trap) into `c` in pc order, marking the
  * charged blocks' starts: pc 0, and after every terminator or trap (invalid opcodes and
  * synthetic traps included, even past the end of the code, where falling off runs the implicit
- * trap), and listing in `branches` the instructions with a static target. Returns the first
- * instruction inside the code that is no valid instruction (where the walk of whole-blob
- * validation stops), or -1.
+ * trap). Chains the instructions with a static target through `target`, each holding the
+ * previous one, for `resolveTargets`: no other list to allocate. Returns the chain's head and
+ * the first instruction inside the code that is no valid instruction (where the walk of
+ * whole-blob validation stops).
  */
 function decodeInstructions(
   blob: CodeBlob,
   table: Int16Array,
   c: DecodedColumns,
-  branches: number[],
-): number {
+  target: Int32Array,
+): DecodeEnds {
   const { code, bitmask } = blob;
   const n = code.length;
   const { op, pc, blockStart } = c;
-  let i = 0, walkStop = -1, endsBlock = 1;
+  let i = 0, walkStop = -1, endsBlock = 1, lastBranch = -1;
   let at = nextOpcodeStart(bitmask, n, 0);
   if (n === 0 || at !== 0) { // a synthetic trap at 0
     blockStart[i++] = 1;
@@ -320,7 +320,10 @@ function decodeInstructions(
     if (id >= 0) {
       op[i] = id;
       decodeOperands(code, at, id, gap > MAX_SKIP ? MAX_SKIP : gap, c, i);
-      if (targetField(id) !== TargetField.none) branches.push(i);
+      if (targetField(id) !== TargetField.none) {
+        target[i] = lastBranch;
+        lastBranch = i;
+      }
       endsBlock = isTerminatorOp(id) ? 1 : 0;
     } else { // an invalid opcode: a trap, op 0, no operands
       if (walkStop < 0) walkStop = i;
@@ -339,26 +342,34 @@ function decodeInstructions(
     }
     at = next;
   }
-  return walkStop;
+  return { walkStop, lastBranch };
+}
+
+/** Where `decodeInstructions` found the walk's end and the last instruction with a target. */
+interface DecodeEnds {
+  /** The first instruction inside the code that is no valid instruction, or -1. */
+  readonly walkStop: number;
+  /** The last instruction with a static target, the head of the chain in `target`; or -1. */
+  readonly lastBranch: number;
 }
 
 /**
- * Resolves the static targets of `branches` into `target`, and -1 elsewhere and where a target
- * is no jump target.
+ * Resolves the static targets of the instructions `decodeInstructions` chained through `target`
+ * from `lastBranch` (-1 elsewhere), each to -1 where it is no jump target.
  */
 function resolveTargets(
   blob: CodeBlob,
   table: Int16Array,
   c: DecodedColumns,
-  branches: readonly number[],
   target: Int32Array,
+  lastBranch: number,
 ): void {
   const { op, x, y } = c;
-  target.fill(-1);
-  for (let k = 0; k < branches.length; k++) {
-    const i = branches[k];
+  for (let i = lastBranch; i >= 0;) {
+    const previous = target[i];
     const to = targetField(op[i]) === TargetField.x ? x[i] : y[i];
     target[i] = jumpTargetAt(blob, table, c, to, i);
+    i = previous;
   }
 }
 
