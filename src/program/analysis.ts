@@ -185,6 +185,55 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
+ * A `ProgramAnalysis` as one class, so every analysis has the same shape (code reading many
+ * programs' analyses stays monomorphic), with `toEnd` measured on first read.
+ */
+class Analysis implements ProgramAnalysis {
+  readonly count: number;
+  readonly op: Uint8Array;
+  readonly ra: Uint8Array;
+  readonly rb: Uint8Array;
+  readonly rd: Uint8Array;
+  readonly x: Int32Array;
+  readonly y: Int32Array;
+  readonly target: Int32Array;
+  readonly pc: Uint32Array;
+  readonly blockStart: Uint8Array;
+  readonly entryCost: Int32Array;
+  readonly outsideCost: number;
+  readonly violation: BlobViolation | undefined;
+  readonly blob: CodeBlob;
+  readonly jumpTargets: Int32Array;
+  readonly profile: IsaProfile;
+  #toEnd: Int32Array | undefined;
+
+  constructor(fields: Omit<ProgramAnalysis, "toEnd">) {
+    this.count = fields.count;
+    this.op = fields.op;
+    this.ra = fields.ra;
+    this.rb = fields.rb;
+    this.rd = fields.rd;
+    this.x = fields.x;
+    this.y = fields.y;
+    this.target = fields.target;
+    this.pc = fields.pc;
+    this.blockStart = fields.blockStart;
+    this.entryCost = fields.entryCost;
+    this.outsideCost = fields.outsideCost;
+    this.violation = fields.violation;
+    this.blob = fields.blob;
+    this.jumpTargets = fields.jumpTargets;
+    this.profile = fields.profile;
+  }
+
+  /** See `ProgramAnalysis.toEnd`. */
+  get toEnd(): Int32Array {
+    this.#toEnd ??= blockRests(this.blockStart);
+    return this.#toEnd;
+  }
+}
+
+/**
  * Passes over flat arrays, with no object per instruction: counting the instructions (and
  * synthetic traps) from the bitmask alone; placing and decoding each into the arrays, marking
  * where charged blocks start; resolving branch targets against the Gray Paper's block starts
@@ -216,8 +265,7 @@ function build(copy: CodeBlob, blob: CodeBlob, profile: IsaProfile): ProgramAnal
   }
   // Under whole-blob validation a pc past the code is no instruction: reaching it panics, unpaid.
   const unpaidPastEnd = profile.validation === "whole-blob";
-  let toEnd: Int32Array | undefined; // measured on first use: code generators need no such table
-  const program: ProgramAnalysis = {
+  const program = new Analysis({
     count,
     ...columns,
     target,
@@ -230,13 +278,9 @@ function build(copy: CodeBlob, blob: CodeBlob, profile: IsaProfile): ProgramAnal
         (walkStop < 0 ? undefined : walkViolationAt(copy, columns.pc[walkStop], profile))
       : undefined,
     blob,
-    get toEnd(): Int32Array {
-      toEnd ??= blockRests(columns.blockStart);
-      return toEnd;
-    },
     jumpTargets,
     profile,
-  };
+  });
   priceBlocks(program, code, unpaidPastEnd);
   return program;
 }
