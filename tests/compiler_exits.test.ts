@@ -183,7 +183,7 @@ Deno.test("sbrk exits as a host call at its pc and resumes after it", () => {
   z.reset();
   z.loadCode(compiled.code, compiled.jumpTable);
   z.gas = 100n;
-  assert.deepEqual(z.run(compiled.blockEntry[0]), { kind: "host-call", id: 0, pc: analysis.pc[1] });
+  assert.deepEqual(z.run(compiled.blockEntry(0)), { kind: "host-call", id: 0, pc: analysis.pc[1] });
   assert.equal(z.getRegister(1), 4096n);
   assert.equal(z.gas, 100n - BigInt(analysis.entryCost[0]));
   // The host performs sbrk and writes the destination; the code continues after it.
@@ -249,8 +249,10 @@ Deno.test("instructionAt maps block entries, instruction code and stubs back to 
   asm.regRegImm(Op.add_imm_64, 1, 1, -1).regImmOff(Op.branch_ne_imm, 1, 0, "loop");
   asm.regImm(Op.jump_ind, 1, 0).none(Op.trap);
   const { analysis, compiled } = compileBlob(asm.build(["loop"]));
-  const { blockEntry, instructionEntry, code } = compiled;
+  const { code } = compiled;
   const n = analysis.count;
+  const blockEntry = Array.from({ length: n }, (_, i) => compiled.blockEntry(i));
+  const instructionEntry = Array.from({ length: n }, (_, i) => compiled.instructionEntry(i));
   // Code in instruction order ends with the last instruction's; stubs follow.
   const inline = (offset: number) => offset <= instructionEntry[n - 1];
   for (let i = 0; i < n; i++) {

@@ -122,7 +122,7 @@ forEachEngine(
       if (pc > 0) {
         // The second instruction's entry is out of line, after every instruction's own code.
         const i = instructionAtPc(analysis, pc);
-        assert.ok(compiled.instructionEntry[i] > compiled.instructionEntry[analysis.count - 1]);
+        assert.ok(compiled.instructionEntry(i) > compiled.instructionEntry(analysis.count - 1));
       }
     }
     // Loads through results outside the table fault next to the fused code and resume.

@@ -159,10 +159,10 @@ export function runBoth(blob: CodeBlob, scenario: Scenario = {}): ExitTrace {
 
   const start = scenario.pc ?? 0;
   const index = instructionAtPc(program.analysis, start);
-  assert.ok(index >= 0 && program.compiled.blockEntry[index] >= 0, `pc ${start} starts no block`);
+  assert.ok(index >= 0 && program.compiled.blockEntry(index) >= 0, `pc ${start} starts no block`);
   interpreter.pc = start;
   const trace: ExitTrace = [];
-  let native = translate(z.run(program.compiled.blockEntry[index]), z, program);
+  let native = translate(z.run(program.compiled.blockEntry(index)), z, program);
   for (let n = 0; n < (scenario.maxExits ?? 20); n++) {
     const expected = interpreter.run();
     const got = native.exit;
@@ -188,11 +188,11 @@ export function runBoth(blob: CodeBlob, scenario: Scenario = {}): ExitTrace {
         } else memory.protect(expected.address, 4096, "read-write");
       }
       pages.add(expected.address);
-      native = translate(z.run(program.compiled.instructionEntry[native.index]), z, program);
+      native = translate(z.run(program.compiled.instructionEntry(native.index)), z, program);
     } else if (expected.kind === "out-of-gas" && scenario.refill !== undefined) {
       interpreter.gas += scenario.refill;
       z.gas += scenario.refill;
-      native = translate(z.run(program.compiled.blockEntry[native.index]), z, program);
+      native = translate(z.run(program.compiled.blockEntry(native.index)), z, program);
     } else {
       return trace;
     }

@@ -49,8 +49,8 @@ function handCompiled(): NativeCode {
   return {
     code: asm.build(),
     jumpTable: new Uint8Array(0),
-    blockEntry: Int32Array.from(PCS, (_, i) => i === 0 ? blockEntry : -1),
-    instructionEntry,
+    blockEntry: (i) => i === 0 ? blockEntry : -1,
+    instructionEntry: (i) => instructionEntry[i],
     instructionAt(offset: number): number {
       for (let i = starts.length - 1; i >= 0; i--) if (offset >= starts[i]) return i;
       return -1;

@@ -4,7 +4,7 @@
  * @module
  */
 import type { ProgramAnalysis } from "../program/analysis.ts";
-import { generateCode, type GeneratedCode } from "./generator.ts";
+import { generateCode } from "./generator.ts";
 import type { CodeTarget, CompiledCode, CompileOptions } from "./target.ts";
 
 const ADDRESS_HALF = 2 ** 32;
@@ -16,40 +16,46 @@ export function compileProgram(
   options: CompileOptions = {},
 ): CompiledCode {
   const generated = generateCode(analysis, target, options.step ?? false);
-  const jumpTable = nativeJumpTable(analysis.jumpTargets, generated, target.codeAddress);
-  const { blockEntry, instructionEntry, stubStart, stubOwner } = generated;
+  const { code, instructionEntry, chargeBytes, stubStart, stubOwner } = generated;
+  const blockStart = analysis.blockStart;
+  const blockEntry = (i: number): number =>
+    blockStart[i] === 1 ? instructionEntry[i] - chargeBytes[i] : -1;
   /** Built at the first lookup: only faults need it, and most programs never fault. */
   let starts: Int32Array | undefined;
   return {
-    code: generated.code,
-    jumpTable,
+    code,
+    jumpTable: nativeJumpTable(generated.tableEntries, target.codeAddress),
     blockEntry,
-    instructionEntry,
+    instructionEntry: (i) => instructionEntry[i],
     instructionAt(nativeOffset: number): number {
-      if (nativeOffset < 0 || nativeOffset >= generated.code.length) return -1;
+      if (nativeOffset < 0 || nativeOffset >= code.length) return -1;
       if (nativeOffset >= stubStart[0]) return stubOwner[lastAtOrBefore(stubStart, nativeOffset)];
-      starts ??= instructionStarts(generated);
+      starts ??= instructionStarts(instructionEntry, blockEntry, stubStart[0]);
       const i = lastAtOrBefore(starts, nativeOffset);
       // The gas charge of block i + 1 lies between instruction i's code and its own.
-      const next = i + 1 < blockEntry.length ? blockEntry[i + 1] : -1;
+      const next = i + 1 < instructionEntry.length ? blockEntry(i + 1) : -1;
       return next >= 0 && nativeOffset >= next ? i + 1 : i;
     },
   };
 }
 
 /**
- * Per instruction, where its code begins in the instruction stream, ascending: its entry, or
- * for the second instruction of a fused pair (entered in a stub) where the pair ends, that is
- * where the next instruction's block entry or code begins, or the stubs after the last one.
+ * Per instruction, where its code begins in the instruction stream (which ends at
+ * `streamEnd`), ascending: its entry, or for the second instruction of a fused pair (entered in
+ * a stub) where the pair ends, that is where the next instruction's block entry or code begins,
+ * or the stubs after the last one.
  */
-function instructionStarts(generated: GeneratedCode): Int32Array {
-  const { blockEntry, instructionEntry } = generated, n = instructionEntry.length;
-  const streamEnd = generated.stubStart[0];
+function instructionStarts(
+  instructionEntry: Int32Array,
+  blockEntry: (i: number) => number,
+  streamEnd: number,
+): Int32Array {
+  const n = instructionEntry.length;
   const starts = new Int32Array(n);
   for (let i = n - 1; i >= 0; i--) {
     if (instructionEntry[i] < streamEnd) starts[i] = instructionEntry[i];
     else if (i + 1 === n) starts[i] = streamEnd;
-    else starts[i] = blockEntry[i + 1] >= 0 ? blockEntry[i + 1] : starts[i + 1];
+    else starts[i] = blockEntry(i + 1) >= 0 ? blockEntry(i + 1) : starts[i + 1];
   }
   return starts;
 }
@@ -65,18 +71,13 @@ function lastAtOrBefore(starts: Int32Array, offset: number): number {
   return lo;
 }
 
-/** Entry k: the absolute native address of the block entry of jump-table target k. */
-function nativeJumpTable(
-  jumpTargets: Int32Array,
-  generated: GeneratedCode,
-  codeAddress: bigint,
-): Uint8Array {
-  const bytes = new Uint8Array(jumpTargets.length * 8);
+/** Entry k: the absolute native address of code offset `offsets[k]`. */
+function nativeJumpTable(offsets: Int32Array, codeAddress: bigint): Uint8Array {
+  const bytes = new Uint8Array(offsets.length * 8);
   const baseLow = Number(codeAddress % BigInt(ADDRESS_HALF));
   const baseHigh = Number(codeAddress / BigInt(ADDRESS_HALF));
-  for (let k = 0; k < jumpTargets.length; k++) {
-    const t = jumpTargets[k];
-    const low = baseLow + (t >= 0 ? generated.blockEntry[t] : generated.invalidEntry);
+  for (let k = 0; k < offsets.length; k++) {
+    const low = baseLow + offsets[k];
     littleEndian32(bytes, 8 * k, low);
     littleEndian32(bytes, 8 * k + 4, baseHigh + (low >= ADDRESS_HALF ? 1 : 0));
   }

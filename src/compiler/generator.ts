@@ -46,8 +46,6 @@ const PACKED_COST_LIMIT = 1 << (32 - PACKED_PC_BITS);
 export interface GeneratedCode {
   /** The machine code. */
   readonly code: Uint8Array;
-  /** Per instruction: offset of the gas-charging block entry, -1 where no block starts. */
-  readonly blockEntry: Int32Array;
   /**
    * Per instruction: offset where execution enters it without a charge: its code in the
    * instruction stream, ascending, except for the second instruction of a fused pair, which is
@@ -55,14 +53,24 @@ export interface GeneratedCode {
    */
   readonly instructionEntry: Int32Array;
   /**
+   * Per instruction starting a block: bytes from its block's gas-charging entry to its
+   * `instructionEntry` (the charge, and in step mode the report before it: under 64 bytes); 0
+   * elsewhere. One byte each instead of a second 32-bit table: every 4 KiB of fresh memory costs
+   * a page fault.
+   */
+  readonly chargeBytes: Uint8Array;
+  /**
    * Ascending offsets where each stub begins, after all instructions' code; the first entry is
    * the shared code of no instruction.
    */
   readonly stubStart: Int32Array;
   /** Instruction number owning each stub (-1 for the shared code). */
   readonly stubOwner: Int32Array;
-  /** Offset of the stub that traps for jump-table entries that start no block. */
-  readonly invalidEntry: number;
+  /**
+   * Per jump-table entry: the offset it jumps to, its target's block entry or, for an entry
+   * that starts no block, the stub that traps.
+   */
+  readonly tableEntries: Int32Array;
 }
 
 /**
@@ -134,6 +142,8 @@ class CodeGenerator implements LoweringContext {
   /** Step mode: each instruction reports itself to the host before it runs (tracing). */
   readonly #step: boolean;
   #invalidEntryLabel = -1;
+  /** Stubs begun so far. */
+  #stubRegions = 0;
   #outOfGasTail = -1;
 
   /** Prepares to compile `program` for `target`; throws when the target breaks an assumption. */
@@ -156,19 +166,26 @@ class CodeGenerator implements LoweringContext {
 
   /** Generates the code: instructions in pc order, then the stubs. */
   generate(): GeneratedCode {
-    const asm = this.asm, n = this.p.count;
-    const instructionEntry = new Int32Array(n);
+    const asm = this.asm, p = this.p, n = p.count;
+    const instructionEntry = new Int32Array(n), chargeBytes = new Uint8Array(n);
     // Label i: the block entry of instruction i, bound where it starts a block.
     asm.newLabels(n);
-    this.#emitInstructions(instructionEntry);
+    this.#emitInstructions(instructionEntry, chargeBytes);
     const { start, owner } = this.#emitStubs(instructionEntry);
+    const tableEntries = new Int32Array(p.jumpTargets.length);
+    const invalidEntry = asm.labelOffset(this.#invalidEntryLabel);
+    for (let k = 0; k < tableEntries.length; k++) {
+      const t = p.jumpTargets[k];
+      tableEntries[k] = t >= 0 ? asm.labelOffset(t) : invalidEntry;
+    }
+    asm.checkLabelsBound();
     return {
-      blockEntry: asm.labelTable(n),
       code: asm.code(),
       instructionEntry,
+      chargeBytes,
       stubStart: start,
       stubOwner: owner,
-      invalidEntry: asm.labelOffset(this.#invalidEntryLabel),
+      tableEntries,
     };
   }
 
@@ -178,7 +195,7 @@ class CodeGenerator implements LoweringContext {
    * replacement) in each compile's first call, and code after it that had not run by then
    * would throw the compiled code away at every call.
    */
-  #emitInstructions(instructionEntry: Int32Array): void {
+  #emitInstructions(instructionEntry: Int32Array, chargeBytes: Uint8Array): void {
     const p = this.p, asm = this.asm, n = p.count;
     const { blockStart, entryCost } = p;
     const gas = this.#gas, step = this.#step;
@@ -196,6 +213,7 @@ class CodeGenerator implements LoweringContext {
           const skip = asm.jmpShort();
           // Without a charge: enter the next block, charged.
           instructionEntry[i] = asm.length;
+          chargeBytes[i] = asm.length - asm.labelOffset(i);
           i++;
           asm.bind(i);
           asm.aluRI(Alu.sub, true, gas, entryCost[i]);
@@ -205,6 +223,7 @@ class CodeGenerator implements LoweringContext {
           asm.aluRI(Alu.sub, true, gas, cost);
           outOfGasStubs.add(OutOfGas.Block, i, asm.jccFar(Cond.s));
         }
+        chargeBytes[i] = asm.length - asm.labelOffset(i);
       }
       instructionEntry[i] = asm.length;
       if (step && blockStart[i] === 0) this.#stepReport(i);
@@ -255,16 +274,11 @@ class CodeGenerator implements LoweringContext {
     const asm = this.asm, p = this.p, off = this.off;
     const regionCount = outOfGasStubs.count + stubs.count + 1;
     const starts = new Int32Array(regionCount), owners = new Int32Array(regionCount);
-    let regions = 0;
-    const begin = (i: number, bytes = MAX_STUB_BYTES): void => {
-      starts[regions] = asm.length;
-      owners[regions++] = i;
-      asm.reserve(bytes);
-    };
+    this.#stubRegions = 0;
     // Shared code of no instruction, first so that the stubs jump back to it (no fixups): the
     // trap of jump-table entries that start no block (the jump recorded its pc already), and
     // the tail of the packed out-of-gas stubs (pc and cost in ecx).
-    begin(-1);
+    this.#beginStub(starts, owners, -1, MAX_STUB_BYTES);
     this.#invalidEntryLabel = asm.newLabels(1);
     asm.bind(this.#invalidEntryLabel);
     asm.jmpMem(Addr.rip, 0, vmctx(this, off.trap));
@@ -278,14 +292,19 @@ class CodeGenerator implements LoweringContext {
     // Out-of-gas stubs, in block order, paired as the charges were.
     for (let k = 0; k < outOfGasStubs.count; k++) {
       const i = outOfGasStubs.owner[k];
-      begin(i);
+      this.#beginStub(starts, owners, i, MAX_STUB_BYTES);
       asm.bindFar(outOfGasStubs.link[k]);
       if (outOfGasStubs.kind[k] === OutOfGas.Pair) this.#fusedOutOfGas(i);
       else this.#outOfGas(i);
     }
     for (let k = 0; k < stubs.count; k++) {
       const i = stubs.owner[k], label = stubs.link[k];
-      begin(i, stubs.kind[k] === Stub.Entry ? MAX_INSTRUCTION_BYTES : MAX_STUB_BYTES);
+      this.#beginStub(
+        starts,
+        owners,
+        i,
+        stubs.kind[k] === Stub.Entry ? MAX_INSTRUCTION_BYTES : MAX_STUB_BYTES,
+      );
       asm.bind(label);
       switch (stubs.kind[k]) {
         case Stub.Panic:
@@ -306,10 +325,21 @@ class CodeGenerator implements LoweringContext {
         }
       }
     }
-    if (regions !== regionCount) {
-      throw new Error(`${regions} stub regions, ${regionCount} expected`);
+    if (this.#stubRegions !== regionCount) {
+      throw new Error(`${this.#stubRegions} stub regions, ${regionCount} expected`);
     }
     return { start: starts, owner: owners };
+  }
+
+  /**
+   * Begins a stub of instruction `owner` (-1: shared code) with room for `bytes`. A method, not
+   * a closure in `#emitStubs`: optimised code calling a closure made at each compile would be
+   * thrown away at each compile.
+   */
+  #beginStub(starts: Int32Array, owners: Int32Array, owner: number, bytes: number): void {
+    starts[this.#stubRegions] = this.asm.length;
+    owners[this.#stubRegions++] = owner;
+    this.asm.reserve(bytes);
   }
 
   /** Out-of-gas stub of block `i`: gives its cost back and exits at its pc. */

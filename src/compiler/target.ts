@@ -62,12 +62,12 @@ export interface CompiledCode {
   /** Entry k (for dynamic address 2(k+1)) = the native address of its block's entry. */
   readonly jumpTable: Uint8Array;
   /**
-   * Per instruction number: native offset of the gas-charging entry of the block starting
-   * there, -1 if none starts there.
+   * Native offset of the gas-charging entry of the block starting at instruction number `i`,
+   * -1 if none starts there.
    */
-  readonly blockEntry: Int32Array;
-  /** Per instruction number: native offset of its code without any charge (resume point). */
-  readonly instructionEntry: Int32Array;
+  blockEntry(i: number): number;
+  /** Native offset of instruction number `i`'s code without any charge (resume point). */
+  instructionEntry(i: number): number;
   /** Instruction number whose code holds native offset `nativeOffset` (-1 if none does). */
   instructionAt(nativeOffset: number): number;
 }

@@ -42,12 +42,11 @@ export class X64 {
   #handedOut = false;
   /**
    * Per label: its offset once bound (≥ 0); -1 while unbound with no rel32 to it; otherwise
-   * −2 − the position of its latest pending rel32.
+   * −2 − the position of its latest pending rel32. Kept from program to program (grown to the
+   * most labels one has used), so labels cost no fresh memory.
    */
   #labelOffset: Int32Array = new Int32Array(64);
   #labelCount = 0;
-  /** True once `labelTable()` handed the label offsets out: the next `reset` takes new ones. */
-  #labelsHandedOut = false;
   /** rel32s emitted to labels not bound yet. */
   #pending = 0;
 
@@ -66,11 +65,6 @@ export class X64 {
     this.length = 0;
     this.#labelCount = 0;
     this.#pending = 0;
-    if (this.#labelsHandedOut) {
-      // Small: the first `newLabels` grows it to the size the program needs, copying nothing.
-      this.#labelOffset = new Int32Array(64);
-      this.#labelsHandedOut = false;
-    }
     const size = this.bytes.length;
     if (this.#handedOut || size < capacity || size > 4 * Math.max(capacity, 1 << 20)) {
       this.bytes = new Uint8Array(Math.max(capacity, 64));
@@ -109,16 +103,6 @@ export class X64 {
   labelOffset(label: number): number {
     const state = this.#labelOffset[label];
     return state >= 0 ? state : -1;
-  }
-
-  /**
-   * The offsets of labels 0 … `count` − 1 once every label used is bound (-1 for those never
-   * bound), without a copy: the next `reset` takes a new label table.
-   */
-  labelTable(count: number): Int32Array {
-    this.checkLabelsBound();
-    this.#labelsHandedOut = true;
-    return this.#labelOffset.subarray(0, count);
   }
 
   /** Checks that every rel32 to a label was patched; throws if a label used is still unbound. */

@@ -31,10 +31,10 @@ export interface NativeCode {
   readonly code: Uint8Array;
   /** The jump table of dynamic jumps (8-byte native addresses). */
   readonly jumpTable: Uint8Array;
-  /** Per instruction number: native offset of the gas-charging entry of its block, or -1. */
-  readonly blockEntry: Int32Array;
-  /** Per instruction number: native offset of its code without any charge. */
-  readonly instructionEntry: Int32Array;
+  /** Native offset of the gas-charging entry of the block starting at instruction `i`, or -1. */
+  blockEntry(i: number): number;
+  /** Native offset of instruction `i`'s code without any charge. */
+  instructionEntry(i: number): number;
   /** The instruction number whose code holds native offset `nativeOffset`. */
   instructionAt(nativeOffset: number): number;
 }
@@ -252,17 +252,17 @@ export class NativeBackend implements Backend {
       // An unpaid block start reports no step (it did before its charge): announce it here.
       const i = this.#unpaidIndex;
       if (this.#onInstruction !== undefined && p.blockStart[i] === 1) this.#stepping = i;
-      return this.#code.instructionEntry[i];
+      return this.#code.instructionEntry(i);
     }
     const pc = this.#pc;
     const index = instructionAtPc(p, pc);
-    if (index >= 0 && p.blockStart[index] === 1) return this.#code.blockEntry[index];
+    if (index >= 0 && p.blockStart[index] === 1) return this.#code.blockEntry(index);
     const cost = BigInt(entryCharge(p, index));
     const vmctx = this.#zygote.vmctx;
     if (cost > vmctx.gas) return { kind: "out-of-gas", pc };
     vmctx.gas -= cost;
     if (index < 0) return { kind: "panic", pc };
-    return this.#code.instructionEntry[index];
+    return this.#code.instructionEntry(index);
   }
 
   /**
