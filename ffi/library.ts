@@ -59,7 +59,7 @@ export const NATIVE_SYMBOLS = {
     parameters: ["i32", "u64", "buffer", "usize", "usize"],
     result: "u32",
   },
-  pvmbox_reset: { parameters: ["i32"], result: "i32" },
+  pvmbox_reset: { parameters: ["i32", "u64"], result: "i32" },
   pvmbox_drop_kept: { parameters: ["i32", "u64"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 

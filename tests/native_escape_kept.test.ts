@@ -20,6 +20,8 @@ const DATA_BYTES = 2 * PAGE;
 const HEAP = DATA + DATA_BYTES;
 const STACK = 0xfefdf000;
 const HOST_PAGE = 0x50000;
+/** Pages the host maps read-write and nobody touches (so a reset finds nothing to zero). */
+const SPARE = 0x60000;
 /** A page the first user's guest maps itself, outside everything the host mapped. */
 const PLANTED = 0x300000;
 
@@ -32,12 +34,16 @@ function imageOf(fill: number): MemoryImage {
   ]);
 }
 
-/** Maps the layout as a program's user would: image, data, stack and a page the host fills. */
+/**
+ * Maps the layout as a program's user would: image, data, stack, a page the host fills and two
+ * spare pages.
+ */
 function mapLayout(zygote: Zygote, image: MemoryImage): void {
   zygote.memory.applyImage(image);
   zygote.memory.map(DATA, DATA_BYTES, "read-write");
   zygote.memory.map(STACK, PAGE, "read-write");
   zygote.memory.map(HOST_PAGE, PAGE, "read-write");
+  zygote.memory.map(SPARE, 2 * PAGE, "read-write");
 }
 
 /** Appends `rep stosq` of SECRET over [start, start + bytes). */
@@ -138,21 +144,23 @@ Deno.test("escape: the next run of the same program finds its kept layout zeroed
 
 Deno.test("escape: what a program did to its kept mappings does not reach another program", () => {
   using pool = new ZygotePool({ size: 1, recycle: "reuse" });
-  // The first program remaps half of its data read-only from the image file, makes its stack
+  // The first program remaps one spare page read-only from the image file, makes the other
   // read-only, and maps a page of its own: all allowed by the filter, none asked for by the host.
   const tamper = new Asm()
-    .syscall(SYS_MMAP, DATA + PAGE, PAGE, PROT_READ, MAP_SHARED_FIXED, ABI.FD_IMAGE, DATA + PAGE)
-    .syscall(SYS_MPROTECT, STACK, PAGE, PROT_READ)
+    .syscall(SYS_MMAP, SPARE, PAGE, PROT_READ, MAP_SHARED_FIXED, ABI.FD_IMAGE, SPARE)
+    .syscall(SYS_MPROTECT, SPARE + PAGE, PAGE, PROT_READ)
     .syscall(SYS_MMAP, PLANTED, PAGE, 3, MAP_SHARED_FIXED, ABI.FD_MEMORY, PLANTED);
   const first = firstUser(pool, "first program", tamper);
   const next = pool.acquire("another program");
   assert.equal(next, first, "the same process serves the other program");
   mapLayout(next, imageOf(0x22));
   const code = lookEverywhere();
-  // Writes everywhere the host mapped read-write: a read-only leftover would fault.
-  code.movImm(R.rbx, 7).store64(DATA + PAGE, R.rbx).store64(STACK, R.rbx);
+  orRange(code, SPARE, 2 * PAGE, R.r14);
+  // Writes where the host mapped read-write: a read-only leftover would fault.
+  code.movImm(R.rbx, 7).store64(SPARE, R.rbx).store64(SPARE + PAGE, R.rbx);
   next.loadCode(code.ret().build());
-  assert.deepEqual(next.run(0), { kind: "return" }, "its data and stack are writable");
+  assert.deepEqual(next.run(0), { kind: "return" }, "the spare pages are writable");
+  assert.equal(reg(next, R.r14), 0n, "spare pages read as zero");
   assert.equal(reg(next, R.r10), 0n, "data reads as zero");
   assert.equal(reg(next, R.r11), 0n, "stack reads as zero");
   assert.equal(reg(next, R.r12), 0n, "the page the host filled reads as zero");
@@ -163,6 +171,25 @@ Deno.test("escape: what a program did to its kept mappings does not reach anothe
     assert.equal(exit.kind, "page-fault", `0x${address.toString(16)} is not mapped`);
     assert.equal((exit as { address: number }).address, address);
   }
+  pool.release(next);
+});
+
+Deno.test("escape: a program that made memory it dirtied read-only loses its zygote at the reset", () => {
+  using pool = new ZygotePool({ size: 1, recycle: "reuse" });
+  // Dirty pages in mappings the zygote holds read-write are zeroed by the zygote's own stores:
+  // where guest code changed such a mapping, they fault outside guest code, which kills it.
+  const tamper = new Asm()
+    .syscall(SYS_MMAP, DATA + PAGE, PAGE, PROT_READ, MAP_SHARED_FIXED, ABI.FD_IMAGE, DATA + PAGE)
+    .syscall(SYS_MPROTECT, STACK, PAGE, PROT_READ);
+  const first = firstUser(pool, "first program", tamper);
+  assert.equal(first.usable, false, "the zygote died in its reset");
+  assert.equal(pool.idle, 0, "and is not offered again");
+  const next = pool.acquire("first program");
+  assert.notEqual(next, first);
+  mapLayout(next, imageOf(0x11));
+  next.loadCode(lookEverywhere().ret().build());
+  assert.deepEqual(next.run(0), { kind: "return" });
+  assert.equal(reg(next, R.r10) | reg(next, R.r11) | reg(next, R.r12), 0n, "only zeros");
   pool.release(next);
 });
 
@@ -203,7 +230,7 @@ Deno.test("escape: after a failed memory operation, kept mappings are unmapped b
     assert.equal(op(ABI.MEMOP_MAP, HEAP, ABI.ACCESS_READ_WRITE), 0);
     load(new Asm().ret());
     assert.equal(symbols.pvmbox_run(handle, 0n, timeout), ABI.REPORT_RETURN);
-    symbols.pvmbox_reset(handle);
+    assert.equal(symbols.pvmbox_reset(handle, timeout), ABI.REPORT_IDLE);
     assert.equal(op(ABI.MEMOP_MAP, DATA, ABI.ACCESS_READ_WRITE), 0, "data is taken over");
     // Changing the protection of a page nobody mapped fails in the zygote.
     assert.equal(op(ABI.MEMOP_PROTECT, PLANTED, ABI.ACCESS_READ), 0);

@@ -12,7 +12,8 @@ const Slot = slots.Slot;
 /// Bytes of guest address space (and of the memory and image memfds).
 pub const GUEST_SPACE: usize = 1 << 32;
 
-/// Address of the host's view of guest memory (4 GiB, guest address = offset).
+/// Address of the host's view of guest memory (4 GiB, guest address = offset): the memory
+/// memfd only, also where the guest maps an image.
 export fn pvmbox_memory_address(handle: i32) ?*anyopaque {
     const slot = slots.lookup(handle) orelse return null;
     return @ptrCast(slot.memory);
@@ -65,14 +66,9 @@ export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, acces
     if (dropped != 0) return dropped;
     const flushed = flushIfFull(slot, timeout_ns);
     if (flushed != 0) return flushed;
-    // The host's view must show what the guest sees: the image, or guest memory again.
-    if (kind == abi.MEMOP_MAP_IMAGE) {
-        if (!viewImage(slot, address, len)) return @intFromEnum(linux.E.NOMEM);
-        slot.image_extents.note(address, address + len);
-    } else if (kind != abi.MEMOP_PROTECT) {
-        if (slot.image_extents.intersects(address, address + len) and !viewMemory(slot, address, len)) return @intFromEnum(linux.E.NOMEM);
-        // A reset left everything zero, so mapping pages not mapped since then needs no work.
-        if (kind == abi.MEMOP_UNMAP or slot.mapped_extents.intersects(address, address + len)) discard(slot, address, address + len);
+    // A reset left everything zero, so mapping pages not mapped since then needs no work.
+    if (kind == abi.MEMOP_UNMAP or (kind == abi.MEMOP_MAP and slot.mapped_extents.intersects(address, address + len))) {
+        discard(slot, address, address + len);
     }
     if (kind == abi.MEMOP_MAP) slot.mapped_extents.note(address, address + len);
     enqueue(slot, kind, access, address, len);
@@ -97,13 +93,7 @@ export fn pvmbox_memory_op(handle: i32, kind: u32, address: u64, len: u64, acces
 /// (no mmap, no page faults); only a hidden or differently protected one needs an mprotect.
 fn takeOver(slot: *Slot, m: slots.Mapping, access: u32, timeout_ns: u64) i32 {
     const hi = m.address + m.length;
-    if (m.kind == abi.MEMOP_MAP_IMAGE) {
-        if (!viewImage(slot, m.address, m.length)) return @intFromEnum(linux.E.NOMEM);
-        slot.image_extents.note(m.address, hi);
-    } else {
-        if (slot.image_extents.intersects(m.address, hi) and !viewMemory(slot, m.address, m.length)) return @intFromEnum(linux.E.NOMEM);
-        slot.mapped_extents.note(m.address, hi);
-    }
+    if (m.kind == abi.MEMOP_MAP) slot.mapped_extents.note(m.address, hi);
     if (m.hidden or m.access != access) {
         const f = push(slot, abi.MEMOP_PROTECT, access, m.address, m.length, timeout_ns);
         if (f != 0) return f;
@@ -198,39 +188,33 @@ fn enqueue(slot: *Slot, kind: u32, access: u32, address: u64, len: u64) void {
     vm.memop_count = slot.memop_count;
 }
 
-/// Shows the image in the host's view of [address, address+len). Private and writable, so a
-/// stale typed-array view that writes there gets a private copy instead of crashing the host;
-/// the guest's (shared, read-only) mapping never sees such writes.
-fn viewImage(slot: *Slot, address: u64, len: u64) bool {
-    const rc = linux.mmap(slot.memory.? + address, len, linux.PROT.READ | linux.PROT.WRITE, linux.MAP.PRIVATE | linux.MAP.FIXED, slot.image_fd, @intCast(address));
-    return !sys.failed(rc);
-}
-
-fn viewMemory(slot: *Slot, address: u64, len: u64) bool {
-    const rc = linux.mmap(slot.memory.? + address, len, linux.PROT.READ | linux.PROT.WRITE, linux.MAP.SHARED | linux.MAP.FIXED, slot.memory_fd, @intCast(address));
-    return !sys.failed(rc);
-}
-
-/// Makes the sandbox fresh without a round trip: discards all guest memory (pages read back as
-/// zero at once), has the zygote unmap everything but the mappings it keeps for the next user
-/// (the current user's, known exactly: zeroed now, hidden until taken over), clears registers,
-/// gas and queued operations. Code and images stay loaded.
-export fn pvmbox_reset(handle: i32) i32 {
-    const slot = slots.lookup(handle) orelse return -1;
-    // Views first: zeroing below writes through the host's view, which must be guest memory.
-    for (slot.image_extents.list()) |e| _ = viewMemory(slot, e[0], e[1] - e[0]);
+/// Makes the sandbox fresh for the next user and waits until the zygote applied it (one round
+/// trip, at most `timeout_ns`): all guest memory reads as zero (dirty pages zeroed in place up to
+/// the keep-resident budget, the rest freed), the zygote unmaps everything but the mappings it
+/// keeps for the next user (the current user's, when known exactly: hidden until taken over),
+/// registers, gas and queued operations are cleared. Code and images stay loaded. Returns
+/// REPORT_IDLE, REPORT_ERROR or a negative ERR_*.
+export fn pvmbox_reset(handle: i32, timeout_ns: u64) i32 {
+    const slot = slots.lookup(handle) orelse return protocol.ERR_HANDLE;
+    // Operations still queued never reached the zygote: what it holds is then not known.
+    const known = slot.mappings_known and slot.memop_count == 0;
     // Kept pages count against the next user's memory limit (allocated pages of the memfd)
     // until it maps them: they may take at most a quarter of it.
     const limit_pages = if (slot.memory_limit == 0) std.math.maxInt(usize) else slot.memory_limit / abi.PAGE_SIZE / 4;
-    var budget: usize = @min(slot.keep_resident_pages, limit_pages);
+    var cleaning = Cleaning{ .slot = slot, .budget = @min(slot.keep_resident_pages, limit_pages) };
+    if (known) {
+        for (slot.mappings.list()) |m| {
+            if (m.kind == abi.MEMOP_MAP and m.access == abi.ACCESS_READ_WRITE) cleaning.writable.record(m.kind, m.address, m.length, m.access);
+        }
+        cleaning.writable.sort();
+    }
     slot.resident.clear();
-    for (slot.mapped_extents.list()) |e| zeroOrDiscard(slot, e[0], e[1], &budget);
-    discardOutside(slot, slot.mapped_extents.list());
+    var extents = slot.mapped_extents;
+    const dirty = extents.disjoint();
+    for (dirty) |e| cleaning.zeroOrDiscard(e[0], e[1]);
+    if (!onlyKeptAllocated(slot, cleaning.kept_pages)) discardOutside(slot, dirty);
     slot.mapped_extents.clear();
-    slot.image_extents.clear();
-    // Operations still queued never reached the zygote: what it holds is then not known.
-    if (slot.memop_count != 0) slot.mappings_known = false;
-    slot.kept = if (slot.mappings_known) slot.mappings else .{};
+    slot.kept = if (known) slot.mappings else .{};
     slot.kept.sort();
     slot.mappings.clear();
     // The scrub unmaps everything else, so afterwards the zygote holds exactly `kept`.
@@ -240,7 +224,9 @@ export fn pvmbox_reset(handle: i32) i32 {
     const vm = slot.vmctx.?;
     // clearVmCtx left the list empty (zero lengths) past these.
     for (slot.kept.list(), 0..) |m, i| vm.kept[i] = .{ .address = @intCast(m.address), .length = @intCast(m.length) };
-    return 0;
+    for (cleaning.zero[0..cleaning.zero_count]) |z| enqueue(slot, abi.MEMOP_ZERO, abi.ACCESS_NONE, z[0], z[1] - z[0]);
+    // Now, not with the next command: the zeroing must come before anything the host writes.
+    return protocol.command(slot, abi.CMD_SYNC, timeout_ns);
 }
 
 /// Guest code can write all of the VmCtx page: the next user gets a page where every byte but the
@@ -278,57 +264,100 @@ export fn pvmbox_set_keep_resident(handle: i32, bytes: u64) i32 {
     return 0;
 }
 
-/// Source of the zero pages written by `zeroOrDiscard`.
-var zero_page: [abi.PAGE_SIZE]u8 align(4096) = [_]u8{0} ** abi.PAGE_SIZE;
+/// Source of the zeros `writeZeros` writes, a page per iovec.
+var zero_page: [abi.PAGE_SIZE]u8 align(abi.PAGE_SIZE) = [_]u8{0} ** abi.PAGE_SIZE;
+/// Pages per mincore call, and so most pages one pwritev of `writeZeros` writes.
+const MINCORE_CHUNK_PAGES = 1024;
 
-/// Makes [lo, hi) read as zero: resident pages are overwritten with zeros through the file
-/// (no page-table work in either process) while the budget lasts; everything else is freed,
-/// including pages mincore() does not see as resident (holes, or swapped out).
-fn zeroOrDiscard(slot: *Slot, lo: u64, hi: u64, budget: *usize) void {
-    const base = slot.memory.?;
-    var vec: [1024]u8 = undefined;
-    var iov: [1024]std.os.iovec_const = undefined;
-    var chunk_start = lo;
-    while (chunk_start < hi) {
-        const chunk_len = @min(hi - chunk_start, vec.len * abi.PAGE_SIZE);
-        if (sys.failed(linux.mincore(base + chunk_start, chunk_len, &vec))) return discard(slot, chunk_start, hi);
-        const pages = chunk_len / abi.PAGE_SIZE;
-        var i: usize = 0;
-        while (i < pages) {
-            const page = chunk_start + i * abi.PAGE_SIZE;
-            var run: usize = 0;
-            if (vec[i] & 1 == 0 or budget.* == 0) {
-                while (i + run < pages and (vec[i + run] & 1 == 0 or budget.* == 0)) run += 1;
-                discard(slot, page, page + run * abi.PAGE_SIZE);
-            } else {
-                while (i + run < pages and vec[i + run] & 1 == 1 and run < budget.*) : (run += 1) {
-                    iov[run] = .{ .iov_base = &zero_page, .iov_len = abi.PAGE_SIZE };
-                }
-                const rc = linux.pwritev(slot.memory_fd, &iov, run, @intCast(page));
-                if (sys.failed(rc) or rc != run * abi.PAGE_SIZE) {
+/// How a reset makes the dirty pages of one zygote read as zero.
+const Cleaning = struct {
+    slot: *Slot,
+    /// Resident pages that may still be zeroed in place (kept allocated); the rest are freed.
+    budget: usize,
+    /// The mappings the zygote holds read-write, sorted (none when not known exactly).
+    writable: slots.Mappings = .{},
+    /// Ranges the zygote zeroes itself at its next command, with stores through its own page
+    /// tables: no system call per range, and the pages stay mapped for the next user.
+    zero: [abi.MAX_MEMOPS][2]u64 = undefined,
+    zero_count: usize = 0,
+    /// Pages zeroed in place, which stay allocated in the memory memfd.
+    kept_pages: usize = 0,
+
+    /// Makes [lo, hi) read as zero: resident pages are zeroed in place while the budget lasts;
+    /// everything else is freed, including pages mincore() does not see as resident (holes, or
+    /// swapped out).
+    fn zeroOrDiscard(self: *Cleaning, lo: u64, hi: u64) void {
+        const slot = self.slot;
+        var vec: [MINCORE_CHUNK_PAGES]u8 = undefined;
+        var chunk_start = lo;
+        while (chunk_start < hi) {
+            const chunk_len = @min(hi - chunk_start, vec.len * abi.PAGE_SIZE);
+            if (sys.failed(linux.mincore(slot.memory.? + chunk_start, chunk_len, &vec))) return discard(slot, chunk_start, hi);
+            const pages = chunk_len / abi.PAGE_SIZE;
+            var i: usize = 0;
+            while (i < pages) {
+                const page = chunk_start + i * abi.PAGE_SIZE;
+                var run: usize = 0;
+                if (vec[i] & 1 == 0 or self.budget == 0) {
+                    while (i + run < pages and (vec[i + run] & 1 == 0 or self.budget == 0)) run += 1;
                     discard(slot, page, page + run * abi.PAGE_SIZE);
-                } else slot.resident.note(page, page + run * abi.PAGE_SIZE);
-                budget.* -= run;
+                } else {
+                    while (i + run < pages and vec[i + run] & 1 == 1 and run < self.budget) run += 1;
+                    const end = page + run * abi.PAGE_SIZE;
+                    if (self.zeroInPlace(page, end)) {
+                        slot.resident.note(page, end);
+                        self.kept_pages += run;
+                    } else discard(slot, page, end);
+                    self.budget -= run;
+                }
+                i += run;
             }
-            i += run;
+            chunk_start += chunk_len;
         }
-        chunk_start += chunk_len;
     }
+
+    /// Zeroes resident pages [lo, hi) (at most one mincore chunk): the parts inside a mapping the
+    /// zygote holds read-write are left to the zygote while its queue has room, the rest written
+    /// through the memfd. False when a write failed.
+    fn zeroInPlace(self: *Cleaning, lo: u64, hi: u64) bool {
+        var cursor = lo;
+        for (self.writable.list()) |m| {
+            const from = @max(cursor, m.address);
+            const to = @min(hi, m.address + m.length);
+            if (from >= to or self.zero_count == self.zero.len) continue;
+            if (from > cursor and !writeZeros(self.slot, cursor, from)) return false;
+            self.zero[self.zero_count] = .{ from, to };
+            self.zero_count += 1;
+            cursor = to;
+        }
+        return cursor == hi or writeZeros(self.slot, cursor, hi);
+    }
+};
+
+/// Overwrites [lo, hi) (at most one mincore chunk) of the memory memfd with zeros.
+fn writeZeros(slot: *Slot, lo: u64, hi: u64) bool {
+    const pages = (hi - lo) / abi.PAGE_SIZE;
+    var iov: [MINCORE_CHUNK_PAGES]std.os.iovec_const = undefined;
+    for (iov[0..pages]) |*v| v.* = .{ .iov_base = &zero_page, .iov_len = abi.PAGE_SIZE };
+    const rc = linux.pwritev(slot.memory_fd, &iov, pages, @intCast(lo));
+    return !sys.failed(rc) and rc == hi - lo;
 }
 
-/// Frees every page of the memory memfd outside `extents`: whatever a misbehaving zygote may
-/// have written through aliases there is gone too.
+/// True when the memory memfd holds no pages but the `kept` zeroed in place (one fstat): then no
+/// alias can have left anything elsewhere, and the search for data there is not needed.
+fn onlyKeptAllocated(slot: *Slot, kept: usize) bool {
+    var st: linux.Stat = undefined;
+    if (sys.failed(linux.fstat(slot.memory_fd, &st))) return false;
+    return @as(u64, @intCast(st.blocks)) * 512 == kept * abi.PAGE_SIZE;
+}
+
+/// Frees every page of the memory memfd outside `extents` (sorted, disjoint): whatever a
+/// misbehaving zygote may have written through aliases there is gone too.
 fn discardOutside(slot: *Slot, extents: []const [2]u64) void {
-    var sorted: [slots.MAX_EXTENTS][2]u64 = undefined;
-    for (extents, 0..) |e, n| {
-        var k = n;
-        while (k > 0 and sorted[k - 1][0] > e[0]) : (k -= 1) sorted[k] = sorted[k - 1];
-        sorted[k] = e;
-    }
     var cursor: u64 = 0;
-    for (sorted[0..extents.len]) |e| {
+    for (extents) |e| {
         if (e[0] > cursor) discardData(slot, cursor, e[0]);
-        cursor = @max(cursor, e[1]);
+        cursor = e[1];
     }
     if (cursor < GUEST_SPACE) discardData(slot, cursor, GUEST_SPACE);
 }

@@ -42,8 +42,6 @@ pub const Slot = struct {
     spurious_wakes: u32 = 0,
     /// Guest ranges mapped since the last reset, so a reset discards only those.
     mapped_extents: Extents = .{},
-    /// Guest ranges where the host's view shows the image instead of guest memory.
-    image_extents: Extents = .{},
     /// Guest ranges whose pages the last reset zeroed in place (resident in the memory memfd).
     resident: ResidentRuns = .{},
     /// The guest mappings made since the last reset, as the host asked for them.
@@ -209,6 +207,27 @@ pub const Extents = struct {
         }
         self.ranges[self.count] = .{ lo, hi };
         self.count += 1;
+    }
+
+    /// Sorts the ranges and joins those that overlap or touch; returns them.
+    pub fn disjoint(self: *Extents) []const [2]u64 {
+        const ranges = self.ranges[0..self.count];
+        std.sort.insertion([2]u64, ranges, {}, struct {
+            fn less(_: void, a: [2]u64, b: [2]u64) bool {
+                return a[0] < b[0];
+            }
+        }.less);
+        var n: usize = 0;
+        for (ranges) |r| {
+            if (n > 0 and r[0] <= ranges[n - 1][1]) {
+                ranges[n - 1][1] = @max(ranges[n - 1][1], r[1]);
+            } else {
+                ranges[n] = r;
+                n += 1;
+            }
+        }
+        self.count = @intCast(n);
+        return ranges[0..n];
     }
 
     pub fn intersects(self: *const Extents, lo: u64, hi: u64) bool {

@@ -127,6 +127,9 @@ pub const MEMOP_MAP_IMAGE: u32 = 4;
 /// Pre-fault mapped guest memory pages that are resident in the memory memfd (kept by a reset),
 /// so the next user's first touch of them costs no trap; `access` says how they are mapped.
 pub const MEMOP_POPULATE: u32 = 5;
+/// Zero guest memory pages with stores (after a reset: pages dirtied in a mapping the zygote
+/// keeps read-write; through its own page tables, so they stay mapped).
+pub const MEMOP_ZERO: u32 = 6;
 pub const MAX_MEMOPS: u32 = 32;
 /// Most guest mappings a reset keeps (VmCtx.kept).
 pub const MAX_KEPT: u32 = 16;

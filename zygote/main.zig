@@ -240,6 +240,7 @@ fn applyPending() bool {
             abi.MEMOP_PROTECT => linux.mprotect(@ptrFromInt(start_addr), len, protOf(op.access)),
             abi.MEMOP_MAP_IMAGE => linux.mmap(@ptrFromInt(start_addr), len, linux.PROT.READ, linux.MAP.SHARED | linux.MAP.FIXED, abi.FD_IMAGE, @intCast(start_addr)),
             abi.MEMOP_POPULATE => populate(start_addr, len, op.access),
+            abi.MEMOP_ZERO => zero(start_addr, len),
             else => @as(usize, @bitCast(@as(isize, -@as(isize, @intFromEnum(linux.E.INVAL))))),
         };
         if (linux.getErrno(rc) != .SUCCESS) {
@@ -261,6 +262,20 @@ fn applyPending() bool {
 fn populate(address: u64, len: u64, access: u32) usize {
     const advice = if (access == abi.ACCESS_READ_WRITE) sys.MADV_POPULATE_WRITE else sys.MADV_POPULATE_READ;
     _ = linux.madvise(@ptrFromInt(address), len, advice);
+    return 0;
+}
+
+/// Zeroes [address, address+len) (MEMOP_ZERO) with stores. The host asks only for pages mapped
+/// read-write; anything else (guest code changed the mapping) faults here, outside guest code,
+/// which kills the zygote rather than leave the bytes. Always succeeds.
+fn zero(address: u64, len: u64) usize {
+    asm volatile ("cld\nrep stosb"
+        :
+        : [dst] "{rdi}" (address),
+          [count] "{rcx}" (len),
+          [value] "{al}" (@as(u8, 0)),
+        : "rdi", "rcx", "memory", "cc"
+    );
     return 0;
 }
 

@@ -1,8 +1,10 @@
 /**
  * Guest memory of a zygote as the host sees it. The bytes live in a memfd shared with the
  * zygote; the host reads and writes them zero-copy through a typed array when `--allow-ffi` is
- * unscoped, and through native copy calls when it is scoped. Page access is tracked here (the
- * host is the authority) and mirrored into the zygote through queued memory operations.
+ * unscoped, and through native copy calls when it is scoped. Read-only images live in a second
+ * memfd that only the zygote maps; their bytes are read here from the `MemoryImage` itself. Page
+ * access is tracked here (the host is the authority) and mirrored into the zygote through queued
+ * memory operations.
  * @module
  */
 import {
@@ -164,13 +166,48 @@ export class NativeMemory implements GuestMemory {
     return this.#readRaw(address, length);
   }
 
+  /** The bytes the guest sees at [address, address + length): image pages from the image. */
   #readRaw(address: number, length: number): Uint8Array {
+    const out = this.#readMemory(address, length);
+    const pages = this.#pages;
+    const last = Math.floor((address + length - 1) / PAGE_SIZE);
+    for (let page = Math.floor(address / PAGE_SIZE); page <= last; page++) {
+      if (pages[page] < IMAGE_READ) continue;
+      const start = Math.max(address, page * PAGE_SIZE);
+      const end = Math.min(address + length, (page + 1) * PAGE_SIZE);
+      this.#readImage(start, out.subarray(start - address, end - address));
+    }
+    return out;
+  }
+
+  /** Guest memory bytes (the memory memfd; under image pages, not what the guest sees). */
+  #readMemory(address: number, length: number): Uint8Array {
     if (this.#view !== undefined) return this.#view.slice(address, address + length);
     const out = new Uint8Array(length);
     this.#check(
       this.#library.symbols.pvmbox_memory_read(this.#handle, BigInt(address), out, BigInt(length)),
     );
     return out;
+  }
+
+  /**
+   * Fills `out` with the image memfd's bytes at `address`: the current image's segments, zero
+   * elsewhere (an image replaced by another is zeroed there).
+   */
+  #readImage(address: number, out: Uint8Array): void {
+    out.fill(0);
+    const end = address + out.length;
+    for (const segment of this.#image?.segments ?? []) {
+      if (segment.access !== "read") continue;
+      const from = Math.max(address, segment.address);
+      const to = Math.min(end, segment.address + segment.bytes.length);
+      if (from < to) {
+        out.set(
+          segment.bytes.subarray(from - segment.address, to - segment.address),
+          from - address,
+        );
+      }
+    }
   }
 
   /** Copies `bytes` to `address` whatever the page protection; the pages must be mapped. */

@@ -5,7 +5,7 @@
  * compiler's contract (a compiler bug) controls the whole process, including what it reports.
  * A reset gives the next user a clean machine (memory, stacks, registers, vector state, VmCtx),
  * but it cannot undo what such code may still be doing. So a zygote is handed to another user
- * only after it answered a command following its reset, and only if nothing unusual happened
+ * only after it answered its reset (a command to the zygote), and only if nothing unusual happened
  * (a signal exit, an error or unexpected report, a protocol violation, a timeout, a death), and
  * the recycling policy says who that next user may be:
  * - `"same-program"` (default): only a user of the same program (the key given to `acquire`),
@@ -31,7 +31,7 @@ export type RecyclePolicy = "reuse" | "same-program" | "never";
 /** The recycling policy of a pool unless its options say otherwise. */
 export const DEFAULT_RECYCLE_POLICY: RecyclePolicy = "same-program";
 
-/** How long a released zygote has to answer its post-reset command before it is disposed. */
+/** How long a released zygote has to complete its reset before it is disposed. */
 const PROBE_TIMEOUT_MS = 1000;
 
 /** Options of a pool. */
@@ -152,7 +152,7 @@ export class ZygotePool implements Disposable {
   }
 
   /**
-   * Gives a zygote back. It is reset at once and must answer a command after the reset;
+   * Gives a zygote back. It is reset at once, which the zygote must complete;
    * one that does not, or that is broken, unusual (see `Zygote.reusable`), still running
    * asynchronously, beyond the pool's capacity, or released under "never", is disposed.
    */
@@ -168,11 +168,10 @@ export class ZygotePool implements Disposable {
     else zygote[Symbol.dispose]();
   }
 
-  /** Resets `zygote` and checks that it answers; false when it did not (it is then broken). */
+  /** Resets `zygote`; false when it did not complete the reset (it is then broken). */
   #recycled(zygote: Zygote): boolean {
     try {
-      zygote.reset();
-      zygote.sync({ timeoutMs: PROBE_TIMEOUT_MS });
+      zygote.reset({ timeoutMs: PROBE_TIMEOUT_MS });
       return zygote.reusable;
     } catch {
       return false;

@@ -383,17 +383,22 @@ export class Zygote implements Disposable {
   }
 
   /**
-   * Makes the sandbox fresh for the next user without a round trip: all guest memory is
-   * discarded (unmapped, reads back as zero if mapped again), registers and gas are zeroed.
-   * Loaded code stays. The zygote keeps the current mappings in place, zeroed and inaccessible
-   * to guest code, for a next user that maps exactly the same ranges (the same program's
-   * layout): it then takes them over without page-table work or page faults.
+   * Makes the sandbox fresh for the next user, in one round trip with the zygote: all guest
+   * memory is discarded (unmapped, reads back as zero if mapped again), registers and gas are
+   * zeroed. Loaded code stays. The zygote keeps the current mappings in place, zeroed and
+   * inaccessible to guest code, for a next user that maps exactly the same ranges (the same
+   * program's layout): it then takes them over without page-table work or page faults.
    */
-  reset(): void {
+  reset(options: RunOptions = {}): void {
     this.#usable();
-    this.#library.symbols.pvmbox_reset(this.#handle);
     this.memory.resetPages();
     this.#inHostCall = false;
+    const report = this.#library.symbols.pvmbox_reset(
+      this.#handle,
+      this.#timeoutNs(options.timeoutMs),
+    );
+    if (report < 0) this.#fail(report);
+    if (report !== ABI.REPORT_IDLE) this.#raiseReport(report);
   }
 
   /**
