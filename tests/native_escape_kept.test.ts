@@ -150,6 +150,7 @@ Deno.test("escape: what a program did to its kept mappings does not reach anothe
     .syscall(SYS_MMAP, SPARE, PAGE, PROT_READ, MAP_SHARED_FIXED, ABI.FD_IMAGE, SPARE)
     .syscall(SYS_MPROTECT, SPARE + PAGE, PAGE, PROT_READ)
     .syscall(SYS_MMAP, PLANTED, PAGE, 3, MAP_SHARED_FIXED, ABI.FD_MEMORY, PLANTED);
+  fill(tamper, PLANTED, PAGE);
   const first = firstUser(pool, "first program", tamper);
   const next = pool.acquire("another program");
   assert.equal(next, first, "the same process serves the other program");
@@ -171,6 +172,11 @@ Deno.test("escape: what a program did to its kept mappings does not reach anothe
     assert.equal(exit.kind, "page-fault", `0x${address.toString(16)} is not mapped`);
     assert.equal((exit as { address: number }).address, address);
   }
+  // What the first program wrote where the host mapped nothing is gone too.
+  next.memory.map(PLANTED, PAGE, "read-write");
+  next.loadCode(orRange(new Asm(), PLANTED, PAGE, R.r10).ret().build());
+  assert.deepEqual(next.run(0), { kind: "return" });
+  assert.equal(reg(next, R.r10), 0n, "the planted page reads as zero");
   pool.release(next);
 });
 

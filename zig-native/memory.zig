@@ -201,7 +201,11 @@ export fn pvmbox_reset(handle: i32, timeout_ns: u64) i32 {
     // Kept pages count against the next user's memory limit (allocated pages of the memfd)
     // until it maps them: they may take at most a quarter of it.
     const limit_pages = if (slot.memory_limit == 0) std.math.maxInt(usize) else slot.memory_limit / abi.PAGE_SIZE / 4;
-    var cleaning = Cleaning{ .slot = slot, .budget = @min(slot.keep_resident_pages, limit_pages) };
+    var cleaning = Cleaning{
+        .slot = slot,
+        .budget = @min(slot.keep_resident_pages, limit_pages),
+        .allocated_pages = allocatedPages(slot),
+    };
     if (known) {
         for (slot.mappings.list()) |m| {
             if (m.kind == abi.MEMOP_MAP and m.access == abi.ACCESS_READ_WRITE) cleaning.writable.record(m.kind, m.address, m.length, m.access);
@@ -212,7 +216,12 @@ export fn pvmbox_reset(handle: i32, timeout_ns: u64) i32 {
     var extents = slot.mapped_extents;
     const dirty = extents.disjoint();
     for (dirty) |e| cleaning.zeroOrDiscard(e[0], e[1]);
-    if (!onlyKeptAllocated(slot, cleaning.kept_pages)) discardOutside(slot, dirty);
+    // Every allocated page was found resident in the mapped ranges: the runs mincore did not see
+    // are holes, and no alias can have left anything elsewhere.
+    if (cleaning.allocated_pages != cleaning.resident_pages) {
+        for (cleaning.holes[0..cleaning.hole_count]) |h| discard(slot, h[0], h[1]);
+        discardOutside(slot, dirty);
+    }
     slot.mapped_extents.clear();
     slot.kept = if (known) slot.mappings else .{};
     slot.kept.sort();
@@ -280,12 +289,17 @@ const Cleaning = struct {
     /// tables: no system call per range, and the pages stay mapped for the next user.
     zero: [abi.MAX_MEMOPS][2]u64 = undefined,
     zero_count: usize = 0,
-    /// Pages zeroed in place, which stay allocated in the memory memfd.
-    kept_pages: usize = 0,
+    /// Pages of the memory memfd allocated before the reset (swapped-out ones included).
+    allocated_pages: usize,
+    /// Resident pages found in the mapped ranges.
+    resident_pages: usize = 0,
+    /// Runs mincore did not see resident, freed at the end unless they are known to be holes.
+    holes: [16][2]u64 = undefined,
+    hole_count: usize = 0,
 
     /// Makes [lo, hi) read as zero: resident pages are zeroed in place while the budget lasts;
     /// everything else is freed, including pages mincore() does not see as resident (holes, or
-    /// swapped out).
+    /// swapped out: those at the end of the reset, unless nothing but resident pages is there).
     fn zeroOrDiscard(self: *Cleaning, lo: u64, hi: u64) void {
         const slot = self.slot;
         var vec: [MINCORE_CHUNK_PAGES]u8 = undefined;
@@ -298,22 +312,33 @@ const Cleaning = struct {
             while (i < pages) {
                 const page = chunk_start + i * abi.PAGE_SIZE;
                 var run: usize = 0;
-                if (vec[i] & 1 == 0 or self.budget == 0) {
-                    while (i + run < pages and (vec[i + run] & 1 == 0 or self.budget == 0)) run += 1;
+                if (vec[i] & 1 == 0) {
+                    while (i + run < pages and vec[i + run] & 1 == 0) run += 1;
+                    self.noteHole(page, page + run * abi.PAGE_SIZE);
+                } else if (self.budget == 0) {
+                    while (i + run < pages and vec[i + run] & 1 == 1) run += 1;
                     discard(slot, page, page + run * abi.PAGE_SIZE);
+                    self.resident_pages += run;
                 } else {
                     while (i + run < pages and vec[i + run] & 1 == 1 and run < self.budget) run += 1;
                     const end = page + run * abi.PAGE_SIZE;
                     if (self.zeroInPlace(page, end)) {
                         slot.resident.note(page, end);
-                        self.kept_pages += run;
                     } else discard(slot, page, end);
+                    self.resident_pages += run;
                     self.budget -= run;
                 }
                 i += run;
             }
             chunk_start += chunk_len;
         }
+    }
+
+    /// Keeps a run mincore did not see resident for later, or frees it now when the list is full.
+    fn noteHole(self: *Cleaning, lo: u64, hi: u64) void {
+        if (self.hole_count == self.holes.len) return discard(self.slot, lo, hi);
+        self.holes[self.hole_count] = .{ lo, hi };
+        self.hole_count += 1;
     }
 
     /// Zeroes resident pages [lo, hi) (at most one mincore chunk): the parts inside a mapping the
@@ -343,12 +368,11 @@ fn writeZeros(slot: *Slot, lo: u64, hi: u64) bool {
     return !sys.failed(rc) and rc == hi - lo;
 }
 
-/// True when the memory memfd holds no pages but the `kept` zeroed in place (one fstat): then no
-/// alias can have left anything elsewhere, and the search for data there is not needed.
-fn onlyKeptAllocated(slot: *Slot, kept: usize) bool {
+/// Pages allocated in the memory memfd (one fstat), or the largest count when unknown.
+fn allocatedPages(slot: *Slot) usize {
     var st: linux.Stat = undefined;
-    if (sys.failed(linux.fstat(slot.memory_fd, &st))) return false;
-    return @as(u64, @intCast(st.blocks)) * 512 == kept * abi.PAGE_SIZE;
+    if (sys.failed(linux.fstat(slot.memory_fd, &st))) return std.math.maxInt(usize);
+    return @as(usize, @intCast(st.blocks)) * 512 / abi.PAGE_SIZE;
 }
 
 /// Frees every page of the memory memfd outside `extents` (sorted, disjoint): whatever a
