@@ -142,7 +142,9 @@ class CodeGenerator implements LoweringContext {
   /** Step mode: each instruction reports itself to the host before it runs (tracing). */
   readonly #step: boolean;
   #invalidEntryLabel = -1;
-  /** Stubs begun so far. */
+  /** Where each stub begins and the instruction owning it (-1: none), and how many have begun. */
+  #stubStart: Int32Array = new Int32Array(0);
+  #stubOwner: Int32Array = new Int32Array(0);
   #stubRegions = 0;
   #outOfGasTail = -1;
 
@@ -268,17 +270,31 @@ class CodeGenerator implements LoweringContext {
 
   /**
    * Emits the stubs: shared code, the out-of-gas ones, the requested ones; records the entries
-   * that lie in stubs in `instructionEntry`.
+   * that lie in stubs in `instructionEntry`. Each loop is a method with nothing after it, for
+   * the reason `#emitInstructions` gives.
    */
   #emitStubs(instructionEntry: Int32Array): { start: Int32Array; owner: Int32Array } {
-    const asm = this.asm, p = this.p, off = this.off;
     const regionCount = outOfGasStubs.count + stubs.count + 1;
-    const starts = new Int32Array(regionCount), owners = new Int32Array(regionCount);
+    this.#stubStart = new Int32Array(regionCount);
+    this.#stubOwner = new Int32Array(regionCount);
     this.#stubRegions = 0;
-    // Shared code of no instruction, first so that the stubs jump back to it (no fixups): the
-    // trap of jump-table entries that start no block (the jump recorded its pc already), and
-    // the tail of the packed out-of-gas stubs (pc and cost in ecx).
-    this.#beginStub(starts, owners, -1, MAX_STUB_BYTES);
+    this.#emitSharedStubCode();
+    this.#emitOutOfGasStubs();
+    this.#emitRequestedStubs(instructionEntry);
+    if (this.#stubRegions !== regionCount) {
+      throw new Error(`${this.#stubRegions} stub regions, ${regionCount} expected`);
+    }
+    return { start: this.#stubStart, owner: this.#stubOwner };
+  }
+
+  /**
+   * Shared code of no instruction, first so that the stubs jump back to it (no fixups): the
+   * trap of jump-table entries that start no block (the jump recorded its pc already), and the
+   * tail of the packed out-of-gas stubs (pc and cost in ecx).
+   */
+  #emitSharedStubCode(): void {
+    const asm = this.asm, off = this.off;
+    this.#beginStub(-1, MAX_STUB_BYTES);
     this.#invalidEntryLabel = asm.newLabels(1);
     asm.bind(this.#invalidEntryLabel);
     asm.jmpMem(Addr.rip, 0, vmctx(this, off.trap));
@@ -289,22 +305,26 @@ class CodeGenerator implements LoweringContext {
     asm.shiftRI(Shift.shr, false, Reg.rcx, PACKED_PC_BITS);
     asm.aluRR(Alu.add, true, this.#gas, Reg.rcx);
     asm.jmpMem(Addr.rip, 0, vmctx(this, off.outOfGas));
-    // Out-of-gas stubs, in block order, paired as the charges were.
+  }
+
+  /** The out-of-gas stubs, in block order, paired as the charges were. */
+  #emitOutOfGasStubs(): void {
+    const asm = this.asm;
     for (let k = 0; k < outOfGasStubs.count; k++) {
       const i = outOfGasStubs.owner[k];
-      this.#beginStub(starts, owners, i, MAX_STUB_BYTES);
+      this.#beginStub(i, MAX_STUB_BYTES);
       asm.bindFar(outOfGasStubs.link[k]);
       if (outOfGasStubs.kind[k] === OutOfGas.Pair) this.#fusedOutOfGas(i);
       else this.#outOfGas(i);
     }
+  }
+
+  /** The stubs instructions asked for, in request order. */
+  #emitRequestedStubs(instructionEntry: Int32Array): void {
+    const asm = this.asm, p = this.p, off = this.off;
     for (let k = 0; k < stubs.count; k++) {
       const i = stubs.owner[k], label = stubs.link[k];
-      this.#beginStub(
-        starts,
-        owners,
-        i,
-        stubs.kind[k] === Stub.Entry ? MAX_INSTRUCTION_BYTES : MAX_STUB_BYTES,
-      );
+      this.#beginStub(i, stubs.kind[k] === Stub.Entry ? MAX_INSTRUCTION_BYTES : MAX_STUB_BYTES);
       asm.bind(label);
       switch (stubs.kind[k]) {
         case Stub.Panic:
@@ -325,10 +345,6 @@ class CodeGenerator implements LoweringContext {
         }
       }
     }
-    if (this.#stubRegions !== regionCount) {
-      throw new Error(`${this.#stubRegions} stub regions, ${regionCount} expected`);
-    }
-    return { start: starts, owner: owners };
   }
 
   /**
@@ -336,9 +352,9 @@ class CodeGenerator implements LoweringContext {
    * a closure in `#emitStubs`: optimised code calling a closure made at each compile would be
    * thrown away at each compile.
    */
-  #beginStub(starts: Int32Array, owners: Int32Array, owner: number, bytes: number): void {
-    starts[this.#stubRegions] = this.asm.length;
-    owners[this.#stubRegions++] = owner;
+  #beginStub(owner: number, bytes: number): void {
+    this.#stubStart[this.#stubRegions] = this.asm.length;
+    this.#stubOwner[this.#stubRegions++] = owner;
     this.asm.reserve(bytes);
   }
 
