@@ -74,9 +74,9 @@ export interface GeneratedCode {
 }
 
 /**
- * Out-of-line stubs requested while emitting instructions, in request order: each with its
- * kind, the instruction owning it and where its jump goes (a label, or for out-of-gas stubs the
- * site of the rel32 to patch: one charge jumps to each).
+ * A list of stubs, in order: each with its kind, the instruction owning it and a link: for
+ * requested stubs the label their jump goes to, for out-of-gas stubs the site of the rel32 to
+ * patch (one charge jumps to each), for emitted stubs where they begin.
  */
 class StubList {
   kind: Uint8Array = new Uint8Array(256);
@@ -114,6 +114,13 @@ const RESERVED_BYTES_PER_INSTRUCTION = 16;
 const stubs = new StubList();
 /** The out-of-gas stubs, one per charged block, in block order. */
 const outOfGasStubs = new StubList();
+/** Where each stub (and hub) begins (its link) and the instruction owning it (-1: none). */
+const stubRegions = new StubList();
+/**
+ * Bytes of out-of-gas stubs after which a new hub is emitted: the stubs jump to the nearest one
+ * with a 2-byte jmp (reach 128 bytes back), not a 5-byte one to the far tail.
+ */
+const HUB_SPACING = 96;
 
 /**
  * Generates the code of a whole program for `target`: instructions in pc order, then the stubs;
@@ -142,10 +149,8 @@ class CodeGenerator implements LoweringContext {
   /** Step mode: each instruction reports itself to the host before it runs (tracing). */
   readonly #step: boolean;
   #invalidEntryLabel = -1;
-  /** Where each stub begins and the instruction owning it (-1: none), and how many have begun. */
-  #stubStart: Int32Array = new Int32Array(0);
-  #stubOwner: Int32Array = new Int32Array(0);
-  #stubRegions = 0;
+  /** The label of the latest hub: a `jmp` to the out-of-gas tail, near the stubs after it. */
+  #outOfGasHub = -1;
   #outOfGasTail = -1;
 
   /** Prepares to compile `program` for `target`; throws when the target breaks an assumption. */
@@ -274,17 +279,12 @@ class CodeGenerator implements LoweringContext {
    * the reason `#emitInstructions` gives.
    */
   #emitStubs(instructionEntry: Int32Array): { start: Int32Array; owner: Int32Array } {
-    const regionCount = outOfGasStubs.count + stubs.count + 1;
-    this.#stubStart = new Int32Array(regionCount);
-    this.#stubOwner = new Int32Array(regionCount);
-    this.#stubRegions = 0;
+    stubRegions.count = 0;
     this.#emitSharedStubCode();
     this.#emitOutOfGasStubs();
     this.#emitRequestedStubs(instructionEntry);
-    if (this.#stubRegions !== regionCount) {
-      throw new Error(`${this.#stubRegions} stub regions, ${regionCount} expected`);
-    }
-    return { start: this.#stubStart, owner: this.#stubOwner };
+    const count = stubRegions.count;
+    return { start: stubRegions.link.slice(0, count), owner: stubRegions.owner.slice(0, count) };
   }
 
   /**
@@ -299,6 +299,7 @@ class CodeGenerator implements LoweringContext {
     asm.bind(this.#invalidEntryLabel);
     asm.jmpMem(Addr.rip, 0, vmctx(this, off.trap));
     this.#outOfGasTail = asm.newLabels(1);
+    this.#outOfGasHub = this.#outOfGasTail;
     asm.bind(this.#outOfGasTail);
     asm.store(4, Reg.rcx, Addr.rip, 0, vmctx(this, off.pc));
     asm.aluMI(Alu.and, false, Addr.rip, 0, vmctx(this, off.pc), PACKED_PC_LIMIT - 1);
@@ -312,6 +313,7 @@ class CodeGenerator implements LoweringContext {
     const asm = this.asm;
     for (let k = 0; k < outOfGasStubs.count; k++) {
       const i = outOfGasStubs.owner[k];
+      if (asm.length - asm.labelOffset(this.#outOfGasHub) > HUB_SPACING) this.#outOfGasHubHere();
       this.#beginStub(i, MAX_STUB_BYTES);
       asm.bindFar(outOfGasStubs.link[k]);
       if (outOfGasStubs.kind[k] === OutOfGas.Pair) this.#fusedOutOfGas(i);
@@ -353,22 +355,21 @@ class CodeGenerator implements LoweringContext {
    * thrown away at each compile.
    */
   #beginStub(owner: number, bytes: number): void {
-    this.#stubStart[this.#stubRegions] = this.asm.length;
-    this.#stubOwner[this.#stubRegions++] = owner;
+    stubRegions.add(0, owner, this.asm.length);
     this.asm.reserve(bytes);
+  }
+
+  /** A new hub (shared code of no instruction) for the out-of-gas stubs that follow. */
+  #outOfGasHubHere(): void {
+    this.#beginStub(-1, MAX_STUB_BYTES);
+    this.#outOfGasHub = this.asm.newLabels(1);
+    this.asm.bind(this.#outOfGasHub);
+    this.asm.jmp(this.#outOfGasTail);
   }
 
   /** Out-of-gas stub of block `i`: gives its cost back and exits at its pc. */
   #outOfGas(i: number): void {
-    // Most blocks pass their pc and cost packed in ecx to one shared tail.
-    const asm = this.asm, cost = this.p.entryCost[i], pc = this.p.pc[i];
-    if (pc < PACKED_PC_LIMIT && cost < PACKED_COST_LIMIT) {
-      asm.movRI(false, Reg.rcx, (cost * PACKED_PC_LIMIT + pc) | 0);
-      asm.jmp(this.#outOfGasTail);
-    } else {
-      asm.aluRI(Alu.add, true, this.#gas, cost);
-      exitTo(this, pc, this.off.outOfGas);
-    }
+    this.#outOfGasExit(this.p.pc[i], this.p.entryCost[i]);
   }
 
   /**
@@ -383,9 +384,24 @@ class CodeGenerator implements LoweringContext {
     asm.aluRI(Alu.cmp, true, gas, cost);
     const first = asm.jccShort(Cond.l);
     asm.aluRI(Alu.sub, true, gas, cost);
-    exitTo(this, p.pc[i + 1], this.off.outOfGas);
+    this.#outOfGasExit(p.pc[i + 1], 0);
     asm.bindShort(first);
-    exitTo(this, p.pc[i], this.off.outOfGas);
+    this.#outOfGasExit(p.pc[i], 0);
+  }
+
+  /**
+   * Gives `cost` back and exits out of gas at `pc`: most stubs pass both packed in ecx to the
+   * shared tail, through the nearest hub.
+   */
+  #outOfGasExit(pc: number, cost: number): void {
+    const asm = this.asm;
+    if (pc < PACKED_PC_LIMIT && cost < PACKED_COST_LIMIT) {
+      asm.movRI(false, Reg.rcx, (cost << PACKED_PC_BITS) | pc);
+      asm.jmp(this.#outOfGasHub);
+    } else {
+      if (cost !== 0) asm.aluRI(Alu.add, true, this.#gas, cost);
+      exitTo(this, pc, this.off.outOfGas);
+    }
   }
 }
 
