@@ -4,6 +4,7 @@
  * @module
  */
 import type { ProgramAnalysis } from "../program/analysis.ts";
+import type { InstructionEntries } from "./entries.ts";
 import { generateCode } from "./generator.ts";
 import type { CodeTarget, CompiledCode, CompileOptions } from "./target.ts";
 
@@ -16,24 +17,23 @@ export function compileProgram(
   options: CompileOptions = {},
 ): CompiledCode {
   const generated = generateCode(analysis, target, options.step ?? false);
-  const { code, instructionEntry, chargeBytes, stubStart, stubOwner } = generated;
-  const blockStart = analysis.blockStart;
-  const blockEntry = (i: number): number =>
-    blockStart[i] === 1 ? instructionEntry[i] - chargeBytes[i] : -1;
+  const { code, entries, stubStart, stubOwner } = generated;
+  const blockStart = analysis.blockStart, n = analysis.count;
+  const blockEntry = (i: number): number => blockStart[i] === 1 ? entries.blockEntry(i) : -1;
   /** Built at the first lookup: only faults need it, and most programs never fault. */
   let starts: Int32Array | undefined;
   return {
     code,
     jumpTable: nativeJumpTable(generated.tableEntries, target.codeAddress),
     blockEntry,
-    instructionEntry: (i) => instructionEntry[i],
+    instructionEntry: (i) => entries.entry(i),
     instructionAt(nativeOffset: number): number {
       if (nativeOffset < 0 || nativeOffset >= code.length) return -1;
       if (nativeOffset >= stubStart[0]) return stubOwner[lastAtOrBefore(stubStart, nativeOffset)];
-      starts ??= instructionStarts(instructionEntry, blockEntry, stubStart[0]);
+      starts ??= instructionStarts(n, entries, blockEntry, stubStart[0]);
       const i = lastAtOrBefore(starts, nativeOffset);
       // The gas charge of block i + 1 lies between instruction i's code and its own.
-      const next = i + 1 < instructionEntry.length ? blockEntry(i + 1) : -1;
+      const next = i + 1 < n ? blockEntry(i + 1) : -1;
       return next >= 0 && nativeOffset >= next ? i + 1 : i;
     },
   };
@@ -46,14 +46,14 @@ export function compileProgram(
  * or the stubs after the last one.
  */
 function instructionStarts(
-  instructionEntry: Int32Array,
+  n: number,
+  entries: InstructionEntries,
   blockEntry: (i: number) => number,
   streamEnd: number,
 ): Int32Array {
-  const n = instructionEntry.length;
   const starts = new Int32Array(n);
   for (let i = n - 1; i >= 0; i--) {
-    if (instructionEntry[i] < streamEnd) starts[i] = instructionEntry[i];
+    if (entries.inStream(i)) starts[i] = entries.entry(i);
     else if (i + 1 === n) starts[i] = streamEnd;
     else starts[i] = blockEntry(i + 1) >= 0 ? blockEntry(i + 1) : starts[i + 1];
   }

@@ -13,6 +13,7 @@ import { Op } from "../program/isa/index.ts";
 import type { ProgramAnalysis } from "../program/analysis.ts";
 import { type CodeTarget, STEP_PC_FLAG } from "./target.ts";
 import { emitFused, Fusion, fusionAt } from "./fusion.ts";
+import { InstructionEntries } from "./entries.ts";
 import { X64 } from "./x64/assembler.ts";
 import { Addr, Alu, Cond, Reg, Shift } from "./x64/operands.ts";
 import {
@@ -46,19 +47,8 @@ const PACKED_COST_LIMIT = 1 << (32 - PACKED_PC_BITS);
 export interface GeneratedCode {
   /** The machine code. */
   readonly code: Uint8Array;
-  /**
-   * Per instruction: offset where execution enters it without a charge: its code in the
-   * instruction stream, ascending, except for the second instruction of a fused pair, which is
-   * entered in a stub.
-   */
-  readonly instructionEntry: Int32Array;
-  /**
-   * Per instruction starting a block: bytes from its block's gas-charging entry to its
-   * `instructionEntry` (the charge, and in step mode the report before it: under 64 bytes); 0
-   * elsewhere. One byte each instead of a second 32-bit table: every 4 KiB of fresh memory costs
-   * a page fault.
-   */
-  readonly chargeBytes: Uint8Array;
+  /** Where each instruction is entered, with its block's charge or without. */
+  readonly entries: InstructionEntries;
   /**
    * Ascending offsets where each stub begins, after all instructions' code; the first entry is
    * the shared code of no instruction.
@@ -174,11 +164,11 @@ class CodeGenerator implements LoweringContext {
   /** Generates the code: instructions in pc order, then the stubs. */
   generate(): GeneratedCode {
     const asm = this.asm, p = this.p, n = p.count;
-    const instructionEntry = new Int32Array(n), chargeBytes = new Uint8Array(n);
+    const entries = new InstructionEntries(n);
     // Label i: the block entry of instruction i, bound where it starts a block.
     asm.newLabels(n);
-    this.#emitInstructions(instructionEntry, chargeBytes);
-    const { start, owner } = this.#emitStubs(instructionEntry);
+    this.#emitInstructions(entries);
+    const { start, owner } = this.#emitStubs(entries);
     const tableEntries = new Int32Array(p.jumpTargets.length);
     const invalidEntry = asm.labelOffset(this.#invalidEntryLabel);
     for (let k = 0; k < tableEntries.length; k++) {
@@ -188,8 +178,7 @@ class CodeGenerator implements LoweringContext {
     asm.checkLabelsBound();
     return {
       code: asm.code(),
-      instructionEntry,
-      chargeBytes,
+      entries,
       stubStart: start,
       stubOwner: owner,
       tableEntries,
@@ -202,12 +191,19 @@ class CodeGenerator implements LoweringContext {
    * replacement) in each compile's first call, and code after it that had not run by then
    * would throw the compiled code away at every call.
    */
-  #emitInstructions(instructionEntry: Int32Array, chargeBytes: Uint8Array): void {
+  #emitInstructions(entries: InstructionEntries): void {
     const p = this.p, asm = this.asm, n = p.count;
     const { blockStart, entryCost } = p;
+    const { low, anchor, charge } = entries;
     const gas = this.#gas, step = this.#step;
+    let reached = -1;
     for (let i = 0; i < n; i++) {
       asm.reserve(MAX_INSTRUCTION_BYTES + STEP_REPORT_BYTES);
+      const group = InstructionEntries.groupOf(i);
+      if (group !== reached) {
+        anchor[group] = asm.length;
+        reached = group;
+      }
       if (blockStart[i] === 1) {
         asm.bind(i);
         // Reported before the charge, so that the trace sees the gas before the block is paid.
@@ -219,8 +215,8 @@ class CodeGenerator implements LoweringContext {
           outOfGasStubs.add(OutOfGas.Pair, i, asm.jccFar(Cond.s));
           const skip = asm.jmpShort();
           // Without a charge: enter the next block, charged.
-          instructionEntry[i] = asm.length;
-          chargeBytes[i] = asm.length - asm.labelOffset(i);
+          low[i] = asm.length;
+          charge[i] = asm.length - asm.labelOffset(i);
           i++;
           asm.bind(i);
           asm.aluRI(Alu.sub, true, gas, entryCost[i]);
@@ -230,9 +226,9 @@ class CodeGenerator implements LoweringContext {
           asm.aluRI(Alu.sub, true, gas, cost);
           outOfGasStubs.add(OutOfGas.Block, i, asm.jccFar(Cond.s));
         }
-        chargeBytes[i] = asm.length - asm.labelOffset(i);
+        charge[i] = asm.length - asm.labelOffset(i);
       }
-      instructionEntry[i] = asm.length;
+      low[i] = asm.length;
       if (step && blockStart[i] === 0) this.#stepReport(i);
       const fusion = step ? Fusion.none : fusionAt(p, i);
       if (fusion === Fusion.none) {
@@ -275,14 +271,14 @@ class CodeGenerator implements LoweringContext {
 
   /**
    * Emits the stubs: shared code, the out-of-gas ones, the requested ones; records the entries
-   * that lie in stubs in `instructionEntry`. Each loop is a method with nothing after it, for
+   * that lie in stubs in `entries`. Each loop is a method with nothing after it, for
    * the reason `#emitInstructions` gives.
    */
-  #emitStubs(instructionEntry: Int32Array): { start: Int32Array; owner: Int32Array } {
+  #emitStubs(entries: InstructionEntries): { start: Int32Array; owner: Int32Array } {
     stubRegions.count = 0;
     this.#emitSharedStubCode();
     this.#emitOutOfGasStubs();
-    this.#emitRequestedStubs(instructionEntry);
+    this.#emitRequestedStubs(entries);
     const count = stubRegions.count;
     return { start: stubRegions.link.slice(0, count), owner: stubRegions.owner.slice(0, count) };
   }
@@ -322,7 +318,7 @@ class CodeGenerator implements LoweringContext {
   }
 
   /** The stubs instructions asked for, in request order. */
-  #emitRequestedStubs(instructionEntry: Int32Array): void {
+  #emitRequestedStubs(entries: InstructionEntries): void {
     const asm = this.asm, p = this.p, off = this.off;
     for (let k = 0; k < stubs.count; k++) {
       const i = stubs.owner[k], label = stubs.link[k];
@@ -333,7 +329,7 @@ class CodeGenerator implements LoweringContext {
           exitTo(this, p.pc[i], off.trap);
           break;
         case Stub.Entry:
-          instructionEntry[i] = asm.length;
+          entries.enterInStub(i, asm.length);
           lowerInstruction(this, i);
           asm.jmp(label + 1);
           break;
