@@ -314,13 +314,12 @@ function countInstructions(bitmask: Uint8Array, n: number): number {
     if (last < 0) first = low;
     else if (low - last - 1 > MAX_SKIP) count++;
     last = base + 31 - Math.clz32(bits);
-    // A skip too long inside the word: set bits only in 0..5 and 26..31 around it.
-    if ((bits & 0x03ffffc0) === 0 && (bits & 0x3f) !== 0 && bits >>> 26 !== 0) {
-      if (
-        31 - Math.clz32(bits >>> 26 & -(bits >>> 26)) + 26 - (31 - Math.clz32(bits & 0x3f)) > 25
-      ) {
-        count++;
-      }
+    // A skip too long inside the word: 25 or more clear bits between set ones, which leaves
+    // set bits only in 0..5 below the gap and 26..31 above it.
+    const below = bits & 0x3f, above = bits >>> 26;
+    if ((bits & 0x03ffffc0) === 0 && below !== 0 && above !== 0) {
+      const gap = 26 + 31 - Math.clz32(above & -above) - (31 - Math.clz32(below)) - 1;
+      if (gap > MAX_SKIP) count++;
     }
     const pairs = bits - ((bits >>> 1) & 0x55555555);
     const quads = (pairs & 0x33333333) + ((pairs >>> 2) & 0x33333333);
