@@ -109,25 +109,27 @@ const LY_ARG_SHIFT = 14;
 /** Immediate x (`X_REL`) or y (`Y_REL`) is a branch offset from the opcode's pc. */
 const X_REL = 1 << 16, Y_REL = 1 << 17;
 
-const TWO_IMMEDIATES = (xAt: number, lxRule: number, lxArg: number, lyArg: number) =>
-  (xAt << X_AT_SHIFT) | lxRule | (lxArg << LX_ARG_SHIFT) | LY_SKIP | (lyArg << LY_ARG_SHIFT);
-const SKIP_WIDE_X = (xAt: number, lxArg: number) =>
+/** Immediate x alone at `xAt`, as wide as the skip minus `lxArg`. */
+const oneImmediate = (xAt: number, lxArg: number) =>
   (xAt << X_AT_SHIFT) | LX_SKIP | (lxArg << LX_ARG_SHIFT);
+/** Immediate x at `xAt` (width by `lxRule` and `lxArg`), then y: the skip minus lX minus `lyArg`. */
+const twoImmediates = (xAt: number, lxRule: number, lxArg: number, lyArg: number) =>
+  (xAt << X_AT_SHIFT) | lxRule | (lxArg << LX_ARG_SHIFT) | LY_SKIP | (lyArg << LY_ARG_SHIFT);
 
 /** The layout of every operand format (Gray Paper A.5). */
 const LAYOUT: Readonly<Record<OperandFormat, number>> = {
   none: 0,
-  imm: SKIP_WIDE_X(1, 0),
-  off: SKIP_WIDE_X(1, 0) | X_REL,
+  imm: oneImmediate(1, 0),
+  off: oneImmediate(1, 0) | X_REL,
   reg_ext: A_LO | (2 << X_AT_SHIFT) | LX_FOUR | LY_FOUR,
-  imm_imm: TWO_IMMEDIATES(2, LX_BYTE, 1, 1),
-  reg_imm: A_LO | SKIP_WIDE_X(2, 1),
-  reg_imm_imm: A_LO | TWO_IMMEDIATES(2, LX_BYTE, 1 | 4, 1),
-  reg_imm_off: A_LO | TWO_IMMEDIATES(2, LX_BYTE, 1 | 4, 1) | Y_REL,
+  imm_imm: twoImmediates(2, LX_BYTE, 1, 1),
+  reg_imm: A_LO | oneImmediate(2, 1),
+  reg_imm_imm: A_LO | twoImmediates(2, LX_BYTE, 1 | 4, 1),
+  reg_imm_off: A_LO | twoImmediates(2, LX_BYTE, 1 | 4, 1) | Y_REL,
   reg_reg: D_LO | A_HI,
-  reg_reg_imm: A_LO | B_HI | SKIP_WIDE_X(2, 1),
-  reg_reg_off: A_LO | B_HI | SKIP_WIDE_X(2, 1) | X_REL,
-  reg_reg_imm_imm: A_LO | B_HI | TWO_IMMEDIATES(3, LX_BYTE, 2, 2),
+  reg_reg_imm: A_LO | B_HI | oneImmediate(2, 1),
+  reg_reg_off: A_LO | B_HI | oneImmediate(2, 1) | X_REL,
+  reg_reg_imm_imm: A_LO | B_HI | twoImmediates(3, LX_BYTE, 2, 2),
   reg3: A_LO | B_HI | D_BYTE2,
 };
 
