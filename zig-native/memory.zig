@@ -151,7 +151,7 @@ fn unmapKept(slot: *Slot, timeout_ns: u64) i32 {
 }
 
 /// Fewest kept-resident pages worth pre-faulting in one range. Pre-faulting into a range the
-/// zygote has no page tables for yet (every range, after the reset's unmap) first allocates
+/// zygote has no page tables for yet (a range it maps anew rather than takes over) first allocates
 /// them, about 90 µs measured here, which a guest that never touches the pages would not pay;
 /// each page pre-faulted saves a trap of about 11 µs when the guest does touch it.
 const POPULATE_MIN_PAGES: u64 = 8;

@@ -205,15 +205,16 @@ export fn pvmbox_z_after_scrub(cmd: u32) callconv(.C) noreturn {
 
 /// Unmaps everything below CODE_ADDR outside the ranges of `kept` (up to the first empty one);
 /// everything, when they are not sorted, disjoint, page-aligned guest ranges (the page is
-/// shared: never trust it further).
+/// shared: never trust it further). Nothing can be mapped below GUEST_START (the filter lets no
+/// mapping be made there, and the zygote's own regions lie above CODE_ADDR): the gaps start there.
 fn unmapAllBut(kept: []const abi.GuestRange) void {
-    var cursor: u64 = 0;
+    var cursor: u64 = abi.GUEST_START;
     for (kept) |range| {
         if (range.length == 0) break;
         const address: u64 = range.address;
         const end = address + range.length;
         const valid = address % abi.PAGE_SIZE == 0 and range.length % abi.PAGE_SIZE == 0 and
-            range.length > 0 and address >= @max(cursor, abi.GUEST_START) and end <= abi.GUEST_END;
+            address >= cursor and end <= abi.GUEST_END;
         if (!valid) {
             _ = linux.syscall2(.munmap, 0, abi.CODE_ADDR);
             return;
