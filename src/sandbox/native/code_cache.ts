@@ -30,6 +30,8 @@ export class CodeCache<C extends { readonly code: Uint8Array }> {
   readonly #byProgram = new WeakMap<ProgramAnalysis, string>();
   #bytes = 0;
   #compilations = 0;
+  /** The key last in `#byHash`'s insertion order. */
+  #mostRecent: string | undefined;
 
   /** A cache that compiles with `compile` on a miss. */
   constructor(compile: (program: ProgramAnalysis) => C) {
@@ -50,14 +52,19 @@ export class CodeCache<C extends { readonly code: Uint8Array }> {
     }
     let compiled = this.#byHash.get(key);
     if (compiled !== undefined) {
-      // Most recently used last in the map's insertion order.
-      this.#byHash.delete(key);
-      this.#byHash.set(key, compiled);
+      // Most recently used last in the map's insertion order (already there when the same
+      // program is instantiated again and again: no reinsertion then).
+      if (key !== this.#mostRecent) {
+        this.#byHash.delete(key);
+        this.#byHash.set(key, compiled);
+        this.#mostRecent = key;
+      }
       return compiled;
     }
     compiled = this.#compile(program);
     this.#compilations++;
     this.#byHash.set(key, compiled);
+    this.#mostRecent = key;
     this.#bytes += compiled.code.length;
     while (this.#byHash.size > CACHE_ENTRIES || this.#bytes > CACHE_BYTES) {
       const [oldestKey, oldest] = this.#byHash.entries().next().value!;
