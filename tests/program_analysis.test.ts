@@ -5,6 +5,7 @@
  * code.
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { analyzeProgram, instructionAtPc } from "../src/program/analysis.ts";
 import {
   decodeAt,
@@ -134,4 +135,30 @@ Deno.test("analysis under whole-blob validation finds the violation validateCode
     [...rules].sort(),
     ["bitmask-padding", "empty-code", "invalid-opcode", "no-instruction-at-walk", "valid"],
   );
+});
+
+Deno.test("analysis of arrays that are views at an offset (Node Buffers) matches that of plain ones", () => {
+  const columns = ["op", "ra", "rb", "rd", "x", "y", "pc", "target", "blockStart", "entryCost"];
+  for (let seed = 1; seed <= 50; seed++) {
+    const next = rngU32(seed);
+    const n = 1 + next() % 200;
+    const code = new Uint8Array(n).map(() => next() & 0xff);
+    const bitmask = new Uint8Array(Math.ceil(n / 8)).map(() => next() & 0xff);
+    // One buffer holding both at odd offsets: a Buffer's `slice` is a view of it, not a copy.
+    const shared = new ArrayBuffer(n + bitmask.length + 8);
+    const codeView = Buffer.from(shared, 3, n), bitmaskView = Buffer.from(shared, 5 + n);
+    codeView.set(code);
+    bitmaskView.set(bitmask);
+    // Jump tables that differ, so the analysis cache cannot answer the second from the first.
+    const viewed = analyzeProgram(
+      { code: codeView, bitmask: bitmaskView, jumpTable: [0] },
+      JAM_0_7,
+    );
+    const plain = analyzeProgram({ code, bitmask, jumpTable: [0, 0] }, JAM_0_7);
+    assert.equal(viewed.count, plain.count, `seed ${seed}`);
+    for (const column of columns) {
+      const key = column as keyof typeof plain;
+      assert.deepEqual(viewed[key], plain[key], `seed ${seed}: ${column}`);
+    }
+  }
 });

@@ -114,10 +114,11 @@ export function analyzeProgram(blob: CodeBlob, profile: IsaProfile): ProgramAnal
 function byContentLookup(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   // A private copy first: the cache keeps it, so a caller changing its arrays later cannot make
   // the cache answer for other content; and its buffers start aligned, so hashing, comparing
-  // and counting read them four bytes at a time.
+  // and counting read them four bytes at a time. (New arrays, not `slice`: a Node Buffer's
+  // slice is a view of the caller's memory.)
   const copy: CodeBlob = {
-    code: blob.code.slice(),
-    bitmask: blob.bitmask.slice(),
+    code: new Uint8Array(blob.code),
+    bitmask: new Uint8Array(blob.bitmask),
     jumpTable: Array.from(blob.jumpTable),
   };
   const key = contentHash(copy);
@@ -145,7 +146,7 @@ function byContentLookup(blob: CodeBlob, profile: IsaProfile): ProgramAnalysis {
   return program;
 }
 
-/** The whole 32-bit words at the start of `bytes`, which must start its buffer. */
+/** The whole 32-bit words at the start of `bytes`, a copy that starts its own buffer. */
 function wordsOf(bytes: Uint8Array): Int32Array {
   return new Int32Array(bytes.buffer, 0, bytes.length >> 2);
 }
