@@ -74,20 +74,32 @@ class StubList {
   link: Int32Array = new Int32Array(256);
   count = 0;
 
+  /**
+   * Empties the list, with room for `capacity` stubs: growing by doubling from a small list
+   * would allocate and copy about twice the final size, new memory that faults page by page in
+   * a process's first compile.
+   */
+  reset(capacity: number): void {
+    this.count = 0;
+    if (capacity > this.kind.length) this.#resize(capacity);
+  }
+
   add(kind: number, owner: number, link: number): void {
-    if (this.count === this.kind.length) {
-      const kinds = new Uint8Array(this.count * 2), owners = new Int32Array(this.count * 2);
-      const links = new Int32Array(this.count * 2);
-      kinds.set(this.kind);
-      owners.set(this.owner);
-      links.set(this.link);
-      this.kind = kinds;
-      this.owner = owners;
-      this.link = links;
-    }
+    if (this.count === this.kind.length) this.#resize(this.count * 2);
     this.kind[this.count] = kind;
     this.owner[this.count] = owner;
     this.link[this.count++] = link;
+  }
+
+  #resize(capacity: number): void {
+    const kinds = new Uint8Array(capacity), owners = new Int32Array(capacity);
+    const links = new Int32Array(capacity);
+    kinds.set(this.kind.subarray(0, this.count));
+    owners.set(this.owner.subarray(0, this.count));
+    links.set(this.link.subarray(0, this.count));
+    this.kind = kinds;
+    this.owner = owners;
+    this.link = links;
   }
 }
 
@@ -149,8 +161,9 @@ class CodeGenerator implements LoweringContext {
     this.p = program;
     const perInstruction = RESERVED_BYTES_PER_INSTRUCTION + (step ? STEP_REPORT_BYTES : 0);
     reusable.reset(program.count * perInstruction + MAX_INSTRUCTION_BYTES + 64 * MAX_STUB_BYTES);
-    stubs.count = 0;
-    outOfGasStubs.count = 0;
+    stubs.reset(0);
+    // Real programs start a block every four to six instructions.
+    outOfGasStubs.reset(program.count >> 2);
     this.asm = reusable;
     this.g = Int8Array.from(target.guestRegisters);
     this.#gas = target.gasRegister;
@@ -275,7 +288,8 @@ class CodeGenerator implements LoweringContext {
    * the reason `#emitInstructions` gives.
    */
   #emitStubs(entries: InstructionEntries): { start: Int32Array; owner: Int32Array } {
-    stubRegions.count = 0;
+    // Hubs come every dozen or so out-of-gas stubs.
+    stubRegions.reset(2 + outOfGasStubs.count + (outOfGasStubs.count >> 3) + stubs.count);
     this.#emitSharedStubCode();
     this.#emitOutOfGasStubs();
     this.#emitRequestedStubs(entries);
