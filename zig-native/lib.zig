@@ -12,7 +12,6 @@ const spawn = @import("spawn.zig");
 const slots = @import("slots.zig");
 const protocol = @import("protocol.zig");
 const waiter = @import("waiter.zig");
-
 const memory = @import("memory.zig");
 
 comptime {

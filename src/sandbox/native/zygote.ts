@@ -384,10 +384,11 @@ export class Zygote implements Disposable {
 
   /**
    * Makes the sandbox fresh for the next user, in one round trip with the zygote: all guest
-   * memory is discarded (unmapped, reads back as zero if mapped again), registers and gas are
-   * zeroed. Loaded code stays. The zygote keeps the current mappings in place, zeroed and
-   * inaccessible to guest code, for a next user that maps exactly the same ranges (the same
-   * program's layout): it then takes them over without page-table work or page faults.
+   * memory is discarded (out of the guest's reach, reads back as zero if mapped again),
+   * registers and gas are zeroed. Loaded code stays. The zygote keeps the current mappings in
+   * place, zeroed and inaccessible to guest code, for a next user that maps exactly the same
+   * ranges (the same program's layout): it then takes them over without page-table work or
+   * page faults.
    */
   reset(options: RunOptions = {}): void {
     this.#usable();
