@@ -66,7 +66,7 @@ export interface GeneratedCode {
 /**
  * A list of stubs, in order: each with its kind, the instruction owning it and a link: for
  * requested stubs the label their jump goes to, for out-of-gas stubs the site of the rel32 to
- * patch (one charge jumps to each), for emitted stubs where they begin.
+ * patch (one charge jumps to each).
  */
 class StubList {
   kind: Uint8Array = new Uint8Array(256);
@@ -116,8 +116,6 @@ const RESERVED_BYTES_PER_INSTRUCTION = 16;
 const stubs = new StubList();
 /** The out-of-gas stubs, one per charged block, in block order. */
 const outOfGasStubs = new StubList();
-/** Where each stub (and hub) begins (its link) and the instruction owning it (-1: none). */
-const stubRegions = new StubList();
 /**
  * Bytes of out-of-gas stubs after which a new hub is emitted: the stubs jump to the nearest one
  * with a 2-byte jmp (reach 128 bytes back), not a 5-byte one to the far tail.
@@ -151,6 +149,13 @@ class CodeGenerator implements LoweringContext {
   /** Step mode: each instruction reports itself to the host before it runs (tracing). */
   readonly #step: boolean;
   #invalidEntryLabel = -1;
+  /**
+   * Where each stub (and hub) begins and the instruction owning it (-1: none), the arrays
+   * handed out (as the first `#stubCount` entries).
+   */
+  #stubStart: Int32Array = new Int32Array(0);
+  #stubOwner: Int32Array = new Int32Array(0);
+  #stubCount = 0;
   /** The label of the latest hub: a `jmp` to the out-of-gas tail, near the stubs after it. */
   #outOfGasHub = -1;
   #outOfGasTail = -1;
@@ -289,12 +294,12 @@ class CodeGenerator implements LoweringContext {
    */
   #emitStubs(entries: InstructionEntries): { start: Int32Array; owner: Int32Array } {
     // Hubs come every dozen or so out-of-gas stubs.
-    stubRegions.reset(2 + outOfGasStubs.count + (outOfGasStubs.count >> 3) + stubs.count);
+    this.#stubRoom(2 + outOfGasStubs.count + (outOfGasStubs.count >> 3) + stubs.count);
     this.#emitSharedStubCode();
     this.#emitOutOfGasStubs();
     this.#emitRequestedStubs(entries);
-    const count = stubRegions.count;
-    return { start: stubRegions.link.slice(0, count), owner: stubRegions.owner.slice(0, count) };
+    const count = this.#stubCount;
+    return { start: this.#stubStart.subarray(0, count), owner: this.#stubOwner.subarray(0, count) };
   }
 
   /**
@@ -359,13 +364,24 @@ class CodeGenerator implements LoweringContext {
     }
   }
 
+  /** Room for `capacity` stubs in `#stubStart` and `#stubOwner`. */
+  #stubRoom(capacity: number): void {
+    const starts = new Int32Array(capacity), owners = new Int32Array(capacity);
+    starts.set(this.#stubStart.subarray(0, this.#stubCount));
+    owners.set(this.#stubOwner.subarray(0, this.#stubCount));
+    this.#stubStart = starts;
+    this.#stubOwner = owners;
+  }
+
   /**
    * Begins a stub of instruction `owner` (-1: shared code) with room for `bytes`. A method, not
    * a closure in `#emitStubs`: optimised code calling a closure made at each compile would be
    * thrown away at each compile.
    */
   #beginStub(owner: number, bytes: number): void {
-    stubRegions.add(0, owner, this.asm.length);
+    if (this.#stubCount === this.#stubStart.length) this.#stubRoom(2 * this.#stubCount);
+    this.#stubStart[this.#stubCount] = this.asm.length;
+    this.#stubOwner[this.#stubCount++] = owner;
     this.asm.reserve(bytes);
   }
 
