@@ -3,10 +3,10 @@
 //!
 //! Start-up (host has already set up namespaces, uid maps, a read-only tmpfs as cwd, the fds of
 //! abi.zig and the signal mask): map stack and VmCtx (then close its fd), arm parent-death,
-//! unmap the original stack, vDSO and vvar, pivot into the empty root, install fault handlers,
-//! force the speculative-store-bypass mitigation, set rlimits, drop capabilities, set
-//! no_new_privs, record facts, install the seccomp filter, report IDLE. After that only the
-//! syscalls in `seccomp.zig` work.
+//! unmap the original stack, vDSO and vvar, pivot into the empty root, record the root and the
+//! open descriptors, install fault handlers, force the speculative-store-bypass mitigation, set
+//! rlimits, drop capabilities, set no_new_privs, record the other facts, install the seccomp
+//! filter, report IDLE. After that only the syscalls in `seccomp.zig` work.
 //!
 //! Every entry into guest code starts from a known machine state: RFLAGS = 0x202 (direction and
 //! alignment-check flags clear) and the x87, SSE, AVX, AVX-512 (mask registers included) and PKRU
@@ -95,6 +95,7 @@ fn zygoteMain() callconv(.C) noreturn {
     const full = vm.config_flags == abi.PROFILE_FULL;
     if (full) lockdown.enterEmptyRoot();
     lockdown.recordRootFacts();
+    lockdown.recordOpenFds();
     installSignalHandlers();
     lockdown.mitigateSpeculation();
     lockdown.setLimits();
