@@ -1,22 +1,22 @@
 /**
  * The Gray Paper 0.8 pipeline gas model (GP A.9): a basic block's cost is the number of cycles a
- * small out-of-order CPU needs to decode, execute and retire it, minus 3 (at least 1). One
- * simulation serves both the cost and its explanation (a per-instruction timeline).
+ * small out-of-order CPU needs to decode, execute and retire it, minus 3 (at least 1).
  *
- * The simulation does not step every reorder-buffer entry through every cycle. It records the
- * cycle in which each instruction is decoded, starts, executes last and retires; every cell of
- * the timeline follows from those four cycles. Most blocks never run short of execution units
- * or starts, so their schedule follows from decoding and dependencies alone, in one pass in
- * program order; a check that no cycle of it over-uses units or starts proves it is the model's.
- * The other blocks are simulated, visiting only the cycles in which something can happen.
+ * Two ways to the same count. Most blocks never run short of execution units or starts, so
+ * their schedule follows from decoding and dependencies alone, in one pass in program order
+ * that keeps only what the count needs; the pass proves its schedule is the model's by finding
+ * that no cycle of it over-uses units. The other blocks, and every explanation (a per-instruction
+ * timeline), are simulated from decoded rows, visiting only the cycles in which something can
+ * happen and recording the cycle in which each instruction is decoded, starts, executes last and
+ * retires; every cell of the timeline follows from those four cycles.
  * @module
  */
 import type { InstructionColumns } from "./columns.ts";
 import { instructionById, Op } from "./instructions.ts";
 import { PIPELINE_PARAMS } from "./pipeline_params.ts";
 
-/** Decode slots per cycle. */
-const DECODE_SLOTS = 4;
+/** Decode slots per cycle: a power of two, so that a decode position is one integer. */
+const DECODE_SLOTS_LOG2 = 2, DECODE_SLOTS = 1 << DECODE_SLOTS_LOG2;
 /** Instructions that may start executing per cycle. */
 const STARTS_PER_CYCLE = 5;
 /** Reorder-buffer capacity: in-flight (not retired) entries. */
@@ -24,6 +24,7 @@ const ROB_CAPACITY = 32;
 /** Free execution units of an idle CPU: ALU, LOAD, STORE, MUL, DIV. */
 const UNIT_TOTALS = [4, 4, 4, 1, 1] as const;
 const UNIT_LETTERS = "ALSMD";
+const ALU = 0;
 /** Latency of a load. */
 const MEMORY_LATENCY = 25;
 /** Branch cost when the target or the fall-through is `trap` or `unlikely`, and otherwise. */
@@ -36,16 +37,12 @@ const TRAP_BYTE = 0, UNLIKELY_BYTE = 2;
 
 /**
  * What a cycle offers or an entry takes, packed four bits per resource: the five units, ALU
- * lowest, then starts. Testing and taking are then single integer operations: with bit 3 of
- * every nibble set, subtracting a demand leaves all those guard bits set exactly when nothing
- * is asked for more than is free.
+ * lowest. Testing and taking are then single integer operations: with bit 3 of every nibble
+ * set, subtracting a demand leaves all those guard bits set exactly when nothing is asked for
+ * more than is free.
  */
-const GUARDS = 0x888888;
+const GUARDS = 0x88888;
 const IDLE_UNITS = UNIT_TOTALS.reduce((packed, count, u) => packed | (count << (4 * u)), 0);
-/** One start, in the nibble above the units. */
-const ONE_START = 1 << 20;
-/** What a cycle offers before anything starts in it: every unit, and 5 starts. */
-const IDLE_CYCLE = IDLE_UNITS + STARTS_PER_CYCLE * ONE_START;
 
 /** True when packed `demand` is all free in packed `free`. */
 function fits(free: number, demand: number): boolean {
@@ -57,16 +54,40 @@ function fits(free: number, demand: number): boolean {
 const CYCLES_FIELD = 0xff, BRANCH_RULE = 0xff;
 /** Decode slots (bits 8-10), and (bits 11-13) when the P or Ps condition holds. */
 const SLOTS_SHIFT = 8, SLOTS_IF_SHIFT = 11, SLOTS_FIELD = 7;
-const P_RULE = 1 << 14, PS_RULE = 1 << 15;
-const READS_A = 1 << 16, READS_B = 1 << 17, WRITES_A = 1 << 18, WRITES_D = 1 << 19;
-const TERMINATES = 1 << 20;
+/**
+ * The register equalities whose truth makes the P or Ps condition hold (bits 14-17, as
+ * `registerEqualities` sets them); none for instructions without the rule.
+ */
+const CONDITION_SHIFT = 14, CONDITION_FIELD = 15;
+const SAME_AD = 1, SAME_BD = 2, SAME_AB = 4, ALWAYS = 8;
+const READS_A_SHIFT = 18, READS_B_SHIFT = 19, WRITES_A_SHIFT = 20, WRITES_D_SHIFT = 21;
+const READS_A = 1 << READS_A_SHIFT, READS_B = 1 << READS_B_SHIFT;
+const WRITES_A = 1 << WRITES_A_SHIFT, WRITES_D = 1 << WRITES_D_SHIFT;
+const TERMINATES = 1 << 22;
 /** A conditional branch whose target the decoder puts in y (else in x). */
-const TARGET_IN_Y = 1 << 21;
+const TARGET_IN_Y = 1 << 23;
 /** `move_reg`, which only renames. */
-const RENAMES = 1 << 22;
+const RENAMES = 1 << 24;
 const ROW = new Int32Array(256);
 /** Per instruction id, the units it takes, packed as `IDLE_UNITS`. */
 const UNITS = new Int32Array(256);
+
+/**
+ * The equalities that make a P or Ps condition hold. Ps: register A is D. P: a source is the
+ * destination, for each source the instruction reads (a source field that is the destination
+ * field always is).
+ */
+function conditionOf(rule: string, src: string, dst: string): number {
+  if (rule === "Ps") return SAME_AD;
+  if (rule !== "P") return 0;
+  let condition = 0;
+  for (const source of src) {
+    if (source === dst) condition |= ALWAYS;
+    else if (dst === "D") condition |= source === "A" ? SAME_AD : SAME_BD;
+    else if (dst === "A") condition |= SAME_AB;
+  }
+  return condition;
+}
 
 for (const [name, [cycles, decode, units, src, dst]] of Object.entries(PIPELINE_PARAMS)) {
   const id = Op[name as keyof typeof PIPELINE_PARAMS];
@@ -74,12 +95,60 @@ for (const [name, [cycles, decode, units, src, dst]] of Object.entries(PIPELINE_
   const [rule, slotsIf, slots] = typeof decode === "number" ? ["", decode, decode] : decode;
   ROW[id] = (cycles === "m" ? MEMORY_LATENCY : cycles === "b" ? BRANCH_RULE : cycles) |
     (slots << SLOTS_SHIFT) | (slotsIf << SLOTS_IF_SHIFT) |
-    (rule === "P" ? P_RULE : rule === "Ps" ? PS_RULE : 0) |
+    (conditionOf(rule, src, dst) << CONDITION_SHIFT) |
     (src.includes("A") ? READS_A : 0) | (src.includes("B") ? READS_B : 0) |
     (dst === "A" ? WRITES_A : dst === "D" ? WRITES_D : 0) |
     (info.terminator ? TERMINATES : 0) | (info.format === "reg_imm_off" ? TARGET_IN_Y : 0) |
     (id === Op.move_reg ? RENAMES : 0);
   for (const letter of units) UNITS[id] += 1 << (4 * UNIT_LETTERS.indexOf(letter));
+}
+
+/** How many units of kind `u` packed `units` takes. */
+function unitsOfKind(units: number, u: number): number {
+  return (units >> (4 * u)) & 15;
+}
+
+/**
+ * Decode slots an instruction takes. Whether the P or Ps condition holds depends on the
+ * registers, which vary unpredictably from one instruction to the next, so it is computed
+ * without a branch.
+ */
+function decodeSlots(info: number, a: number, b: number, d: number): number {
+  const holds = (info >> CONDITION_SHIFT) & CONDITION_FIELD & registerEqualities(a, b, d);
+  return (info >> (SLOTS_SHIFT + (SLOTS_IF_SHIFT - SLOTS_SHIFT) * isNonZero(holds))) &
+    SLOTS_FIELD;
+}
+
+/** Which of the P and Ps conditions' equalities hold among registers A, B and D. */
+function registerEqualities(a: number, b: number, d: number): number {
+  return isZero(a ^ d) * SAME_AD | isZero(b ^ d) * SAME_BD | isZero(a ^ b) * SAME_AB | ALWAYS;
+}
+
+/** 1 when `x` is not 0, else 0, without a branch. */
+function isNonZero(x: number): number {
+  return (x | -x) >>> 31;
+}
+
+/** 1 when `x` (at least 0) is 0, else 0, without a branch. */
+function isZero(x: number): number {
+  return (x - 1) >>> 31;
+}
+
+/** A register number that no instruction names: what an instruction without a result writes. */
+const NO_REGISTER = 13;
+
+/** The register an instruction writes, or `NO_REGISTER`; without a branch, as for `decodeSlots`. */
+function writtenRegister(info: number, a: number, d: number): number {
+  const writesA = (info >> WRITES_A_SHIFT) & 1, writesD = (info >> WRITES_D_SHIFT) & 1;
+  return (a & -writesA) | (d & -writesD) | (NO_REGISTER & ((writesA | writesD) - 1));
+}
+
+/** Execution cycles of instruction `i`; a branch's depend on the bytes where it may go. */
+function executionCycles(info: number, block: InstructionColumns, i: number, code: Uint8Array) {
+  const cycles = info & CYCLES_FIELD;
+  if (cycles !== BRANCH_RULE) return cycles;
+  const target = (info & TARGET_IN_Y) !== 0 ? block.y[i] : block.x[i];
+  return coldAt(code, block.pc[i + 1]) || coldAt(code, target) ? CHEAP_BRANCH : BRANCH;
 }
 
 /** True when the opcode byte at `at` (code zero-extended on both sides) is trap or unlikely. */
@@ -88,14 +157,286 @@ function coldAt(code: Uint8Array, at: number): boolean {
   return byte === TRAP_BYTE || byte === UNLIKELY_BYTE;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The proving pass.
+//
+// Its cycles are sets of 32 per word. A unit kind with n units has n levels: bit c of level k is
+// set when more than k of them are taken in cycle c, so "q more fit in cycle c" is bit c clear
+// in level n − q, and taking one more over a range of cycles moves each cycle of the range up a
+// level, a few word operations instead of one step per cycle. LOAD and STORE get no levels:
+// every instruction taking one takes at least as many ALUs, over the same cycles, and there are
+// at least as many of them as ALUs, so they are free whenever the ALUs an instruction needs are.
+
+/** True when kind `u` is free whenever the ALUs are (see above). */
+function coveredByAlu(u: number): boolean {
+  return u !== ALU && UNIT_TOTALS[u] >= UNIT_TOTALS[ALU] &&
+    UNITS.every((units) => unitsOfKind(units, u) <= unitsOfKind(units, ALU));
+}
+
+/** The first level of each unit kind in a word group; -1 for kinds that need none. */
+const FIRST_LEVEL = new Int32Array(UNIT_TOTALS.length);
+let levelCount = 0;
+for (let u = 0; u < UNIT_TOTALS.length; u++) {
+  FIRST_LEVEL[u] = coveredByAlu(u) ? -1 : levelCount;
+  if (FIRST_LEVEL[u] >= 0) levelCount += UNIT_TOTALS[u];
+}
+/** The ALUs' levels, and the top one: the cycles in which all of them are taken. */
+const ALU_LEVELS = UNIT_TOTALS[ALU], ALU_TOP = FIRST_LEVEL[ALU] + ALU_LEVELS - 1;
+/** The level of cycles that have had all their starts. */
+const FULL = levelCount;
+/** A level that stays empty: where an instruction that takes nothing of a kind looks. */
+const EMPTY = levelCount + 1;
+/** Words per 32 cycles: the levels, rounded up to a power of two. */
+const STRIDE = 1 << (32 - Math.clz32(EMPTY));
+
+/** The level whose bit c says `demand` units of kind `u` do not fit in cycle c. */
+function blockingLevel(u: number, demand: number): number {
+  return demand === 0 ? EMPTY : FIRST_LEVEL[u] + UNIT_TOTALS[u] - demand;
+}
+
+// How the proving pass handles each instruction's units (`PLAN`, one integer per id):
+/** The levels telling where its ALUs (bits 0-3) and its other tracked unit (bits 4-7) do not fit. */
+const ALU_LEVEL_FIELD = 15, OTHER_LEVEL_SHIFT = 4;
+/** Nothing but one ALU over at most 32 cycles (two words), or no unit at all: the common cases. */
+const ONE_ALU = 1 << 8, NO_UNIT = 1 << 9;
+/** Only a cycle with all its starts or all ALUs taken can keep it from starting. */
+const BLOCKED_ONLY_AT_TOP = 1 << 10;
+const PLAN = new Int32Array(256);
+/** The tracked kind other than ALUs each instruction id takes, or -1. */
+const OTHER_KIND = new Int8Array(256).fill(-1);
+for (let id = 0; id < 256; id++) {
+  const alus = unitsOfKind(UNITS[id], ALU), cycles = ROW[id] & CYCLES_FIELD;
+  let otherLevel = EMPTY;
+  for (let u = ALU + 1; u < UNIT_TOTALS.length; u++) {
+    if (FIRST_LEVEL[u] < 0 || unitsOfKind(UNITS[id], u) === 0) continue;
+    if (OTHER_KIND[id] >= 0) {
+      throw new Error("pipeline model: an instruction takes two kinds of unit besides ALUs");
+    }
+    OTHER_KIND[id] = u;
+    otherLevel = blockingLevel(u, unitsOfKind(UNITS[id], u));
+  }
+  const aluLevel = blockingLevel(ALU, alus);
+  const short = cycles <= 32 || cycles === BRANCH_RULE;
+  PLAN[id] = aluLevel | (otherLevel << OTHER_LEVEL_SHIFT) |
+    (alus === 1 && OTHER_KIND[id] < 0 && short ? ONE_ALU : 0) |
+    (alus === 0 && OTHER_KIND[id] < 0 ? NO_UNIT : 0) |
+    ((aluLevel === ALU_TOP || aluLevel === EMPTY) && otherLevel === EMPTY
+      ? BLOCKED_ONLY_AT_TOP
+      : 0);
+}
+
+/**
+ * The levels, `STRIDE` words per 32 cycles, and the starts of each cycle. Each block uses the
+ * cycles from `cycleBase` on and moves the base past them, so a block finds its cycles idle
+ * without clearing them; everything is cleared once few cycles are left after the base (a
+ * longer block grows the arrays).
+ */
+let levels = new Int32Array(STRIDE * 2048);
+let startsIn = new Uint8Array(32 * 2048);
+let cycleBase = 0;
+/**
+ * Per register (and `NO_REGISTER`), the first cycle its latest value can be read in. Values left
+ * by earlier blocks are below the block's first cycle, so they never delay anything.
+ */
+const readyAt = new Int32Array(NO_REGISTER + 1);
+/** The retirement cycles of the last `ROB_CAPACITY` entries, by entry number modulo it. */
+const retiredRing = new Int32Array(ROB_CAPACITY);
+
+/**
+ * How far the cycle sets reach past every cycle a block has decoded in or taken anything in.
+ * An entry's search starts at most a few cycles after the later of those and stops at the first
+ * word after it at the latest (nothing is taken there); its units end in its last execution
+ * cycle's word or the one after the start's word.
+ */
+const MARGIN = 64;
+
+/** Starts a block's cycles: returns its first cycle. */
+function openCycles(): number {
+  if (cycleBase > startsIn.length - 64 * MARGIN) {
+    levels.fill(0);
+    startsIn.fill(0);
+    readyAt.fill(0);
+    cycleBase = 0;
+  }
+  return cycleBase;
+}
+
+/** Ends a block's cycles, `reach` the last it took anything in: the next block starts after. */
+function closeCycles(reach: number): void {
+  cycleBase = ((reach >>> 5) + 1) << 5;
+}
+
+/** Makes the cycle sets long enough to hold cycle `cycle`, the new part idle. */
+function reachCycle(cycle: number): void {
+  if (cycle < startsIn.length) return;
+  const words = Math.max((cycle >>> 5) + 1, 2 * (startsIn.length >>> 5));
+  const grownLevels = new Int32Array(words * STRIDE);
+  grownLevels.set(levels);
+  levels = grownLevels;
+  const grownStarts = new Uint8Array(words * 32);
+  grownStarts.set(startsIn);
+  startsIn = grownStarts;
+}
+
+/**
+ * Moves the cycles of `mask` up one level among the `count` levels from `at`; returns those
+ * that were at the top already (they now hold more than there is).
+ */
+function raise(lv: Int32Array, at: number, count: number, mask: number): number {
+  if (count === 4) { // the ALUs', spelled out: V8 does not unroll the loop below
+    const l0 = lv[at], l1 = lv[at + 1], l2 = lv[at + 2], l3 = lv[at + 3];
+    lv[at + 3] = l3 | (l2 & mask);
+    lv[at + 2] = l2 | (l1 & mask);
+    lv[at + 1] = l1 | (l0 & mask);
+    lv[at] = l0 | mask;
+    return l3 & mask;
+  }
+  const over = lv[at + count - 1] & mask;
+  for (let k = count - 1; k > 0; k--) lv[at + k] |= lv[at + k - 1] & mask;
+  lv[at] |= mask;
+  return over;
+}
+
+/**
+ * Takes `demand` units of kind `u` in cycles `from` … `to`; returns true when some cycle then
+ * holds more than there are.
+ */
+function takeUnits(u: number, demand: number, from: number, to: number): boolean {
+  const first = FIRST_LEVEL[u], count = UNIT_TOTALS[u];
+  let over = 0;
+  for (let word = from >>> 5, last = to >>> 5; word <= last; word++) {
+    let mask = word === from >>> 5 ? -1 << (from & 31) : -1;
+    if (word === last) mask &= ~(-2 << (to & 31));
+    for (let q = 0; q < demand; q++) over |= raise(levels, word * STRIDE + first, count, mask);
+  }
+  return over !== 0;
+}
+
+/**
+ * The cycle count of instructions `start` … `end` − 1 of `block`, scheduled in one pass in
+ * program order, each entry as early as the entries before it allow; -1 when that schedule is
+ * not the model's.
+ *
+ * An instruction decodes in the first cycle with enough slots and room in the buffer (the entry
+ * 32 places back retired in an earlier cycle). A `move_reg` takes no entry: rD is now ready
+ * when rA is. An entry starts in the first cycle after its decode and after its inputs' last
+ * execution cycle in which the entries before it left a start and its units free; it holds them
+ * to its last execution cycle, and retires at the end of the second cycle after that or with
+ * the entry before it.
+ *
+ * This is the model's schedule unless an entry takes units some earlier-started entry after it
+ * needed (the model starts entries cycle by cycle, so a later entry may start first and keep
+ * the units from an earlier one): then a cycle holds more than there is.
+ */
+function provenCycles(
+  block: InstructionColumns,
+  start: number,
+  end: number,
+  code: Uint8Array,
+): number {
+  const { op, ra, rb, rd } = block;
+  const first = openCycles(), ready = readyAt, ring = retiredRing;
+  let lv = levels, starts = startsIn;
+  // Decode slots used so far, all of a cycle's counted as used once it is over: an instruction
+  // (taking 1 to 4) decodes in cycle slot >> DECODE_SLOTS_LOG2.
+  let slot = first << DECODE_SLOTS_LOG2;
+  let entries = 0, lastRetired = first, reach = first;
+  // Whether a cycle has all its starts or all ALUs taken: until one does, an entry that can be
+  // kept only by those starts when its inputs are ready.
+  let saturated = 0;
+  // Only blocks with more entries than the buffer holds wait for room in it.
+  const overflows = end - start > ROB_CAPACITY;
+  for (let i = start; i < end; i++) {
+    const id = op[i], info = ROW[id], plan = PLAN[id], a = ra[i], b = rb[i], d = rd[i];
+    const need = decodeSlots(info, a, b, d);
+    if ((slot & (DECODE_SLOTS - 1)) + need > DECODE_SLOTS) { // it waits for the next cycle
+      slot = ((slot >> DECODE_SLOTS_LOG2) + 1) << DECODE_SLOTS_LOG2;
+    }
+    if (overflows && entries >= ROB_CAPACITY) {
+      const oldest = ring[entries % ROB_CAPACITY];
+      if (oldest >= slot >> DECODE_SLOTS_LOG2) slot = (oldest + 1) << DECODE_SLOTS_LOG2;
+    }
+    const cycle = slot >> DECODE_SLOTS_LOG2;
+    slot += need;
+    if ((info & RENAMES) !== 0) {
+      ready[d] = ready[a];
+      if (cycle + MARGIN >= starts.length) {
+        reachCycle(cycle + MARGIN);
+        lv = levels;
+        starts = startsIn;
+      }
+      continue;
+    }
+    // The inputs' ready cycles, the fields not read masked to 0 without a branch.
+    let t = Math.max(
+      cycle + 1,
+      ready[a] & -((info >> READS_A_SHIFT) & 1),
+      ready[b] & -((info >> READS_B_SHIFT) & 1),
+    );
+    let word = t >>> 5, at = word * STRIDE;
+    if (saturated !== 0 || (plan & BLOCKED_ONLY_AT_TOP) === 0) {
+      const aluLevel = plan & ALU_LEVEL_FIELD, otherLevel = plan >> OTHER_LEVEL_SHIFT & 15;
+      let open = ~(lv[at + FULL] | lv[at + aluLevel] | lv[at + otherLevel]) & (-1 << (t & 31));
+      while (open === 0) {
+        word++;
+        at += STRIDE;
+        open = ~(lv[at + FULL] | lv[at + aluLevel] | lv[at + otherLevel]);
+      }
+      t = (word << 5) | (31 - Math.clz32(open & -open));
+    }
+    const done = t + executionCycles(info, block, i, code) - 1;
+    if (done + MARGIN >= starts.length) {
+      reachCycle(done + MARGIN);
+      lv = levels;
+      starts = startsIn;
+    }
+    if (++starts[t] === STARTS_PER_CYCLE) {
+      lv[at + FULL] |= 1 << (t & 31);
+      saturated = 1;
+    }
+    if (done > reach) reach = done;
+    let over = 0;
+    if ((plan & ONE_ALU) !== 0) {
+      const last = ~(-2 << (done & 31)); // the cycles up to `done` in its word
+      if (done >>> 5 === word) over = raise(lv, at, ALU_LEVELS, (-1 << (t & 31)) & last);
+      else {
+        over = raise(lv, at, ALU_LEVELS, -1 << (t & 31)) |
+          raise(lv, at + STRIDE, ALU_LEVELS, last);
+      }
+      if (saturated === 0) saturated = lv[at + ALU_TOP] | lv[at + STRIDE + ALU_TOP];
+    } else if ((plan & NO_UNIT) === 0) {
+      const other = OTHER_KIND[id];
+      saturated = 1;
+      over = (takeUnits(ALU, unitsOfKind(UNITS[id], ALU), t, done) ||
+          (other >= 0 && takeUnits(other, unitsOfKind(UNITS[id], other), t, done)))
+        ? 1
+        : 0;
+    }
+    if (over !== 0) {
+      closeCycles(reach);
+      return -1;
+    }
+    ready[writtenRegister(info, a, d)] = done + 1;
+    if (done + 2 > lastRetired) lastRetired = done + 2;
+    if (overflows) ring[entries % ROB_CAPACITY] = lastRetired;
+    entries++;
+    if ((info & TERMINATES) !== 0) break;
+  }
+  closeCycles(reach);
+  return lastRetired + 1 - first;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The simulation.
+
 /** A cycle later than any simulation reaches: the last execution cycle of an entry not started. */
 const NOT_YET = 0x3fffffff;
 
 /**
  * What the last simulation found, in arrays reused across simulations (grown on demand). Per
  * row (instruction of the block): the decode slots it takes, the cycle it was decoded in and
- * its reorder-buffer entry. Per entry: its row, execution cycles, units, the entries whose
- * results it waits for, and the cycles it started, executed last (`doneAt`) and retired in.
+ * its reorder-buffer entry. Per entry: its execution cycles, units, the entries whose results
+ * it waits for, and the cycles it started, executed last (`doneAt`) and retired in.
  */
 class Schedule {
   /** Rows decoded (the block up to its terminator). */
@@ -104,7 +445,6 @@ class Schedule {
   rowDecodedAt = new Int32Array(64);
   /** The entry of each row; -1 for `move_reg`, which takes none. */
   rowEntry = new Int32Array(64);
-  entryRow = new Int32Array(64);
   entryCycles = new Int32Array(64);
   entryUnits = new Int32Array(64);
   dep0 = new Int32Array(64);
@@ -112,30 +452,6 @@ class Schedule {
   startedAt = new Int32Array(64);
   doneAt = new Int32Array(64);
   retiredAt = new Int32Array(64);
-  /**
-   * Per cycle, the units and starts still free in it (packed as `IDLE_CYCLE`). Each block uses
-   * the cycles from `cycleBase` on and moves the base past them, so a block finds its cycles
-   * idle without clearing them; the whole array is cleared once few cycles are left after the
-   * base (a longer block grows it).
-   */
-  free = new Int32Array(1 << 16).fill(IDLE_CYCLE);
-  cycleBase = 0;
-
-  /** Starts a block's cycles: returns the base. */
-  openCycles(): number {
-    if (this.cycleBase > this.free.length - 4096) {
-      this.free.fill(IDLE_CYCLE);
-      this.cycleBase = 0;
-    }
-    return this.cycleBase;
-  }
-
-  /** Makes `free` long enough to hold index `index`, the new part idle. */
-  growCycles(index: number): void {
-    const grown = new Int32Array(Math.max(index + 1, this.free.length * 2)).fill(IDLE_CYCLE);
-    grown.set(this.free);
-    this.free = grown;
-  }
 
   reserve(n: number): void {
     if (n <= this.rowEntry.length) return;
@@ -143,7 +459,6 @@ class Schedule {
     this.rowSlots = new Int32Array(size);
     this.rowDecodedAt = new Int32Array(size);
     this.rowEntry = new Int32Array(size);
-    this.entryRow = new Int32Array(size);
     this.entryCycles = new Int32Array(size);
     this.entryUnits = new Int32Array(size);
     this.dep0 = new Int32Array(size);
@@ -155,141 +470,60 @@ class Schedule {
 }
 
 const schedule = new Schedule();
-/**
- * The entry producing each register's latest value, plus `producerBase`. Values below the base
- * were left by earlier blocks and mean no producer, so a block starts by raising the base
- * instead of clearing the array.
- */
-const producer = new Int32Array(13);
-let producerBase = 1;
+/** The entry producing each register's latest value, or -1. */
+const producer = new Int32Array(NO_REGISTER);
 /** Entries decoded but not started, oldest first (at most the buffer's capacity). */
 const waiting = new Int32Array(ROB_CAPACITY);
 /** Entries executing or finished whose units are not yet released. */
 const executing = new Int32Array(ROB_CAPACITY);
 
 /**
- * Runs the model on instructions `start` … `end` − 1 of `block` and returns the final cycle
- * count, leaving the schedule in the arrays above.
+ * Simulates instructions `start` … `end` − 1 of `block` and returns the final cycle count,
+ * leaving the schedule in `schedule`.
  */
 function simulate(block: InstructionColumns, start: number, end: number, code: Uint8Array): number {
-  schedule.reserve(end - start);
-  const cycles = decodeBlock(block, start, end, code, schedule);
-  return cycles >= 0 ? cycles : scheduleLimited(schedule);
+  decodeRows(block, start, end, code, schedule);
+  return scheduleLimited(schedule);
 }
 
 /**
- * Decodes the block into rows and entries, and schedules it in one pass in program order, each
- * entry as early as the entries before it allow. An instruction decodes in the first cycle with
- * enough slots and room in the buffer (the entry 32 places back retired in an earlier cycle).
- * A `move_reg` takes no entry: rD is now produced by whoever produces rA. An entry starts in
- * the first cycle after its decode and after its inputs' last execution cycle in which the
- * entries before it left a start and its units free; it holds them to its last execution
- * cycle, and retires at the end of the second cycle after that or with the entry before it.
- *
- * This is the model's schedule unless an entry takes units some earlier-started entry after it
- * needed (the model starts entries cycle by cycle, so a later entry may start first and keep
- * the units from an earlier one): then a cycle holds more than there is, and the pass returns
- * -1. Otherwise it returns the cycle count, the last retirement plus one.
+ * Decodes the block, up to its terminator, into rows and reorder-buffer entries: what each
+ * takes and the entries whose results it waits for (a `move_reg` takes no entry: rD is now
+ * produced by whoever produces rA).
  */
-function decodeBlock(
+function decodeRows(
   block: InstructionColumns,
   start: number,
   end: number,
   code: Uint8Array,
   s: Schedule,
-): number {
+): void {
+  s.reserve(end - start);
   const { op, ra, rb, rd } = block;
-  const { rowSlots, rowDecodedAt, rowEntry, entryRow, entryCycles, entryUnits } = s;
-  const { dep0, dep1, startedAt, doneAt, retiredAt } = s;
-  const { x, y, pc } = block;
-  if (producerBase > NOT_YET - (end - start)) {
-    producer.fill(0);
-    producerBase = 1;
-  }
-  const base = producerBase;
-  let cycle = 0, slots = DECODE_SLOTS;
-  let entries = 0, lastRetired = 0;
-  const at = s.openCycles(); // cycle t of this block is free[at + t]
-  let free = s.free, reach = 0; // the block's last cycle with anything taken
-  let scheduled = true; // false once the pass met a cycle holding more than there is
-  let i = start;
+  const { rowSlots, rowEntry, entryCycles, entryUnits, dep0, dep1 } = s;
+  producer.fill(-1);
+  let entries = 0, i = start;
   for (; i < end; i++) {
     const id = op[i], info = ROW[id], a = ra[i], b = rb[i], d = rd[i];
-    const written = (info & WRITES_A) !== 0 ? a : (info & WRITES_D) !== 0 ? d : -1;
-    const condition = (info & PS_RULE) !== 0 ? a === d : (info & P_RULE) !== 0 && written >= 0 &&
-      (((info & READS_A) !== 0 && a === written) || ((info & READS_B) !== 0 && b === written));
-    const need = (info >> (condition ? SLOTS_IF_SHIFT : SLOTS_SHIFT)) & SLOTS_FIELD;
     const row = i - start;
-    rowSlots[row] = need;
-    if (scheduled) {
-      if (need > slots) {
-        cycle++;
-        slots = DECODE_SLOTS;
-      }
-      if (entries >= ROB_CAPACITY && retiredAt[entries - ROB_CAPACITY] >= cycle) {
-        cycle = retiredAt[entries - ROB_CAPACITY] + 1;
-        slots = DECODE_SLOTS;
-      }
-      slots -= need;
-      rowDecodedAt[row] = cycle;
-    }
+    rowSlots[row] = decodeSlots(info, a, b, d);
     if ((info & RENAMES) !== 0) {
       producer[d] = producer[a];
       rowEntry[row] = -1;
       continue;
     }
-    const first = (info & READS_A) !== 0 && producer[a] >= base ? producer[a] - base : -1;
-    let second = (info & READS_B) !== 0 && producer[b] >= base ? producer[b] - base : -1;
-    if (second === first) second = -1;
-    if (written >= 0) producer[written] = base + entries;
-    let cycles = info & CYCLES_FIELD;
-    if (cycles === BRANCH_RULE) {
-      const target = (info & TARGET_IN_Y) !== 0 ? y[i] : x[i];
-      cycles = coldAt(code, pc[i + 1]) || coldAt(code, target) ? CHEAP_BRANCH : BRANCH;
-    }
-    const units = UNITS[id];
-    entryRow[entries] = row;
-    entryCycles[entries] = cycles;
-    entryUnits[entries] = units;
+    const first = (info & READS_A) !== 0 ? producer[a] : -1;
+    const second = (info & READS_B) !== 0 ? producer[b] : -1;
     dep0[entries] = first;
-    dep1[entries] = second;
-    if (scheduled) {
-      let t = cycle + 1;
-      if (first >= 0 && doneAt[first] >= t) t = doneAt[first] + 1;
-      if (second >= 0 && doneAt[second] >= t) t = doneAt[second] + 1;
-      for (;; t++) {
-        if (at + t + cycles > free.length) {
-          s.growCycles(at + t + cycles);
-          free = s.free;
-        }
-        if (fits(free[at + t], units + ONE_START)) break;
-      }
-      free[at + t] -= units + ONE_START;
-      const done = t + cycles - 1;
-      if (done > reach) reach = done;
-      if (units !== 0) {
-        // Taking the units in every later cycle: a guard bit clears (and stays clear in
-        // `kept`) where they are not free, and then the cycle's value no longer matters.
-        let kept = GUARDS;
-        for (let held = at + t + 1, last = at + done; held <= last; held++) {
-          const left = (free[held] | GUARDS) - units;
-          kept &= left;
-          free[held] = left ^ GUARDS;
-        }
-        if (kept !== GUARDS) scheduled = false;
-      }
-      if (done + 2 > lastRetired) lastRetired = done + 2;
-      startedAt[entries] = t;
-      doneAt[entries] = done;
-      retiredAt[entries] = lastRetired;
-    }
+    dep1[entries] = second === first ? -1 : second;
+    const written = writtenRegister(info, a, d);
+    if (written !== NO_REGISTER) producer[written] = entries;
+    entryCycles[entries] = executionCycles(info, block, i, code);
+    entryUnits[entries] = UNITS[id];
     rowEntry[row] = entries++;
     if ((info & TERMINATES) !== 0) break;
   }
   s.rows = Math.min(i + 1, end) - start;
-  producerBase = base + entries + 1;
-  s.cycleBase = at + reach + 1;
-  return scheduled ? lastRetired + 1 : -1;
 }
 
 /**
@@ -396,7 +630,8 @@ export function pipelineBlockCost(
   end: number,
   code: Uint8Array,
 ): number {
-  return costOfCycles(simulate(block, start, end, code));
+  const cycles = provenCycles(block, start, end, code);
+  return costOfCycles(cycles >= 0 ? cycles : simulate(block, start, end, code));
 }
 
 /** One row of a block's timeline: a character per cycle. */
