@@ -52,14 +52,10 @@ function fits(free: number, demand: number): boolean {
 // The table compiled into one integer per instruction id (`ROW`), with these fields:
 /** Execution cycles; `BRANCH_RULE` where the branch rule decides. */
 const CYCLES_FIELD = 0xff, BRANCH_RULE = 0xff;
-/** Decode slots (bits 8-10), and (bits 11-13) when the P or Ps condition holds. */
-const SLOTS_SHIFT = 8, SLOTS_IF_SHIFT = 11, SLOTS_FIELD = 7;
-/**
- * The register equalities whose truth makes the P or Ps condition hold (bits 14-17, as
- * `registerEqualities` sets them); none for instructions without the rule.
- */
-const CONDITION_SHIFT = 14, CONDITION_FIELD = 15;
-const SAME_AD = 1, SAME_BD = 2, SAME_AB = 4, ALWAYS = 8;
+/** Decode slots (bits 8-10), and how many fewer (bits 11-13) when the P or Ps condition holds. */
+const SLOTS_SHIFT = 8, DISCOUNT_SHIFT = 11, SLOTS_FIELD = 7;
+/** The P or Ps condition: register A (bit 14), register B (bit 15) is the written register. */
+const COMPARES_A_SHIFT = 14, COMPARES_B_SHIFT = 15;
 const READS_A_SHIFT = 18, READS_B_SHIFT = 19, WRITES_A_SHIFT = 20, WRITES_D_SHIFT = 21;
 const READS_A = 1 << READS_A_SHIFT, READS_B = 1 << READS_B_SHIFT;
 const WRITES_A = 1 << WRITES_A_SHIFT, WRITES_D = 1 << WRITES_D_SHIFT;
@@ -73,20 +69,14 @@ const ROW = new Int32Array(256);
 const UNITS = new Int32Array(256);
 
 /**
- * The equalities that make a P or Ps condition hold. Ps: register A is D. P: a source is the
- * destination, for each source the instruction reads (a source field that is the destination
- * field always is).
+ * The register fields a P or Ps condition compares with the written register: P, the sources
+ * the instruction reads; Ps, register A (with D, which the instructions of the rule write).
  */
-function conditionOf(rule: string, src: string, dst: string): number {
-  if (rule === "Ps") return SAME_AD;
-  if (rule !== "P") return 0;
-  let condition = 0;
-  for (const source of src) {
-    if (source === dst) condition |= ALWAYS;
-    else if (dst === "D") condition |= source === "A" ? SAME_AD : SAME_BD;
-    else if (dst === "A") condition |= SAME_AB;
-  }
-  return condition;
+function comparedFields(rule: string, src: string, dst: string): number {
+  if (rule === "Ps" && dst !== "D") throw new Error("pipeline model: Ps rule without rD");
+  const fields = rule === "Ps" ? "A" : rule === "P" ? src : "";
+  return (fields.includes("A") ? 1 << COMPARES_A_SHIFT : 0) |
+    (fields.includes("B") ? 1 << COMPARES_B_SHIFT : 0);
 }
 
 for (const [name, [cycles, decode, units, src, dst]] of Object.entries(PIPELINE_PARAMS)) {
@@ -94,8 +84,8 @@ for (const [name, [cycles, decode, units, src, dst]] of Object.entries(PIPELINE_
   const info = instructionById(id)!;
   const [rule, slotsIf, slots] = typeof decode === "number" ? ["", decode, decode] : decode;
   ROW[id] = (cycles === "m" ? MEMORY_LATENCY : cycles === "b" ? BRANCH_RULE : cycles) |
-    (slots << SLOTS_SHIFT) | (slotsIf << SLOTS_IF_SHIFT) |
-    (conditionOf(rule, src, dst) << CONDITION_SHIFT) |
+    (slots << SLOTS_SHIFT) | ((slots - slotsIf) << DISCOUNT_SHIFT) |
+    comparedFields(rule, src, dst) |
     (src.includes("A") ? READS_A : 0) | (src.includes("B") ? READS_B : 0) |
     (dst === "A" ? WRITES_A : dst === "D" ? WRITES_D : 0) |
     (info.terminator ? TERMINATES : 0) | (info.format === "reg_imm_off" ? TARGET_IN_Y : 0) |
@@ -109,24 +99,15 @@ function unitsOfKind(units: number, u: number): number {
 }
 
 /**
- * Decode slots an instruction takes. Whether the P or Ps condition holds depends on the
- * registers, which vary unpredictably from one instruction to the next, so it is computed
- * without a branch.
+ * Decode slots an instruction takes, `written` being the register it writes. Whether the P or Ps
+ * condition holds depends on the registers, which vary unpredictably from one instruction to the
+ * next, so it is computed without a branch.
  */
-function decodeSlots(info: number, a: number, b: number, d: number): number {
-  const holds = (info >> CONDITION_SHIFT) & CONDITION_FIELD & registerEqualities(a, b, d);
-  return (info >> (SLOTS_SHIFT + (SLOTS_IF_SHIFT - SLOTS_SHIFT) * isNonZero(holds))) &
-    SLOTS_FIELD;
-}
-
-/** Which of the P and Ps conditions' equalities hold among registers A, B and D. */
-function registerEqualities(a: number, b: number, d: number): number {
-  return isZero(a ^ d) * SAME_AD | isZero(b ^ d) * SAME_BD | isZero(a ^ b) * SAME_AB | ALWAYS;
-}
-
-/** 1 when `x` is not 0, else 0, without a branch. */
-function isNonZero(x: number): number {
-  return (x | -x) >>> 31;
+function decodeSlots(info: number, a: number, b: number, written: number): number {
+  const holds = (isZero(a ^ written) & (info >> COMPARES_A_SHIFT)) |
+    (isZero(b ^ written) & (info >> COMPARES_B_SHIFT));
+  return ((info >> SLOTS_SHIFT) & SLOTS_FIELD) -
+    (holds & 1) * ((info >> DISCOUNT_SHIFT) & SLOTS_FIELD);
 }
 
 /** 1 when `x` (at least 0) is 0, else 0, without a branch. */
@@ -134,7 +115,10 @@ function isZero(x: number): number {
   return (x - 1) >>> 31;
 }
 
-/** A register number that no instruction names: what an instruction without a result writes. */
+/**
+ * A register number that no instruction names: what an instruction without a result writes (so
+ * that it equals no source).
+ */
 const NO_REGISTER = 13;
 
 /** The register an instruction writes, or `NO_REGISTER`; without a branch, as for `decodeSlots`. */
@@ -347,8 +331,9 @@ function provenCycles(
   // Only blocks with more entries than the buffer holds wait for room in it.
   const overflows = end - start > ROB_CAPACITY;
   for (let i = start; i < end; i++) {
-    const id = op[i], info = ROW[id], plan = PLAN[id], a = ra[i], b = rb[i], d = rd[i];
-    const need = decodeSlots(info, a, b, d);
+    const id = op[i], info = ROW[id], plan = PLAN[id], a = ra[i], b = rb[i];
+    const written = writtenRegister(info, a, rd[i]);
+    const need = decodeSlots(info, a, b, written);
     if ((slot & (DECODE_SLOTS - 1)) + need > DECODE_SLOTS) { // it waits for the next cycle
       slot = ((slot >> DECODE_SLOTS_LOG2) + 1) << DECODE_SLOTS_LOG2;
     }
@@ -359,7 +344,7 @@ function provenCycles(
     const cycle = slot >> DECODE_SLOTS_LOG2;
     slot += need;
     if ((info & RENAMES) !== 0) {
-      ready[d] = ready[a];
+      ready[written] = ready[a];
       if (cycle + MARGIN >= starts.length) {
         reachCycle(cycle + MARGIN);
         lv = levels;
@@ -416,7 +401,7 @@ function provenCycles(
       closeCycles(reach);
       return -1;
     }
-    ready[writtenRegister(info, a, d)] = done + 1;
+    ready[written] = done + 1;
     if (done + 2 > lastRetired) lastRetired = done + 2;
     if (overflows) ring[entries % ROB_CAPACITY] = lastRetired;
     entries++;
@@ -504,11 +489,11 @@ function decodeRows(
   producer.fill(-1);
   let entries = 0, i = start;
   for (; i < end; i++) {
-    const id = op[i], info = ROW[id], a = ra[i], b = rb[i], d = rd[i];
-    const row = i - start;
-    rowSlots[row] = decodeSlots(info, a, b, d);
+    const id = op[i], info = ROW[id], a = ra[i], b = rb[i];
+    const row = i - start, written = writtenRegister(info, a, rd[i]);
+    rowSlots[row] = decodeSlots(info, a, b, written);
     if ((info & RENAMES) !== 0) {
-      producer[d] = producer[a];
+      producer[written] = producer[a];
       rowEntry[row] = -1;
       continue;
     }
@@ -516,7 +501,6 @@ function decodeRows(
     const second = (info & READS_B) !== 0 ? producer[b] : -1;
     dep0[entries] = first;
     dep1[entries] = second === first ? -1 : second;
-    const written = writtenRegister(info, a, d);
     if (written !== NO_REGISTER) producer[written] = entries;
     entryCycles[entries] = executionCycles(info, block, i, code);
     entryUnits[entries] = UNITS[id];
