@@ -180,8 +180,11 @@ function blockingLevel(u: number, demand: number): number {
 
 // How the proving pass handles each instruction's units (`PLAN`, one integer per id):
 /** The levels telling where its ALUs (bits 0-3) and its other tracked unit (bits 4-7) do not fit. */
-const ALU_LEVEL_FIELD = 15, OTHER_LEVEL_SHIFT = 4;
-/** Nothing but one ALU over at most 32 cycles (two words), or no unit at all: the common cases. */
+const LEVEL_FIELD = 15, OTHER_LEVEL_SHIFT = 4;
+/**
+ * The common cases: it takes one ALU and nothing else tracked, for at most 32 cycles (so over at
+ * most two words); it takes no unit.
+ */
 const ONE_ALU = 1 << 8, NO_UNIT = 1 << 9;
 /** Only a cycle with all its starts or all ALUs taken can keep it from starting. */
 const BLOCKED_ONLY_AT_TOP = 1 << 10;
@@ -200,7 +203,7 @@ for (let id = 0; id < 256; id++) {
     otherLevel = blockingLevel(u, unitsOfKind(UNITS[id], u));
   }
   const aluLevel = blockingLevel(ALU, alus);
-  const short = cycles <= 32 || cycles === BRANCH_RULE;
+  const short = (cycles === BRANCH_RULE ? BRANCH : cycles) <= 32;
   PLAN[id] = aluLevel | (otherLevel << OTHER_LEVEL_SHIFT) |
     (alus === 1 && OTHER_KIND[id] < 0 && short ? ONE_ALU : 0) |
     (alus === 0 && OTHER_KIND[id] < 0 ? NO_UNIT : 0) |
@@ -264,21 +267,22 @@ function reachCycle(cycle: number): void {
 
 /**
  * Moves the cycles of `mask` up one level among the `count` levels from `at`; returns those
- * that were at the top already (they now hold more than there is).
+ * that reach the top level (all units taken) now. Those at the top already hold more than there
+ * is afterwards: callers look for them first, in level `at + count - 1`.
  */
 function raise(lv: Int32Array, at: number, count: number, mask: number): number {
-  if (count === 4) { // the ALUs', spelled out: V8 does not unroll the loop below
+  if (count === 4) { // as many as ALUs, spelled out: V8 does not unroll the loop below
     const l0 = lv[at], l1 = lv[at + 1], l2 = lv[at + 2], l3 = lv[at + 3];
     lv[at + 3] = l3 | (l2 & mask);
     lv[at + 2] = l2 | (l1 & mask);
     lv[at + 1] = l1 | (l0 & mask);
     lv[at] = l0 | mask;
-    return l3 & mask;
+    return l2 & mask;
   }
-  const over = lv[at + count - 1] & mask;
+  const reaching = (count > 1 ? lv[at + count - 2] : -1) & mask;
   for (let k = count - 1; k > 0; k--) lv[at + k] |= lv[at + k - 1] & mask;
   lv[at] |= mask;
-  return over;
+  return reaching;
 }
 
 /**
@@ -291,7 +295,10 @@ function takeUnits(u: number, demand: number, from: number, to: number): boolean
   for (let word = from >>> 5, last = to >>> 5; word <= last; word++) {
     let mask = word === from >>> 5 ? -1 << (from & 31) : -1;
     if (word === last) mask &= ~(-2 << (to & 31));
-    for (let q = 0; q < demand; q++) over |= raise(levels, word * STRIDE + first, count, mask);
+    for (let q = 0; q < demand; q++) {
+      over |= levels[word * STRIDE + first + count - 1] & mask;
+      raise(levels, word * STRIDE + first, count, mask);
+    }
   }
   return over !== 0;
 }
@@ -325,8 +332,8 @@ function provenCycles(
   // (taking 1 to 4) decodes in cycle slot >> DECODE_SLOTS_LOG2.
   let slot = first << DECODE_SLOTS_LOG2;
   let entries = 0, lastRetired = first, reach = first;
-  // Whether a cycle has all its starts or all ALUs taken: until one does, an entry that can be
-  // kept only by those starts when its inputs are ready.
+  // Nonzero once a cycle has had all its starts or all ALUs taken: until then an entry that only
+  // such a cycle could hold back starts as soon as its inputs are ready, without a search.
   let saturated = 0;
   // Only blocks with more entries than the buffer holds wait for room in it.
   const overflows = end - start > ROB_CAPACITY;
@@ -360,7 +367,7 @@ function provenCycles(
     );
     let word = t >>> 5, at = word * STRIDE;
     if (saturated !== 0 || (plan & BLOCKED_ONLY_AT_TOP) === 0) {
-      const aluLevel = plan & ALU_LEVEL_FIELD, otherLevel = plan >> OTHER_LEVEL_SHIFT & 15;
+      const aluLevel = plan & LEVEL_FIELD, otherLevel = (plan >> OTHER_LEVEL_SHIFT) & LEVEL_FIELD;
       let open = ~(lv[at + FULL] | lv[at + aluLevel] | lv[at + otherLevel]) & (-1 << (t & 31));
       while (open === 0) {
         word++;
@@ -382,13 +389,15 @@ function provenCycles(
     if (done > reach) reach = done;
     let over = 0;
     if ((plan & ONE_ALU) !== 0) {
-      const last = ~(-2 << (done & 31)); // the cycles up to `done` in its word
-      if (done >>> 5 === word) over = raise(lv, at, ALU_LEVELS, (-1 << (t & 31)) & last);
-      else {
-        over = raise(lv, at, ALU_LEVELS, -1 << (t & 31)) |
-          raise(lv, at + STRIDE, ALU_LEVELS, last);
+      // The cycles from `t` in its word, and up to `done` in that one.
+      const from = -1 << (t & 31), to = ~(-2 << (done & 31));
+      if (done >>> 5 === word) {
+        over = lv[at + ALU_TOP] & from & to;
+        saturated |= raise(lv, at, ALU_LEVELS, from & to);
+      } else {
+        over = (lv[at + ALU_TOP] & from) | (lv[at + STRIDE + ALU_TOP] & to);
+        saturated |= raise(lv, at, ALU_LEVELS, from) | raise(lv, at + STRIDE, ALU_LEVELS, to);
       }
-      if (saturated === 0) saturated = lv[at + ALU_TOP] | lv[at + STRIDE + ALU_TOP];
     } else if ((plan & NO_UNIT) === 0) {
       const other = OTHER_KIND[id];
       saturated = 1;
