@@ -3,6 +3,7 @@ import { ABI } from "../ffi/vmctx.ts";
 import { Zygote } from "../src/sandbox/native/mod.ts";
 import { Asm, field, GUEST_REGISTER, R } from "./native/x86.ts";
 import { assertSandboxError } from "./sandbox_helpers.ts";
+import { procStatus } from "./native/harness.ts";
 
 const zygote = Zygote.spawn();
 addEventListener("unload", () => zygote[Symbol.dispose]());
@@ -226,5 +227,19 @@ Deno.test("run: code and jump tables beyond their limits are refused", () => {
   assertSandboxError(
     () => zygote.loadCode(new Uint8Array(1), new Uint8Array(ABI.JUMP_TABLE_MAX + 8)),
     "invalid-argument",
+  );
+});
+
+Deno.test("spawn: the zygote and the spawning thread keep the CPUs they may run on", () => {
+  // The spawning thread is pinned to one CPU for the clone; both masks are restored after.
+  const allowed = () =>
+    Deno.readTextFileSync("/proc/thread-self/status").match(/^Cpus_allowed:.*$/m)?.[0];
+  const before = allowed();
+  using spawned = Zygote.spawn();
+  assert.equal(allowed(), before, "the spawning thread");
+  assert.equal(
+    `Cpus_allowed:\t${procStatus(spawned.pid).get("Cpus_allowed")}`,
+    before,
+    "the zygote",
   );
 });

@@ -1,7 +1,8 @@
 //! Starting a zygote without forking the (multithreaded) host: clone3 with CLONE_VM|CLONE_VFORK
-//! onto a private stack, a few raw syscalls in the child (uid/gid maps, private mounts, a
-//! read-only tmpfs as cwd, oom_score_adj 1000, the fd layout of abi.zig, parent-death signal), then execveat of the
-//! sealed memfd that holds the embedded zygote image.
+//! onto a private stack (the spawning thread pinned to its CPU meanwhile, so the child starts
+//! there), a few raw syscalls in the child (its CPU mask restored, uid/gid maps, private mounts,
+//! a read-only tmpfs as cwd, oom_score_adj 1000, the fd layout of abi.zig, parent-death signal),
+//! then execveat of the sealed memfd that holds the embedded zygote image.
 
 const std = @import("std");
 const linux = std.os.linux;
@@ -33,6 +34,7 @@ pub const Step = enum(u32) {
     no_free_slot = 20,
     map_shared = 21,
     oom_score_adj = 22,
+    cpu_affinity = 23,
 };
 
 /// What the child needs; lives on the parent's stack, which the vforked child shares.
@@ -44,7 +46,13 @@ pub const ChildArgs = extern struct {
     full: u32,
     failed_step: u32 = 0,
     failed_errno: u32 = 0,
+    /// The spawning thread's CPU mask, which the child restores (`affinity_len` 0: none).
+    affinity: [CPU_MASK_BYTES]u8 = undefined,
+    affinity_len: usize = 0,
 };
+
+/// Room for the CPU masks of sched_getaffinity and sched_setaffinity: 1024 CPUs.
+const CPU_MASK_BYTES = 128;
 
 const CloneArgs = extern struct {
     flags: u64,
@@ -116,7 +124,9 @@ pub fn cloneZygote(args: *ChildArgs, failure: *sys.Failure) ?Spawned {
     // Block every signal so no host handler runs on the child's borrowed stack before exec.
     var old_mask: linux.sigset_t = undefined;
     _ = linux.sigprocmask(linux.SIG.SETMASK, &linux.all_mask, &old_mask);
+    const pinned = pinToCurrentCpu(args);
     const rc = pvmbox_clone3(&clone_args, @sizeOf(CloneArgs), &childMain, args);
+    if (pinned) _ = linux.syscall3(.sched_setaffinity, 0, args.affinity_len, @intFromPtr(&args.affinity));
     _ = linux.sigprocmask(linux.SIG.SETMASK, &old_mask, null);
 
     if (rc < 0) return failure.set(Spawned, @intFromEnum(Step.clone), @bitCast(rc));
@@ -128,6 +138,22 @@ pub fn cloneZygote(args: *ChildArgs, failure: *sys.Failure) ?Spawned {
         return null;
     }
     return .{ .pid = @intCast(rc), .pidfd = pidfd };
+}
+
+/// Restricts this thread to the CPU it runs on, keeping its mask in `args` for the child (which
+/// inherits the restriction) and for the restore after the clone. The vforked child then starts
+/// on the CPU its parent leaves idle while waiting for the exec, instead of queueing behind other
+/// processes' work where the kernel's fork balancing may place it. False when not pinned.
+fn pinToCurrentCpu(args: *ChildArgs) bool {
+    const cpu = abi.currentCpu();
+    if (cpu == abi.NO_CPU or cpu >= CPU_MASK_BYTES * 8) return false;
+    const len = linux.syscall3(.sched_getaffinity, 0, CPU_MASK_BYTES, @intFromPtr(&args.affinity));
+    if (sys.failed(len)) return false;
+    var only = [_]u8{0} ** CPU_MASK_BYTES;
+    only[cpu / 8] = @as(u8, 1) << @intCast(cpu % 8);
+    if (sys.failed(linux.syscall3(.sched_setaffinity, 0, len, @intFromPtr(&only)))) return false;
+    args.affinity_len = len;
+    return true;
 }
 
 // ---- The child: shares the parent's memory until execveat; raw syscalls only. ----
@@ -150,6 +176,10 @@ fn writeFile(path: [*:0]const u8, text: []const u8) usize {
 }
 
 fn childMain(args: *ChildArgs) callconv(.C) noreturn {
+    // Running now, the child may go wherever its parent could (inherited by exec).
+    if (args.affinity_len != 0) {
+        childCheck(args, .cpu_affinity, linux.syscall3(.sched_setaffinity, 0, args.affinity_len, @intFromPtr(&args.affinity)));
+    }
     // Under memory pressure the kernel kills a zygote before anything else (inherited by exec).
     childCheck(args, .oom_score_adj, writeFile("/proc/self/oom_score_adj", "1000"));
     if (args.full != 0) {

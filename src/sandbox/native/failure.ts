@@ -29,6 +29,7 @@ const SPAWN_STEPS: Readonly<Record<number, string>> = {
   20: "finding a free sandbox slot (1024 in use)",
   21: "mapping shared memory",
   22: "writing /proc/self/oom_score_adj",
+  23: "restoring the child's CPU affinity",
 };
 
 /** Steps that fail when user namespaces are refused. */
