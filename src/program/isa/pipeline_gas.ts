@@ -52,10 +52,6 @@ function fits(free: number, demand: number): boolean {
 // The table compiled into one integer per instruction id (`ROW`), with these fields:
 /** Execution cycles; `BRANCH_RULE` where the branch rule decides. */
 const CYCLES_FIELD = 0xff, BRANCH_RULE = 0xff;
-/** Decode slots (bits 8-10), and how many fewer (bits 11-13) when the P or Ps condition holds. */
-const SLOTS_SHIFT = 8, DISCOUNT_SHIFT = 11, SLOTS_FIELD = 7;
-/** The P or Ps condition: register A (bit 14), register B (bit 15) is the written register. */
-const COMPARES_A_SHIFT = 14, COMPARES_B_SHIFT = 15;
 const READS_A_SHIFT = 18, READS_B_SHIFT = 19, WRITES_A_SHIFT = 20, WRITES_D_SHIFT = 21;
 const READS_A = 1 << READS_A_SHIFT, READS_B = 1 << READS_B_SHIFT;
 const WRITES_A = 1 << WRITES_A_SHIFT, WRITES_D = 1 << WRITES_D_SHIFT;
@@ -67,16 +63,23 @@ const RENAMES = 1 << 24;
 const ROW = new Int32Array(256);
 /** Per instruction id, the units it takes, packed as `IDLE_UNITS`. */
 const UNITS = new Int32Array(256);
+/**
+ * Decode slots, by instruction id times 4 plus which of registers A (1) and B (2) are the one
+ * it writes: the P and Ps rules decided for every case ahead.
+ */
+const SLOTS = new Uint8Array(256 * 4);
+const A_WRITTEN = 1, B_WRITTEN = 2;
 
 /**
- * The register fields a P or Ps condition compares with the written register: P, the sources
- * the instruction reads; Ps, register A (with D, which the instructions of the rule write).
+ * Whether the P or Ps condition holds, `written` saying which of registers A and B are the one
+ * the instruction writes: P, a source it reads is; Ps, register A is (with D, which the
+ * instructions of the rule write).
  */
-function comparedFields(rule: string, src: string, dst: string): number {
+function conditionHolds(rule: string, src: string, dst: string, written: number): boolean {
   if (rule === "Ps" && dst !== "D") throw new Error("pipeline model: Ps rule without rD");
-  const fields = rule === "Ps" ? "A" : rule === "P" ? src : "";
-  return (fields.includes("A") ? 1 << COMPARES_A_SHIFT : 0) |
-    (fields.includes("B") ? 1 << COMPARES_B_SHIFT : 0);
+  const compared = rule === "Ps" ? "A" : rule === "P" ? src : "";
+  return (compared.includes("A") && (written & A_WRITTEN) !== 0) ||
+    (compared.includes("B") && (written & B_WRITTEN) !== 0);
 }
 
 for (const [name, [cycles, decode, units, src, dst]] of Object.entries(PIPELINE_PARAMS)) {
@@ -84,13 +87,14 @@ for (const [name, [cycles, decode, units, src, dst]] of Object.entries(PIPELINE_
   const info = instructionById(id)!;
   const [rule, slotsIf, slots] = typeof decode === "number" ? ["", decode, decode] : decode;
   ROW[id] = (cycles === "m" ? MEMORY_LATENCY : cycles === "b" ? BRANCH_RULE : cycles) |
-    (slots << SLOTS_SHIFT) | ((slots - slotsIf) << DISCOUNT_SHIFT) |
-    comparedFields(rule, src, dst) |
     (src.includes("A") ? READS_A : 0) | (src.includes("B") ? READS_B : 0) |
     (dst === "A" ? WRITES_A : dst === "D" ? WRITES_D : 0) |
     (info.terminator ? TERMINATES : 0) | (info.format === "reg_imm_off" ? TARGET_IN_Y : 0) |
     (id === Op.move_reg ? RENAMES : 0);
   for (const letter of units) UNITS[id] += 1 << (4 * UNIT_LETTERS.indexOf(letter));
+  for (let written = 0; written < 4; written++) {
+    SLOTS[id * 4 + written] = conditionHolds(rule, src, dst, written) ? slotsIf : slots;
+  }
 }
 
 /** How many units of kind `u` packed `units` takes. */
@@ -99,15 +103,21 @@ function unitsOfKind(units: number, u: number): number {
 }
 
 /**
- * Decode slots an instruction takes, `written` being the register it writes. Whether the P or Ps
- * condition holds depends on the registers, which vary unpredictably from one instruction to the
- * next, so it is computed without a branch.
+ * Decode slots instruction `id` takes, `written` being the register it writes. Whether the P or
+ * Ps condition holds depends on the registers, which vary unpredictably from one instruction to
+ * the next, so the case is found without a branch.
  */
-function decodeSlots(info: number, a: number, b: number, written: number): number {
-  const holds = (isZero(a ^ written) & (info >> COMPARES_A_SHIFT)) |
-    (isZero(b ^ written) & (info >> COMPARES_B_SHIFT));
-  return ((info >> SLOTS_SHIFT) & SLOTS_FIELD) -
-    (holds & 1) * ((info >> DISCOUNT_SHIFT) & SLOTS_FIELD);
+function decodeSlots(id: number, a: number, b: number, written: number): number {
+  return SLOTS[id * 4 + (isZero(a ^ written) * A_WRITTEN | isZero(b ^ written) * B_WRITTEN)];
+}
+
+/**
+ * The later of cycles `x` and `y`, without a branch: which one is varies unpredictably from one
+ * instruction to the next (and `Math.max` costs more here).
+ */
+function later(x: number, y: number): number {
+  const ahead = y - x;
+  return x + (ahead & ~(ahead >> 31));
 }
 
 /** 1 when `x` (at least 0) is 0, else 0, without a branch. */
@@ -340,7 +350,7 @@ function provenCycles(
   for (let i = start; i < end; i++) {
     const id = op[i], info = ROW[id], plan = PLAN[id], a = ra[i], b = rb[i];
     const written = writtenRegister(info, a, rd[i]);
-    const need = decodeSlots(info, a, b, written);
+    const need = decodeSlots(id, a, b, written);
     if ((slot & (DECODE_SLOTS - 1)) + need > DECODE_SLOTS) { // it waits for the next cycle
       slot = ((slot >> DECODE_SLOTS_LOG2) + 1) << DECODE_SLOTS_LOG2;
     }
@@ -386,7 +396,7 @@ function provenCycles(
       lv[at + FULL] |= 1 << (t & 31);
       saturated = 1;
     }
-    if (done > reach) reach = done;
+    reach = later(reach, done);
     let over = 0;
     if ((plan & ONE_ALU) !== 0) {
       // The cycles from `t` in its word, and up to `done` in that one.
@@ -411,7 +421,7 @@ function provenCycles(
       return -1;
     }
     ready[written] = done + 1;
-    if (done + 2 > lastRetired) lastRetired = done + 2;
+    lastRetired = later(lastRetired, done + 2);
     if (overflows) ring[entries % ROB_CAPACITY] = lastRetired;
     entries++;
     if ((info & TERMINATES) !== 0) break;
@@ -500,7 +510,7 @@ function decodeRows(
   for (; i < end; i++) {
     const id = op[i], info = ROW[id], a = ra[i], b = rb[i];
     const row = i - start, written = writtenRegister(info, a, rd[i]);
-    rowSlots[row] = decodeSlots(info, a, b, written);
+    rowSlots[row] = decodeSlots(id, a, b, written);
     if ((info & RENAMES) !== 0) {
       producer[written] = producer[a];
       rowEntry[row] = -1;
