@@ -8,10 +8,8 @@
  * `deno run -A bench/spawn_compare.ts <other checkout> [--rounds 6] [--count 100]`
  * @module
  */
-import { parseArgs } from "node:util";
-import { compareCheckouts, loadAverage } from "./checkout_compare.ts";
+import { runComparison } from "./checkout_compare.ts";
 import { coldSpawn } from "./native.ts";
-import { median } from "./programs.ts";
 
 /** One measurement of one checkout, in ms. */
 interface Sample {
@@ -23,47 +21,19 @@ interface Sample {
   readonly weak: number;
 }
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
-  allowPositionals: true,
-  options: {
-    measure: { type: "boolean" },
-    rounds: { type: "string", default: "6" },
-    count: { type: "string", default: "100" },
+const ms = (value: number) => `${value.toFixed(3)} ms`;
+runComparison<Sample>({
+  script: import.meta.url,
+  size: { name: "count", default: 100 },
+  measure: (count) => {
+    const full = coldSpawn(count);
+    return { full: full.median, fullP10: full.p10, weak: coldSpawn(count, true).median };
   },
+  show: (s) =>
+    `cold spawn ${ms(s.full)} (10th percentile ${ms(s.fullP10)}; weak profile ${ms(s.weak)})`,
+  figures: [
+    { name: "cold spawn", pick: (s) => s.full, format: ms },
+    { name: "10th percentile", pick: (s) => s.fullP10, format: ms },
+    { name: "weak profile", pick: (s) => s.weak, format: ms },
+  ],
 });
-const count = Number(values.count);
-
-if (values.measure) {
-  const full = coldSpawn(count);
-  const sample: Sample = {
-    full: full.median,
-    fullP10: full.p10,
-    weak: coldSpawn(count, true).median,
-  };
-  console.log(JSON.stringify(sample));
-} else {
-  if (positionals.length !== 1) {
-    console.error("usage: deno run -A bench/spawn_compare.ts <other checkout> [--rounds N]");
-    Deno.exit(2);
-  }
-  const show = (s: Sample) =>
-    `cold spawn ${s.full.toFixed(3)} ms (10th percentile ${s.fullP10.toFixed(3)} ms; ` +
-    `weak profile ${s.weak.toFixed(3)} ms)`;
-  const { theirs, mine } = compareCheckouts<Sample>({
-    script: new URL(import.meta.url),
-    measureArgs: ["--measure", "--count", String(count)],
-    other: positionals[0],
-    rounds: Number(values.rounds),
-    show,
-  });
-  const summary = (pick: (s: Sample) => number) => {
-    const [t, m] = [median(theirs.map(pick)), median(mine.map(pick))];
-    return `${t.toFixed(3)} ms → ${m.toFixed(3)} ms (${(t / m).toFixed(2)}× faster)`;
-  };
-  console.log(
-    `median of rounds: cold spawn ${summary((s) => s.full)}; ` +
-      `10th percentile ${summary((s) => s.fullP10)}; weak profile ${summary((s) => s.weak)}`,
-  );
-  console.log(`load average now ${loadAverage()}`);
-}
