@@ -6,9 +6,9 @@
  * its own image, and no mapping it did not ask for.
  */
 import assert from "node:assert/strict";
-import { nativeLibrary } from "../ffi/library.ts";
 import { ABI } from "../ffi/vmctx.ts";
 import { MemoryImage, type Zygote, ZygotePool } from "../src/sandbox/native/mod.ts";
+import { spawnRaw } from "./native/harness.ts";
 import { Asm, GUEST_REGISTER, R } from "./native/x86.ts";
 
 const SECRET = 0x5ec2_e75e_c2e7_5ec2n;
@@ -214,15 +214,7 @@ Deno.test("escape: a mapping still queued at a reset is not kept", () => {
 Deno.test("escape: after a failed memory operation, kept mappings are unmapped before guest code runs", () => {
   // A failed operation stops the queue, so operations behind it (hiding the kept mappings) never
   // happen; the library must not rely on them. Driven through the library to queue the failure.
-  const { symbols } = nativeLibrary();
-  const handle = symbols.pvmbox_spawn(
-    ABI.PROFILE_FULL,
-    5000,
-    new Uint32Array(2),
-    new Uint8Array(256),
-    256n,
-  );
-  assert.ok(handle >= 0);
+  const { symbols, handle } = spawnRaw();
   const timeout = 10n ** 10n;
   const op = (kind: number, address: number, access: number) =>
     symbols.pvmbox_memory_op(handle, kind, BigInt(address), BigInt(PAGE), access, timeout);

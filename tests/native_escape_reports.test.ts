@@ -5,11 +5,10 @@
  * or a clean typed outcome, and a pool never hands such a zygote to anyone else.
  */
 import assert from "node:assert/strict";
-import { nativeLibrary } from "../ffi/library.ts";
 import { ABI } from "../ffi/vmctx.ts";
 import { Zygote, ZygotePool } from "../src/sandbox/native/mod.ts";
 import { Asm, field, R } from "./native/x86.ts";
-import { processExists } from "./native/harness.ts";
+import { processExists, spawnRaw } from "./native/harness.ts";
 import { assertSandboxError } from "./sandbox_helpers.ts";
 
 /**
@@ -111,15 +110,7 @@ function hostCpuSeconds(): number {
 Deno.test("escape: a memory operation whose length would wrap is refused", () => {
   // The public API validates ranges first; the library must hold on its own. An address near
   // 2^64 passes a naive `address + length <= end` check once the sum wraps.
-  const { symbols } = nativeLibrary();
-  const handle = symbols.pvmbox_spawn(
-    ABI.PROFILE_FULL,
-    5000,
-    new Uint32Array(2),
-    new Uint8Array(256),
-    256n,
-  );
-  assert.ok(handle >= 0);
+  const { symbols, handle } = spawnRaw();
   try {
     const op = (address: bigint, length: bigint) =>
       symbols.pvmbox_memory_op(handle, ABI.MEMOP_MAP, address, length, ABI.ACCESS_READ, 10n ** 9n);

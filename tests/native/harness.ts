@@ -2,6 +2,9 @@
  * Shared helpers for the native sandbox tests.
  * @module
  */
+import assert from "node:assert/strict";
+import { nativeLibrary } from "../../ffi/library.ts";
+import { ABI } from "../../ffi/vmctx.ts";
 import { Zygote, type ZygoteOptions } from "../../src/sandbox/native/mod.ts";
 import type { Asm } from "./x86.ts";
 
@@ -13,6 +16,26 @@ export function runOnce(code: Asm, options: ZygoteOptions = {}): {
   const zygote = Zygote.spawn(options);
   zygote.loadCode(code.build());
   return { zygote, exit: zygote.run(0) };
+}
+
+/**
+ * Spawns a fully isolated zygote straight through the library's symbols, below `Zygote`'s
+ * checks, as an attacker on the library would; returns the symbols and the handle (dispose it).
+ */
+export function spawnRaw(): {
+  symbols: ReturnType<typeof nativeLibrary>["symbols"];
+  handle: number;
+} {
+  const { symbols } = nativeLibrary();
+  const handle = symbols.pvmbox_spawn(
+    ABI.PROFILE_FULL,
+    5000,
+    new Uint32Array(2),
+    new Uint8Array(256),
+    256n,
+  );
+  assert.ok(handle >= 0, "the zygote spawned");
+  return { symbols, handle };
 }
 
 /** Lines of /proc/<pid>/status as a map. */
