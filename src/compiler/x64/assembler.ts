@@ -514,6 +514,19 @@ export class X64 {
   }
 
   /**
+   * Writes at `at` the REX prefix with bits `rex` (also when they are all clear but
+   * `lowByteRegister` names sil, dil, bpl or spl, which without it mean dh, bh, ch and ah) and
+   * the opcode (two bytes when above 0xff); returns where the ModRM byte goes.
+   */
+  #rexAndOpcode(at: number, rex: number, lowByteRegister: boolean, op: number): number {
+    const bytes = this.bytes;
+    if (rex !== 0 || lowByteRegister) bytes[at++] = 0x40 | rex;
+    if (op > 0xff) bytes[at++] = op >> 8;
+    bytes[at++] = op;
+    return at;
+  }
+
+  /**
    * Register-direct form: `op` with ModRM reg = `reg` (a register or a /digit) and rm = `rm`.
    * `byteRm` marks rm as an 8-bit register, which needs a REX prefix to reach sil, dil, bpl
    * and spl instead of dh, bh, ch and ah.
@@ -522,9 +535,7 @@ export class X64 {
     const bytes = this.bytes;
     let at = this.length;
     const rex = (w ? 8 : 0) | ((reg >> 3) << 2) | (rm >> 3);
-    if (rex !== 0 || (byteRm && rm >= 4 && rm < 8)) bytes[at++] = 0x40 | rex;
-    if (op > 0xff) bytes[at++] = op >> 8;
-    bytes[at++] = op;
+    at = this.#rexAndOpcode(at, rex, byteRm && rm >= 4 && rm < 8, op);
     bytes[at++] = 0xc0 | ((reg & 7) << 3) | (rm & 7);
     this.length = at;
   }
@@ -567,9 +578,7 @@ export class X64 {
     if (p66) bytes[at++] = 0x66;
     if (mode === Addr.base32) bytes[at++] = 0x67;
     const rex = (w ? 8 : 0) | ((reg >> 3) << 2) | (base >> 3);
-    if (rex !== 0 || (byteReg && reg >= 4 && reg < 8)) bytes[at++] = 0x40 | rex;
-    if (op > 0xff) bytes[at++] = op >> 8;
-    bytes[at++] = op;
+    at = this.#rexAndOpcode(at, rex, byteReg && reg >= 4 && reg < 8, op);
     const rb = ((reg & 7) << 3) | (base & 7), sib = (base & 7) === 4;
     if (disp === 0 && (base & 7) !== 5) {
       bytes[at++] = rb;
@@ -608,9 +617,7 @@ export class X64 {
     if (mode === Addr.absolute32) bytes[at++] = 0x67;
     const index = mode === Addr.scaled8 ? base : 0;
     const rex = (w ? 8 : 0) | ((reg >> 3) << 2) | ((index >> 3) << 1);
-    if (rex !== 0 || (byteReg && reg >= 4 && reg < 8)) bytes[at++] = 0x40 | rex;
-    if (op > 0xff) bytes[at++] = op >> 8;
-    bytes[at++] = op;
+    at = this.#rexAndOpcode(at, rex, byteReg && reg >= 4 && reg < 8, op);
     const r = (reg & 7) << 3;
     if (mode === Addr.rip) {
       bytes[at++] = r | 5; // mod 00, rm 101: [rip + disp32]
