@@ -179,10 +179,12 @@ pub const Mappings = struct {
         }.less);
     }
 
+    /// The mappings recorded, in no particular order until `sort`.
     pub fn list(self: *const Mappings) []const Mapping {
         return self.items[0..self.count];
     }
 
+    /// Forgets every mapping.
     pub fn clear(self: *Mappings) void {
         self.count = 0;
     }
